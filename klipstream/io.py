@@ -1,0 +1,57 @@
+"""Atomic file output: every target is written to a temp file beside it and renamed into place,
+so a failed or killed job never leaves a half-written file that looks finished."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(dst: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temp path in dst's folder; on success rename it over dst, on error delete it.
+
+    The temp name keeps dst's extension (tools like ffmpeg pick the format from it)."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=suffix or dst.suffix or ".tmp", dir=dst.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dst)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_open(dst: str | os.PathLike, mode: str = "w", **kwargs: Any):
+    """Open a temp file for writing that replaces dst only when the block succeeds."""
+    if "b" not in mode:
+        kwargs.setdefault("encoding", "utf-8")
+        kwargs.setdefault("newline", "")
+    with atomic_path(dst) as tmp, open(tmp, mode, **kwargs) as fh:
+        yield fh
+
+
+def write_json(dst: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
+    with atomic_open(dst) as fh:
+        json.dump(obj, fh, indent=indent, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
+
+
+def read_json(src: str | os.PathLike) -> Any:
+    with open(src, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def write_csv(dst: str | os.PathLike, frame, float_format: str = "%.6g") -> None:
+    """Write a pandas DataFrame as CSV (no index) atomically."""
+    with atomic_open(dst) as fh:
+        frame.to_csv(fh, index=False, float_format=float_format, lineterminator="\n")

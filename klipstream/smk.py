@@ -1,0 +1,44 @@
+"""Glue for the thin scripts under scripts/: logging to the rule's log file, status reports, one-line errors."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import traceback
+
+from . import status as status_store
+from .errors import KlipError
+
+log = logging.getLogger("klipstream")
+
+
+def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if log_file:
+        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@contextlib.contextmanager
+def job(smk, status: str | None = None):
+    """Run a rule's body: log to `smk.log[0]`, report `status` for the VOD, and on error report
+    Failed with the rule name and a one-line reason, then exit non-zero without a traceback on stderr."""
+    setup_logging(smk.log[0] if len(smk.log) else None)
+    vod = dict(smk.wildcards.items()).get("vod")
+    status_dir = smk.config.get("status_dir", status_store.DEFAULT_DIR)
+    if vod and status:
+        status_store.report(vod, status, step=smk.rule, status_dir=status_dir)
+    try:
+        yield smk.config
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, then re-raised as an exit code
+        reason = str(exc) if isinstance(exc, KlipError) else f"{type(exc).__name__}: {exc}"
+        reason = " ".join(reason.split())
+        if not isinstance(exc, KlipError):
+            log.debug("%s", traceback.format_exc())
+            logging.getLogger("klipstream").error("%s", traceback.format_exc())
+        log.error("%s failed for %s: %s", smk.rule, vod or "-", reason)
+        if vod:
+            status_store.report(vod, "Failed", step=smk.rule, reason=reason, status_dir=status_dir)
+        sys.exit(1)
