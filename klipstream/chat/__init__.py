@@ -1,0 +1,1 @@
+"""Chat: import and download into TwitchDownloader-compatible JSON, and per-second chat signals."""
