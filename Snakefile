@@ -1,0 +1,32 @@
+# klipstream: Twitch VOD -> transcript, chat and audio signals, emotions, ranked highlights, report, clips.
+# Read README.md for the targets and settings; rules live in rules/*.smk, logic in the klipstream package.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+
+
+wildcard_constraints:
+    vod=VOD_ID_PATTERN,
+
+
+include: "rules/raw.smk"
+include: "rules/analysis.smk"
+include: "rules/report.smk"
+include: "rules/publish.smk"
+
+
+rule all:
+    input:
+        get_all_targets(),
+    default_target: True
+
+
+onstart:
+    mark_queued()

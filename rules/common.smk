@@ -1,0 +1,190 @@
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from klipstream import status as status_store
+
+
+def coerce_cli_scalars(node):
+    """Nested `--config key='{a: 1}'` values arrive as strings (Snakemake parses them with YAML's
+    BaseLoader); turn numbers and booleans back into their types so the schema can check them."""
+    if isinstance(node, dict):
+        return {key: coerce_cli_scalars(value) for key, value in node.items()}
+    if isinstance(node, str):
+        if node.lower() in ("true", "false"):
+            return node.lower() == "true"
+        for cast in (int, float):
+            try:
+                return cast(node)
+            except ValueError:
+                pass
+    return node
+
+
+for _key, _value in list(config.items()):
+    if isinstance(_value, dict):
+        config[_key] = coerce_cli_scalars(_value)
+validate(config, schema="../config/schema.yaml", set_default=True)
+
+# Jobs find the package from this checkout and optional binaries dropped into bin/ (e.g. TwitchDownloaderCLI).
+WORKFLOW_DIR = Path(workflow.basedir)
+os.environ["PATH"] = os.pathsep.join([str(WORKFLOW_DIR / "bin"), os.environ.get("PATH", "")])
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH", "")] if p
+)
+
+VOD_ID_PATTERN = "[A-Za-z0-9_-]+"
+VOD_COLUMNS = ["vod_id", "url", "video", "chat", "title"]
+
+
+def load_vod_table(path):
+    if not Path(path).is_file():
+        raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
+    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    missing = [c for c in VOD_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"VOD table {path} lacks column(s) {', '.join(missing)}")
+    validate(table, schema="../config/vods.schema.yaml")
+    duplicated = table.loc[table.vod_id.duplicated(), "vod_id"].tolist()
+    if duplicated:
+        raise ValueError(f"VOD table {path} lists vod_id {duplicated[0]} more than once")
+    for column in ("video", "chat"):
+        for vod_id, file in table.loc[table[column] != "", ["vod_id", column]].itertuples(index=False):
+            if not Path(file).is_file():
+                raise ValueError(f"VOD {vod_id}: {column} file not found: {file} (see {path})")
+    return table.set_index("vod_id", drop=False)
+
+
+VODS = load_vod_table(config["vods"])
+
+
+def vod_row(vod):
+    """The VOD table row of `vod`; a numeric id not in the table is a Twitch VOD to download."""
+    if vod in VODS.index:
+        return VODS.loc[vod].to_dict()
+    if vod.isdigit():
+        return {"vod_id": vod, "url": f"https://www.twitch.tv/videos/{vod}", "video": "", "chat": "", "title": ""}
+    raise ValueError(
+        f"VOD {vod} has no source: add a row to {config['vods']} "
+        "(vod_id, url, video, chat, title) or ask for a numeric Twitch VOD id"
+    )
+
+
+def has_video(vod):
+    row = vod_row(vod)
+    return bool(row["video"] or row["url"])
+
+
+def has_chat(vod):
+    row = vod_row(vod)
+    return bool(row["chat"] or row["url"])
+
+
+def get_video_source(wildcards):
+    """The local video file to import, or nothing (the script downloads from the VOD's URL)."""
+    row = vod_row(wildcards.vod)
+    if not (row["video"] or row["url"]):
+        raise ValueError(f"VOD {wildcards.vod} has no video: give `video` or `url` in {config['vods']}")
+    return [row["video"]] if row["video"] else []
+
+
+def get_chat_source(wildcards):
+    row = vod_row(wildcards.vod)
+    if not (row["chat"] or row["url"]):
+        raise ValueError(f"VOD {wildcards.vod} has no chat: give `chat` or `url` in {config['vods']}")
+    return [row["chat"]] if row["chat"] else []
+
+
+def get_vod_url(wildcards):
+    return vod_row(wildcards.vod)["url"]
+
+
+def get_vod_title(wildcards):
+    return vod_row(wildcards.vod)["title"]
+
+
+RAW = {
+    "video": "output/raw/videos/video_{vod}.mp4",
+    "metadata": "output/raw/{vod}_metadata.json",
+    "audio": "output/raw/audio/audio_{vod}.wav",
+    "transcript_json": "output/raw/transcripts/audio_{vod}_transcript.json",
+    "words_csv": "output/raw/transcripts/audio_{vod}_words.csv",
+    "paragraphs_csv": "output/raw/transcripts/audio_{vod}_paragraphs.csv",
+    "segments_csv": "output/raw/transcripts/audio_{vod}_segments.csv",
+    "waveform_png": "output/raw/waveforms/audio_{vod}_waveform.png",
+    "waveform_json": "output/raw/waveforms/audio_{vod}_waveform.json",
+    "chat_json": "output/raw/chat/{vod}_chat.json",
+}
+CHAT_ANALYSIS = {
+    "chat_sentiment_csv": "output/analysis/chat/{vod}_chat_sentiment.csv",
+    "chat_timeline_csv": "output/analysis/chat/{vod}_chat_timeline.csv",
+    "chat_highlights_csv": "output/analysis/chat/{vod}_highlight_analysis.csv",
+    "chat_activity_png": "output/analysis/chat/{vod}_chat_activity.png",
+}
+AUDIO_ANALYSIS = {
+    "audio_features_csv": "output/analysis/audio/{vod}_features.csv",
+    "audio_sentiment_csv": "output/analysis/audio/{vod}_sentiment.csv",
+    "audio_highlights_csv": "output/analysis/audio/{vod}_highlights.csv",
+    "audio_loudness_png": "output/analysis/audio/{vod}_loudness.png",
+}
+AUDIO_RAW_KINDS = ["video", "audio", "transcript_json", "words_csv", "paragraphs_csv", "segments_csv",
+                   "waveform_png", "waveform_json"]
+INTEGRATED = "output/analysis/{vod}_integrated_analysis.json"
+REPORT = "output/report/{vod}.html"
+CLIPS = "output/clips/{vod}"
+MANIFEST = "output/publish/{vod}_manifest.json"
+
+
+def artifacts_of(vod):
+    """Every file the VOD's inputs allow, by kind: chat-only VODs have no audio side and vice versa."""
+    kinds = {}
+    if has_video(vod):
+        kinds.update({k: RAW[k] for k in AUDIO_RAW_KINDS})
+        kinds.update(AUDIO_ANALYSIS)
+    if has_chat(vod):
+        kinds["chat_json"] = RAW["chat_json"]
+        kinds.update(CHAT_ANALYSIS)
+    return {kind: path.format(vod=vod) for kind, path in kinds.items()}
+
+
+def get_integration_inputs(wildcards):
+    wanted = ["words_csv", "chat_sentiment_csv", "chat_timeline_csv", "chat_highlights_csv",
+              "audio_features_csv", "audio_sentiment_csv", "audio_highlights_csv"]
+    files = artifacts_of(wildcards.vod)
+    return {kind: files[kind] for kind in wanted if kind in files}
+
+
+def get_report_inputs(wildcards):
+    files = artifacts_of(wildcards.vod)
+    inputs = {"integrated": INTEGRATED.format(vod=wildcards.vod)}
+    for kind in ("waveform_json", "chat_timeline_csv", "audio_features_csv", "audio_sentiment_csv"):
+        if kind in files:
+            inputs[kind] = files[kind]
+    return inputs
+
+
+def get_publish_inputs(wildcards):
+    vod = wildcards.vod
+    files = artifacts_of(vod)
+    files["integrated_json"] = INTEGRATED.format(vod=vod)
+    files["report_html"] = REPORT.format(vod=vod)
+    if has_video(vod):
+        files["clips_dir"] = CLIPS.format(vod=vod)
+    return files
+
+
+def get_all_targets():
+    return [MANIFEST.format(vod=vod) for vod in VODS.index]
+
+
+def mark_queued():
+    """Mark VODs seen for the first time as Queued (jobs report every later status themselves)."""
+    for vod in VODS.index:
+        if status_store.read(vod, config["status_dir"]) is None:
+            status_store.report(vod, "Queued", step="workflow", status_dir=config["status_dir"])
+
+
+# The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).
+CHAT_MODELS = sorted(str(p) for p in (WORKFLOW_DIR / "models").glob("*.skops"))

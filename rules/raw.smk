@@ -1,0 +1,140 @@
+# Raw artifacts: video, 16 kHz mono audio, transcript and its tables, waveform, chat.
+
+
+rule video_fetch:
+    input:
+        get_video_source,
+    output:
+        video="output/raw/videos/video_{vod}.mp4",
+        metadata="output/raw/{vod}_metadata.json",
+    params:
+        url=get_vod_url,
+        title=get_vod_title,
+        backend=config["download"]["backend"],
+        quality=config["download"]["quality"],
+    log:
+        "logs/video_fetch/{vod}.log",
+    benchmark:
+        "benchmarks/video_fetch/{vod}.tsv"
+    retries: 2
+    resources:
+        mem_mb=500,
+        runtime=240,
+    script:
+        "../scripts/video_fetch.py"
+
+
+rule audio_extract:
+    input:
+        video="output/raw/videos/video_{vod}.mp4",
+    output:
+        wav="output/raw/audio/audio_{vod}.wav",
+    log:
+        "logs/audio_extract/{vod}.log",
+    benchmark:
+        "benchmarks/audio_extract/{vod}.tsv"
+    resources:
+        mem_mb=300,
+        runtime=30,
+    script:
+        "../scripts/audio_extract.py"
+
+
+rule transcript_transcribe:
+    input:
+        wav="output/raw/audio/audio_{vod}.wav",
+    output:
+        json="output/raw/transcripts/audio_{vod}_transcript.json",
+    params:
+        backend=config["transcription"]["backend"],
+        language=config["transcription"]["language"],
+        model=config["transcription"]["model"],
+        fallback_model=config["transcription"]["fallback_model"],
+        timeout=config["transcription"]["timeout"],
+    log:
+        "logs/transcript_transcribe/{vod}.log",
+    benchmark:
+        "benchmarks/transcript_transcribe/{vod}.tsv"
+    threads: 2
+    retries: 1
+    resources:
+        mem_mb=1000,
+        runtime=600,
+    script:
+        "../scripts/transcript_transcribe.py"
+
+
+rule transcript_tables:
+    input:
+        json="output/raw/transcripts/audio_{vod}_transcript.json",
+    output:
+        words="output/raw/transcripts/audio_{vod}_words.csv",
+        paragraphs="output/raw/transcripts/audio_{vod}_paragraphs.csv",
+    log:
+        "logs/transcript_tables/{vod}.log",
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/transcript_tables.py"
+
+
+rule transcript_segments:
+    input:
+        json="output/raw/transcripts/audio_{vod}_transcript.json",
+    output:
+        segments="output/raw/transcripts/audio_{vod}_segments.csv",
+    params:
+        window_seconds=config["segments"]["window_seconds"],
+        step_seconds=config["segments"]["step_seconds"],
+    log:
+        "logs/transcript_segments/{vod}.log",
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/transcript_segments.py"
+
+
+rule waveform_render:
+    input:
+        wav="output/raw/audio/audio_{vod}.wav",
+    output:
+        png=report(
+            "output/raw/waveforms/audio_{vod}_waveform.png",
+            caption="../report/waveform.rst",
+            category="Audio",
+        ),
+        json="output/raw/waveforms/audio_{vod}_waveform.json",
+    params:
+        samples_per_pixel=config["waveform"]["samples_per_pixel"],
+    log:
+        "logs/waveform_render/{vod}.log",
+    benchmark:
+        "benchmarks/waveform_render/{vod}.tsv"
+    resources:
+        mem_mb=300,
+        runtime=30,
+    script:
+        "../scripts/waveform_render.py"
+
+
+rule chat_fetch:
+    input:
+        get_chat_source,
+    output:
+        json="output/raw/chat/{vod}_chat.json",
+    params:
+        url=get_vod_url,
+        title=get_vod_title,
+        workers=config["chat"]["workers"],
+    log:
+        "logs/chat_fetch/{vod}.log",
+    benchmark:
+        "benchmarks/chat_fetch/{vod}.tsv"
+    retries: 2
+    resources:
+        mem_mb=500,
+        runtime=60,
+    script:
+        "../scripts/chat_fetch.py"

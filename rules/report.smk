@@ -1,0 +1,39 @@
+# What a person looks at: the self-contained HTML report and the top highlights cut as clips.
+
+
+rule report_render:
+    input:
+        unpack(get_report_inputs),
+    output:
+        html=report(
+            "output/report/{vod}.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        "logs/report_render/{vod}.log",
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/report_render.py"
+
+
+rule clips_cut:
+    input:
+        video="output/raw/videos/video_{vod}.mp4",
+        integrated="output/analysis/{vod}_integrated_analysis.json",
+    output:
+        clips=directory("output/clips/{vod}"),
+    params:
+        settings=config["clips"],
+    log:
+        "logs/clips_cut/{vod}.log",
+    benchmark:
+        "benchmarks/clips_cut/{vod}.tsv"
+    threads: 2
+    resources:
+        mem_mb=500,
+        runtime=60,
+    script:
+        "../scripts/clips_cut.py"
