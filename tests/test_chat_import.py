@@ -1,0 +1,166 @@
+"""Chat JSON writer/reader and the content-detected importers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from klipstream.chat.importers import detect_format, import_chat
+from klipstream.chat.io import ChatWriter, make_comment, read_chat_frame, read_chat_meta
+from klipstream.errors import KlipError
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chat"
+
+
+def _v5(cid, t, user, body, emote=None):
+    frags = [{"text": body, "emoticon": {"emoticon_id": "25", "emoticon_set_id": ""} if emote else None}]
+    return {"_id": cid, "created_at": "2021-07-15T02:00:00Z", "content_offset_seconds": t,
+            "commenter": {"display_name": user, "_id": "7", "name": user.lower()},
+            "message": {"body": body, "fragments": frags, "emoticons": [], "user_badges": [], "user_color": None}}
+
+
+def test_writer_layout_is_valid_json_one_comment_per_line(tmp_path):
+    dst = tmp_path / "c.json"
+    with ChatWriter(dst, vod_id="5", title="T", streamer="S", streamer_id=9, length=61.4) as w:
+        w.write(make_comment("a", 1.5, "Ann", "hi Kappa", vod_id="5",
+                             fragments=[{"text": "hi ", "emoticon": None},
+                                        {"text": "Kappa", "emoticon": {"emoticon_id": "25"}}]))
+        w.write(make_comment("b", 2.0, "Bob", "yo", vod_id="5"))
+    lines = dst.read_text().splitlines()
+    assert len(lines) == 4 and lines[0].endswith('"comments": [') and lines[-1] == '], "embeddedData": null}'
+    doc = json.loads(dst.read_text())
+    assert doc["video"]["length"] == 61 and doc["streamer"] == {"name": "S", "id": 9}
+    assert [c["_id"] for c in doc["comments"]] == ["a", "b"]
+    assert read_chat_meta(dst)["video"]["title"] == "T"
+    frame = read_chat_frame(dst)
+    assert list(frame.columns) == ["comment_id", "time", "user", "message", "emotes"]
+    assert frame["emotes"].tolist() == ["Kappa", ""] and frame["time"].tolist() == [1.5, 2.0]
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    dst = tmp_path / "c.json"
+    with pytest.raises(RuntimeError):
+        with ChatWriter(dst, vod_id="5") as w:
+            w.write(make_comment("a", 1.0, "A", "x", vod_id="5"))
+            raise RuntimeError("boom")
+    assert not dst.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_twitchdownloader_json_new_gz_sorted_and_deduplicated(tmp_path):
+    doc = {"FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},
+           "streamer": {"name": "Strm", "id": 11}, "video": {"title": "Vid", "length": 100, "created_at": "X"},
+           "comments": [_v5("b", 20, "Bob", "Kappa", emote=True), _v5("a", 10, "Ann", "hello"),
+                        _v5("b", 20, "Bob", "Kappa", emote=True)]}
+    src = tmp_path / "td.json.gz"
+    with gzip.open(src, "wt", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+    out = tmp_path / "o.json"
+    assert import_chat(src, out, "77") == {"format": "twitchdownloader_json", "comments": 2}
+    frame = read_chat_frame(out)
+    assert frame["comment_id"].tolist() == ["a", "b"] and frame["emotes"].tolist() == ["", "Kappa"]
+    meta = read_chat_meta(out)
+    assert meta["streamer"] == {"name": "Strm", "id": 11} and meta["video"]["id"] == "77"
+
+
+def test_twitchdownloader_json_old_and_v5_list(tmp_path):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"streamer": {"name": "S", "id": 1}, "video": {"start": 0, "end": 50},
+                               "comments": [_v5("x", 3.25, "Zed", "hey")]}))
+    assert detect_format(old) == "twitchdownloader_json_old"
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps([_v5("y", 4, "Yan", "yo")]))
+    assert import_chat(bare, tmp_path / "o.json", "1")["format"] == "twitch_v5"
+    out = tmp_path / "o2.json"
+    import_chat(old, out, "1")
+    f = read_chat_frame(out)
+    assert f.loc[0, "time"] == 3.25 and f.loc[0, "user"] == "Zed"
+
+
+def test_chat_downloader_json_and_jsonl(tmp_path):
+    items = [{"message_id": "m2", "message": "LUL so good", "time_in_seconds": 9.5, "timestamp": 1_600_000_000_000_000,
+              "author": {"id": "3", "name": "carl", "display_name": "Carl"},
+              "emotes": [{"id": "425618", "name": "LUL"}]},
+             {"message_id": "m1", "message": "first", "time_in_seconds": 1.0, "author": {"name": "dan"}}]
+    src = tmp_path / "cd.json"
+    src.write_text(json.dumps(items))
+    out = tmp_path / "o.json"
+    assert import_chat(src, out, "9")["format"] == "chat_downloader"
+    f = read_chat_frame(out)
+    assert f["comment_id"].tolist() == ["m1", "m2"] and f["user"].tolist() == ["dan", "Carl"]
+    assert f["emotes"].tolist() == ["", "LUL"]
+    c = json.loads(out.read_text())["comments"][1]
+    assert c["message"]["fragments"][0] == {"text": "LUL", "emoticon": {"emoticon_id": "425618"}}
+    assert c["created_at"].startswith("2020-09-13T12:26:40")
+    jl = tmp_path / "cd.jsonl"
+    jl.write_text("\n".join(json.dumps(i) for i in items))
+    assert import_chat(jl, tmp_path / "o3.json", "9")["comments"] == 2
+
+
+def test_text_formats(tmp_path):
+    td = tmp_path / "td.txt"
+    td.write_text("[0:00:05] Ann: hello there\n[1:02:03] Bob: time: 3723\nnot a chat line\n")
+    out = tmp_path / "o.json"
+    assert import_chat(td, out, "3") == {"format": "twitchdownloader_txt", "comments": 2}
+    f = read_chat_frame(out)
+    assert f["time"].tolist() == [5.0, 3723.0] and f["message"].tolist() == ["hello there", "time: 3723"]
+    assert f["user"].tolist() == ["Ann", "Bob"]
+
+    irc = tmp_path / "irc.log"
+    irc.write_text("[23:59:50] <ann> gn\n[23:59:58] <@bob> Kappa\n[00:00:10] <ann> past midnight\n")
+    import_chat(irc, out, "3")
+    f = read_chat_frame(out)
+    assert detect_format(irc) == "irc"
+    assert f["time"].tolist() == [0.0, 8.0, 20.0] and f["user"].tolist() == ["ann", "bob", "ann"]
+
+    hms = tmp_path / "h.txt"
+    hms.write_text("0:00:02 b\n0:00:01 a\n1:00:00 c\n")
+    import_chat(hms, out, "3")
+    f = read_chat_frame(out)
+    assert f["message"].tolist() == ["a", "b", "c"] and f["time"].tolist() == [1.0, 2.0, 3600.0]
+
+    utc = tmp_path / "u.txt"
+    utc.write_text("[2021-07-15 02:00:00 UTC] Ann: a\n[2021-07-15 02:01:30 UTC] Bob: b\n")
+    import_chat(utc, out, "3", created_at="2021-07-15T01:59:00Z")
+    assert read_chat_frame(out)["time"].tolist() == [60.0, 150.0]
+
+
+def test_empty_unknown_missing(tmp_path):
+    empty = tmp_path / "e.txt"
+    empty.write_text("\n\n")
+    out = tmp_path / "o.json"
+    assert import_chat(empty, out, "4")["comments"] == 0
+    assert json.loads(out.read_text())["comments"] == [] and read_chat_frame(out).empty
+    (tmp_path / "e.json").write_text('{"comments": []}')
+    assert import_chat(tmp_path / "e.json", out, "4")["comments"] == 0
+
+    weird = tmp_path / "w.csv"
+    weird.write_text("a,b,c\n1,2,3\n")
+    with pytest.raises(KlipError, match=r"unrecognised chat format in .*w\.csv; supported: TwitchDownloader") as e:
+        import_chat(weird, out, "4")
+    assert "\n" not in str(e.value) and "IRC" in str(e.value)
+    with pytest.raises(KlipError, match="chat file not found: .*nope.json"):
+        import_chat(tmp_path / "nope.json", out, "4")
+    with pytest.raises(KlipError, match="chat file not found"):
+        read_chat_frame(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"comments": [')
+    with pytest.raises(KlipError, match="bad.json looks like JSON"):
+        import_chat(bad, out, "4")
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
+def test_real_v5_dump_and_fuslie_text(tmp_path):
+    out = tmp_path / "v5.json"
+    assert import_chat(DATA / "twitch_v5_1087079172.json", out, "1087079172") == {"format": "twitch_v5",
+                                                                                   "comments": 3090}
+    f = read_chat_frame(out)
+    assert f["time"].is_monotonic_increasing and f["time"].max() <= 2938
+    assert f.loc[0, ["comment_id", "user", "message", "emotes"]].tolist() == ["9FTR2m3UkRaSkQ", "DunkoPop", "<3", "<3"]
+    assert read_chat_meta(out)["streamer"] == {"name": "Northernlion", "id": 14371185}
+    out2 = tmp_path / "f.json"
+    assert import_chat(DATA / "fuslie_4h.txt", out2, "1") == {"format": "hms_text", "comments": 37953}
+    f2 = read_chat_frame(out2)
+    assert f2.loc[0, ["time", "message"]].tolist() == [6.0, "live POGGERS"]
