@@ -23,9 +23,9 @@ include: "rules/publish.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_all_targets(),
-    default_target: True
 
 
 onstart:

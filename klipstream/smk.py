@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
+from pathlib import Path
 import traceback
 
 from . import status as status_store
@@ -26,6 +28,9 @@ def job(smk, status: str | None = None):
     """Run a rule's body: log to `smk.log[0]`, report `status` for the VOD, and on error report
     Failed with the rule name and a one-line reason, then exit non-zero without a traceback on stderr."""
     setup_logging(smk.log[0] if len(smk.log) else None)
+    # Binaries dropped into the workflow's bin/ (e.g. TwitchDownloaderCLI) win over system ones.
+    workflow_bin = Path(smk.scriptdir).parent / "bin"
+    os.environ["PATH"] = os.pathsep.join([str(workflow_bin), os.environ.get("PATH", "")])
     vod = dict(smk.wildcards.items()).get("vod")
     status_dir = smk.config.get("status_dir", status_store.DEFAULT_DIR)
     if vod and status:

@@ -11,6 +11,8 @@ rule chat_sentiment_score:
         "logs/chat_sentiment_score/{vod}.log",
     benchmark:
         "benchmarks/chat_sentiment_score/{vod}.tsv"
+    conda:
+        "../envs/klipstream.yaml"
     threads: 2
     resources:
         mem_mb=1000,
@@ -24,15 +26,17 @@ rule chat_timeline_build:
         sentiment="output/analysis/chat/{vod}_chat_sentiment.csv",
     output:
         csv="output/analysis/chat/{vod}_chat_timeline.csv",
-    params:
-        settings=config["chat_timeline"],
     log:
         "logs/chat_timeline_build/{vod}.log",
     benchmark:
         "benchmarks/chat_timeline_build/{vod}.tsv"
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        settings=config["chat_timeline"],
     script:
         "../scripts/chat_timeline_build.py"
 
@@ -47,13 +51,15 @@ rule chat_highlights_detect:
             caption="../report/chat_highlights.rst",
             category="Chat",
         ),
-    params:
-        settings=config["chat_highlights"],
     log:
         "logs/chat_highlights_detect/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        settings=config["chat_highlights"],
     script:
         "../scripts/chat_highlights_detect.py"
 
@@ -69,6 +75,8 @@ rule chat_plot:
         ),
     log:
         "logs/chat_plot/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=10,
@@ -82,15 +90,17 @@ rule audio_features_compute:
         words="output/raw/transcripts/audio_{vod}_words.csv",
     output:
         csv="output/analysis/audio/{vod}_features.csv",
-    params:
-        settings=config["audio_features"],
     log:
         "logs/audio_features_compute/{vod}.log",
     benchmark:
         "benchmarks/audio_features_compute/{vod}.tsv"
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=20,
+    params:
+        settings=config["audio_features"],
     script:
         "../scripts/audio_features_compute.py"
 
@@ -101,16 +111,18 @@ rule audio_sentiment_score:
         features="output/analysis/audio/{vod}_features.csv",
     output:
         csv="output/analysis/audio/{vod}_sentiment.csv",
-    params:
-        settings=config["speech_sentiment"],
     log:
         "logs/audio_sentiment_score/{vod}.log",
     benchmark:
         "benchmarks/audio_sentiment_score/{vod}.tsv"
     retries: 1
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=60,
+    params:
+        settings=config["speech_sentiment"],
     script:
         "../scripts/audio_sentiment_score.py"
 
@@ -126,13 +138,15 @@ rule audio_highlights_detect:
             caption="../report/audio_highlights.rst",
             category="Audio",
         ),
-    params:
-        settings=config["audio_highlights"],
     log:
         "logs/audio_highlights_detect/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=10,
+    params:
+        settings=config["audio_highlights"],
     script:
         "../scripts/audio_highlights_detect.py"
 
@@ -148,6 +162,8 @@ rule audio_plot:
         ),
     log:
         "logs/audio_plot/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=10,
@@ -160,14 +176,16 @@ rule analysis_integrate:
         unpack(get_integration_inputs),
     output:
         json="output/analysis/{vod}_integrated_analysis.json",
+    log:
+        "logs/analysis_integrate/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         url=get_vod_url,
         title=get_vod_title,
         settings=config["fusion"],
-    log:
-        "logs/analysis_integrate/{vod}.log",
-    resources:
-        mem_mb=1000,
-        runtime=10,
     script:
         "../scripts/analysis_integrate.py"

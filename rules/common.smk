@@ -1,15 +1,18 @@
-import os
-import re
+import sys
 from pathlib import Path
 
 import pandas as pd
+
+# The workflow's own package, importable even when it is not pip-installed.
+sys.path.insert(0, workflow.basedir)
 
 from klipstream import status as status_store
 
 
 def coerce_cli_scalars(node):
     """Nested `--config key='{a: 1}'` values arrive as strings (Snakemake parses them with YAML's
-    BaseLoader); turn numbers and booleans back into their types so the schema can check them."""
+    BaseLoader); turn numbers and booleans back into their types so the schema can check them.
+    """
     if isinstance(node, dict):
         return {key: coerce_cli_scalars(value) for key, value in node.items()}
     if isinstance(node, str):
@@ -28,12 +31,7 @@ for _key, _value in list(config.items()):
         config[_key] = coerce_cli_scalars(_value)
 validate(config, schema="../config/schema.yaml", set_default=True)
 
-# Jobs find the package from this checkout and optional binaries dropped into bin/ (e.g. TwitchDownloaderCLI).
 WORKFLOW_DIR = Path(workflow.basedir)
-os.environ["PATH"] = os.pathsep.join([str(WORKFLOW_DIR / "bin"), os.environ.get("PATH", "")])
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH", "")] if p
-)
 
 VOD_ID_PATTERN = "[A-Za-z0-9_-]+"
 VOD_COLUMNS = ["vod_id", "url", "video", "chat", "title"]
@@ -49,11 +47,17 @@ def load_vod_table(path):
     validate(table, schema="../config/vods.schema.yaml")
     duplicated = table.loc[table.vod_id.duplicated(), "vod_id"].tolist()
     if duplicated:
-        raise ValueError(f"VOD table {path} lists vod_id {duplicated[0]} more than once")
+        raise ValueError(
+            f"VOD table {path} lists vod_id {duplicated[0]} more than once"
+        )
     for column in ("video", "chat"):
-        for vod_id, file in table.loc[table[column] != "", ["vod_id", column]].itertuples(index=False):
+        for vod_id, file in table.loc[
+            table[column] != "", ["vod_id", column]
+        ].itertuples(index=False):
             if not Path(file).is_file():
-                raise ValueError(f"VOD {vod_id}: {column} file not found: {file} (see {path})")
+                raise ValueError(
+                    f"VOD {vod_id}: {column} file not found: {file} (see {path})"
+                )
     return table.set_index("vod_id", drop=False)
 
 
@@ -65,7 +69,13 @@ def vod_row(vod):
     if vod in VODS.index:
         return VODS.loc[vod].to_dict()
     if vod.isdigit():
-        return {"vod_id": vod, "url": f"https://www.twitch.tv/videos/{vod}", "video": "", "chat": "", "title": ""}
+        return {
+            "vod_id": vod,
+            "url": f"https://www.twitch.tv/videos/{vod}",
+            "video": "",
+            "chat": "",
+            "title": "",
+        }
     raise ValueError(
         f"VOD {vod} has no source: add a row to {config['vods']} "
         "(vod_id, url, video, chat, title) or ask for a numeric Twitch VOD id"
@@ -86,14 +96,18 @@ def get_video_source(wildcards):
     """The local video file to import, or nothing (the script downloads from the VOD's URL)."""
     row = vod_row(wildcards.vod)
     if not (row["video"] or row["url"]):
-        raise ValueError(f"VOD {wildcards.vod} has no video: give `video` or `url` in {config['vods']}")
+        raise ValueError(
+            f"VOD {wildcards.vod} has no video: give `video` or `url` in {config['vods']}"
+        )
     return [row["video"]] if row["video"] else []
 
 
 def get_chat_source(wildcards):
     row = vod_row(wildcards.vod)
     if not (row["chat"] or row["url"]):
-        raise ValueError(f"VOD {wildcards.vod} has no chat: give `chat` or `url` in {config['vods']}")
+        raise ValueError(
+            f"VOD {wildcards.vod} has no chat: give `chat` or `url` in {config['vods']}"
+        )
     return [row["chat"]] if row["chat"] else []
 
 
@@ -129,8 +143,16 @@ AUDIO_ANALYSIS = {
     "audio_highlights_csv": "output/analysis/audio/{vod}_highlights.csv",
     "audio_loudness_png": "output/analysis/audio/{vod}_loudness.png",
 }
-AUDIO_RAW_KINDS = ["video", "audio", "transcript_json", "words_csv", "paragraphs_csv", "segments_csv",
-                   "waveform_png", "waveform_json"]
+AUDIO_RAW_KINDS = [
+    "video",
+    "audio",
+    "transcript_json",
+    "words_csv",
+    "paragraphs_csv",
+    "segments_csv",
+    "waveform_png",
+    "waveform_json",
+]
 INTEGRATED = "output/analysis/{vod}_integrated_analysis.json"
 REPORT = "output/report/{vod}.html"
 CLIPS = "output/clips/{vod}"
@@ -150,8 +172,15 @@ def artifacts_of(vod):
 
 
 def get_integration_inputs(wildcards):
-    wanted = ["words_csv", "chat_sentiment_csv", "chat_timeline_csv", "chat_highlights_csv",
-              "audio_features_csv", "audio_sentiment_csv", "audio_highlights_csv"]
+    wanted = [
+        "words_csv",
+        "chat_sentiment_csv",
+        "chat_timeline_csv",
+        "chat_highlights_csv",
+        "audio_features_csv",
+        "audio_sentiment_csv",
+        "audio_highlights_csv",
+    ]
     files = artifacts_of(wildcards.vod)
     return {kind: files[kind] for kind in wanted if kind in files}
 
@@ -159,7 +188,12 @@ def get_integration_inputs(wildcards):
 def get_report_inputs(wildcards):
     files = artifacts_of(wildcards.vod)
     inputs = {"integrated": INTEGRATED.format(vod=wildcards.vod)}
-    for kind in ("waveform_json", "chat_timeline_csv", "audio_features_csv", "audio_sentiment_csv"):
+    for kind in (
+        "waveform_json",
+        "chat_timeline_csv",
+        "audio_features_csv",
+        "audio_sentiment_csv",
+    ):
         if kind in files:
             inputs[kind] = files[kind]
     return inputs
@@ -183,7 +217,9 @@ def mark_queued():
     """Mark VODs seen for the first time as Queued (jobs report every later status themselves)."""
     for vod in VODS.index:
         if status_store.read(vod, config["status_dir"]) is None:
-            status_store.report(vod, "Queued", step="workflow", status_dir=config["status_dir"])
+            status_store.report(
+                vod, "Queued", step="workflow", status_dir=config["status_dir"]
+            )
 
 
 # The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).

@@ -6,15 +6,17 @@ rule publish_upload:
         unpack(get_publish_inputs),
     output:
         manifest="output/publish/{vod}_manifest.json",
-    params:
-        settings=config["publish"],
     log:
         "logs/publish_upload/{vod}.log",
     benchmark:
         "benchmarks/publish_upload/{vod}.tsv"
     retries: 2
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=120,
+    params:
+        settings=config["publish"],
     script:
         "../scripts/publish_upload.py"

@@ -7,19 +7,21 @@ rule video_fetch:
     output:
         video="output/raw/videos/video_{vod}.mp4",
         metadata="output/raw/{vod}_metadata.json",
-    params:
-        url=get_vod_url,
-        title=get_vod_title,
-        backend=config["download"]["backend"],
-        quality=config["download"]["quality"],
     log:
         "logs/video_fetch/{vod}.log",
     benchmark:
         "benchmarks/video_fetch/{vod}.tsv"
     retries: 2
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=240,
+    params:
+        url=get_vod_url,
+        title=get_vod_title,
+        backend=config["download"]["backend"],
+        quality=config["download"]["quality"],
     script:
         "../scripts/video_fetch.py"
 
@@ -33,6 +35,8 @@ rule audio_extract:
         "logs/audio_extract/{vod}.log",
     benchmark:
         "benchmarks/audio_extract/{vod}.tsv"
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=300,
         runtime=30,
@@ -45,21 +49,23 @@ rule transcript_transcribe:
         wav="output/raw/audio/audio_{vod}.wav",
     output:
         json="output/raw/transcripts/audio_{vod}_transcript.json",
+    log:
+        "logs/transcript_transcribe/{vod}.log",
+    benchmark:
+        "benchmarks/transcript_transcribe/{vod}.tsv"
+    retries: 1
+    conda:
+        "../envs/klipstream.yaml"
+    threads: 2
+    resources:
+        mem_mb=1000,
+        runtime=600,
     params:
         backend=config["transcription"]["backend"],
         language=config["transcription"]["language"],
         model=config["transcription"]["model"],
         fallback_model=config["transcription"]["fallback_model"],
         timeout=config["transcription"]["timeout"],
-    log:
-        "logs/transcript_transcribe/{vod}.log",
-    benchmark:
-        "benchmarks/transcript_transcribe/{vod}.tsv"
-    threads: 2
-    retries: 1
-    resources:
-        mem_mb=1000,
-        runtime=600,
     script:
         "../scripts/transcript_transcribe.py"
 
@@ -72,6 +78,8 @@ rule transcript_tables:
         paragraphs="output/raw/transcripts/audio_{vod}_paragraphs.csv",
     log:
         "logs/transcript_tables/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=10,
@@ -84,14 +92,16 @@ rule transcript_segments:
         json="output/raw/transcripts/audio_{vod}_transcript.json",
     output:
         segments="output/raw/transcripts/audio_{vod}_segments.csv",
-    params:
-        window_seconds=config["segments"]["window_seconds"],
-        step_seconds=config["segments"]["step_seconds"],
     log:
         "logs/transcript_segments/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=10,
+    params:
+        window_seconds=config["segments"]["window_seconds"],
+        step_seconds=config["segments"]["step_seconds"],
     script:
         "../scripts/transcript_segments.py"
 
@@ -106,15 +116,17 @@ rule waveform_render:
             category="Audio",
         ),
         json="output/raw/waveforms/audio_{vod}_waveform.json",
-    params:
-        samples_per_pixel=config["waveform"]["samples_per_pixel"],
     log:
         "logs/waveform_render/{vod}.log",
     benchmark:
         "benchmarks/waveform_render/{vod}.tsv"
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=300,
         runtime=30,
+    params:
+        samples_per_pixel=config["waveform"]["samples_per_pixel"],
     script:
         "../scripts/waveform_render.py"
 
@@ -124,17 +136,19 @@ rule chat_fetch:
         get_chat_source,
     output:
         json="output/raw/chat/{vod}_chat.json",
-    params:
-        url=get_vod_url,
-        title=get_vod_title,
-        workers=config["chat"]["workers"],
     log:
         "logs/chat_fetch/{vod}.log",
     benchmark:
         "benchmarks/chat_fetch/{vod}.tsv"
     retries: 2
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=60,
+    params:
+        url=get_vod_url,
+        title=get_vod_title,
+        workers=config["chat"]["workers"],
     script:
         "../scripts/chat_fetch.py"

@@ -12,6 +12,8 @@ rule report_render:
         ),
     log:
         "logs/report_render/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
     resources:
         mem_mb=500,
         runtime=10,
@@ -25,15 +27,17 @@ rule clips_cut:
         integrated="output/analysis/{vod}_integrated_analysis.json",
     output:
         clips=directory("output/clips/{vod}"),
-    params:
-        settings=config["clips"],
     log:
         "logs/clips_cut/{vod}.log",
     benchmark:
         "benchmarks/clips_cut/{vod}.tsv"
+    conda:
+        "../envs/klipstream.yaml"
     threads: 2
     resources:
         mem_mb=500,
         runtime=60,
+    params:
+        settings=config["clips"],
     script:
         "../scripts/clips_cut.py"

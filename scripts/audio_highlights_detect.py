@@ -1,0 +1,6 @@
+from klipstream.highlights import audio_highlights
+from klipstream.smk import job
+
+with job(snakemake, status="Finding highlights"):
+    audio_highlights(snakemake.input.features, snakemake.input.sentiment, snakemake.input.words, snakemake.output.csv,
+                     **snakemake.params.settings)

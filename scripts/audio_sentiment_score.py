@@ -1,0 +1,5 @@
+from klipstream.emotions.speech import score_windows
+from klipstream.smk import job
+
+with job(snakemake, status="Analyzing"):
+    score_windows(snakemake.input.segments, snakemake.input.features, snakemake.output.csv, **snakemake.params.settings)

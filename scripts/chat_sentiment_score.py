@@ -1,0 +1,5 @@
+from klipstream.emotions.chat import score_chat
+from klipstream.smk import job
+
+with job(snakemake, status="Analyzing"):
+    score_chat(snakemake.input.chat, snakemake.output.csv, models=snakemake.input.models)

@@ -1,0 +1,5 @@
+from klipstream.chat.timeline import build_chat_timeline
+from klipstream.smk import job
+
+with job(snakemake, status="Analyzing"):
+    build_chat_timeline(snakemake.input.sentiment, snakemake.output.csv, **snakemake.params.settings)

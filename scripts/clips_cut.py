@@ -1,0 +1,5 @@
+from klipstream.clips import cut_clips
+from klipstream.smk import job
+
+with job(snakemake, status="Finding highlights"):
+    cut_clips(snakemake.input.video, snakemake.input.integrated, snakemake.output.clips, **snakemake.params.settings)

@@ -1,0 +1,6 @@
+from klipstream.publish import publish_vod
+from klipstream.smk import job
+
+with job(snakemake):
+    publish_vod(snakemake.wildcards.vod, dict(snakemake.input.items()), snakemake.output.manifest,
+                status_dir=snakemake.config["status_dir"], **snakemake.params.settings)

@@ -1,0 +1,10 @@
+from klipstream import video
+from klipstream.smk import job
+
+with job(snakemake, status="Downloading"):
+    if snakemake.input:
+        video.import_local_video(snakemake.input[0], snakemake.output.video, snakemake.output.metadata,
+                                 vod_id=snakemake.wildcards.vod, title=snakemake.params.title)
+    else:
+        video.download_twitch_video(snakemake.params.url, snakemake.output.video, snakemake.output.metadata,
+                                    quality=snakemake.params.quality, backend=snakemake.params.backend)
