@@ -17,6 +17,7 @@ from typing import Any
 from .io import write_json
 
 log = logging.getLogger(__name__)
+MAX_CONVEX_ERRORS = 50  # keep the status file small even through a long outage
 
 STATUSES = ("Queued", "Downloading", "Fetching chat", "Transcribing", "Analyzing",
             "Finding highlights", "Completed", "Failed")
@@ -56,6 +57,10 @@ def update(vod: str, status_dir: str | os.PathLike = DEFAULT_DIR, **changes: Any
                 doc["urls"].update(value)
             elif key == "event":
                 doc["history"].append(value)
+            elif key == "convex_error":
+                errors = doc.setdefault("convex_errors", [])
+                errors.append(value)
+                del errors[:-MAX_CONVEX_ERRORS]
             else:
                 doc[key] = value
         doc["updated_at"] = _now()
@@ -64,12 +69,106 @@ def update(vod: str, status_dir: str | os.PathLike = DEFAULT_DIR, **changes: Any
 
 
 def report(vod: str, status: str, step: str | None = None, reason: str | None = None,
-           status_dir: str | os.PathLike = DEFAULT_DIR) -> dict[str, Any]:
-    """Record that `vod` entered `status` (during `step`); Failed carries a one-line `reason`."""
+           status_dir: str | os.PathLike = DEFAULT_DIR, *, convex: Any = "auto") -> dict[str, Any]:
+    """Record that `vod` entered `status` (during `step`); Failed carries a one-line `reason`.
+
+    With CONVEX_URL set (or a client passed as `convex`), the status is then pushed to Convex. That push
+    never raises: after its bounded retries the error is logged and kept in the document's `convex_errors`."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
     event = {"status": status, "step": step, "at": _now()}
     if reason:
+        reason = _redact(" ".join(str(reason).split()))
         event["reason"] = reason
     log.info("status %s: %s%s", vod, status, f" ({step})" if step else "")
-    return update(vod, status_dir, status=status, step=step, reason=reason, event=event)
+    doc = update(vod, status_dir, status=status, step=step, reason=reason, event=event)
+    client = _client(convex)
+    if client is not None:
+        error = _push(client, "update_status", vod, status)
+        if error:
+            doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
+                                                         "status": status, "error": error})
+    return doc
+
+
+def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR, *,
+                convex: Any = "auto", push: bool = True) -> dict[str, Any]:
+    """Store file URLs in the status document (`urls`) and push them to Convex (`video:updateUrls`); never raises
+    for Convex trouble (recorded in `convex_errors`)."""
+    doc = update(vod, status_dir, urls=dict(urls))
+    client = _client(convex) if push else None
+    if client is not None and urls:
+        error = _push(client, "update_urls", vod, dict(urls))
+        if error:
+            doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.urls_function,
+                                                         "urls": sorted(urls), "error": error})
+    return doc
+
+
+def _redact(text: str) -> str:
+    from .settings import redact
+
+    return redact(text)
+
+
+def _client(convex: Any):
+    if convex == "auto":
+        try:
+            from .convex import client_from_settings
+
+            return client_from_settings()
+        except Exception as exc:  # noqa: BLE001 - bad Convex settings must not stop the pipeline either
+            log.warning("convex disabled: %s", _redact(f"{type(exc).__name__}: {exc}"))
+            return None
+    return convex or None
+
+
+def _push(client, method: str, vod: str, payload: Any) -> str | None:
+    """Call `client.<method>(vod, payload)`; return a one-line redacted error, or None on success."""
+    try:
+        getattr(client, method)(vod, payload)
+        return None
+    except Exception as exc:  # noqa: BLE001 - status reporting never fails the pipeline
+        error = _redact(" ".join(f"{type(exc).__name__}: {exc}".split()))
+        log.warning("convex %s for %s failed (recorded in the status file): %s", method, vod, error)
+        return error
+
+
+def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None = None) -> str:
+    """Human-readable status for `klipstream status [VOD]`: one VOD's history, or a table of all VODs."""
+    status_dir = Path(status_dir)
+    if vod is not None:
+        doc = read(vod, status_dir)
+        if doc is None:
+            return f"no status recorded for VOD {vod} in {status_dir}"
+        lines = [f"VOD {vod}: {doc.get('status') or '-'}"
+                 + (f" ({doc['step']})" if doc.get("step") else "")
+                 + (f" - {doc['reason']}" if doc.get("reason") else "")
+                 + f"   updated {doc.get('updated_at', '-')}",
+                 "history:"]
+        for ev in doc.get("history", []):
+            lines.append(f"  {ev.get('at', '-'):<29}  {ev.get('status', '-'):<18}  {ev.get('step') or '':<22}"
+                         f"  {ev.get('reason') or ''}".rstrip())
+        if doc.get("urls"):
+            lines.append("urls:")
+            lines.extend(f"  {name}: {url}" for name, url in sorted(doc["urls"].items()))
+        errors = doc.get("convex_errors") or []
+        if errors:
+            lines.append(f"convex errors: {len(errors)} (last: {errors[-1].get('at', '-')} {errors[-1].get('error', '')})")
+        return "\n".join(lines)
+    docs = []
+    if status_dir.is_dir():
+        for path in sorted(status_dir.glob("*.json")):
+            try:
+                with open(path, encoding="utf-8") as fh:
+                    docs.append(json.load(fh))
+            except (OSError, ValueError) as exc:
+                docs.append({"vod_id": path.stem, "status": f"unreadable ({type(exc).__name__})"})
+    if not docs:
+        return f"no VOD status recorded in {status_dir}"
+    rows = [("VOD", "STATUS", "STEP", "UPDATED", "REASON")]
+    for doc in docs:
+        rows.append((str(doc.get("vod_id", "-")), str(doc.get("status") or "-"), str(doc.get("step") or ""),
+                     str(doc.get("updated_at", "")), str(doc.get("reason") or "")))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4]).rstrip() for r in rows)
