@@ -1,0 +1,57 @@
+"""`klipstream run` maps the older tool's commands onto Snakemake targets and config."""
+
+import argparse
+
+import pytest
+
+from klipstream.cli import main, snakemake_command, vod_id_of
+from klipstream.errors import KlipError
+
+
+@pytest.mark.parametrize("ref, vod", [
+    ("https://www.twitch.tv/videos/2345678901", "2345678901"),
+    ("https://twitch.tv/videos/42?t=1h2m3s", "42"),
+    ("2345678901", "2345678901"),
+    ("demo", "demo"),
+])
+def test_vod_id_of_accepts_urls_and_ids(ref, vod):
+    assert vod_id_of(ref) == vod
+
+
+@pytest.mark.parametrize("ref", ["https://www.youtube.com/watch?v=x", "https://www.twitch.tv/somechannel", "a b"])
+def test_vod_id_of_rejects_other_urls_with_one_line(ref):
+    with pytest.raises(KlipError) as err:
+        vod_id_of(ref)
+    assert ref in str(err.value) and "\n" not in str(err.value)
+
+
+def args(**kw):
+    base = dict(vod="https://www.twitch.tv/videos/42", raw_only=False, analysis_only=False, cores=4,
+                concurrency=None, timeout=None, dry_run=False)
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_full_run_targets_the_publish_manifest():
+    cmd = snakemake_command(args())
+    assert cmd[-1] == "output/publish/42_manifest.json"
+    assert cmd[cmd.index("--cores") + 1] == "4"
+    assert "--config" not in cmd
+
+
+def test_raw_only_and_analysis_only_targets():
+    raw = snakemake_command(args(raw_only=True))
+    assert "output/raw/chat/42_chat.json" in raw and "output/raw/transcripts/audio_42_segments.csv" in raw
+    assert not any(t.startswith("output/analysis") for t in raw)
+    analysis = snakemake_command(args(analysis_only=True))
+    assert "output/analysis/42_integrated_analysis.json" in analysis
+
+
+def test_concurrency_and_timeout_become_speech_sentiment_config():
+    cmd = snakemake_command(args(concurrency=16, timeout=12.5, dry_run=True))
+    assert cmd[cmd.index("--config") + 1] == "speech_sentiment={concurrency: 16, timeout: 12.5}"
+    assert "--dry-run" in cmd
+
+
+def test_bad_reference_exits_2_with_message(capsys):
+    assert main(["run", "https://example.com/x"]) == 2
+    assert "not a Twitch VOD URL or VOD id" in capsys.readouterr().err

@@ -1,0 +1,159 @@
+"""The workflow end to end: dry run, a full run on a tiny VOD, incremental rebuilds read from Snakemake's own
+dry-run output, chat-only and video-only VODs, and the errors a user meets first."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import jsonschema
+import pytest
+
+from klipstream.media import ffmpeg_exe
+
+from .conftest import ROOT, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+DEMO = ROOT / "data" / "demo"
+TINY_SECONDS = 50
+
+CHAT_JOBS = {"chat_fetch", "chat_sentiment_score", "chat_timeline_build", "chat_highlights_detect", "chat_plot"}
+AUDIO_JOBS = {"video_fetch", "audio_extract", "transcript_transcribe", "transcript_tables", "transcript_segments",
+              "waveform_render", "audio_features_compute", "audio_sentiment_score", "audio_highlights_detect",
+              "audio_plot"}
+FINAL_JOBS = {"analysis_integrate", "report_render", "clips_cut", "publish_upload"}
+
+
+def planned_jobs(proc: subprocess.CompletedProcess) -> set[str]:
+    """Rule names from the 'Job stats' table of a dry run (empty when nothing is to be done)."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return set()
+    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.M)} - {"all"}
+
+
+def write_table(path, rows):
+    lines = ["vod_id\turl\tvideo\tchat\ttitle"] + ["\t".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def cut_chat(src, dst, seconds):
+    """Keep the comments of the first `seconds` of a TwitchDownloader chat JSON."""
+    doc = json.loads(src.read_text())
+    doc["comments"] = [c for c in doc["comments"] if c["content_offset_seconds"] < seconds]
+    dst.write_text(json.dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A 50 s cut of the demo VOD (video + chat), built once and shared by the tests that follow it."""
+    if not (DEMO / "demo.mp4").is_file():
+        pytest.skip("demo VOD not generated")
+    work = tmp_path_factory.mktemp("tiny")
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", str(TINY_SECONDS),
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(work / "tiny.mp4")], check=True)
+    cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", TINY_SECONDS)
+    table = write_table(work / "vods.tsv", [("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny")])
+    return work, table
+
+
+def test_dry_run_plans_every_stage(tiny):
+    work, table = tiny
+    proc = run_snakemake(work, "--dry-run", "--config", f"vods={table}")
+    assert planned_jobs(proc) == CHAT_JOBS | AUDIO_JOBS | FINAL_JOBS
+
+
+def test_full_run_then_incremental_rebuilds(tiny):
+    work, table = tiny
+    run_snakemake(work, "--config", f"vods={table}")
+    out = work / "output"
+    for path in ["raw/videos/video_tiny.mp4", "raw/audio/audio_tiny.wav", "raw/transcripts/audio_tiny_transcript.json",
+                 "raw/transcripts/audio_tiny_words.csv", "raw/transcripts/audio_tiny_paragraphs.csv",
+                 "raw/transcripts/audio_tiny_segments.csv", "raw/waveforms/audio_tiny_waveform.png",
+                 "raw/waveforms/audio_tiny_waveform.json", "raw/chat/tiny_chat.json",
+                 "analysis/chat/tiny_chat_sentiment.csv", "analysis/chat/tiny_chat_timeline.csv",
+                 "analysis/chat/tiny_highlight_analysis.csv", "analysis/chat/tiny_chat_activity.png",
+                 "analysis/audio/tiny_features.csv", "analysis/audio/tiny_sentiment.csv",
+                 "analysis/audio/tiny_highlights.csv", "analysis/audio/tiny_loudness.png",
+                 "analysis/tiny_integrated_analysis.json", "report/tiny.html", "clips/tiny/clips.json",
+                 "publish/tiny_manifest.json"]:
+        assert (out / path).is_file() and (out / path).stat().st_size > 0, path
+
+    doc = json.loads((out / "analysis/tiny_integrated_analysis.json").read_text())
+    schema = json.loads((ROOT / "schemas/integrated_analysis.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    assert set(doc["signals_used"]) >= {"chat", "audio"}
+
+    status = json.loads((out / "status/tiny.json").read_text())
+    assert status["status"] == "Completed"
+    seen = [event["status"] for event in status["history"]]
+    assert seen[0] == "Queued" and seen[-1] == "Completed"
+    assert {"Downloading", "Fetching chat", "Transcribing", "Analyzing", "Finding highlights"} <= set(seen)
+    assert not list(out.rglob(".*.tmp")), "temp files left behind"
+
+    # Nothing changed: nothing to do.
+    assert planned_jobs(run_snakemake(work, "--dry-run", "--config", f"vods={table}")) == set()
+
+    # A chat highlight parameter changed: only the job that uses it, and what depends on its output.
+    proc = run_snakemake(work, "--dry-run", "--config", f"vods={table}", "chat_highlights={threshold_z: 2.5}")
+    assert planned_jobs(proc) == {"chat_highlights_detect"} | FINAL_JOBS
+
+    # The chat file changed: the chat side and integration, never the audio side.
+    chat = work / "tiny_chat.json"
+    doc = json.loads(chat.read_text())
+    doc["comments"] = doc["comments"][:-1]
+    chat.write_text(json.dumps(doc))
+    proc = run_snakemake(work, "--dry-run", "--config", f"vods={table}")
+    assert planned_jobs(proc) == CHAT_JOBS | FINAL_JOBS
+
+
+def test_chat_only_vod_from_real_twitch_chat(tmp_path, shared_data):
+    table = write_table(tmp_path / "vods.tsv",
+                        [("v5chat", "", "", str(shared_data / "chat/twitch_v5_1087079172.json"), "real chat")])
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}")
+    assert planned_jobs(proc) == CHAT_JOBS | {"analysis_integrate", "report_render", "publish_upload"}
+    run_snakemake(tmp_path, "--config", f"vods={table}")
+    doc = json.loads((tmp_path / "output/analysis/v5chat_integrated_analysis.json").read_text())
+    assert doc["signals_used"] == ["chat"]
+    assert doc["highlights"], "a 49-minute real chat has highlights"
+    assert not (tmp_path / "output/raw/audio").exists()
+
+
+def test_video_only_vod_plans_no_chat_jobs(tiny, tmp_path):
+    work, _ = tiny
+    table = write_table(tmp_path / "vods.tsv", [("novid", "", str(work / "tiny.mp4"), "", "video only")])
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}")
+    assert planned_jobs(proc) == AUDIO_JOBS | FINAL_JOBS
+
+
+def test_vod_without_source_gets_one_line_error(tmp_path):
+    table = write_table(tmp_path / "vods.tsv", [])
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", "output/analysis/nosuch_integrated_analysis.json",
+                         check=False)
+    assert proc.returncode != 0
+    assert "VOD nosuch has no source: add a row to" in proc.stdout + proc.stderr
+
+
+def test_missing_input_file_is_named(tmp_path):
+    table = write_table(tmp_path / "vods.tsv", [("gone", "", str(tmp_path / "missing.mp4"), "", "x")])
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", check=False)
+    assert proc.returncode != 0
+    assert f"VOD gone: video file not found: {tmp_path / 'missing.mp4'}" in proc.stdout + proc.stderr
+
+
+def test_bad_vod_id_is_rejected_by_the_table_schema(tmp_path):
+    table = write_table(tmp_path / "vods.tsv", [("bad id!", "", "", "", "x")])
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", check=False)
+    assert proc.returncode != 0
+    assert "bad id!" in proc.stdout + proc.stderr
+
+
+def test_numeric_id_not_in_table_is_a_twitch_vod(tmp_path):
+    table = write_table(tmp_path / "vods.tsv", [])
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", "output/analysis/987654_integrated_analysis.json")
+    assert {"video_fetch", "chat_fetch", "analysis_integrate"} <= planned_jobs(proc)
