@@ -196,3 +196,9 @@ def install_redaction(logger: logging.Logger | None = None) -> None:
     for handler in logger.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+# The job glue (klipstream.smk) logs failures through the "klipstream" logger itself; a logger-level filter
+# redacts those records whatever handlers a script installs. Child loggers are covered by install_redaction().
+if not any(isinstance(f, RedactingFilter) for f in logging.getLogger("klipstream").filters):
+    logging.getLogger("klipstream").addFilter(RedactingFilter())

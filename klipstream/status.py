@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import write_json
+from .settings import redact as _redact_text
 
 log = logging.getLogger(__name__)
 MAX_CONVEX_ERRORS = 50  # keep the status file small even through a long outage
@@ -106,9 +107,7 @@ def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = 
 
 
 def _redact(text: str) -> str:
-    from .settings import redact
-
-    return redact(text)
+    return _redact_text(text)
 
 
 def _client(convex: Any):
