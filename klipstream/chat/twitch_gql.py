@@ -1,0 +1,421 @@
+"""Download a VOD's chat from Twitch's GQL comments API, the way TwitchDownloader does.
+
+What TwitchDownloader (TwitchDownloaderCore/ChatDownloader.cs) does today, and we copy:
+- POST `https://gql.twitch.tv/gql` with the persisted query `VideoCommentsByOffsetOrCursor`
+  (sha256 `b70a3591...adf6a`) and the public Client-ID `kd1unb4b3q4t58fwlpcbzcbnm76a8fp`. In May 2023
+  Twitch began answering the web client id (`kimne78...`) with "failed integrity check"; this id is the
+  one TwitchDownloader, chat-downloader and twitch-dl switched to.
+- Split `[start, end]` into time ranges fetched in parallel; each range starts with an offset request
+  (`contentOffsetSeconds`) and then follows the page cursor; results are sorted and de-duplicated by id.
+If Twitch refuses cursor requests with an integrity error, we keep going with offset-only paging
+(request the offset of the last comment seen, drop the repeats by id); if it refuses offset requests too,
+we stop with a one-line error suggesting the TwitchDownloaderCLI backend.
+
+Every page goes straight to a per-range temp file; the final file is a streamed merge of those, so
+memory does not grow with the size of the chat.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import logging
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+
+from ..errors import KlipError
+from ..io import read_json
+from .io import ChatWriter, make_comment
+
+log = logging.getLogger(__name__)
+
+GQL_URL = "https://gql.twitch.tv/gql"
+CLIENT_ID = "kd1unb4b3q4t58fwlpcbzcbnm76a8fp"
+COMMENTS_HASH = "b70a3591ff0f4e0313d126c6a1502d79a1c02baebb288227c582044aa76adf6a"
+CLI_HINT = ("install TwitchDownloaderCLI into bin/ (or on PATH) and set chat.backend: twitchdownloader, "
+            "or import a chat log you already have")
+_BITS = re.compile(r"(?:^|\s)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|ShowLove|Party|SeemsGood|Pride|Kappa|"
+                   r"FrankerZ|HeyGuys|DansGame|EleGiggle|TriHard|Kreygasm|4Head|SwiftRage|NotLikeThis|FailFish|"
+                   r"VoHiYo|PJSalt|MrDestructoid|bday|RIPCheer|Shamrock|BitBoss|Streamlabs|Muxy|HolidayCheer|"
+                   r"Goal|Anon|Charity)(\d+)(?=\s|$)")
+
+
+class IntegrityRefused(Exception):
+    """Twitch answered with an integrity / auth error (the request itself must change, retrying won't help)."""
+
+
+class GqlClient:
+    """POSTs GQL operations with timeouts and bounded retries (exponential backoff with jitter) on 429/5xx."""
+
+    def __init__(self, gql_url: str = GQL_URL, client_id: str = CLIENT_ID, *, timeout: float = 30.0,
+                 max_retries: int = 6, backoff: float = 1.0, backoff_max: float = 30.0, workers: int = 8,
+                 oauth_token: str | None = None):
+        headers = {"Client-ID": client_id, "Content-Type": "text/plain;charset=UTF-8"}
+        if oauth_token:
+            headers["Authorization"] = f"OAuth {oauth_token}"
+        self.url = gql_url
+        self.max_retries, self.backoff, self.backoff_max = max_retries, backoff, backoff_max
+        self.http = httpx.Client(headers=headers, timeout=timeout,
+                                 limits=httpx.Limits(max_connections=max(1, workers) + 2))
+        self.requests = 0
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff * (2 ** attempt)
+        if retry_after:
+            try:
+                delay = max(delay, float(retry_after))
+            except ValueError:
+                pass
+        delay = min(self.backoff_max, delay) * random.uniform(0.5, 1.0)
+        time.sleep(delay)
+
+    def post(self, payload: Any, what: str) -> Any:
+        """The decoded JSON answer to `payload`; raises IntegrityRefused or a one-line KlipError."""
+        body = json.dumps(payload, separators=(",", ":"))
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            self.requests += 1
+            try:
+                resp = self.http.post(self.url, content=body)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if resp.status_code in (401, 403):
+                    raise IntegrityRefused(f"HTTP {resp.status_code}")
+                if resp.status_code == 429 or resp.status_code >= 500:
+                    last = f"HTTP {resp.status_code}"
+                    if attempt < self.max_retries:
+                        log.warning("%s: %s, retrying (%d/%d)", what, last, attempt + 1, self.max_retries)
+                        self._sleep(attempt, resp.headers.get("Retry-After"))
+                        continue
+                    break
+                if resp.status_code != 200:
+                    raise KlipError(f"Twitch GQL refused {what}: HTTP {resp.status_code}")
+                try:
+                    data = resp.json()
+                except ValueError as exc:
+                    raise KlipError(f"Twitch GQL sent invalid JSON for {what}") from exc
+                _raise_for_errors(data, what)
+                return data
+            if attempt < self.max_retries:
+                log.warning("%s: %s, retrying (%d/%d)", what, last, attempt + 1, self.max_retries)
+                self._sleep(attempt, None)
+        raise KlipError(f"Twitch GQL failed for {what} after {self.max_retries + 1} attempts: {last}")
+
+
+def _raise_for_errors(data: Any, what: str) -> None:
+    items = data if isinstance(data, list) else [data]
+    for item in items:
+        for err in (item or {}).get("errors") or []:
+            msg = str(err.get("message", err)) if isinstance(err, dict) else str(err)
+            low = msg.lower()
+            if "integrity" in low or "unauthorized" in low or "client id" in low or "forbidden" in low:
+                raise IntegrityRefused(msg)
+            if "persistedquerynotfound" in low.replace(" ", ""):
+                raise KlipError(f"Twitch no longer knows the comments query used for {what} "
+                                f"(PersistedQueryNotFound); {CLI_HINT}")
+            if not (item or {}).get("data"):
+                raise KlipError(f"Twitch GQL error for {what}: {msg}")
+
+
+# ------------------------------------------------------------------ requests and conversion
+
+def fetch_video_info(client: GqlClient, vod_id: str) -> dict[str, Any]:
+    """Title, streamer, created_at and length of a VOD (TwitchDownloader's GetVideoInfo query)."""
+    query = ('query{video(id:"%s"){title,createdAt,lengthSeconds,viewCount,description,'
+             "owner{id,login,displayName},game{id,displayName}}}" % vod_id)
+    try:
+        data = client.post({"query": query, "variables": {}}, f"VOD {vod_id} info")
+    except IntegrityRefused as exc:
+        raise KlipError(f"Twitch refused the info request for VOD {vod_id} ({exc}); {CLI_HINT}") from exc
+    video = ((data or {}).get("data") or {}).get("video")
+    if not video:
+        raise KlipError(f"Twitch VOD {vod_id} not found (deleted, expired, private or a wrong id)")
+    owner = video.get("owner") or {}
+    return {"title": video.get("title") or "", "streamer": owner.get("displayName") or owner.get("login") or "",
+            "streamer_id": owner.get("id") or 0, "created_at": video.get("createdAt"),
+            "duration": float(video.get("lengthSeconds") or 0), "view_count": int(video.get("viewCount") or 0)}
+
+
+def _comments_request(vod_id: str, offset: int | None, cursor: str | None) -> list[dict]:
+    variables: dict[str, Any] = {"videoID": vod_id}
+    if cursor is not None:
+        variables["cursor"] = cursor
+    else:
+        variables["contentOffsetSeconds"] = int(offset or 0)
+    return [{"operationName": "VideoCommentsByOffsetOrCursor", "variables": variables,
+             "extensions": {"persistedQuery": {"version": 1, "sha256Hash": COMMENTS_HASH}}}]
+
+
+def convert_node(node: dict, video: dict, vod_id: str) -> dict | None:
+    """A GQL comment node -> contract comment (what TwitchDownloader's ConvertComments keeps)."""
+    commenter = node.get("commenter")
+    if not commenter:  # deleted accounts come back without a commenter; TwitchDownloader skips them too
+        return None
+    msg = node.get("message") or {}
+    frags, emoticons, body = [], [], []
+    for f in msg.get("fragments") or []:
+        text = f.get("text")
+        if text is None:
+            continue
+        body.append(text)
+        emote = f.get("emote")
+        if emote:
+            eid = str(emote.get("emoteID") or emote.get("id") or "")
+            begin = int(emote.get("from") or 0)
+            frags.append({"text": text, "emoticon": {"emoticon_id": eid}})
+            emoticons.append({"_id": eid, "begin": begin, "end": begin + max(len(text) - 1, 0)})
+        else:
+            frags.append({"text": text, "emoticon": None})
+    text = "".join(body)
+    badges = [{"_id": b.get("setID") or "", "version": b.get("version") or ""}
+              for b in msg.get("userBadges") or [] if b and (b.get("setID") or b.get("version"))]
+    bits = _BITS.search(text)
+    return make_comment(
+        node.get("id", ""), float(node.get("contentOffsetSeconds") or 0), (commenter.get("displayName") or "").strip(),
+        text, vod_id=vod_id, created_at=node.get("createdAt") or "", user_id=commenter.get("id") or "",
+        login=commenter.get("login") or "", channel_id=((video.get("creator") or {}).get("id") or ""),
+        fragments=frags, emoticons=emoticons, badges=badges, color=msg.get("userColor"),
+        bits=int(bits.group(1)) if bits else 0)
+
+
+def fetch_page(client: GqlClient, vod_id: str, *, offset: int | None = None,
+               cursor: str | None = None) -> tuple[list[dict], str | None, bool]:
+    """One page of comments: (contract comments, cursor of the last edge, hasNextPage)."""
+    what = f"VOD {vod_id} chat at " + (f"{offset}s" if cursor is None else "cursor")
+    data = client.post(_comments_request(vod_id, offset, cursor), what)
+    item = data[0] if isinstance(data, list) and data else data
+    video = ((item or {}).get("data") or {}).get("video")
+    if video is None:
+        raise KlipError(f"Twitch VOD {vod_id} not found while fetching chat (deleted, expired or private)")
+    comments = video.get("comments")
+    if comments is None:  # Twitch sometimes answers null comments; an empty page means "nothing here"
+        return [], None, False
+    edges = comments.get("edges") or []
+    out = [c for c in (convert_node(e.get("node") or {}, video, vod_id) for e in edges) if c is not None]
+    last_cursor = edges[-1].get("cursor") if edges else None
+    return out, last_cursor, bool((comments.get("pageInfo") or {}).get("hasNextPage"))
+
+
+# ------------------------------------------------------------------ ranges
+
+class _Progress:
+    def __init__(self, vod_id: str, total: float):
+        self.vod_id, self.total, self.lock = vod_id, max(total, 1.0), threading.Lock()
+        self.done: dict[int, float] = {}
+        self.messages = 0
+        self.next_report = 5
+        self.start = time.monotonic()
+
+    def update(self, rid: int, covered: float, new: int) -> None:
+        with self.lock:
+            self.done[rid] = covered
+            self.messages += new
+            pct = min(100.0, 100.0 * sum(self.done.values()) / self.total)
+            if pct >= self.next_report:
+                log.info("Fetching chat for VOD %s: %3.0f%% (%d messages, %.0f s)", self.vod_id, pct,
+                         self.messages, time.monotonic() - self.start)
+                self.next_report = (int(pct) // 5 + 1) * 5
+
+
+def _fetch_range(client: GqlClient, vod_id: str, rid: int, start: float, end: float, is_last: bool, out: Path,
+                 paging: str, progress: _Progress, stop: threading.Event) -> int:
+    """Write the comments with start <= offset < end (no end for the last range) to `out` as JSON lines."""
+    offset = int(math.floor(start))
+    cursor: str | None = None
+    mode = "offset" if paging == "offset" else "cursor"
+    newest = -math.inf
+    ids_at_newest: set[str] = set()  # ids already written at the newest offset: overlap between pages
+    written = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        while not stop.is_set():
+            try:
+                page, last_cursor, has_next = fetch_page(client, vod_id, offset=None if cursor else offset,
+                                                         cursor=cursor)
+            except IntegrityRefused as exc:
+                if cursor is not None and paging == "auto":
+                    if mode == "cursor":
+                        log.warning("VOD %s: Twitch refused cursor paging (%s); continuing with offset paging",
+                                    vod_id, exc)
+                    mode, cursor = "offset", None
+                    if newest > -math.inf:
+                        offset = int(math.floor(newest))
+                    continue
+                raise KlipError(f"Twitch refused the chat request for VOD {vod_id} ({exc}); {CLI_HINT}") from exc
+            finished = not has_next or not page
+            new = 0
+            for c in page:
+                t = c["content_offset_seconds"]
+                if t < start or t < newest:
+                    continue
+                if t >= end and not is_last:
+                    finished = True
+                    break
+                if t > newest:
+                    newest, ids_at_newest = t, set()
+                elif c["_id"] in ids_at_newest:
+                    continue
+                ids_at_newest.add(c["_id"])
+                fh.write(json.dumps(c, ensure_ascii=False) + "\n")
+                new += 1
+            written += new
+            progress.update(rid, (min(newest, end) - start) if newest > -math.inf else 0.0, new)
+            if finished:
+                break
+            if mode == "cursor":
+                cursor = last_cursor
+            else:
+                nxt = int(math.floor(page[-1]["content_offset_seconds"]))
+                if nxt <= offset:
+                    # A whole page inside one second: offset paging cannot see past it.
+                    log.warning("VOD %s: more than one page of chat at %d s; offset paging may miss some of it",
+                                vod_id, offset)
+                    nxt = offset + 1
+                offset = nxt
+    progress.update(rid, min(end, start + progress.total) - start, 0)
+    return written
+
+
+def _merge(parts: list[Path]) -> Iterator[dict]:
+    """Sorted, de-duplicated stream over the per-range files (ranges are disjoint, so this is a
+    concatenation in practice; the heap keeps it correct if a server returns pages out of order)."""
+    def read(p: Path) -> Iterator[tuple[float, int, dict]]:
+        with open(p, encoding="utf-8") as fh:
+            for n, line in enumerate(fh):
+                c = json.loads(line)
+                yield c["content_offset_seconds"], n, c
+
+    last_t, ids = None, set()
+    for t, _, c in heapq.merge(*(read(p) for p in parts), key=lambda x: x[0]):
+        if t != last_t:
+            last_t, ids = t, set()
+        if c["_id"] in ids:
+            continue
+        ids.add(c["_id"])
+        yield c
+
+
+def split_ranges(start: float, end: float, n: int, min_length: float = 60.0) -> list[tuple[float, float]]:
+    """`n` equal ranges covering [start, end) (fewer when that would make them shorter than min_length)."""
+    if not math.isfinite(end) or end <= start:
+        return [(start, math.inf)]
+    n = max(1, min(n, int((end - start) // min_length) or 1))
+    step = (end - start) / n
+    return [(start + i * step, start + (i + 1) * step) for i in range(n)]
+
+
+# ------------------------------------------------------------------ entry points
+
+def find_twitchdownloader(bin_dir: str | os.PathLike | None = "bin") -> str | None:
+    """Path of TwitchDownloaderCLI in `bin_dir` or on PATH, else None."""
+    for name in ("TwitchDownloaderCLI", "TwitchDownloaderCLI.exe"):
+        if bin_dir:
+            cand = Path(bin_dir) / name
+            if cand.is_file() and os.access(cand, os.X_OK):
+                return str(cand)
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _download_with_cli(exe: str, vod_id: str, dst_json: Path, workers: int, meta: dict) -> dict[str, Any]:
+    from .importers import import_chat
+
+    with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
+        raw = Path(tmp) / f"{vod_id}.json"
+        cmd = [exe, "chatdownload", "--id", vod_id, "-o", str(raw), "--threads", str(max(1, workers)),
+               "--collision", "Overwrite"]
+        log.info("Fetching chat for VOD %s with %s", vod_id, exe)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not raw.is_file():
+            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+            raise KlipError(f"TwitchDownloaderCLI failed for VOD {vod_id}: {lines[-1] if lines else proc.returncode}")
+        res = import_chat(raw, dst_json, vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
+                          created_at=meta.get("created_at"), length=meta.get("duration"))
+    return {"comments": res["comments"], "backend": "twitchdownloader"}
+
+
+def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *, backend: str = "auto",
+                  gql_url: str = GQL_URL, client_id: str = CLIENT_ID, metadata_json: str | os.PathLike | None = None,
+                  timeout: float = 30.0, max_retries: int = 6, backoff: float = 1.0, paging: str = "auto",
+                  start: float = 0.0, end: float | None = None, bin_dir: str | os.PathLike | None = "bin",
+                  oauth_token: str | None = None) -> dict[str, Any]:
+    """Fetch the whole chat of Twitch VOD `vod_id` into the contract chat JSON `dst_json` (atomic).
+
+    backend: `auto` (GQL, falling back to TwitchDownloaderCLI when Twitch refuses and the CLI is installed),
+    `gql` or `twitchdownloader`. paging: `auto` (cursor, then offset if refused), `cursor` or `offset`.
+    `metadata_json` (from the video download) saves the info request. Returns {"comments", "backend", ...}."""
+    from ..vod import parse_vod_id
+
+    vod_id = parse_vod_id(vod_id)
+    dst_json = Path(dst_json)
+    dst_json.parent.mkdir(parents=True, exist_ok=True)
+    if backend not in ("auto", "gql", "twitchdownloader"):
+        raise KlipError(f"chat.backend must be auto, gql or twitchdownloader, not {backend!r}")
+    if paging not in ("auto", "cursor", "offset"):
+        raise KlipError(f"chat.paging must be auto, cursor or offset, not {paging!r}")
+    meta: dict[str, Any] = {}
+    if metadata_json and Path(metadata_json).is_file():
+        meta = read_json(metadata_json)
+    exe = find_twitchdownloader(bin_dir) if backend != "gql" else None
+    if backend == "twitchdownloader":
+        if not exe:
+            raise KlipError(f"chat.backend is twitchdownloader but TwitchDownloaderCLI is not in {bin_dir}/ or on PATH")
+        return _download_with_cli(exe, vod_id, dst_json, workers, meta)
+
+    client = GqlClient(gql_url, client_id, timeout=timeout, max_retries=max_retries, backoff=backoff,
+                       workers=workers, oauth_token=oauth_token)
+    try:
+        if not meta.get("duration") or not meta.get("title"):
+            meta = {**fetch_video_info(client, vod_id), **{k: v for k, v in meta.items() if v}}
+        duration = float(meta.get("duration") or 0) or math.inf
+        stop_at = min(end, duration) if end is not None else duration
+        ranges = split_ranges(float(start), stop_at, workers if workers <= 1 else workers * 4)
+        t0 = time.monotonic()
+        log.info("Fetching chat for VOD %s: %s of video in %d ranges with %d workers", vod_id,
+                 "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s", len(ranges), workers)
+        progress = _Progress(vod_id, (stop_at if math.isfinite(stop_at) else 1.0) - start)
+        stop = threading.Event()
+        with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
+            parts = [Path(tmp) / f"range_{i:04d}.jsonl" for i in range(len(ranges))]
+            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
+                futures = [pool.submit(_fetch_range, client, vod_id, i, a, b, i == len(ranges) - 1, parts[i],
+                                       paging, progress, stop) for i, (a, b) in enumerate(ranges)]
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = [f for f in done if f.exception() is not None]
+                if failed:
+                    stop.set()
+                    for f in futures:
+                        f.cancel()
+                    raise failed[0].exception()
+            with ChatWriter(dst_json, vod_id=vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
+                            streamer_id=meta.get("streamer_id", 0), created_at=meta.get("created_at"),
+                            length=meta.get("duration") or 0, start=start, end=stop_at if math.isfinite(stop_at)
+                            else None, view_count=meta.get("view_count", 0)) as w:
+                w.write_all(_merge(parts))
+    except KlipError as exc:
+        if backend == "auto" and exe and "refused" in str(exc):
+            log.warning("%s; falling back to %s", exc, exe)
+            return _download_with_cli(exe, vod_id, dst_json, workers, meta)
+        raise
+    finally:
+        client.close()
+    elapsed = time.monotonic() - t0
+    log.info("Fetched %d chat messages for VOD %s in %.1f s (%d requests)", w.count, vod_id, elapsed, client.requests)
+    return {"comments": w.count, "backend": "gql", "requests": client.requests, "seconds": elapsed}
