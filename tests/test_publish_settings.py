@@ -1,0 +1,105 @@
+"""Settings: .env reading, the older tool's USE_GCS / BASE_DIR / bucket variables, precedence, redaction."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+from klipstream import settings
+from klipstream.settings import RedactingFilter, get_settings, load_env_files, redact
+from publish_stubs import SECRET, clean_env
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    clean_env(monkeypatch, tmp_path)
+
+
+def test_dotenv_is_read_and_real_environment_wins(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text(f"CONVEX_URL=https://happy-otter-123.convex.cloud\nCONVEX_API_KEY={SECRET}\n"
+                                   "USE_GCS=true\nGCS_ANALYSIS_BUCKET=from-dotenv\n")
+    monkeypatch.setenv("GCS_ANALYSIS_BUCKET", "from-env")
+    for name in ("CONVEX_URL", "CONVEX_API_KEY", "USE_GCS"):
+        monkeypatch.setenv(name, "")  # registered with monkeypatch so the test restores them...
+        monkeypatch.delenv(name)      # ...then absent, for .env to fill
+    load_env_files((tmp_path / ".env",))
+    s = get_settings({})
+    assert s.convex_url == "https://happy-otter-123.convex.cloud" and s.convex_api_key == SECRET
+    assert s.use_gcs is True
+    assert s.buckets["analysis"] == "from-env" and s.buckets["vods"] == "klipstream-vods-raw"
+    assert SECRET not in repr(s) and "***" in repr(s)
+
+
+def test_env_yaml_like_the_older_tool(tmp_path, monkeypatch):
+    (tmp_path / ".env.yaml").write_text('USE_GCS: "true"\nGCS_PROJECT: "klip-prod"\nGCS_VOD_BUCKET: vods-x\n')
+    for name in ("USE_GCS", "GCS_PROJECT", "GCS_VOD_BUCKET"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    load_env_files((tmp_path / ".env.yaml",))
+    s = get_settings({})
+    assert (s.use_gcs, s.gcs_project, s.buckets["vods"]) == (True, "klip-prod", "vods-x")
+
+
+@pytest.mark.parametrize("env, cfg, use_gcs", [
+    ({}, {}, False),                                            # the embedded default: local folder
+    ({"USE_GCS": "true"}, {}, True),
+    ({"USE_GCS": "false"}, {"publish": {"use_gcs": True}}, False),  # the environment wins
+    ({}, {"publish": {"use_gcs": True}}, True),
+    ({"USE_GCS": "true"}, {"publish": {"backend": "local"}}, False),  # an explicit backend beats USE_GCS
+    ({}, {"publish": {"backend": "gcs"}}, True),
+])
+def test_use_gcs(env, cfg, use_gcs):
+    assert get_settings(cfg, env=env).use_gcs is use_gcs
+
+
+def test_base_dir_like_the_older_tool():
+    assert get_settings({}, env={}).base_dir == Path(".")
+    assert get_settings({}, env={"K_SERVICE": "klipstream"}).base_dir == Path("/tmp")  # Cloud Run
+    assert get_settings({}, env={"BASE_DIR": "/data/klip", "K_SERVICE": "x"}).base_dir == Path("/data/klip")
+
+
+def test_configure_sets_process_config():
+    settings.configure({"convex": {"status_function": "videos:setStatus"}, "publish": {"workers": 2}})
+    s = get_settings(env={})
+    assert s.convex_status_function == "videos:setStatus" and s.publish["workers"] == 2
+
+
+def test_redact_known_secrets_and_credential_shapes(monkeypatch):
+    monkeypatch.setenv("CONVEX_API_KEY", SECRET)
+    monkeypatch.setenv("DEEPGRAM_API_KEY", "dg_0123456789abcdef")
+    tail = SECRET.split("|", 1)[1]
+    text = (f"key {SECRET} tail {tail} dg dg_0123456789abcdef auth Authorization: Bearer abc.def.ghi123 "
+            "url https://user:pa55word@host/x?key=AIzaSyA-123&x=1")
+    out = redact(text)
+    for secret in (SECRET, tail, "dg_0123456789abcdef", "abc.def.ghi123", "pa55word", "AIzaSyA-123"):
+        assert secret not in out
+    assert out.startswith("key *** tail *** dg *** auth Authorization: Bearer ***")
+    assert out.endswith("url https://***@host/x?key=***&x=1")
+    # ordinary messages are left alone
+    plain = "convex mutation video:updateUrls failed after 3 attempts: HTTP 500 for VOD 2434635255"
+    assert redact(plain) == plain
+
+
+def test_redacting_filter_on_a_handler(monkeypatch):
+    monkeypatch.setenv("CONVEX_API_KEY", SECRET)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    logger = logging.getLogger("test_redacting_filter")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("calling with %s", SECRET)
+        try:
+            raise RuntimeError(f"boom {SECRET}")
+        except RuntimeError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "s3cr3tTok3nValue" not in stream.getvalue()
+    assert "calling with ***" in stream.getvalue() and "RuntimeError: boom ***" in stream.getvalue()
+    assert os.environ["CONVEX_API_KEY"] == SECRET
