@@ -21,6 +21,9 @@ def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> Non
         handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .settings import install_redaction
+
+    install_redaction()  # secrets never reach a log file, whichever library logs them
 
 
 @contextlib.contextmanager
@@ -28,6 +31,9 @@ def job(smk, status: str | None = None):
     """Run a rule's body: log to `smk.log[0]`, report `status` for the VOD, and on error report
     Failed with the rule name and a one-line reason, then exit non-zero without a traceback on stderr."""
     setup_logging(smk.log[0] if len(smk.log) else None)
+    from .settings import configure
+
+    configure(smk.config)  # convex.* / publish.* settings for status pushes made from this job
     # Binaries dropped into the workflow's bin/ (e.g. TwitchDownloaderCLI) win over system ones.
     workflow_bin = Path(smk.scriptdir).parent / "bin"
     os.environ["PATH"] = os.pathsep.join([str(workflow_bin), os.environ.get("PATH", "")])
