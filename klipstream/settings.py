@@ -19,13 +19,13 @@ from typing import Any, Mapping
 log = logging.getLogger(__name__)
 
 DEFAULT_BUCKETS = {
-    "vods": "klipstream-vods-raw",          # video, audio, waveforms
+    "raw": "klipstream-vods-raw",           # video, audio, waveforms
     "transcripts": "klipstream-transcripts",
     "chatlogs": "klipstream-chatlogs",
     "analysis": "klipstream-analysis",      # analysis files, report, clips
 }
 # The older tool's environment variable for each bucket role.
-BUCKET_ENV = {"vods": "GCS_VOD_BUCKET", "transcripts": "GCS_TRANSCRIPT_BUCKET",
+BUCKET_ENV = {"raw": "GCS_VOD_BUCKET", "transcripts": "GCS_TRANSCRIPT_BUCKET",
               "chatlogs": "GCS_CHATLOG_BUCKET", "analysis": "GCS_ANALYSIS_BUCKET"}
 
 _SECRET_NAME = re.compile(r"(API_KEY|_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL_JSON|PRIVATE)", re.I)
@@ -131,6 +131,8 @@ def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str]
     use_gcs = backend == "gcs" or (backend == "auto" and _truthy(use_gcs_raw))
     buckets = {role: str(pick(BUCKET_ENV[role], f"publish.buckets.{role}", name))
                for role, name in DEFAULT_BUCKETS.items()}
+    if not _get(cfg, "publish.buckets.raw") and _get(cfg, "publish.buckets.vods") and not env.get("GCS_VOD_BUCKET"):
+        buckets["raw"] = str(_get(cfg, "publish.buckets.vods"))  # alias of the raw bucket's role
     return Settings(
         use_gcs=use_gcs,
         base_dir=Path(str(pick("BASE_DIR", "base_dir", "/tmp" if in_cloud else "."))),
@@ -144,7 +146,7 @@ def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str]
                                         "video:updateStatusByTwitchId")),
         convex_urls_function=str(pick("CONVEX_URLS_FUNCTION", "convex.urls_function", "video:updateUrls")),
         convex_auth_scheme=str(pick("CONVEX_AUTH_SCHEME", "convex.auth_scheme", "auto")),
-        convex_timeout_s=float(pick("CONVEX_TIMEOUT", "convex.timeout_s", 5.0)),
+        convex_timeout_s=float(pick("CONVEX_TIMEOUT", "convex.timeout", _get(cfg, "convex.timeout_s", 5.0))),
         convex_attempts=max(1, int(pick("CONVEX_ATTEMPTS", "convex.attempts", 3))),
         convex_backoff_s=float(pick("CONVEX_BACKOFF", "convex.backoff_s", 0.5)),
         publish=dict(_get(cfg, "publish", {}) or {}),

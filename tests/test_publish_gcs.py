@@ -37,7 +37,7 @@ def env(monkeypatch, tmp_path, emulator, request):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.host)
     monkeypatch.setenv("USE_GCS", "true")
     prefix = "t" + hashlib.md5(request.node.name.encode()).hexdigest()[:10]
-    return {"publish": {"buckets": {r: f"{prefix}-{r}" for r in ("vods", "transcripts", "chatlogs", "analysis")},
+    return {"publish": {"buckets": {r: f"{prefix}-{r}" for r in ("raw", "transcripts", "chatlogs", "analysis")},
                         "workers": 3, "attempts": 2, "backoff_s": 0.01, "timeout_s": 10,
                         "chunk_size_mb": 0.25, "resumable_threshold_mb": 0.5}}
 
@@ -77,7 +77,7 @@ EXPECTED_FIELDS = {"videoUrl", "audioUrl", "audiowaveUrl", "audiowaveImageUrl", 
 
 def _expected_objects(files, cfg):
     b = cfg["publish"]["buckets"]
-    role = {"video": "vods", "audio": "vods", "waveform_json": "vods", "waveform_png": "vods",
+    role = {"video": "raw", "audio": "raw", "waveform_json": "raw", "waveform_png": "raw",
             "transcript_json": "transcripts", "words_csv": "transcripts", "segments_csv": "transcripts",
             "chat_json": "chatlogs"}
     out = {}
@@ -152,7 +152,7 @@ def test_full_publish_lands_every_object_and_pushes_every_url(env, files, tmp_pa
         md5, crc, size = _sums(path)
         blob = stored[key]
         assert (blob.md5_hash, blob.crc32c, blob.size) == (md5, crc, size), key
-    assert stored[(cfg["publish"]["buckets"]["vods"], f"{VOD}/video_{VOD}.mp4")].content_type == "video/mp4"
+    assert stored[(cfg["publish"]["buckets"]["raw"], f"{VOD}/video_{VOD}.mp4")].content_type == "video/mp4"
     # (the emulator keeps only the media type of `text/csv; charset=utf-8`)
     assert stored[(cfg["publish"]["buckets"]["transcripts"], f"{VOD}/audio_{VOD}_words.csv")].content_type \
         .startswith("text/csv")

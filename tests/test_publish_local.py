@@ -155,3 +155,22 @@ def test_env_bucket_names_override_config(chat_only, tmp_path, monkeypatch):
     cfg = {"publish": {"buckets": {"chatlogs": "cfg-chat", "analysis": "cfg-analysis"}}}
     manifest = publish_vod(VOD, chat_only, tmp_path / "m.json", config=cfg, status_dir=tmp_path / "st")
     assert sorted({o["bucket"] for o in manifest["objects"]}) == ["cfg-analysis", "my-chat"]
+
+
+def test_called_like_the_rule_script_with_a_clips_folder(chat_only, tmp_path):
+    """scripts/publish_upload.py passes config["publish"] as keyword options and the clips folder."""
+    clips = tmp_path / "output" / "clips" / VOD
+    clips.mkdir(parents=True)
+    (clips / "clip_01.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(100))
+    (clips / f"{VOD}_clips.json").write_text('[{"rank": 1, "file": "clip_01.mp4"}]')
+    (clips / ".partial.mp4").write_bytes(b"x")  # hidden temp files are not published
+    files = {**chat_only, "clips_dir": str(clips)}
+    manifest = publish_vod(VOD, files, tmp_path / "m.json", status_dir=str(tmp_path / "st"), backend="auto",
+                           local_root="pub", workers=2,
+                           buckets={"raw": "r", "transcripts": "t", "chatlogs": "c", "analysis": "a"})
+    names = sorted((o["bucket"], o["name"]) for o in manifest["objects"])
+    assert names == [("a", f"{VOD}/{VOD}_chat_timeline.csv"), ("a", f"{VOD}/{VOD}_highlight_analysis.csv"),
+                     ("a", f"{VOD}/clips/{VOD}_clips.json"), ("a", f"{VOD}/clips/clip_01.mp4"),
+                     ("c", f"{VOD}/{VOD}_chat.json")]
+    assert (tmp_path / "pub" / "a" / VOD / "clips" / "clip_01.mp4").is_file()
+    assert manifest["urls"]["clipsUrl"].endswith(f"/pub/a/{VOD}/clips/{VOD}_clips.json")

@@ -30,7 +30,7 @@ def test_dotenv_is_read_and_real_environment_wins(tmp_path, monkeypatch):
     s = get_settings({})
     assert s.convex_url == "https://happy-otter-123.convex.cloud" and s.convex_api_key == SECRET
     assert s.use_gcs is True
-    assert s.buckets["analysis"] == "from-env" and s.buckets["vods"] == "klipstream-vods-raw"
+    assert s.buckets["analysis"] == "from-env" and s.buckets["raw"] == "klipstream-vods-raw"
     assert SECRET not in repr(s) and "***" in repr(s)
 
 
@@ -41,7 +41,7 @@ def test_env_yaml_like_the_older_tool(tmp_path, monkeypatch):
         monkeypatch.delenv(name)
     load_env_files((tmp_path / ".env.yaml",))
     s = get_settings({})
-    assert (s.use_gcs, s.gcs_project, s.buckets["vods"]) == (True, "klip-prod", "vods-x")
+    assert (s.use_gcs, s.gcs_project, s.buckets["raw"]) == (True, "klip-prod", "vods-x")
 
 
 @pytest.mark.parametrize("env, cfg, use_gcs", [
@@ -103,3 +103,11 @@ def test_redacting_filter_on_a_handler(monkeypatch):
     assert "s3cr3tTok3nValue" not in stream.getvalue()
     assert "calling with ***" in stream.getvalue() and "RuntimeError: boom ***" in stream.getvalue()
     assert os.environ["CONVEX_API_KEY"] == SECRET
+
+
+def test_bucket_roles_and_aliases():
+    assert get_settings({"publish": {"buckets": {"vods": "old-name"}}}, env={}).buckets["raw"] == "old-name"
+    s = get_settings({"publish": {"buckets": {"raw": "r", "analysis": "a"}}}, env={"GCS_VOD_BUCKET": "env-r"})
+    assert s.buckets == {"raw": "env-r", "transcripts": "klipstream-transcripts",
+                         "chatlogs": "klipstream-chatlogs", "analysis": "a"}
+    assert get_settings({"convex": {"timeout": 2.5}}, env={}).convex_timeout_s == 2.5

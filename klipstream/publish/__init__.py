@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 # kind -> (bucket role, Convex URL field). The URL field names are what `video:updateUrls` receives in `urls`.
 KINDS: dict[str, tuple[str, str]] = {
-    "video": ("vods", "videoUrl"),
-    "audio": ("vods", "audioUrl"),
-    "waveform_json": ("vods", "audiowaveUrl"),          # peaks.js JSON: what the frontend's player draws
-    "waveform_png": ("vods", "audiowaveImageUrl"),
+    "video": ("raw", "videoUrl"),
+    "audio": ("raw", "audioUrl"),
+    "waveform_json": ("raw", "audiowaveUrl"),          # peaks.js JSON: what the frontend's player draws
+    "waveform_png": ("raw", "audiowaveImageUrl"),
     "transcript_json": ("transcripts", "transcriptJsonUrl"),
     "segments_csv": ("transcripts", "transcriptUrl"),    # the older tool's transcriptUrl was the segments CSV
     "words_csv": ("transcripts", "transcriptWordUrl"),
@@ -50,6 +50,7 @@ KINDS: dict[str, tuple[str, str]] = {
 # Kinds that take a list of files; they get no URL field of their own (clips_json lists the clips).
 LIST_KINDS: dict[str, tuple[str, str]] = {
     "clips": ("analysis", "clips/"),   # object name {vod}/clips/{filename}
+    "clips_dir": ("analysis", "clips/"),  # a folder: every (non-hidden) file in it, {vod}/clips/{filename}
     "plots": ("analysis", ""),         # analysis PNGs, {vod}/{filename}
 }
 CONTENT_TYPES = {
@@ -57,6 +58,7 @@ CONTENT_TYPES = {
     ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
     ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm",
 }
+OTHER_OPTIONS = {"buckets", "use_gcs", "gcs_project", "service_account_path", "local_root"}
 DEFAULTS = {
     "backend": "auto", "workers": 4, "attempts": 4, "backoff_s": 1.0, "timeout_s": 120.0,
     "chunk_size_mb": 8, "resumable_threshold_mb": 8, "public_base_url": "", "create_buckets": "auto",
@@ -95,9 +97,18 @@ def plan(vod: str, files: Mapping[str, Any], buckets: Mapping[str, str]) -> list
         elif kind in LIST_KINDS:
             role, prefix = LIST_KINDS[kind]
             paths = [value] if isinstance(value, (str, os.PathLike)) else list(value)
+            if kind == "clips_dir":
+                folders, paths = paths, []
+                for folder in map(Path, folders):
+                    if not folder.is_dir():
+                        raise KlipError(f"publish {vod}: clips folder {folder} does not exist")
+                    paths += sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+            jsons = [Path(p) for p in paths if Path(p).suffix == ".json"]
             for p in paths:
                 path = Path(p)
-                items.append(Item(kind, path, role, buckets[role], f"{vod}/{prefix}{path.name}", None))
+                # the one JSON index in a clips folder gets the clips URL field
+                field = "clipsUrl" if kind == "clips_dir" and jsons == [path] and "clips_json" not in files else None
+                items.append(Item(kind, path, role, buckets[role], f"{vod}/{prefix}{path.name}", field))
         else:
             known = ", ".join(sorted(KINDS) + sorted(LIST_KINDS))
             raise KlipError(f"publish {vod}: unknown file kind {kind!r} (known: {known})")
@@ -142,22 +153,32 @@ def _store(settings: Settings, opts: Mapping[str, Any], backend: str, local_root
 def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.PathLike, *,
                 local_root: str | os.PathLike = "output/buckets", status_dir: str | os.PathLike = "output/status",
                 config: Mapping[str, Any] | None = None, backend: str | None = None,
-                report_completed: bool = True, convex: Any = "auto") -> dict[str, Any]:
+                report_completed: bool = True, convex: Any = "auto", **options: Any) -> dict[str, Any]:
     """Publish `files` (kind -> path, or list of paths for `clips`/`plots`) of `vod`; return the manifest.
 
     Objects go to `{bucket}/{vod}/{filename}`; an object whose size and checksums already match is skipped;
     each upload is verified against the local MD5/CRC32C. URLs are recorded in the status file and pushed
     to Convex as each object lands. The manifest is written (atomically) only when every object succeeded,
     then the VOD is reported Completed. Any failure raises KlipError after the other uploads finished,
-    so a rerun only uploads what is missing. `config` is the workflow config (`publish.*`, `convex.*`)."""
+    so a rerun only uploads what is missing. `config` is the workflow config (`publish.*`, `convex.*`;
+    default: the one given to `klipstream.settings.configure`); `options` are `publish.*` keys that
+    override it (the rule passes `config["publish"]` this way: backend, local_root, workers, buckets, ...)."""
     t0 = time.monotonic()
-    settings = get_settings(config)
-    opts = {**DEFAULTS, **{k: v for k, v in settings.publish.items() if v is not None}}
-    chosen = (backend or str(opts["backend"])).lower()
-    if chosen == "auto":
-        chosen = "gcs" if settings.use_gcs else "local"
-    if chosen not in ("gcs", "local"):
+    from .. import settings as settings_mod
+
+    base = dict(settings_mod._config if config is None else config)
+    publish_cfg = {**(base.get("publish") or {}), **options}
+    if backend:
+        publish_cfg["backend"] = backend
+    unknown = sorted(set(publish_cfg) - set(DEFAULTS) - OTHER_OPTIONS)
+    if unknown:
+        log.warning("publish: ignoring unknown publish options %s", ", ".join(unknown))
+    settings = get_settings({**base, "publish": publish_cfg})
+    opts = {**DEFAULTS, **{k: v for k, v in publish_cfg.items() if v is not None}}
+    chosen = str(opts["backend"]).lower()
+    if chosen not in ("auto", "gcs", "local"):
         raise KlipError(f"publish.backend must be auto, gcs or local, not {chosen!r}")
+    chosen = "gcs" if settings.use_gcs else "local"
     items = plan(vod, files, settings.buckets)
     if not items:
         raise KlipError(f"publish {vod}: no files to publish")
