@@ -30,7 +30,7 @@ class FusionParams:
     weight_audio: float = 1.0       # weight of the audio score
     weight_chat: float = 1.0        # weight of the (lag-aligned) chat score
     weight_agreement: float = 1.0   # weight of sqrt(audio*chat): rewards moments backed by both
-    threshold_z: float = 1.0          # a peak must reach this combined score (z-like units)
+    threshold_z: float = 2.0        # a peak must reach this combined score (z-like units)
     min_prominence: float = 0.5     # and stand out this much from its surroundings
     min_gap_seconds: float = 20.0           # s, peaks closer than this: only the higher one is kept
     extent_ratio: float = 0.5       # a moment spans where the score stays >= ratio * peak score
@@ -41,7 +41,7 @@ class FusionParams:
     max_length_seconds: float = 60.0        # s, longest moment (trimmed around the peak)
     merge_gap_seconds: float = 5.0          # s, moments closer than this are merged into one
     merge_min_ratio: float = 0.5    # ... when the weaker peak reaches this share of the stronger; else it is dropped
-    top_n: int = 20        # how many ranked moments to keep
+    top_n: int = 10                 # how many ranked moments to keep
 
     @classmethod
     def from_dict(cls, params: dict | None) -> "FusionParams":

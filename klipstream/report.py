@@ -1,0 +1,66 @@
+"""Self-contained HTML report `output/report/{vod}.html`: one file with inline CSS, JS and data; the
+timeline (waveform, scores, chat activity, chat and speech emotions, highlight spans) is drawn as SVG in
+the browser, so nothing is fetched at view time."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .errors import KlipError
+from .integrate import validate
+from .io import atomic_open, read_json
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.html"
+WAVE_MAX_POINTS = 2000  # min/max columns drawn: enough for a wide screen, small for a 10-hour VOD
+
+
+def reduce_waveform(peaks: dict, max_points: int = WAVE_MAX_POINTS) -> dict | None:
+    """Peaks JSON (audiowaveform v2, min/max pairs) reduced to at most `max_points` min/max pairs, 8-bit scale."""
+    data = np.asarray(peaks.get("data") or [], dtype=float)
+    if len(data) < 2 or int(peaks.get("channels", 1)) != 1:
+        return None
+    pairs = data[: len(data) // 2 * 2].reshape(-1, 2)
+    if int(peaks.get("bits", 8)) == 16:
+        pairs = pairs / 256.0
+    group = max(1, int(np.ceil(len(pairs) / max_points)))
+    pad = (-len(pairs)) % group
+    if pad:
+        pairs = np.vstack([pairs, np.repeat(pairs[-1:], pad, axis=0)])
+    g = pairs.reshape(-1, group, 2)
+    out = np.stack([g[:, :, 0].min(axis=1), g[:, :, 1].max(axis=1)], axis=1).round().astype(int)
+    spp = float(peaks.get("samples_per_pixel", 1)) / float(peaks.get("sample_rate", 1)) * group
+    return {"seconds_per_point": spp, "data": out.ravel().tolist()}
+
+
+def render_report(integrated_json, out_html, *, waveform_json=None, **other_inputs) -> Path:
+    """Write the report for one VOD from its integrated analysis (and the waveform peaks when there is audio).
+
+    `other_inputs` (chat timeline, audio features, speech sentiment paths passed by the rule) are not read:
+    the integrated JSON already carries their downsampled timeline, so the report stays one small file."""
+    doc = read_json(integrated_json)
+    validate(doc, f"integrated analysis {integrated_json}")
+    wave = None
+    if waveform_json:
+        try:
+            wave = reduce_waveform(read_json(waveform_json))
+        except (OSError, ValueError) as exc:
+            raise KlipError(f"cannot read waveform peaks {waveform_json}: {exc}") from exc
+    if other_inputs:
+        log.debug("report: not reading %s (summarised in the integrated JSON)", ", ".join(sorted(other_inputs)))
+    data = json.dumps({"analysis": doc, "waveform": wave}, ensure_ascii=False, separators=(",", ":"))
+    # inside <script>, only "</" can end the element early; "<\/" is the same string to JSON.parse
+    data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
+    fills = {"TITLE": html.escape(doc["title"]), "DATA": data}
+    page = re.sub(r"__(TITLE|DATA)__", lambda m: fills[m.group(1)], TEMPLATE.read_text(encoding="utf-8"))
+    with atomic_open(out_html) as fh:
+        fh.write(page)
+    log.info("report for %s: %d highlights -> %s", doc["vod_id"], len(doc["highlights"]), out_html)
+    return Path(out_html)
