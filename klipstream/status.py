@@ -11,14 +11,17 @@ import fcntl
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
-from .io import write_json
+from .io import atomic_open, write_json
 from .settings import redact as _redact_text
 
 log = logging.getLogger(__name__)
 MAX_CONVEX_ERRORS = 50  # keep the status file small even through a long outage
+TERMINAL = ("Completed", "Failed")
+DOWN_FILE = ".convex_down"  # epoch until which Convex counts as unreachable for this status folder
 
 STATUSES = ("Queued", "Downloading", "Fetching chat", "Transcribing", "Analyzing",
             "Finding highlights", "Completed", "Failed")
@@ -85,8 +88,16 @@ def report(vod: str, status: str, step: str | None = None, reason: str | None = 
     doc = update(vod, status_dir, status=status, step=step, reason=reason, event=event)
     client = _client(convex)
     if client is not None:
-        error = _push(client, "update_status", vod, status)
+        down = _down_until(status_dir)
+        if status not in TERMINAL and time.time() < down:
+            # Another job of this workflow just found Convex unreachable: do not make every job wait out
+            # the same timeouts. Completed/Failed are always tried: they are what the frontend must show.
+            error, outage = f"skipped: Convex unreachable until {_iso(down)} (seen by another job)", False
+        else:
+            error, outage = _push(client, "update_status", vod, status)
         if error:
+            if outage:
+                _mark_down(status_dir, getattr(client, "breaker_seconds", 30.0))
             doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
                                                          "status": status, "error": error})
     return doc
@@ -99,7 +110,7 @@ def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = 
     doc = update(vod, status_dir, urls=dict(urls))
     client = _client(convex) if push else None
     if client is not None and urls:
-        error = _push(client, "update_urls", vod, dict(urls))
+        error, _ = _push(client, "update_urls", vod, dict(urls))
         if error:
             doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.urls_function,
                                                          "urls": sorted(urls), "error": error})
@@ -122,15 +133,36 @@ def _client(convex: Any):
     return convex or None
 
 
-def _push(client, method: str, vod: str, payload: Any) -> str | None:
-    """Call `client.<method>(vod, payload)`; return a one-line redacted error, or None on success."""
+def _push(client, method: str, vod: str, payload: Any) -> tuple[str | None, bool]:
+    """Call `client.<method>(vod, payload)`; return (one-line redacted error or None, was it an outage)."""
     try:
         getattr(client, method)(vod, payload)
-        return None
+        return None, False
     except Exception as exc:  # noqa: BLE001 - status reporting never fails the pipeline
         error = _redact(" ".join(f"{type(exc).__name__}: {exc}".split()))
         log.warning("convex %s for %s failed (recorded in the status file): %s", method, vod, error)
-        return error
+        return error, bool(getattr(exc, "retryable", True))
+
+
+def _down_until(status_dir: str | os.PathLike) -> float:
+    try:
+        return float((Path(status_dir) / DOWN_FILE).read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0.0
+
+
+def _mark_down(status_dir: str | os.PathLike, seconds: float) -> None:
+    """Tell the other jobs (other processes, any executor sharing the folder) that Convex is unreachable."""
+    try:
+        Path(status_dir).mkdir(parents=True, exist_ok=True)
+        with atomic_open(Path(status_dir) / DOWN_FILE) as fh:
+            fh.write(f"{time.time() + seconds:.3f}\n")
+    except OSError as exc:
+        log.debug("could not write %s: %s", DOWN_FILE, exc)
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None = None) -> str:

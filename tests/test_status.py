@@ -149,3 +149,23 @@ def test_format_status_one_and_all(tmp_path):
 
     assert status.format_status(tmp_path, "999") == f"no status recorded for VOD 999 in {tmp_path}"
     assert status.format_status(tmp_path / "none") == f"no VOD status recorded in {tmp_path / 'none'}"
+
+
+def test_outage_seen_by_one_job_spares_the_others_but_not_terminal_statuses(monkeypatch, tmp_path):
+    from klipstream import convex
+
+    with ConvexStub(mode=["500", "500"]) as stub:  # down for the first job's two attempts, then back
+        _convex_env(monkeypatch, stub.url, CONVEX_ATTEMPTS=2, CONVEX_BACKOFF=0.01)
+        status.report("11", "Downloading", status_dir=tmp_path)
+        assert len(stub.requests) == 2
+        monkeypatch.setattr(convex, "_clients", {})  # a new job = a new process = a fresh client
+        status.report("11", "Transcribing", status_dir=tmp_path)
+        assert len(stub.requests) == 2  # skipped: another job saw the outage moments ago
+        status.report("11", "Failed", step="transcribe", reason="x", status_dir=tmp_path)
+        assert [b["args"]["status"] for b in stub.calls()][-1] == "Failed"  # terminal: always tried
+        (tmp_path / status.DOWN_FILE).write_text(f"{time.time() - 1}\n")  # the window has passed
+        status.report("11", "Queued", status_dir=tmp_path)
+    assert [b["args"]["status"] for b in stub.calls()] == ["Downloading", "Downloading", "Failed", "Queued"]
+    errors = status.read("11", tmp_path)["convex_errors"]
+    assert [e["status"] for e in errors] == ["Downloading", "Transcribing"]
+    assert errors[1]["error"].startswith("skipped: Convex unreachable until")
