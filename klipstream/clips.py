@@ -1,0 +1,86 @@
+"""Cut the top K highlights of the integrated analysis out of the video with ffmpeg, plus `clips.json`.
+
+Each clip is re-encoded (H.264/AAC) with `-ss` before `-i`: ffmpeg seeks to the keyframe before the start and
+decodes up to the exact frame (accurate seek is ffmpeg's default when transcoding), so the clip starts on
+the requested frame rather than on the previous keyframe as a stream copy would. The folder is built beside
+the target and renamed into place, so a failed job never leaves a half-filled clips folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import KlipError
+from .fusion import twitch_timestamp
+from .integrate import validate
+from .io import read_json, write_json
+from .media import ffmpeg_exe, run_ffmpeg
+
+log = logging.getLogger(__name__)
+
+
+def media_duration(path: str | os.PathLike) -> float | None:
+    """Container duration in seconds as ffmpeg reports it (None when it reports none)."""
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True)
+    m = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
+    if not m:
+        return None
+    h, mi, s = m.groups()
+    return int(h) * 3600 + int(mi) * 60 + float(s)
+
+
+def cut_clips(video, integrated_json, out_dir, top_k: int = 5, *, crf: int = 23, preset: str = "veryfast",
+              audio_bitrate: str = "128k", min_score: float | None = None) -> dict:
+    """Cut the `top_k` best highlights (optionally only those scoring >= min_score) into `out_dir`.
+
+    Writes `{vod}_{rank:02d}_{start as 0h1m2s}.mp4` per highlight and `clips.json` listing them; returns that listing."""
+    video = Path(video)
+    if not video.is_file():
+        raise KlipError(f"video for clips not found: {video}")
+    doc = read_json(integrated_json)
+    validate(doc, f"integrated analysis {integrated_json}")
+    if int(top_k) < 0:
+        raise KlipError(f"clips.top_k must be >= 0, got {top_k}")
+    vod = doc["vod_id"]
+    chosen = [h for h in doc["highlights"] if min_score is None or h["score"] >= min_score][: int(top_k)]
+    source_len = media_duration(video)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        clips = []
+        for i, h in enumerate(chosen, 1):
+            start = float(h["start"])
+            end = min(float(h["end"]), source_len) if source_len else float(h["end"])
+            if end - start <= 0.05:
+                log.warning("clip #%d of %s starts after the video ends (%.1f s), skipped", h["rank"], vod, start)
+                continue
+            name = f"{vod}_{h['rank']:02d}_{twitch_timestamp(start)}.mp4"
+            log.info("clip %d/%d of %s: #%d %.2f-%.2f s -> %s", i, len(chosen), vod, h["rank"], start, end, name)
+            run_ffmpeg(["-ss", f"{start:.3f}", "-i", str(video), "-t", f"{end - start:.3f}",
+                        "-map", "0:v:0?", "-map", "0:a:0?", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
+                        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", audio_bitrate, "-movflags", "+faststart",
+                        "-avoid_negative_ts", "make_zero", str(tmp / name)], what=f"clip #{h['rank']} of {video}")
+            clips.append({"rank": h["rank"], "file": name, "start": round(start, 3), "end": round(end, 3),
+                          "duration": round(end - start, 3), "measured_duration": media_duration(tmp / name),
+                          "peak": h["peak"], "score": h["score"], "dominant_emotion": h["dominant_emotion"],
+                          "explanation": h["explanation"], "twitch_link": h["twitch_link"]})
+        listing = {"vod_id": vod, "source_video": str(video), "top_k": int(top_k), "count": len(clips),
+                   "encoding": {"video": "libx264", "crf": crf, "preset": preset, "audio": "aac", "audio_bitrate": audio_bitrate,
+                                "seek": "input -ss with re-encode (frame-accurate start)"},
+                   "clips": clips}
+        write_json(tmp / "clips.json", listing)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("clips of %s: %d -> %s", vod, len(clips), out_dir)
+    return listing

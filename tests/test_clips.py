@@ -1,0 +1,78 @@
+"""Clips cut from a generated video: durations, frame-accurate starts, and clips.json listing them."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from klipstream.clips import cut_clips, media_duration
+from klipstream.errors import KlipError
+from klipstream.integrate import integrate
+from klipstream.media import ffmpeg_exe
+
+
+def _frame(path, t: float | None = None) -> np.ndarray:
+    """One decoded frame as 32x32 gray: at exact time t (output-side seek decodes from the start), or the first."""
+    seek = ["-ss", f"{t:.3f}"] if t is not None else []
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), *seek, "-frames:v", "1", "-vf", "scale=32:32,format=gray",
+                          "-f", "rawvideo", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(out, dtype=np.uint8).astype(float)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("clips")
+    video = tmp / "v.mp4"
+    # 40 s test pattern (moving, with a frame counter) at 25 fps, keyframes only every 10 s so a
+    # stream-copy cut would visibly start on the wrong frame
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=40",
+                    "-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-c:v", "libx264", "-g", "250",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video)], check=True)
+    n = 40
+    loud = np.zeros(n)
+    loud[12:15] = 6.0   # a moment at 12-15 s
+    loud[35:37] = 5.0   # a weaker one at 35-37 s (more than min_gap_seconds=20 after the first)
+    pd.DataFrame({"time": np.arange(n, dtype=float), "loudness_z": loud, "flux_z": 0.0}).to_csv(tmp / "f.csv", index=False)
+    integrate("clipvod", tmp / "a.json", title="t", twitch_url=None, features_csv=tmp / "f.csv",
+              params={"pre_roll_seconds": 2.3, "post_roll_seconds": 1.0, "min_length_seconds": 3.0, "smooth_seconds": 1})
+    return tmp, video
+
+
+def test_cut_clips_durations_and_listing(made, tmp_path):
+    tmp, video = made
+    listing = cut_clips(video, tmp / "a.json", tmp_path / "out" / "clipvod", top_k=2)
+    assert listing["count"] == 2
+    files = sorted(p.name for p in (tmp_path / "out" / "clipvod").iterdir())
+    assert "clips.json" in files and len(files) == 3
+    first, second = listing["clips"]
+    # peak span 12-15 s (score >= half the peak) with 2.3 s pre-roll and 1 s post-roll -> 9.7 .. 16.0
+    assert first["rank"] == 1 and first["start"] == pytest.approx(9.7, abs=0.01) and first["end"] == pytest.approx(16.0, abs=0.01)
+    assert second["start"] == pytest.approx(32.7, abs=0.01) and second["end"] == pytest.approx(38.0, abs=0.01)
+    for c in listing["clips"]:
+        assert c["measured_duration"] == pytest.approx(c["end"] - c["start"], abs=0.15)
+        assert c["file"].startswith(f"clipvod_{c['rank']:02d}_")
+    # frame-accurate: the clip's first frame is the source frame at `start`, not the keyframe at 0 s or 10 s
+    clip0 = _frame(tmp_path / "out" / "clipvod" / first["file"])
+    exact = np.abs(clip0 - _frame(video, first["start"])).mean()
+    nearby = np.abs(clip0 - _frame(video, first["start"] + 0.4)).mean()
+    keyframe = np.abs(clip0 - _frame(video, 0.0)).mean()
+    assert exact < 4.0 and exact < nearby / 2 and exact < keyframe / 2
+
+
+def test_cut_clips_rerun_replaces_folder_and_top_k_zero(made, tmp_path):
+    tmp, video = made
+    out = tmp_path / "clipvod"
+    cut_clips(video, tmp / "a.json", out, top_k=2)
+    listing = cut_clips(video, tmp / "a.json", out, top_k=0)
+    assert listing["clips"] == [] and sorted(p.name for p in out.iterdir()) == ["clips.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".clipvod.")]  # no leftover temp folder
+
+
+def test_cut_clips_missing_video_names_file(made, tmp_path):
+    tmp, _ = made
+    with pytest.raises(KlipError, match="nope.mp4"):
+        cut_clips(tmp_path / "nope.mp4", tmp / "a.json", tmp_path / "o")
+    assert media_duration(made[1]) == pytest.approx(40.0, abs=0.1)
