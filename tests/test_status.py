@@ -13,7 +13,10 @@ import pytest
 
 from klipstream import status
 from klipstream.errors import KlipError
-from publish_stubs import SECRET, ConvexStub, clean_env, free_port
+if __package__:  # tests/ run as a package (tests/__init__.py) or as plain modules
+    from .publish_stubs import SECRET, ConvexStub, clean_env, free_port
+else:
+    from publish_stubs import SECRET, ConvexStub, clean_env, free_port
 
 PIPELINE = ["Queued", "Downloading", "Fetching chat", "Transcribing", "Analyzing", "Finding highlights", "Completed"]
 
