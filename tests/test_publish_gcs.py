@@ -192,6 +192,8 @@ def test_full_publish_lands_every_object_and_pushes_every_url(env, files, tmp_pa
     outputs = manifest_path.read_text() + (tmp_path / "status" / f"{VOD}.json").read_text() + caplog.text
     assert "s3cr3tTok3nValue" not in outputs
     assert f"[{len(expected)}/{len(expected)}] uploaded" in caplog.text  # progress lines
+    video = f"upload gs://{cfg['publish']['buckets']['raw']}/{VOD}/video_{VOD}.mp4: 100% (1 of 1 MB"
+    assert video in caplog.text  # the resumable (chunked) upload reports its own progress
 
 
 def test_rerun_uploads_nothing(env, files, tmp_path, monkeypatch):

@@ -151,7 +151,7 @@ def _store(settings: Settings, opts: Mapping[str, Any], backend: str, local_root
 
 
 def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.PathLike, *,
-                local_root: str | os.PathLike = "output/buckets", status_dir: str | os.PathLike = "output/status",
+                local_root: str | os.PathLike | None = None, status_dir: str | os.PathLike = "output/status",
                 config: Mapping[str, Any] | None = None, backend: str | None = None,
                 report_completed: bool = True, convex: Any = "auto", **options: Any) -> dict[str, Any]:
     """Publish `files` (kind -> path, or list of paths for `clips`/`plots`) of `vod`; return the manifest.
@@ -179,6 +179,7 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
     if chosen not in ("auto", "gcs", "local"):
         raise KlipError(f"publish.backend must be auto, gcs or local, not {chosen!r}")
     chosen = "gcs" if settings.use_gcs else "local"
+    local_root = local_root or publish_cfg.get("local_root") or "output/buckets"
     items = plan(vod, files, settings.buckets)
     if not items:
         raise KlipError(f"publish {vod}: no files to publish")

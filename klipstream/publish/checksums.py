@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable
 
@@ -62,3 +64,45 @@ def matches(local: Checksums, size: int | None, md5: str | None, crc32c: str | N
     if size is None or int(size) != local.size or not (md5 or crc32c):
         return False
     return (md5 is None or md5 == local.md5) and (crc32c is None or crc32c == local.crc32c)
+
+
+class Progress:
+    """Logs `label: N% (x of y MB)` at most every `every_s` seconds (and at 100%) as bytes go through."""
+
+    def __init__(self, label: str, total: int, log: logging.Logger, every_s: float = 10.0):
+        self.label, self.total, self.log, self.every_s = label, max(1, total), log, every_s
+        self.done = 0
+        self._t0 = self._last = time.monotonic()
+
+    def add(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if now - self._last >= self.every_s or self.done >= self.total:
+            self._last = now
+            rate = self.done / 1e6 / max(now - self._t0, 1e-6)
+            self.log.info("%s: %3.0f%% (%.0f of %.0f MB, %.1f MB/s)", self.label, 100 * min(1.0, self.done / self.total),
+                          self.done / 1e6, self.total / 1e6, rate)
+
+
+class ProgressReader:
+    """A binary file wrapper that reports bytes read to a Progress (for the storage library's chunked reads)."""
+
+    def __init__(self, fh: BinaryIO, progress: Progress):
+        self._fh, self._progress = fh, progress
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self._progress.add(len(data))
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        pos = self._fh.seek(offset, whence)
+        if whence == os.SEEK_SET:  # a resumed/retried session re-reads from here
+            self._progress.done = pos
+        return pos
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def __getattr__(self, name: str):
+        return getattr(self._fh, name)

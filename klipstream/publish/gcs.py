@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from ..errors import KlipError
 from ..settings import Settings, redact
-from .checksums import Checksums, matches
+from .checksums import Checksums, Progress, ProgressReader, matches
 from .local import ChecksumMismatch
 
 log = logging.getLogger(__name__)
@@ -112,5 +112,6 @@ class GcsStore:
         with open(path, "rb") as fh:
             # size=None makes the library use a resumable session (chunked, constant memory) for big files;
             # retries are ours (bounded, with jitter), so the library's own are off.
-            blob.upload_from_file(fh, size=None if resumable else local.size, content_type=content_type,
+            stream = ProgressReader(fh, Progress(f"upload gs://{bkt.name}/{name}", local.size, log)) if resumable else fh
+            blob.upload_from_file(stream, size=None if resumable else local.size, content_type=content_type,
                                   checksum="crc32c" if resumable else "md5", timeout=self.timeout_s, retry=None)

@@ -8,9 +8,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..io import atomic_path
-from .checksums import CHUNK, Checksums, Hasher, file_checksums, iter_chunks, matches
+from .checksums import CHUNK, Checksums, Hasher, Progress, file_checksums, iter_chunks, matches
 
 log = logging.getLogger(__name__)
+BIG = 64 * 1024 * 1024  # progress lines for copies larger than this
 
 
 class ChecksumMismatch(Exception):
@@ -49,10 +50,13 @@ class LocalStore:
                 return "skipped"
         with atomic_path(dst) as tmp:
             read = Hasher()
+            progress = Progress(f"copy {bucket}/{name}", local.size, log) if local.size > BIG else None
             with open(path, "rb") as src, open(tmp, "wb") as out:
                 for data in iter_chunks(src, CHUNK * 4):
                     read.update(data)
                     out.write(data)
+                    if progress:
+                        progress.add(len(data))
                 out.flush()
                 os.fsync(out.fileno())
             got = read.result()
