@@ -114,3 +114,18 @@ def test_bucket_roles_and_aliases():
     assert s.buckets == {"raw": "env-r", "transcripts": "klipstream-transcripts",
                          "chatlogs": "klipstream-chatlogs", "analysis": "a"}
     assert get_settings({"convex": {"timeout": 2.5}}, env={}).convex_timeout_s == 2.5
+
+
+def test_missing_service_account_file_is_a_one_line_error(tmp_path):
+    from klipstream.errors import KlipError
+    from klipstream.publish.gcs import make_client
+
+    s = get_settings({}, env={"USE_GCS": "true", "GCP_SERVICE_ACCOUNT_PATH": str(tmp_path / "nope.json")})
+    with pytest.raises(KlipError, match=rf"GCP_SERVICE_ACCOUNT_PATH points to {tmp_path / 'nope.json'}, which is not a file"):
+        make_client(s)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nAAA\\n-----END PRIVATE KEY-----"}')
+    s = get_settings({}, env={"GCP_SERVICE_ACCOUNT_PATH": str(bad)})
+    with pytest.raises(KlipError, match="cannot create a Cloud Storage client for project klipstream") as info:
+        make_client(s)
+    assert "\n" not in str(info.value) and "AAA" not in str(info.value)
