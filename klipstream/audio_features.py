@@ -267,6 +267,8 @@ def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLi
 
     `baseline_seconds`: length of the centred rolling window of the z-scores. `workers`: threads for the FFTs."""
     wav = Path(wav)
+    if not wav.is_file():
+        raise KlipError(f"audio file not found: {wav}")
     info = wav_info(wav)
     if info.sample_rate != SAMPLE_RATE:
         raise KlipError(f"{wav}: expected a {SAMPLE_RATE} Hz WAV (klipstream.media.extract_audio), got {info.sample_rate} Hz")

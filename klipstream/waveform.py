@@ -33,6 +33,8 @@ def compute_peaks(wav: str | os.PathLike, samples_per_pixel: int = DEFAULT_SAMPL
     if spp < 1:
         raise KlipError(f"waveform samples_per_pixel must be >= 1, got {samples_per_pixel}")
     wav = Path(wav)
+    if not wav.is_file():
+        raise KlipError(f"audio file not found: {wav}")
     info = wav_info(wav)
     mins: list[np.ndarray] = []
     maxs: list[np.ndarray] = []
