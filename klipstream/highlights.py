@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import pandas as pd
+from scipy.ndimage import minimum_filter1d
 
 from .errors import KlipError
 from .fusion import FusionParams, pick_moments, smooth
@@ -200,6 +201,8 @@ def chat_score(timeline: pd.DataFrame, sent: pd.DataFrame | None, sp: ScoreParam
         diversity = users_w / np.maximum(msgs_w, 1.0)
         spam = np.clip((diversity - sp.spam_diversity_low) / max(sp.spam_diversity_high - sp.spam_diversity_low, 1e-9), 0, 1)
         spam = np.where(msgs_w < sp.spam_min_messages, 1.0, spam)
+        # a burst's edges see only part of it; take the worst evidence within one window either side
+        spam = minimum_filter1d(spam, size=2 * int(round(win)) + 1, mode="nearest")
     else:
         # no per-message table: fall back to the timeline's per-second distinct chatters and copypasta share
         chatters = smooth(_z(timeline, "unique_chatters", sp), win)

@@ -1,0 +1,135 @@
+"""Fusion: lag estimation, alignment, combination, moment shaping, merging, ranking, Twitch links (hand-computed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from klipstream.errors import KlipError
+from klipstream.fusion import (FusionParams, align_chat, combine, estimate_lag, pick_moments, twitch_link,
+                               twitch_timestamp)
+
+
+def spikes(n, at, width=3, height=5.0):
+    x = np.zeros(n)
+    for t in at:
+        x[t: t + width] = height
+    return x
+
+
+def test_lag_found_by_cross_correlation():
+    p = FusionParams()
+    audio = spikes(900, [100, 300, 500, 700])
+    chat = spikes(900, [112, 312, 512, 712])
+    lag = estimate_lag(audio, chat, p)
+    assert lag.method == "cross-correlation" and lag.seconds == 12.0
+    assert lag.correlation == pytest.approx(1.0)
+    assert len(lag.curve) == 31 and lag.curve[12] == pytest.approx(1.0)
+
+
+def test_lag_weak_correlation_falls_back_to_default():
+    rng = np.random.default_rng(0)
+    p = FusionParams(default_lag_seconds=8.0)
+    lag = estimate_lag(rng.random(2000), rng.random(2000), p)
+    assert lag.method == "default" and lag.seconds == 8.0 and lag.correlation < 0.2
+
+
+def test_lag_outside_plausible_range_is_not_chosen():
+    p = FusionParams()
+    audio = spikes(900, [100, 300, 500, 700])
+    chat = spikes(900, [145, 345, 545, 745])  # 45 s later: outside 0-30 s, so nothing correlates
+    lag = estimate_lag(audio, chat, p)
+    assert lag.method == "default" and lag.seconds == 8.0
+
+
+def test_align_chat_moves_back_and_widens_by_tolerance():
+    chat = np.zeros(100)
+    chat[50] = 3.0
+    out = align_chat(chat, lag=10, tolerance=2, n=100)
+    assert np.flatnonzero(out).tolist() == [38, 39, 40, 41, 42]
+    assert out[40] == 3.0
+
+
+def test_combine_agreement_and_partial_inputs():
+    p = FusionParams(smooth_seconds=1, lag_tolerance_seconds=0)
+    a = np.zeros(200)
+    a[50] = 4.0
+    c = np.zeros(200)
+    c[58] = 9.0
+    both = combine(a, c, FusionParams(smooth_seconds=1, lag_tolerance_seconds=0, lag_min_corr=2.0))  # force default 8 s
+    assert both.lag.method == "default" and both.lag.seconds == 8.0
+    assert both.agreement[50] == pytest.approx(6.0)  # sqrt(4 * 9)
+    assert both.score[50] == pytest.approx(4 + 9 + 6)
+    only_audio = combine(a, None, p)
+    assert only_audio.lag.method == "not-applicable" and only_audio.score[50] == pytest.approx(4.0)
+    only_chat = combine(None, c, p)
+    assert only_chat.lag.method == "default" and only_chat.score[50] == pytest.approx(9.0)
+    assert only_chat.agreement.max() == 0.0
+
+
+def triangle(n=400, at=100):
+    s = np.zeros(n)
+    s[at - 5: at + 6] = [0, 2, 4, 6, 8, 10, 8, 6, 4, 2, 0]
+    return s
+
+
+def test_moment_span_pre_post_roll():
+    m = pick_moments(triangle(), FusionParams())
+    assert len(m) == 1
+    # score >= 5 (half the peak) on seconds 98..102 -> span [98, 103) ; minus 5 s pre-roll, plus 5 s post-roll
+    assert (m[0]["start"], m[0]["end"], m[0]["peak"], m[0]["score"], m[0]["rank"]) == (93.0, 108.0, 100.0, 10.0, 1)
+
+
+def test_moment_min_and_max_length():
+    short = pick_moments(triangle(), FusionParams(pre_roll_seconds=0, post_roll_seconds=0, min_length_seconds=15))
+    assert (short[0]["start"], short[0]["end"]) == (93.0, 108.0)  # 5 s span grown to 15 s around it
+    s = np.zeros(600)
+    s[200:400] = 5.0
+    s[300] = 6.0
+    long = pick_moments(s, FusionParams(extent_ratio=0.5, max_length_seconds=60))
+    # 40 % of the max length before the peak: 300 - 24 = 276 .. 336
+    assert (long[0]["start"], long[0]["end"]) == (276.0, 336.0)
+
+
+def test_moment_clamped_to_vod():
+    s = np.zeros(50)
+    s[1] = 5.0
+    m = pick_moments(s, FusionParams())
+    assert m[0]["start"] == 0.0 and m[0]["end"] == 10.0  # min length 10 from the start of the VOD
+
+
+def test_merge_close_peaks_and_rank_by_score():
+    s = triangle(400, 100) + 0.8 * triangle(400, 125)
+    sep = pick_moments(s, FusionParams(merge_gap_seconds=5))
+    assert [(x["rank"], x["peak"]) for x in sep] == [(1, 100.0), (2, 125.0)]
+    assert sep[1]["score"] == pytest.approx(8.0)
+    merged = pick_moments(s, FusionParams(merge_gap_seconds=15))
+    assert len(merged) == 1 and (merged[0]["start"], merged[0]["end"], merged[0]["peak"]) == (93.0, 133.0, 100.0)
+    # a weak bump (below merge_min_ratio of the strong peak) that overlaps is dropped, not merged
+    p = FusionParams(merge_gap_seconds=15, threshold_z=1, min_gap_seconds=5)
+    weak = pick_moments(triangle(400, 100) + 0.3 * triangle(400, 110), p)
+    assert [(x["start"], x["end"]) for x in weak] == [(93.0, 108.0)]
+    # ... while a weak one that does not overlap stays a moment of its own
+    apart = pick_moments(triangle(400, 100) + 0.3 * triangle(400, 121), p)
+    assert [(x["start"], x["end"]) for x in apart] == [(93.0, 108.0), (114.0, 129.0)]
+
+
+def test_threshold_and_top_n():
+    s = sum(k * triangle(2000, 100 + 100 * k) / 10 for k in range(1, 15))
+    ranked = pick_moments(s, FusionParams(threshold_z=0.35, top_n=5))
+    assert [x["peak"] for x in ranked] == [1500.0, 1400.0, 1300.0, 1200.0, 1100.0]
+    assert pick_moments(s, FusionParams(threshold_z=100)) == []
+    assert pick_moments(np.zeros(0), FusionParams()) == []
+
+
+def test_twitch_links():
+    assert twitch_timestamp(3723.9) == "1h2m3s"
+    assert twitch_link("https://www.twitch.tv/videos/1087079172", 65) == "https://www.twitch.tv/videos/1087079172?t=0h1m5s"
+    assert twitch_link("https://twitch.tv/somechannel/v/42", 3600) == "https://www.twitch.tv/videos/42?t=1h0m0s"
+    assert twitch_link("https://youtube.com/watch?v=x", 3) is None and twitch_link(None, 3) is None
+
+
+def test_params_reject_unknown_key():
+    with pytest.raises(KlipError, match="pre_rol"):
+        FusionParams.from_dict({"pre_rol": 3})
+    assert FusionParams.from_dict({"top_n": 3}).top_n == 3
