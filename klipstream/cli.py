@@ -41,13 +41,14 @@ def targets_for(vod: str, stage: str) -> list[str]:
 
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
-    cmd = [sys.executable, "-m", "snakemake", "--cores", str(args.cores)]
+    # Targets go first: `--config` takes every following word as a key=value pair.
+    cmd = [sys.executable, "-m", "snakemake", *targets_for(vod_id_of(args.vod), stage), "--cores", str(args.cores)]
     llm = {k: v for k, v in (("concurrency", args.concurrency), ("timeout", args.timeout)) if v is not None}
-    if llm:
-        cmd += ["--config", "speech_sentiment={" + ", ".join(f"{k}: {v}" for k, v in llm.items()) + "}"]
     if args.dry_run:
         cmd.append("--dry-run")
-    return cmd + targets_for(vod_id_of(args.vod), stage)
+    if llm:
+        cmd += ["--config", "speech_sentiment={" + ", ".join(f"{k}: {v}" for k, v in llm.items()) + "}"]
+    return cmd
 
 
 def cmd_run(args: argparse.Namespace) -> int:

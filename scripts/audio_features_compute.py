@@ -1,6 +1,7 @@
-from klipstream.audio_features import compute_audio_features
 from klipstream.smk import job
 
 with job(snakemake, status="Analyzing"):
+    from klipstream.audio_features import compute_audio_features
+
     compute_audio_features(snakemake.input.wav, snakemake.output.csv, words_csv=snakemake.input.words,
                            **snakemake.params.settings)

@@ -1,5 +1,6 @@
-from klipstream.emotions.speech import score_windows
 from klipstream.smk import job
 
 with job(snakemake, status="Analyzing"):
+    from klipstream.emotions.speech import score_windows
+
     score_windows(snakemake.input.segments, snakemake.input.features, snakemake.output.csv, **snakemake.params.settings)

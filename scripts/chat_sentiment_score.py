@@ -1,5 +1,6 @@
-from klipstream.emotions.chat import score_chat
 from klipstream.smk import job
 
 with job(snakemake, status="Analyzing"):
+    from klipstream.emotions.chat import score_chat
+
     score_chat(snakemake.input.chat, snakemake.output.csv, models=snakemake.input.models)

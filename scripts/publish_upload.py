@@ -1,6 +1,7 @@
-from klipstream.publish import publish_vod
 from klipstream.smk import job
 
 with job(snakemake):
+    from klipstream.publish import publish_vod
+
     publish_vod(snakemake.wildcards.vod, dict(snakemake.input.items()), snakemake.output.manifest,
                 status_dir=snakemake.config["status_dir"], **snakemake.params.settings)

@@ -1,5 +1,6 @@
 from klipstream.smk import job
-from klipstream.transcribe.tables import write_segments
 
 with job(snakemake, status="Transcribing"):
+    from klipstream.transcribe.tables import write_segments
+
     write_segments(snakemake.input.json, snakemake.output.segments, **snakemake.params)

@@ -1,5 +1,6 @@
 from klipstream.smk import job
-from klipstream.transcribe import transcribe
 
 with job(snakemake, status="Transcribing"):
+    from klipstream.transcribe import transcribe
+
     transcribe(snakemake.input.wav, snakemake.output.json, threads=snakemake.threads, **snakemake.params)

@@ -1,7 +1,8 @@
-from klipstream import video
 from klipstream.smk import job
 
 with job(snakemake, status="Downloading"):
+    from klipstream import video
+
     if snakemake.input:
         video.import_local_video(snakemake.input[0], snakemake.output.video, snakemake.output.metadata,
                                  vod_id=snakemake.wildcards.vod, title=snakemake.params.title)

@@ -13,7 +13,7 @@ import pytest
 
 from klipstream.media import ffmpeg_exe
 
-from .conftest import ROOT, run_snakemake
+from conftest import ROOT, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -133,8 +133,8 @@ def test_video_only_vod_plans_no_chat_jobs(tiny, tmp_path):
 
 def test_vod_without_source_gets_one_line_error(tmp_path):
     table = write_table(tmp_path / "vods.tsv", [])
-    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", "output/analysis/nosuch_integrated_analysis.json",
-                         check=False)
+    proc = run_snakemake(tmp_path, "output/analysis/nosuch_integrated_analysis.json", "--dry-run",
+                         "--config", f"vods={table}", check=False)
     assert proc.returncode != 0
     assert "VOD nosuch has no source: add a row to" in proc.stdout + proc.stderr
 
@@ -155,5 +155,6 @@ def test_bad_vod_id_is_rejected_by_the_table_schema(tmp_path):
 
 def test_numeric_id_not_in_table_is_a_twitch_vod(tmp_path):
     table = write_table(tmp_path / "vods.tsv", [])
-    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", "output/analysis/987654_integrated_analysis.json")
+    proc = run_snakemake(tmp_path, "output/analysis/987654_integrated_analysis.json", "--dry-run",
+                         "--config", f"vods={table}")
     assert {"video_fetch", "chat_fetch", "analysis_integrate"} <= planned_jobs(proc)
