@@ -104,6 +104,12 @@ class ChatWriter:
         self.count += 1
         self.last_offset = comment["content_offset_seconds"]
 
+    def write_raw(self, comment_json: str, offset: float) -> None:
+        """Write a comment already serialised as one line of JSON (no newlines inside)."""
+        self._fh.write(("\n" if self.count == 0 else ",\n") + comment_json)
+        self.count += 1
+        self.last_offset = offset
+
     def write_all(self, comments: Iterable[dict[str, Any]]) -> int:
         for c in comments:
             self.write(c)

@@ -52,6 +52,9 @@ _BITS = re.compile(r"(?:^|\s)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|Show
                    r"Goal|Anon|Charity)(\d+)(?=\s|$)")
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+
+
 class IntegrityRefused(Exception):
     """Twitch answered with an integrity / auth error (the request itself must change, retrying won't help)."""
 
@@ -271,7 +274,7 @@ def _fetch_range(client: GqlClient, vod_id: str, rid: int, start: float, end: fl
                 elif c["_id"] in ids_at_newest:
                     continue
                 ids_at_newest.add(c["_id"])
-                fh.write(json.dumps(c, ensure_ascii=False) + "\n")
+                fh.write(f"{t!r}\t{c['_id'].replace(chr(9), ' ')}\t{_encode(c)}\n")
                 new += 1
             written += new
             progress.update(rid, (min(newest, end) - start) if newest > -math.inf else 0.0, new)
@@ -291,23 +294,24 @@ def _fetch_range(client: GqlClient, vod_id: str, rid: int, start: float, end: fl
     return written
 
 
-def _merge(parts: list[Path]) -> Iterator[dict]:
-    """Sorted, de-duplicated stream over the per-range files (ranges are disjoint, so this is a
-    concatenation in practice; the heap keeps it correct if a server returns pages out of order)."""
-    def read(p: Path) -> Iterator[tuple[float, int, dict]]:
+def _merge(parts: list[Path]) -> Iterator[tuple[float, str]]:
+    """Sorted, de-duplicated (offset, comment JSON) stream over the per-range files. Ranges are
+    disjoint, so this is a concatenation in practice; the heap keeps it correct if a server returns
+    pages out of order. Lines are `offset<TAB>id<TAB>json`, so merging never re-parses the JSON."""
+    def read(p: Path) -> Iterator[tuple[float, int, str, str]]:
         with open(p, encoding="utf-8") as fh:
             for n, line in enumerate(fh):
-                c = json.loads(line)
-                yield c["content_offset_seconds"], n, c
+                t, cid, raw = line.rstrip("\n").split("\t", 2)
+                yield float(t), n, cid, raw
 
     last_t, ids = None, set()
-    for t, _, c in heapq.merge(*(read(p) for p in parts), key=lambda x: x[0]):
+    for t, _, cid, raw in heapq.merge(*(read(p) for p in parts), key=lambda x: x[0]):
         if t != last_t:
             last_t, ids = t, set()
-        if c["_id"] in ids:
+        if cid in ids:
             continue
-        ids.add(c["_id"])
-        yield c
+        ids.add(cid)
+        yield t, raw
 
 
 def split_ranges(start: float, end: float, n: int, min_length: float = 60.0) -> list[tuple[float, float]]:
@@ -387,6 +391,7 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
         duration = float(meta.get("duration") or 0) or math.inf
         stop_at = min(end, duration) if end is not None else duration
         ranges = split_ranges(float(start), stop_at, workers if workers <= 1 else workers * 4)
+        open_end = end is None  # the last range runs to the end of chat unless the caller set `end`
         t0 = time.monotonic()
         log.info("Fetching chat for VOD %s: %s of video in %d ranges with %d workers", vod_id,
                  "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s", len(ranges), workers)
@@ -395,7 +400,7 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
         with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
             parts = [Path(tmp) / f"range_{i:04d}.jsonl" for i in range(len(ranges))]
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
-                futures = [pool.submit(_fetch_range, client, vod_id, i, a, b, i == len(ranges) - 1, parts[i],
+                futures = [pool.submit(_fetch_range, client, vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i],
                                        paging, progress, stop) for i, (a, b) in enumerate(ranges)]
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 failed = [f for f in done if f.exception() is not None]
@@ -408,7 +413,8 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
                             streamer_id=meta.get("streamer_id", 0), created_at=meta.get("created_at"),
                             length=meta.get("duration") or 0, start=start, end=stop_at if math.isfinite(stop_at)
                             else None, view_count=meta.get("view_count", 0)) as w:
-                w.write_all(_merge(parts))
+                for t, raw in _merge(parts):
+                    w.write_raw(raw, t)
     except KlipError as exc:
         if backend == "auto" and exe and "refused" in str(exc):
             log.warning("%s; falling back to %s", exc, exe)
