@@ -216,6 +216,9 @@ class Stub:
                                                b'"error_code":"vod_manifest_restricted","type":"error"}]')
                     return self._send(200, stub.master_playlist(base).encode(), "application/vnd.apple.mpegurl")
                 m = re.fullmatch(r"/hls/([\w]+)/([\w.]+)", parts.path)
+                if m:
+                    with stub.lock:
+                        stub.requests.append({"path": parts.path})
                 if m and stub.hls_dir is not None:
                     f = stub.hls_dir / m.group(1) / m.group(2)
                     if f.is_file():
