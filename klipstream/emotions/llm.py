@@ -1,0 +1,271 @@
+"""Score speech windows through an OpenAI-compatible chat API (Nebius AI Studio by default) with the `openai` client.
+
+- structured JSON answer validated against SCORE_SCHEMA; one repair attempt, then None (the caller falls back to
+  the offline scorer for that window);
+- bounded concurrency (asyncio.Semaphore), a per-request timeout, retries with exponential backoff and full
+  jitter on 429 / 5xx / timeouts / connection errors (asyncio.sleep only; a Retry-After header is honoured);
+- an on-disk sqlite cache keyed by sha256(model, PROMPT_VERSION, prompt), so a rerun costs no API calls;
+- the log reports calls, cache hits, retries, tokens, fallbacks and time, with progress lines.
+The API key is read from the environment and never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import KlipError
+
+log = logging.getLogger(__name__)
+
+# Nebius AI Studio moved to "Nebius Token Factory"; the old https://api.studio.nebius.ai/v1/ still appears in docs.
+DEFAULT_BASE_URL = "https://api.tokenfactory.nebius.com/v1/"
+DEFAULT_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+KEY_ENV_VARS = ("NEBIUS_API_KEY", "OPENAI_API_KEY")
+PROMPT_VERSION = "speech-v1"
+SCORE_FIELDS = ("sentiment_score", "excitement", "funny", "happiness", "anger", "sadness", "neutral", "highlight_score")
+
+SCORE_SCHEMA = {
+    "type": "object",
+    "required": list(SCORE_FIELDS),
+    "properties": {name: {"type": "number", "minimum": -1 if name == "sentiment_score" else 0, "maximum": 1}
+                   for name in SCORE_FIELDS},
+}
+
+SYSTEM_PROMPT = (
+    "You rate 60-second windows of a Twitch streamer's speech for a highlight finder. "
+    "Answer with one JSON object and nothing else, with these number fields: "
+    "sentiment_score (-1 very negative .. 1 very positive), excitement, funny, happiness, anger, sadness, neutral "
+    "(each 0..1, how strongly the window shows it), highlight_score (0..1, how likely viewers would clip this). "
+    "The transcript is automatic and may contain errors; loud, fast speech suggests excitement."
+)
+
+
+def api_key_from_env() -> str | None:
+    for name in KEY_ENV_VARS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def build_prompt(text: str, speech_rate: float | None, loudness_db: float | None, loudness_rel_db: float | None,
+                 max_chars: int = 6000) -> str:
+    """The user message for one window: delivery numbers first, then the transcript (truncated)."""
+    def fmt(v, unit):
+        return "unknown" if v is None or v != v else f"{v:.1f} {unit}"
+
+    text = " ".join(str(text).split())[:max_chars]
+    return (f"Speech rate: {fmt(speech_rate, 'words/s')}. Mean loudness: {fmt(loudness_db, 'dBFS')} "
+            f"({fmt(loudness_rel_db, 'dB')} relative to this stream's median).\nTranscript:\n{text}")
+
+
+def parse_answer(content: str | None) -> dict:
+    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
+    import jsonschema
+
+    if not content:
+        raise ValueError("empty answer")
+    m = re.search(r"\{.*\}", content, re.S)
+    if not m:
+        raise ValueError("no JSON object in the answer")
+    try:
+        obj = json.loads(m.group(0))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc}") from exc
+    try:
+        jsonschema.validate(obj, SCORE_SCHEMA)
+    except jsonschema.ValidationError as exc:
+        raise ValueError(f"schema: {exc.message}") from exc
+    return {k: float(obj[k]) for k in SCORE_FIELDS}
+
+
+class Cache:
+    """sqlite key-value store of validated answers; safe for several processes (sqlite locking)."""
+
+    def __init__(self, cache_dir: str | Path | None):
+        self.path = None
+        self.db = None
+        if cache_dir:
+            self.path = Path(cache_dir) / "llm_cache.sqlite"
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT,"
+                            " value TEXT, created REAL)")
+            self.db.commit()
+
+    @staticmethod
+    def key(model: str, prompt: str) -> str:
+        return hashlib.sha256("\0".join((model, PROMPT_VERSION, SYSTEM_PROMPT, prompt)).encode()).hexdigest()
+
+    def get(self, key: str) -> dict | None:
+        if self.db is None:
+            return None
+        row = self.db.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, model: str, value: dict) -> None:
+        if self.db is None:
+            return
+        self.db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
+                        (key, model, PROMPT_VERSION, json.dumps(value), time.time()))
+        self.db.commit()
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+
+
+@dataclass
+class Stats:
+    calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    repairs: int = 0
+    fallbacks: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    done: int = 0
+    errors: dict = field(default_factory=dict)
+
+
+@dataclass
+class LLMScorer:
+    base_url: str = DEFAULT_BASE_URL
+    model: str = DEFAULT_MODEL
+    api_key: str | None = None
+    concurrency: int = 8
+    timeout: float = 30.0
+    max_retries: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    cache_dir: str | Path | None = None
+    max_tokens: int = 200
+    progress_every: float = 10.0
+    stats: Stats = field(default_factory=Stats)
+
+    async def _request(self, client, messages: list[dict]) -> str | None:
+        """One chat completion with retries; returns the answer text, or None when retries are exhausted."""
+        import openai
+
+        for attempt in range(self.max_retries + 1):
+            retry_after = None
+            try:
+                self.stats.calls += 1
+                resp = await client.chat.completions.create(
+                    model=self.model, messages=messages, temperature=0, max_tokens=self.max_tokens,
+                    response_format={"type": "json_object"})
+                if resp.usage is not None:
+                    self.stats.prompt_tokens += resp.usage.prompt_tokens or 0
+                    self.stats.completion_tokens += resp.usage.completion_tokens or 0
+                return resp.choices[0].message.content if resp.choices else None
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise KlipError(f"LLM API at {self.base_url} refused the API key (HTTP {exc.status_code}); "
+                                f"check {' or '.join(KEY_ENV_VARS)}") from None
+            except openai.NotFoundError:
+                raise KlipError(f"LLM API at {self.base_url} does not know model {self.model!r} (HTTP 404)") from None
+            except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
+                    openai.APIConnectionError) as exc:
+                kind = type(exc).__name__
+                self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
+                resp = getattr(exc, "response", None)
+                if resp is not None:
+                    with contextlib.suppress(TypeError, ValueError):
+                        retry_after = float(resp.headers.get("retry-after"))
+            except openai.APIStatusError as exc:
+                if exc.status_code < 500 and exc.status_code != 429:
+                    kind = f"HTTP {exc.status_code}"
+                    self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
+                    log.warning("LLM request rejected (HTTP %s); using the offline scorer for this window", exc.status_code)
+                    return None
+                self.stats.errors[f"HTTP {exc.status_code}"] = self.stats.errors.get(f"HTTP {exc.status_code}", 0) + 1
+            if attempt == self.max_retries:
+                break
+            self.stats.retries += 1
+            delay = random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** attempt))  # full jitter
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.backoff_max))
+            await asyncio.sleep(delay)
+        return None
+
+    async def _score_one(self, client, sem: asyncio.Semaphore, cache: Cache, prompt: str) -> dict | None:
+        key = Cache.key(self.model, prompt)
+        cached = cache.get(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            return cached
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
+        async with sem:
+            content = await self._request(client, messages)
+            if content is None:
+                return None
+            try:
+                result = parse_answer(content)
+            except ValueError as first:
+                self.stats.repairs += 1
+                repair = messages + [
+                    {"role": "assistant", "content": content},
+                    {"role": "user", "content": f"That answer was not usable ({first}). Reply with only the JSON object "
+                                                f"with number fields {', '.join(SCORE_FIELDS)}."}]
+                content = await self._request(client, repair)
+                try:
+                    result = parse_answer(content)
+                except ValueError as second:
+                    log.warning("LLM answer still unusable after repair (%s); offline scorer for this window", second)
+                    return None
+        cache.put(key, self.model, result)
+        return result
+
+    async def score_prompts(self, prompts: list[str]) -> list[dict | None]:
+        """Score every prompt; None where the API gave no usable answer (caller falls back)."""
+        import httpx
+        import openai
+
+        if self.concurrency < 1:
+            raise KlipError(f"LLM concurrency must be at least 1, got {self.concurrency}")
+        cache = Cache(self.cache_dir)
+        sem = asyncio.Semaphore(self.concurrency)
+        client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key or "no-key", max_retries=0,
+                                    timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)))
+        t0 = last = time.monotonic()
+        results: list[dict | None] = [None] * len(prompts)
+
+        async def run(i: int, prompt: str):
+            nonlocal last
+            results[i] = await self._score_one(client, sem, cache, prompt)
+            if results[i] is None:
+                self.stats.fallbacks += 1
+            self.stats.done += 1
+            now = time.monotonic()
+            if now - last >= self.progress_every or self.stats.done == len(prompts):
+                last = now
+                log.info("LLM progress: %d/%d windows (%d calls, %d cache hits, %d retries) %.0f s",
+                         self.stats.done, len(prompts), self.stats.calls, self.stats.cache_hits, self.stats.retries,
+                         now - t0)
+
+        log.info("LLM scoring %d windows with %s at %s (concurrency %d, timeout %.0f s, cache %s)", len(prompts),
+                 self.model, self.base_url, self.concurrency, self.timeout, cache.path or "off")
+        try:
+            await asyncio.gather(*(run(i, p) for i, p in enumerate(prompts)))
+        finally:
+            await client.close()
+            cache.close()
+        s = self.stats
+        log.info("LLM done: %d windows, %d API calls, %d cache hits, %d retries, %d repairs, %d fallbacks, "
+                 "tokens %d prompt + %d completion, errors %s, %.1f s", len(prompts), s.calls, s.cache_hits, s.retries,
+                 s.repairs, s.fallbacks, s.prompt_tokens, s.completion_tokens, s.errors or "none", time.monotonic() - t0)
+        return results
+
+    def score(self, prompts: list[str]) -> list[dict | None]:
+        return asyncio.run(self.score_prompts(prompts))

@@ -1,0 +1,138 @@
+"""Deterministic offline scorer: VADER plus our Twitch lexicon (emotes, emoji, slang).
+
+Lexicon matching is vectorised (sparse token counts times a weight matrix), so it scores chat at scale;
+VADER (a Python loop inside vaderSentiment) is only used where texts are few and long (speech windows).
+
+For a text with lexicon hit counts c_t and weights w_t:
+  lexicon emotion e      = 1 - exp(-sum_t c_t * w_t[e])        (saturates: one KEKW -> 0.63, two -> 0.86)
+  lexicon valence        = sum_t c_t * w_t[valence] / h,  h = sum_t c_t (number of hits)
+  a (lexicon weight)     = h / (h + 1)
+  sentiment_score        = a * lexicon valence + (1 - a) * VADER compound   (VADER term 0 when not used)
+  VADER emotions         = happiness 0.5*max(v,0); anger, sadness 0.25*max(-v,0) each
+  exclamation excitement = min(0.15 * number of '!', 0.45)
+  emotion                = 1 - (1 - lexicon)(1 - VADER part)(1 - exclamation part)   (noisy-or)
+  neutral                = (1 - max emotion) * (1 - |sentiment_score|)
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from . import lexicon as lx
+
+MODEL_NAME = f"offline-lexicon-{lx.LEXICON_VERSION}"
+SCORE_COLUMNS = ("sentiment_score",) + lx.EMOTIONS + ("neutral",)
+
+_SQUEEZE = re.compile(r"(\w)\1+")
+
+
+def squeeze(word: str) -> str:
+    """Repeated letters to one ("LOOOOL" -> "lol", "happy" -> "hapy"); applied to slang keys and texts alike."""
+    return _SQUEEZE.sub(r"\1", word.lower())
+
+
+@functools.lru_cache(maxsize=1)
+def _matchers():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    emote_vocab = sorted(lx.EMOTES)
+    emote_vec = CountVectorizer(vocabulary=emote_vocab, lowercase=False, token_pattern=r"\S+")
+    slang: dict[str, tuple[float, ...]] = {}
+    for key, weights in lx.SLANG.items():
+        slang.setdefault(squeeze(key), weights)
+    slang_vocab = sorted(slang)
+    slang_vec = CountVectorizer(vocabulary=slang_vocab, lowercase=False, token_pattern=r"(?u)\b\w+\b")
+    emoji_vocab = sorted(lx.EMOJI)
+    emoji_vec = CountVectorizer(vocabulary=emoji_vocab, lowercase=False, token_pattern=lx.EMOJI_RE)
+    w_emote = np.array([lx.EMOTES[k] for k in emote_vocab], dtype=np.float64)
+    w_slang = np.array([slang[k] for k in slang_vocab], dtype=np.float64)
+    w_emoji = np.array([lx.EMOJI[k] for k in emoji_vocab], dtype=np.float64)
+    # An emote token such as "LUL" is also seen by the slang matcher as "lul": map emote columns to the slang
+    # column they would double-count, so those counts can be subtracted.
+    slang_index = {k: i for i, k in enumerate(slang_vocab)}
+    rows, cols = [], []
+    for i, name in enumerate(emote_vocab):
+        key = squeeze(name)
+        if re.fullmatch(r"\w+", name) and key in slang_index:
+            rows.append(i)
+            cols.append(slang_index[key])
+    overlap = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(emote_vocab), len(slang_vocab)))
+    return emote_vec, slang_vec, emoji_vec, w_emote, w_slang, w_emoji, overlap
+
+
+def normalise_for_slang(texts: pd.Series) -> pd.Series:
+    """Lower-case, squeeze repeated letters, fold laughter ("hahaha", "HAHAHAH") to "haha"."""
+    s = texts.str.lower().str.replace(r"(\w)\1+", r"\1", regex=True)
+    s = s.str.replace(r"\b(?:ha|ah){2,}h?\b", "haha", regex=True).str.replace(r"\b(?:he){2,}h?\b", "hehe", regex=True)
+    return s
+
+
+def lexicon_counts(texts: pd.Series) -> dict[str, np.ndarray | sparse.csr_matrix]:
+    """Sparse hit counts of emotes, slang and emoji for each text (no per-text Python loop)."""
+    texts = texts.fillna("").astype(str)
+    emote_vec, slang_vec, emoji_vec, *_rest, overlap = _matchers()
+    ce = emote_vec.transform(texts)
+    cs = slang_vec.transform(normalise_for_slang(texts))
+    if overlap.nnz:
+        cs = cs - ce @ overlap
+        cs.data = np.maximum(cs.data, 0)
+        cs.eliminate_zeros()
+    cj = emoji_vec.transform(texts)
+    return {"emotes": ce, "slang": cs, "emoji": cj}
+
+
+def lexicon_scores(texts: pd.Series, counts: dict | None = None) -> pd.DataFrame:
+    """Lexicon-only scores: `hits`, `valence` (mean, 0 without hits) and the five emotions in [0, 1]."""
+    counts = counts or lexicon_counts(texts)
+    *_v, w_emote, w_slang, w_emoji, _o = _matchers()
+    total = (counts["emotes"] @ w_emote) + (counts["slang"] @ w_slang) + (counts["emoji"] @ w_emoji)
+    total = np.asarray(total)
+    hits = np.asarray(counts["emotes"].sum(axis=1)).ravel() + np.asarray(counts["slang"].sum(axis=1)).ravel() \
+        + np.asarray(counts["emoji"].sum(axis=1)).ravel()
+    valence = np.divide(total[:, 0], hits, out=np.zeros(len(hits)), where=hits > 0)
+    out = pd.DataFrame({"hits": hits.astype(float), "valence": np.clip(valence, -1, 1)}, index=texts.index)
+    for j, name in enumerate(lx.EMOTIONS, start=1):
+        out[name] = 1.0 - np.exp(-total[:, j])
+    return out
+
+
+def vader_compound(texts: pd.Series) -> np.ndarray:
+    """VADER compound in [-1, 1]; a Python loop inside vaderSentiment, so use it for few, long texts."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = _vader()
+    return np.array([analyzer.polarity_scores(t)["compound"] if t else 0.0 for t in texts.fillna("").astype(str)])
+
+
+@functools.lru_cache(maxsize=1)
+def _vader():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+def score_texts(texts, use_vader: bool = True) -> pd.DataFrame:
+    """Score texts -> DataFrame with sentiment_score in [-1, 1] and excitement, funny, happiness, anger,
+    sadness, neutral in [0, 1] (formulas in the module docstring)."""
+    texts = pd.Series(texts, dtype=object).fillna("").astype(str)
+    lex = lexicon_scores(texts)
+    v = vader_compound(texts) if use_vader else np.zeros(len(texts))
+    a = lex["hits"].to_numpy() / (lex["hits"].to_numpy() + 1.0)
+    sentiment = np.clip(a * lex["valence"].to_numpy() + (1 - a) * v, -1, 1)
+    vader_part = {"happiness": 0.5 * np.maximum(v, 0), "anger": 0.25 * np.maximum(-v, 0),
+                  "sadness": 0.25 * np.maximum(-v, 0)}
+    exclaim = np.minimum(0.15 * texts.str.count("!").to_numpy(dtype=float), 0.45)
+    out = pd.DataFrame({"sentiment_score": sentiment}, index=texts.index)
+    for name in lx.EMOTIONS:
+        keep = 1.0 - lex[name].to_numpy()
+        keep = keep * (1.0 - vader_part.get(name, 0.0))
+        if name == "excitement":
+            keep = keep * (1.0 - exclaim)
+        out[name] = np.clip(1.0 - keep, 0, 1)
+    out["neutral"] = np.clip((1 - out[list(lx.EMOTIONS)].max(axis=1)) * (1 - np.abs(sentiment)), 0, 1)
+    return out

@@ -1,0 +1,129 @@
+"""Score the speech windows of segments.csv -> audio sentiment.csv (contract in docs/contracts.md).
+
+Backends: `llm` (OpenAI-compatible chat API, see llm.py), `offline` (offline.py: VADER + lexicon), `auto` (llm
+when NEBIUS_API_KEY or OPENAI_API_KEY is set, else offline). The `model` column names the scorer of each row:
+the LLM model name, or `offline-lexicon-v1` for offline rows, LLM fallbacks and windows without words.
+
+Delivery numbers per window (from features.csv, vectorised with cumulative sums):
+  loudness_db = mean rms_db over the window's seconds; loud_rel = loudness_db - median over windows;
+  arousal     = clip((loud_rel / 6 dB + rate_rel) / 2, 0, 1), rate_rel = speech_rate / median rate - 1 clipped to [0, 1].
+Offline: excitement = 1 - (1 - text excitement)(1 - 0.6 * arousal);
+  highlight_score = clip(0.4 excitement + 0.25 funny + 0.15 max(anger, sadness) + 0.2 arousal, 0, 1).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import KlipError
+from ..io import write_csv
+from . import llm as llm_mod
+from .offline import MODEL_NAME as OFFLINE_MODEL
+from .offline import score_texts
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ["window_id", "start_time", "end_time", "sentiment_score", "excitement", "funny", "happiness", "anger",
+           "sadness", "neutral", "highlight_score", "model"]
+SEGMENT_COLUMNS = ["window_id", "start_time", "end_time", "word_count", "speech_rate", "text"]
+
+
+def read_segments(path: str | Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise KlipError(f"segments file {path} not found")
+    seg = pd.read_csv(path, keep_default_na=False, na_values={"start_time": [""], "end_time": [""]})
+    missing = [c for c in SEGMENT_COLUMNS if c not in seg.columns]
+    if missing:
+        raise KlipError(f"segments file {path} lacks columns {', '.join(missing)}")
+    seg["text"] = seg["text"].astype(str)
+    return seg
+
+
+def window_loudness(features_csv: str | Path | None, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Mean rms_db over [start, end) per window from the per-second features (NaN when unknown)."""
+    if features_csv is None or not Path(features_csv).is_file():
+        if features_csv is not None:
+            log.warning("audio features %s not found; windows scored without loudness", features_csv)
+        return np.full(len(starts), np.nan)
+    chunks = [c for c in pd.read_csv(features_csv, usecols=["time", "rms_db"], chunksize=200_000)]
+    feat = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=["time", "rms_db"])
+    feat = feat.dropna().sort_values("time")
+    t = feat["time"].to_numpy(dtype=float)
+    db = feat["rms_db"].to_numpy(dtype=float)
+    csum = np.concatenate([[0.0], np.cumsum(db)])
+    lo = np.searchsorted(t, starts, side="left")
+    hi = np.searchsorted(t, ends, side="left")
+    n = hi - lo
+    return np.where(n > 0, (csum[hi] - csum[lo]) / np.maximum(n, 1), np.nan)
+
+
+def delivery(seg: pd.DataFrame, loud_db: np.ndarray) -> pd.DataFrame:
+    rate = seg["speech_rate"].to_numpy(dtype=float)
+    spoken = rate > 0
+    med_rate = np.median(rate[spoken]) if spoken.any() else np.nan
+    rate_rel = np.clip(rate / med_rate - 1, 0, 1) if med_rate == med_rate and med_rate > 0 else np.zeros(len(rate))
+    finite = np.isfinite(loud_db)
+    med_db = np.median(loud_db[finite]) if finite.any() else np.nan
+    loud_rel = loud_db - med_db
+    loud_part = np.clip(np.nan_to_num(loud_rel, nan=0.0) / 6.0, 0, 1)
+    arousal = np.clip((loud_part + np.nan_to_num(rate_rel)) / 2, 0, 1)
+    return pd.DataFrame({"loudness_db": loud_db, "loud_rel": loud_rel, "arousal": arousal}, index=seg.index)
+
+
+def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame) -> pd.DataFrame:
+    s = score_texts(seg["text"], use_vader=True)
+    s["excitement"] = 1 - (1 - s["excitement"]) * (1 - 0.6 * dv["arousal"])
+    s["neutral"] = np.minimum(s["neutral"], 1 - s[["excitement", "funny", "happiness", "anger", "sadness"]].max(axis=1))
+    s["highlight_score"] = np.clip(0.4 * s["excitement"] + 0.25 * s["funny"] + 0.15 * s[["anger", "sadness"]].max(axis=1)
+                                   + 0.2 * dv["arousal"], 0, 1)
+    s["model"] = OFFLINE_MODEL
+    return s
+
+
+def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out_csv: str | Path,
+                  backend: str = "auto", base_url: str | None = None, model: str | None = None,
+                  concurrency: int = 8, timeout: float = 30.0, cache_dir: str | Path | None = ".cache/llm",
+                  max_retries: int = 4) -> pd.DataFrame:
+    """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written."""
+    t0 = time.monotonic()
+    if backend not in ("auto", "llm", "offline"):
+        raise KlipError(f"emotions backend {backend!r} unknown; use auto, llm or offline")
+    seg = read_segments(segments_csv)
+    starts = seg["start_time"].to_numpy(dtype=float)
+    ends = seg["end_time"].to_numpy(dtype=float)
+    dv = delivery(seg, window_loudness(features_csv, starts, ends))
+    scores = offline_scores(seg, dv)  # cheap; the fallback for any window the LLM cannot score
+    key = llm_mod.api_key_from_env()
+    use_llm = backend == "llm" or (backend == "auto" and key is not None)
+    if backend == "llm" and key is None:
+        log.warning("emotions backend llm without %s: calling %s without a key (fine for local servers)",
+                    " or ".join(llm_mod.KEY_ENV_VARS), base_url or llm_mod.DEFAULT_BASE_URL)
+    log.info("speech emotions: %d windows from %s, backend %s", len(seg), segments_csv,
+             "llm" if use_llm else f"offline ({'no API key' if backend == 'auto' else 'configured'})")
+    if use_llm and len(seg):
+        has_words = seg["text"].str.contains(r"\w", regex=True).to_numpy()
+        idx = np.flatnonzero(has_words)
+        prompts = [llm_mod.build_prompt(seg["text"].iat[i], float(seg["speech_rate"].iat[i]),
+                                        float(dv["loudness_db"].iat[i]), float(dv["loud_rel"].iat[i])) for i in idx]
+        scorer = llm_mod.LLMScorer(base_url=base_url or llm_mod.DEFAULT_BASE_URL, model=model or llm_mod.DEFAULT_MODEL,
+                                   api_key=key, concurrency=int(concurrency), timeout=float(timeout),
+                                   max_retries=int(max_retries), cache_dir=cache_dir)
+        results = scorer.score(prompts)
+        got = [(i, r) for i, r in zip(idx, results) if r is not None]
+        if got:
+            rows = pd.DataFrame([r for _, r in got], index=seg.index[[i for i, _ in got]])
+            cols = list(llm_mod.SCORE_FIELDS)
+            scores.loc[rows.index, cols] = rows[cols].to_numpy()
+            scores.loc[rows.index, "model"] = scorer.model
+        log.info("speech emotions: %d windows scored by %s, %d by %s", len(got), scorer.model,
+                 len(seg) - len(got), OFFLINE_MODEL)
+    out = pd.concat([seg[["window_id", "start_time", "end_time"]], scores], axis=1)[COLUMNS]
+    write_csv(out_csv, out)
+    log.info("speech emotions: wrote %s in %.1f s", out_csv, time.monotonic() - t0)
+    return out
