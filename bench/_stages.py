@@ -62,11 +62,16 @@ def run_chat(chat_json, work: Path, vod: str, timings: dict, duration=None) -> d
     tl = work / f"{vod}_chat_timeline.csv"
     t0 = time.perf_counter()
     stage = chat_sentiment_stage()
-    if stage is not None:
+    used = "emotions stage"
+    try:
+        if stage is None:
+            raise ImportError("not landed")
         stage(chat_json, sent)
-    else:
-        log.info("chat sentiment: emotions stage not found, using the filter+lexicon stand-in")
+    except (ImportError, TypeError) as exc:
+        used = "stand-in"
+        log.info("chat sentiment: emotions stage unusable here (%s), using the filter+lexicon stand-in", exc)
         fallback_chat_sentiment(chat_json, sent)
+    timings["chat_sentiment_impl"] = used
     timings["chat_sentiment"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     build_chat_timeline(sent, tl, duration=duration)

@@ -132,7 +132,8 @@ def run_real(work: Path, top: int = 5) -> dict:
             rows.append({"rank": h["rank"], "start": h["start"], "end": h["end"], "score": h["score"],
                          "messages": h["chat"]["messages"], "chatters": h["chat"]["unique_chatters"],
                          "emotion": h["dominant_emotion"],
-                         "top_chat": [f"{m['message']} (x{m['count']}, {m['users']} users)" for m in h["chat"]["top_messages"][:3]],
+                         "top_chat": [f"{m['message']} (x{m['count']}" + (f", {m['users']} users)" if m["users"] else ")")
+                                      for m in h["chat"]["top_messages"][:3]],
                          "top_emotes": [f"{e['emote']} x{e['count']}" for e in h["chat"]["top_emotes"][:3]],
                          "link": h["twitch_link"]})
         out[name] = {"messages": doc["summary"]["chat_messages"], "duration_s": doc["duration"],

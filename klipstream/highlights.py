@@ -110,7 +110,7 @@ def read_chat_sentiment(path) -> pd.DataFrame:
         df = df.loc[~flt]
     for col in ("emotes", "message", "user"):
         if col in df.columns:
-            df[col] = df[col].fillna("").astype(str)
+            df[col] = df[col].astype("string").fillna("").astype(str)
         else:
             df[col] = ""
     df = df.sort_values("time", kind="stable").reset_index(drop=True)
@@ -195,7 +195,9 @@ def chat_score(timeline: pd.DataFrame, sent: pd.DataFrame | None, sp: ScoreParam
         out["score"] = []
         return out
     win = sp.chat_window
-    if sent is not None and not sent.empty:
+    # logs without user names (e.g. `H:MM:SS message` text logs) cannot tell chatters apart
+    named = sent is not None and not sent.empty and sent["user"].replace("", np.nan).nunique() > 1
+    if named:
         msgs_w, users_w = window_chatters(sent, n, win)
         chatters = np.clip(robust_z(users_w, sp.baseline_seconds, floor=1.0), 0, sp.z_clip)
         diversity = users_w / np.maximum(msgs_w, 1.0)
@@ -203,6 +205,12 @@ def chat_score(timeline: pd.DataFrame, sent: pd.DataFrame | None, sp: ScoreParam
         spam = np.where(msgs_w < sp.spam_min_messages, 1.0, spam)
         # a burst's edges see only part of it; take the worst evidence within one window either side
         spam = minimum_filter1d(spam, size=2 * int(round(win)) + 1, mode="nearest")
+    elif sent is not None and not sent.empty:
+        # messages without user names: every message counts as its own chatter, no diversity-based spam test
+        msgs_w, _ = window_chatters(sent.assign(user=np.arange(len(sent)).astype(str)), n, win)
+        users_w = msgs_w
+        chatters = np.clip(robust_z(msgs_w, sp.baseline_seconds, floor=1.0), 0, sp.z_clip)
+        spam = np.ones(n)
     else:
         # no per-message table: fall back to the timeline's per-second distinct chatters and copypasta share
         chatters = smooth(_z(timeline, "unique_chatters", sp), win)

@@ -147,6 +147,7 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         frac = np.divide(au["speech"].to_numpy(), tot, out=np.zeros(len(tot)), where=tot > 0)
         speech_frac[: len(frac)] = frac
 
+    named_chat = sent is not None and sent["user"].replace("", np.nan).nunique() > 1
     highlights = []
     for m in moments:
         pk = int(m["peak"])
@@ -159,10 +160,12 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
                    "chat": _r(comb.chat[pk]), "agreement": _r(comb.agreement[pk])}
         backed = [k for k in ("audio", "chat") if contrib[k] + (contrib["speech"] if k == "audio" else 0) >= 0.1 * m["score"]]
         tc = top_messages(msgs) if msgs is not None else []
+        if not named_chat:  # a log without user names cannot say how many people sent a line
+            tc = [{**x, "users": None} for x in tc]
         te = top_emotes(msgs) if msgs is not None else []
         n_msgs = int(len(msgs)) if msgs is not None else (
             int(timeline["messages"].iloc[int(chat_t0):int(chat_t1) + 1].sum()) if timeline is not None else 0)
-        n_users = int(msgs["user"].nunique()) if msgs is not None else None
+        n_users = int(msgs["user"].nunique()) if msgs is not None and named_chat else None
         excerpt = transcript_excerpt(words, m["start"], m["end"])
         h = {
             "rank": m["rank"], "start": _r(m["start"]), "end": _r(m["end"]), "peak": _r(m["peak"]),
@@ -217,7 +220,7 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         "params": {**all_param_defaults(), **{k: v for k, v in (params or {}).items()}},
         "summary": {
             "chat_messages": int(len(sent)) if sent is not None else (int(raw_msgs.sum()) if timeline is not None else 0),
-            "chat_unique_chatters": int(sent["user"].nunique()) if sent is not None else None,
+            "chat_unique_chatters": int(sent["user"].nunique()) if named_chat else None,
             "transcript_words": int(len(words)) if words is not None else 0,
             "speech_windows": int(len(speech)) if speech is not None else 0,
             "highlight_count": len(highlights),

@@ -139,3 +139,16 @@ def test_schema_documents_every_field_and_rejects_bad_documents(tmp_path):
     bad["signals_used"] = ["smell"]
     with pytest.raises(KlipError, match="signals_used"):
         validate(bad)
+
+
+def test_chat_log_without_user_names(tmp_path):
+    """`H:MM:SS message` logs have no user names: bursts still count, chatter numbers are null, not 1."""
+    inp = write_inputs(tmp_path)
+    sent = pd.read_csv(inp["chat_sentiment_csv"])
+    sent["user"] = ""
+    sent.to_csv(inp["chat_sentiment_csv"], index=False)
+    doc = integrate("u1", tmp_path / "a.json", title="u", twitch_url=None, params={},
+                    chat_timeline_csv=inp["chat_timeline_csv"], chat_sentiment_csv=inp["chat_sentiment_csv"])
+    assert len(doc["highlights"]) >= 4 and doc["summary"]["chat_unique_chatters"] is None
+    h = doc["highlights"][0]
+    assert h["chat"]["unique_chatters"] is None and h["chat"]["top_messages"][0] == {"message": "KEKW", "count": 40, "users": None}
