@@ -17,7 +17,6 @@ memory does not grow with the size of the chat.
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import math
@@ -52,7 +51,17 @@ _BITS = re.compile(r"(?:^|\s)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|Show
                    r"Goal|Anon|Charity)(\d+)(?=\s|$)")
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+try:  # optional speed-up: orjson parses and writes pages about 2x faster than the stdlib
+    import orjson
+
+    def _loads(data: bytes) -> Any:
+        return orjson.loads(data)
+
+    def _encode(obj: Any) -> str:
+        return orjson.dumps(obj).decode()
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
+    _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
 class IntegrityRefused(Exception):
@@ -110,7 +119,7 @@ class GqlClient:
                 if resp.status_code != 200:
                     raise KlipError(f"Twitch GQL refused {what}: HTTP {resp.status_code}")
                 try:
-                    data = resp.json()
+                    data = _loads(resp.content)
                 except ValueError as exc:
                     raise KlipError(f"Twitch GQL sent invalid JSON for {what}") from exc
                 _raise_for_errors(data, what)
@@ -295,23 +304,24 @@ def _fetch_range(client: GqlClient, vod_id: str, rid: int, start: float, end: fl
 
 
 def _merge(parts: list[Path]) -> Iterator[tuple[float, str]]:
-    """Sorted, de-duplicated (offset, comment JSON) stream over the per-range files. Ranges are
-    disjoint, so this is a concatenation in practice; the heap keeps it correct if a server returns
-    pages out of order. Lines are `offset<TAB>id<TAB>json`, so merging never re-parses the JSON."""
-    def read(p: Path) -> Iterator[tuple[float, int, str, str]]:
+    """(offset, comment JSON) over the per-range files in range order. Each file is sorted (a range
+    writes only offsets >= the newest it has written) and the ranges are disjoint and ordered, so the
+    concatenation is sorted; ids repeated at the same offset are dropped. Lines are `offset<TAB>id<TAB>json`,
+    so merging never re-parses the JSON."""
+    last_t, ids = -math.inf, set()
+    for p in parts:
         with open(p, encoding="utf-8") as fh:
-            for n, line in enumerate(fh):
-                t, cid, raw = line.rstrip("\n").split("\t", 2)
-                yield float(t), n, cid, raw
-
-    last_t, ids = None, set()
-    for t, _, cid, raw in heapq.merge(*(read(p) for p in parts), key=lambda x: x[0]):
-        if t != last_t:
-            last_t, ids = t, set()
-        if cid in ids:
-            continue
-        ids.add(cid)
-        yield t, raw
+            for line in fh:
+                ts, cid, raw = line.split("\t", 2)
+                t = float(ts)
+                if t < last_t:
+                    raise KlipError(f"chat pages arrived out of order at {t} s ({p.name}); please report this")
+                if t != last_t:
+                    last_t, ids = t, set()
+                elif cid in ids:
+                    continue
+                ids.add(cid)
+                yield t, raw.rstrip("\n")
 
 
 def split_ranges(start: float, end: float, n: int, min_length: float = 60.0) -> list[tuple[float, float]]:
