@@ -39,7 +39,7 @@ class FusionParams:
     post_roll_seconds: float = 5.0          # s added after the span
     min_length_seconds: float = 10.0        # s, shortest moment
     max_length_seconds: float = 60.0        # s, longest moment (trimmed around the peak)
-    merge_gap_seconds: float = 5.0          # s, moments closer than this are merged into one
+    merge_gap_seconds: float = 10.0 # s, peaks whose spans (before rolls) are closer than this are merged
     merge_min_ratio: float = 0.5    # ... when the weaker peak reaches this share of the stronger; else it is dropped
     top_n: int = 10                 # how many ranked moments to keep
 
@@ -167,7 +167,8 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
 
     A moment spans the contiguous stretch around its peak where the score stays at or above
     extent_ratio*peak, widened by pre_roll_seconds/post_roll_seconds, clamped to [min_length_seconds, max_length_seconds] and to the VOD;
-    moments closer than merge_gap_seconds are merged (the stronger peak is kept).
+    moments whose spans (before the rolls) are within merge_gap_seconds are merged when the weaker peak reaches
+    merge_min_ratio of the stronger (the stronger peak is kept), else the weaker is dropped.
     `extent` (optional, e.g. the audio term) sets the span instead of `score` wherever it carries at least
     extent_min_share of the peak score: audio is precise in time, lag-aligned chat is smeared by the lag spread."""
     score = np.asarray(score, dtype=float)
@@ -194,24 +195,24 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
         s = lo_w + (left[-1] + 1 if len(left) else 0)
         right = np.flatnonzero(sig[pk + 1: pk + 1 + reach] < thr)
         e = pk + 1 + (right[0] if len(right) else min(reach, n - pk - 1))
-        moments.append({"start": s - p.pre_roll_seconds, "end": e + p.post_roll_seconds, "peak": float(pk), "score": float(score[pk])})
-    moments = [_fit_length(m, p, duration) for m in moments]
-    moments.sort(key=lambda m: m["start"])
-    merged: list[dict] = []
+        moments.append({"core_start": float(s), "core_end": float(e), "peak": float(pk), "score": float(score[pk])})
+    # merging looks at the cores (the spans without the rolls): rolls add context, they do not make
+    # two separate events one
+    moments.sort(key=lambda m: m["core_start"])
+    cores: list[dict] = []
     for m in moments:
-        prev = merged[-1] if merged else None
-        if prev is not None and m["start"] - prev["end"] <= p.merge_gap_seconds:
-            keep = prev if prev["score"] >= m["score"] else m
-            weak = m if keep is prev else prev
+        prev = cores[-1] if cores else None
+        if prev is not None and m["core_start"] - prev["core_end"] <= p.merge_gap_seconds:
+            keep, weak = (prev, m) if prev["score"] >= m["score"] else (m, prev)
             if weak["score"] >= p.merge_min_ratio * keep["score"]:  # two comparable peaks: one longer moment
-                merged[-1] = _fit_length({"start": min(prev["start"], m["start"]), "end": max(prev["end"], m["end"]),
-                                          "peak": keep["peak"], "score": keep["score"]}, p, duration)
-            elif m["start"] < prev["end"]:  # a minor bump overlapping a strong moment: drop it
-                merged[-1] = keep
-            else:
-                merged.append(m)
+                cores[-1] = {"core_start": prev["core_start"], "core_end": max(prev["core_end"], m["core_end"]),
+                             "peak": keep["peak"], "score": keep["score"]}
+            else:  # a minor bump next to a strong moment is part of its context, not a moment of its own
+                cores[-1] = keep
         else:
-            merged.append(m)
+            cores.append(m)
+    merged = [_fit_length({"start": c["core_start"] - p.pre_roll_seconds, "end": c["core_end"] + p.post_roll_seconds,
+                           "peak": c["peak"], "score": c["score"]}, p, duration) for c in cores]
     merged.sort(key=lambda m: (-m["score"], m["peak"]))
     merged = merged[: p.top_n]
     for rank, m in enumerate(merged, 1):

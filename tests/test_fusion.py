@@ -100,16 +100,17 @@ def test_moment_clamped_to_vod():
 
 def test_merge_close_peaks_and_rank_by_score():
     s = triangle(400, 100) + 0.8 * triangle(400, 125)
-    sep = pick_moments(s, FusionParams(merge_gap_seconds=5))
+    # cores (score >= half the peak): [98, 103) and [123, 128) -> 20 s apart; the 5 s rolls do not count
+    sep = pick_moments(s, FusionParams(merge_gap_seconds=19))
     assert [(x["rank"], x["peak"]) for x in sep] == [(1, 100.0), (2, 125.0)]
     assert sep[1]["score"] == pytest.approx(8.0)
-    merged = pick_moments(s, FusionParams(merge_gap_seconds=15))
+    merged = pick_moments(s, FusionParams(merge_gap_seconds=20))
     assert len(merged) == 1 and (merged[0]["start"], merged[0]["end"], merged[0]["peak"]) == (93.0, 133.0, 100.0)
-    # a weak bump (below merge_min_ratio of the strong peak) that overlaps is dropped, not merged
+    # a weak bump (below merge_min_ratio of the strong peak) within the merge gap is dropped, not merged
     p = FusionParams(merge_gap_seconds=15, threshold_z=1, min_gap_seconds=5)
     weak = pick_moments(triangle(400, 100) + 0.3 * triangle(400, 110), p)
     assert [(x["start"], x["end"]) for x in weak] == [(93.0, 108.0)]
-    # ... while a weak one that does not overlap stays a moment of its own
+    # ... while a weak one beyond the merge gap (core [119, 124): 16 s after 103) stays a moment of its own
     apart = pick_moments(triangle(400, 100) + 0.3 * triangle(400, 121), p)
     assert [(x["start"], x["end"]) for x in apart] == [(93.0, 108.0), (114.0, 129.0)]
 
