@@ -152,3 +152,37 @@ def test_chat_log_without_user_names(tmp_path):
     assert len(doc["highlights"]) >= 4 and doc["summary"]["chat_unique_chatters"] is None
     h = doc["highlights"][0]
     assert h["chat"]["unique_chatters"] is None and h["chat"]["top_messages"][0] == {"message": "KEKW", "count": 40, "users": None}
+
+
+DEMO = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "demo"
+
+
+@pytest.mark.skipif(not (DEMO / "truth.json").is_file() or not (DEMO / "demo.mp4").is_file(), reason="demo VOD not generated")
+def test_demo_vod_acceptance(tmp_path):
+    """Issue 2 acceptance on the demo VOD with the real stages: every planted moment within 15 s in the top 5,
+    and the chat-spam distractor ranked below all planted moments (if it is ranked at all)."""
+    from klipstream.audio_features import compute_audio_features
+    from klipstream.chat.importers import import_chat
+    from klipstream.chat.timeline import build_chat_timeline
+    from klipstream.emotions.chat import score_chat
+    from klipstream.media import extract_audio
+
+    truth = json.loads((DEMO / "truth.json").read_text())
+    extract_audio(DEMO / "demo.mp4", tmp_path / "a.wav")
+    compute_audio_features(tmp_path / "a.wav", tmp_path / "f.csv")
+    import_chat(DEMO / "demo_chat.json", tmp_path / "c.json", "demo")
+    score_chat(tmp_path / "c.json", tmp_path / "s.csv")
+    build_chat_timeline(tmp_path / "s.csv", tmp_path / "t.csv", duration=truth["duration"])
+    for inputs in ({"features_csv": tmp_path / "f.csv", "chat_timeline_csv": tmp_path / "t.csv", "chat_sentiment_csv": tmp_path / "s.csv"},
+                   {"chat_timeline_csv": tmp_path / "t.csv", "chat_sentiment_csv": tmp_path / "s.csv"}):
+        doc = integrate("demo", tmp_path / "i.json", title="demo", twitch_url=None, params={}, **inputs)
+        top5 = doc["highlights"][:5]
+        ranks = []
+        for m in truth["moments"]:
+            hit = [h["rank"] for h in top5 if abs(h["peak"] - m["peak"]) <= 15 or h["start"] <= m["peak"] <= h["end"]]
+            assert hit, (m, [(h["rank"], h["start"], h["end"], h["peak"]) for h in top5], sorted(inputs))
+            ranks.append(min(hit))
+        for d in truth["distractors"]:
+            for h in doc["highlights"]:
+                if d["start"] - 5 <= h["peak"] <= d["end"] + 5 and h["rank"] not in ranks:
+                    assert h["rank"] > max(ranks)
