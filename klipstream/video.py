@@ -167,6 +167,7 @@ def _ydl_opts(vod_id: str, work: Path, selector: str, retries: int, timeout: flo
         "retries": retries, "fragment_retries": retries, "extractor_retries": min(retries, 3),
         "retry_sleep_functions": {"http": lambda n: min(30.0, 2 ** n), "fragment": lambda n: min(30.0, 2 ** n)},
         "continuedl": True, "nopart": False, "overwrites": False,
+        "skip_unavailable_fragments": False,  # a missing fragment must fail the job, not leave a gap in the video
         "socket_timeout": timeout, "concurrent_fragment_downloads": max(1, fragments),
         "noplaylist": True, "quiet": True, "no_warnings": False, "noprogress": True,
         "logger": _YtLogger(), "progress_hooks": [_ProgressLog(vod_id)],
@@ -194,6 +195,9 @@ def _ytdlp_download(vod_id: str, dst: Path, quality: str, *, retries: int, timeo
             info = ydl.extract_info(vod_url(vod_id), download=True)
     except yt_dlp.utils.DownloadError as exc:
         raise _explain(vod_id, exc) from exc
+    except (OSError, ValueError) as exc:  # e.g. yt-dlp closing its stream after a fatal fragment error
+        raise KlipError(f"cannot download Twitch VOD {vod_id}: {type(exc).__name__}: {exc} "
+                        f"(re-run to resume from {work})") from exc
     info = info or {}
     files = [d.get("filepath") for d in info.get("requested_downloads") or [] if d.get("filepath")]
     got = Path(files[0]) if files else None
@@ -266,7 +270,7 @@ def _td_download(exe: str, vod_id: str, dst: Path, quality: str, fragments: int,
 
 def download_twitch_video(vod_id: str, dst_mp4: str | os.PathLike, metadata_json: str | os.PathLike | None = None,
                           quality: str = "720p", backend: str = "auto", *, retries: int = 10, timeout: float = 30.0,
-                          concurrent_fragments: int = 4, cookies: str | None = None,
+                          concurrent_fragments: int = 1, cookies: str | None = None,
                           bin_dir: str | os.PathLike | None = "bin", gql_url: str | None = None,
                           ydl_options: dict | None = None) -> dict[str, Any]:
     """Download Twitch VOD `vod_id` (URL or id) to `dst_mp4` and write its metadata JSON.
@@ -296,7 +300,7 @@ def download_twitch_video(vod_id: str, dst_mp4: str | os.PathLike, metadata_json
 
 
 def download_audio_only(vod_id: str, dst: str | os.PathLike, metadata_json: str | os.PathLike | None = None, *,
-                        retries: int = 10, timeout: float = 30.0, concurrent_fragments: int = 4,
+                        retries: int = 10, timeout: float = 30.0, concurrent_fragments: int = 1,
                         cookies: str | None = None, ydl_options: dict | None = None) -> dict[str, Any]:
     """Fast path for audio analysis: fetch only Twitch's `audio_only` rendition (about 1/20 of a 720p
     download) with yt-dlp. A `.wav` dst gets 16 kHz mono PCM (klipstream.media.extract_audio), any other

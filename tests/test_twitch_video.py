@@ -38,6 +38,7 @@ def twitch(hls, monkeypatch):
 
     stub = Stub(vod_id=VOD, duration=2, hls_dir=hls)
     base = stub.start()
+    stub.server_url = base
     original = ytw.TwitchBaseIE._download_json
 
     def to_stub(self, url_or_request, *args, **kwargs):
@@ -140,3 +141,40 @@ def test_import_local_errors(tmp_path):
     with pytest.raises(KlipError, match="not a readable video file: .*junk.mp4"):
         import_local_video(junk, tmp_path / "o.mp4")
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_interrupted_download_resumes(twitch, tmp_path):
+    hls_dir = twitch.hls_dir / "720p60"
+    segments = sorted(p.name for p in hls_dir.glob("*.ts"))
+    assert len(segments) >= 2
+    twitch.broken_paths = {f"/hls/720p60/{segments[1]}"}
+    dst = tmp_path / "v.mp4"
+    with pytest.raises(KlipError, match=f"Twitch VOD {VOD}"):
+        download_twitch_video(VOD, dst, None, bin_dir=None, retries=0)
+    assert not dst.exists() and (tmp_path / ".v.mp4.partial").is_dir()
+    twitch.broken_paths = set()
+    download_twitch_video(VOD, dst, None, bin_dir=None, retries=0)
+    first = [r for r in twitch.requests if r["path"] == f"/hls/720p60/{segments[0]}"]
+    assert len(first) == 1  # the second run resumed after the fragment it already had
+    assert probe_codecs(dst)["height"] == 720 and not (tmp_path / ".v.mp4.partial").exists()
+
+
+def test_twitchdownloader_backend(twitch, tmp_path):
+    """backend=auto picks TwitchDownloaderCLI from bin/; metadata then comes from the GQL info query."""
+    src = _make(tmp_path / "src.mp4", "libx264", "aac")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "TwitchDownloaderCLI"
+    exe.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nwhile [ "$1" != "-o" ]; do shift; done\n'
+                   f'echo "[STATUS] - Downloading 50%"\ncp "{src}" "$2"\n')
+    exe.chmod(0o755)
+    dst, meta = tmp_path / "v.mp4", tmp_path / "m.json"
+    res = download_twitch_video(VOD, dst, meta, quality="source", bin_dir=bin_dir, gql_url=twitch.server_url + "/gql")
+    assert (bin_dir / "args").read_text().split()[:7] == ["videodownload", "--id", VOD, "-o",
+                                                          str(tmp_path / ".v.mp4.partial" / "download.mp4"), "-q",
+                                                          "Source"]
+    assert dst.read_bytes() == src.read_bytes()
+    assert res["backend"] == "twitchdownloader" and res["streamer"] == "StubStreamer" and res["duration"] == 2.0
+    assert json.loads(meta.read_text())["title"] == "Stub stream"
+    with pytest.raises(KlipError, match="TwitchDownloaderCLI is not in"):
+        download_twitch_video(VOD, dst, meta, backend="twitchdownloader", bin_dir=tmp_path / "none")

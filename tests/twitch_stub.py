@@ -71,6 +71,7 @@ class Stub:
         self.integrity_on_cursor = False   # refuse cursor requests (as Twitch does for some clients)
         self.integrity_always = False      # refuse every comments request
         self.sub_only = False
+        self.broken_paths: set[str] = set()  # HLS paths answered with 404 (an interrupted download)
         self.missing = False               # the VOD does not exist
         self.renditions = ["1080p60", "720p60", "480p30", "audio_only"]
         self.lock = threading.Lock()
@@ -219,6 +220,8 @@ class Stub:
                 if m:
                     with stub.lock:
                         stub.requests.append({"path": parts.path})
+                if m and parts.path in stub.broken_paths:
+                    return self._send(404, b"gone", "text/plain")
                 if m and stub.hls_dir is not None:
                     f = stub.hls_dir / m.group(1) / m.group(2)
                     if f.is_file():
