@@ -43,9 +43,19 @@ def probe_codecs(path: str | os.PathLike) -> dict[str, Any]:
             "height": int(video.group(3)) if video else None}
 
 
-def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike) -> dict[str, str]:
+def probe_duration(path: str | os.PathLike) -> float:
+    """Container duration in seconds (0.0 when ffmpeg does not say)."""
+    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True)
+    m = re.search(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)", proc.stderr)
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else 0.0
+
+
+def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike, metadata_json: str | os.PathLike | None = None,
+                       *, vod_id: str | None = None, title: str = "", streamer: str = "",
+                       created_at: str | None = None) -> dict[str, str]:
     """Make `dst_mp4` from a local video: copy an H.264/AAC .mp4, remux other containers holding
-    H.264/AAC, transcode anything else (libx264 + AAC). Returns {'mode': copy|remux|transcode}."""
+    H.264/AAC, transcode anything else (libx264 + AAC). With `metadata_json`, also write the VOD
+    metadata (duration probed from the result). Returns {'mode': copy|remux|transcode}."""
     src, dst = Path(src), Path(dst_mp4)
     if not src.is_file():
         raise KlipError(f"video file not found: {src}")
@@ -68,6 +78,10 @@ def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike) -> di
             run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-map", "0:a:0?", *codec_args, "-movflags", "+faststart",
                         "-f", "mp4", str(tmp)], what=str(src))
     log.info("video %s ready from %s (%s)", dst, src, mode)
+    if metadata_json:
+        write_local_metadata(vod_id or dst.stem.removeprefix("video_"), metadata_json, title=title or src.stem,
+                             streamer=streamer, duration=probe_duration(dst), created_at=created_at, source=str(src),
+                             height=probe_codecs(dst)["height"])
     return {"mode": mode}
 
 
@@ -327,15 +341,16 @@ def download_audio_only(vod_id: str, dst: str | os.PathLike, metadata_json: str 
 
 
 def write_local_metadata(vod_id: str, metadata_json: str | os.PathLike, *, title: str = "", streamer: str = "",
-                         duration: float = 0.0, created_at: str | None = None, source: str = "") -> dict[str, Any]:
+                         duration: float = 0.0, created_at: str | None = None, source: str = "",
+                         height: int | None = None) -> dict[str, Any]:
     """Metadata JSON for a VOD made from local files (same keys as a download)."""
     meta = {"vod_id": str(vod_id), "url": vod_url(vod_id) if re.fullmatch(r"[1-9]\d*", str(vod_id)) else None,
             "title": title, "streamer": streamer, "streamer_login": streamer.lower(), "duration": float(duration),
-            "created_at": created_at, "view_count": None, "backend": "local", "format": None, "height": None,
+            "created_at": created_at, "view_count": None, "backend": "local", "format": None, "height": height,
             "source": source}
     write_json(metadata_json, meta)
     return meta
 
 
-__all__ = ["import_local_video", "download_twitch_video", "download_audio_only", "format_selector", "probe_codecs",
+__all__ = ["import_local_video", "probe_duration", "download_twitch_video", "download_audio_only", "format_selector", "probe_codecs",
            "write_local_metadata", "find_twitchdownloader"]

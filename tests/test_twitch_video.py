@@ -126,7 +126,11 @@ def test_import_local_copy_remux_transcode(tmp_path):
     assert import_local_video(mp4, tmp_path / "o1.mp4") == {"mode": "copy"}
     assert (tmp_path / "o1.mp4").read_bytes() == mp4.read_bytes()
     mkv = _make(tmp_path / "b.mkv", "libx264", "aac")
-    assert import_local_video(mkv, tmp_path / "o2.mp4") == {"mode": "remux"}
+    assert import_local_video(mkv, tmp_path / "o2.mp4", tmp_path / "m.json", vod_id="demo1", title="Demo") == {
+        "mode": "remux"}
+    meta = json.loads((tmp_path / "m.json").read_text())
+    assert meta["vod_id"] == "demo1" and meta["title"] == "Demo" and meta["backend"] == "local"
+    assert meta["height"] == 120 and abs(meta["duration"] - 1.0) < 0.1 and meta["url"] is None
     assert probe_codecs(tmp_path / "o2.mp4") == {"video": "h264", "audio": "aac", "height": 120}
     avi = _make(tmp_path / "c.avi", "mpeg4", "libmp3lame")
     assert import_local_video(avi, tmp_path / "o3.mp4") == {"mode": "transcode"}
