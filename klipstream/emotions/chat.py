@@ -1,8 +1,9 @@
 """Score chat messages -> chat_sentiment.csv (one row per message; contract in docs/contracts.md).
 
 Everything is vectorised over the whole frame: filters by rule, lexicon hit counts (sparse matrix products),
-the trained text models (hashing features + linear models). Per message, with h lexicon hits
-(emotes, emoji, slang) and a = h / (h + 1):
+the trained text models (hashing features + linear models). The models see the text with lexicon emotes
+masked, as in training. Per message, with h lexicon hits (emotes, emoji, slang) and a = h / (h + 1), or a = 1
+when no word is left once emotes are masked (the models have nothing to read; with h = 0 too the message is neutral):
   emotion         = a * lexicon emotion + (1 - a) * model probability
   neutral         = a * (1 - max lexicon emotion) + (1 - a) * model P(neutral)
   sentiment_score = a * lexicon valence + (1 - a) * (P(positive) - P(negative))
@@ -24,7 +25,7 @@ from ..io import write_csv
 from . import lexicon as lx
 from .chat_model import ChatModels
 from .filters import filter_messages
-from .offline import lexicon_counts, lexicon_scores
+from .offline import emote_pattern, lexicon_counts, lexicon_scores
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +45,23 @@ def score_chat_frame(frame: pd.DataFrame, models: ChatModels | None = None, extr
     flt = filter_messages(frame, extra_bots)
     counts = lexicon_counts(msg)
     lex = lexicon_scores(msg, counts)
-    probs = models.predict(msg)
+    emote_hits = np.asarray(counts["emotes"].sum(axis=1)).ravel().astype(int)
+    model_text = msg.copy()
+    has_emote = emote_hits > 0  # mask only where there is something to mask (the regex is the costly part)
+    if has_emote.any():
+        model_text[has_emote] = msg[has_emote].str.replace(emote_pattern(), " ", regex=True)
+    n_fragments = emotes.str.count(r"\S+").to_numpy(dtype=int)
+    words_left = np.maximum(model_text.str.count(r"\w+").to_numpy(dtype=int) - np.maximum(n_fragments - emote_hits, 0), 0)
+    probs = models.predict(model_text)
     h = lex["hits"].to_numpy()
-    a = h / (h + 1.0)
+    a = np.where(words_left > 0, h / (h + 1.0), 1.0)
     out = pd.DataFrame({
         "time": frame["time"].astype(float),
         "comment_id": frame["comment_id"].astype(str),
         "user": frame["user"].fillna("").astype(str),
         "message": msg,
         "emotes": emotes,
-        "emote_count": np.maximum(emotes.str.split().str.len().fillna(0).to_numpy(dtype=int),
-                                  np.asarray(counts["emotes"].sum(axis=1)).ravel().astype(int)),
+        "emote_count": np.maximum(n_fragments, emote_hits),
         "emoji_count": msg.str.count(lx.EMOJI_RE).to_numpy(dtype=int),
         "is_filtered": flt["is_filtered"].to_numpy(),
         "filter_reason": flt["filter_reason"].to_numpy(),

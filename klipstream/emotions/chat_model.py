@@ -52,7 +52,7 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 def make_vectorizer():
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    return HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**18, alternate_sign=False,
+    return HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**16, alternate_sign=False,
                              token_pattern=r"(?u)\b\w+\b", lowercase=True, norm="l2", dtype=np.float32)
 
 

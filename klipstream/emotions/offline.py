@@ -65,6 +65,13 @@ def _matchers():
     return emote_vec, slang_vec, emoji_vec, w_emote, w_slang, w_emoji, overlap
 
 
+@functools.lru_cache(maxsize=1)
+def emote_pattern() -> re.Pattern:
+    """Whole-token match of any lexicon emote (longest first), to mask emotes the way training did."""
+    names = sorted(lx.EMOTES, key=len, reverse=True)
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + r")(?!\S)")
+
+
 def normalise_for_slang(texts: pd.Series) -> pd.Series:
     """Lower-case, squeeze repeated letters, fold laughter ("hahaha", "HAHAHAH") to "haha"."""
     s = texts.str.lower().str.replace(r"(\w)\1+", r"\1", regex=True)

@@ -89,7 +89,7 @@ def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame) -> pd.DataFrame:
 def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out_csv: str | Path,
                   backend: str = "auto", base_url: str | None = None, model: str | None = None,
                   concurrency: int = 8, timeout: float = 30.0, cache_dir: str | Path | None = ".cache/llm",
-                  max_retries: int = 4) -> pd.DataFrame:
+                  max_retries: int = 4, backoff_base: float = 0.5) -> pd.DataFrame:
     """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written."""
     t0 = time.monotonic()
     if backend not in ("auto", "llm", "offline"):
@@ -113,7 +113,7 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
                                         float(dv["loudness_db"].iat[i]), float(dv["loud_rel"].iat[i])) for i in idx]
         scorer = llm_mod.LLMScorer(base_url=base_url or llm_mod.DEFAULT_BASE_URL, model=model or llm_mod.DEFAULT_MODEL,
                                    api_key=key, concurrency=int(concurrency), timeout=float(timeout),
-                                   max_retries=int(max_retries), cache_dir=cache_dir)
+                                   max_retries=int(max_retries), backoff_base=float(backoff_base), cache_dir=cache_dir)
         results = scorer.score(prompts)
         got = [(i, r) for i, r in zip(idx, results) if r is not None]
         if got:

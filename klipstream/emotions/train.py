@@ -114,7 +114,8 @@ def cm_matchers():
 
 
 def mask_emotes(frame: pd.DataFrame, emote_names: set[str]) -> pd.Series:
-    """Delete emote tokens and emoji from each message (vectorised over exploded tokens)."""
+    """Delete emote tokens (lexicon emotes always, plus `emote_names`) and emoji from each message."""
+    emote_names = set(emote_names) | set(lx.EMOTES)
     tokens = frame["message"].fillna("").astype(str).str.replace(lx.EMOJI_RE, " ", regex=True).str.split()
     exploded = tokens.explode()
     per_msg = frame["emotes"].fillna("").astype(str).str.split().explode()
@@ -151,7 +152,9 @@ def _evaluate(pipe, test: pd.DataFrame, label: str, train_labels: pd.Series) -> 
     from sklearn.metrics import accuracy_score, classification_report, f1_score
 
     if test.empty:
-        return {"n": 0}
+        nan = float("nan")
+        return {"n": 0, "accuracy": nan, "macro_f1": nan, "baseline_majority": str(train_labels.value_counts().idxmax()),
+                "baseline_accuracy": nan, "baseline_macro_f1": nan, "per_class": {}, "test_label_counts": {}}
     pred = pipe.predict(test["text"])
     majority = train_labels.value_counts().idxmax()
     base = np.full(len(test), majority, dtype=object)
@@ -208,7 +211,7 @@ def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_di
                  result.get("macro_f1", float("nan")), result.get("baseline_accuracy", float("nan")),
                  result.get("baseline_macro_f1", float("nan")))
     metrics["seconds"] = round(time.monotonic() - t0, 1)
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / "metrics.json", json.loads(json.dumps(metrics).replace("NaN", "null")))
     write_model_card(out_dir / "MODEL_CARD.md", metrics)
     return metrics
 
@@ -241,7 +244,7 @@ messages without emotes; messages with no emote, emoji or slang, no `!`/`?` and 
 examples (capped at the size of the largest other class). Every emote (our lexicon, the Twitch global and BTTV lists,
 the message's own Twitch emote fragments, channel sub-emote shaped names) and emoji is deleted from the text before training.
 
-**Features / model**: HashingVectorizer (word uni+bigrams, 2^18 features, l2), LogisticRegression
+**Features / model**: HashingVectorizer (word uni+bigrams, 2^16 features, l2), LogisticRegression
 (C=4, class_weight=balanced, saga, random_state=0). No vocabulary is stored; the pipelines are deterministic.
 
 **Held-out evaluation**: the last {int(m["holdout"] * 100)} % of each stream by time, minus texts also seen in training.
@@ -262,7 +265,7 @@ Sentiment, per class:
 {table(s)}
 
 **Use**: `klipstream.emotions.chat` blends these text probabilities with the lexicon scores of the emotes in each
-message (emotes weigh h/(h+1) for h lexicon hits). **Limits**: two streams of English chat (2021-2022); weak labels
+message (emotes weigh h/(h+1) for h lexicon hits). **Limits**: {len(m['corpus'])} chat file(s), English; weak labels
 inherit the lexicon's view of each emote; anger and sadness have few examples; sarcasm is not modelled.
 """
     with atomic_open(path) as fh:
