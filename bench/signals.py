@@ -4,7 +4,7 @@
 Usage: .venv/bin/python bench/signals.py [--hours 4] [--messages 200000] [--workdir /tmp/klip-bench-signals] [--keep]
 
 Inputs are generated (streamed, so generating needs no memory either): speech-like audio (harmonic voiced
-bursts at syllable rate with drifting pitch over a noise floor, plus loud events), a words table at ~2.8 words/s,
+bursts of irregular syllable lengths with drifting pitch over a noise floor, plus loud events), a words table at ~2.8 words/s,
 and a chat sentiment table. Each stage then runs in its own fresh Python process; wall time and the process's
 peak RSS (from wait4) are printed.
 """
@@ -41,7 +41,13 @@ def make_wav(path: Path, hours: float, seed: int = 1) -> None:
             f0 = 140 + 40 * np.sin(2 * np.pi * t / 7.0 + rng.uniform(0, 6))
             phase = 2 * np.pi * np.cumsum(f0) / SR
             voice = sum(np.sin(k * phase) / k for k in range(1, 6))
-            syllables = np.clip(np.sin(2 * np.pi * 4.0 * t + rng.uniform(0, 6)), 0, None)
+            # Irregular syllables like speech: 80-350 ms voiced, 30-200 ms gaps, a Hann-shaped level each.
+            lengths = rng.integers(int(0.08 * SR), int(0.35 * SR), 400)
+            gaps = rng.integers(int(0.03 * SR), int(0.2 * SR), 400)
+            onsets = np.cumsum(np.concatenate([[0], (lengths + gaps)[:-1]]))
+            idx = np.searchsorted(onsets, np.arange(n), side="right") - 1
+            pos = np.arange(n) - onsets[idx]
+            syllables = np.where(pos < lengths[idx], np.sin(np.pi * np.minimum(pos / lengths[idx], 1.0)), 0.0)
             x = 0.08 * voice * syllables + 0.005 * rng.standard_normal(n)
             if rng.random() < 0.2:  # a loud event somewhere in this minute
                 a = rng.integers(0, max(1, n - 3 * SR))
@@ -62,7 +68,11 @@ def make_chat(path: Path, hours: float, messages: int, seed: int = 3) -> None:
     t = np.sort(rng.uniform(0, hours * 3600, messages))
     pool = np.array(["KEKW", "LUL LUL LUL", "what a play", "PogChamp", "gg", "no way!!", "hello chat", "W", "OMEGALUL",
                      "that was insane", "lol", "Kappa", "HYPE HYPE HYPE", "first time here, love the stream"])
-    msg = pool[rng.integers(0, len(pool), messages)]
+    msg = pool[rng.integers(0, len(pool), messages)].astype(object)
+    # Most real chat lines are distinct: give 60 % of them a random tail from a 2,000-word vocabulary.
+    vocab = np.array([f"w{i}" for i in range(2000)], dtype=object)
+    tail = rng.random(messages) < 0.6
+    msg[tail] = msg[tail] + " " + vocab[rng.integers(0, 2000, tail.sum())] + " " + vocab[rng.integers(0, 2000, tail.sum())]
     emo = rng.dirichlet(np.ones(6), messages)
     pd.DataFrame({
         "time": t, "comment_id": np.arange(messages).astype(str), "user": "user" + pd.Series(rng.integers(0, 20000, messages)).astype(str),
@@ -100,7 +110,7 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=4.0)
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/klip-bench-signals"))
-    ap.add_argument("--workers", type=int, default=1, help="FFT threads for the audio features")
+    ap.add_argument("--threads", type=int, default=2, help="worker threads of the audio features")
     ap.add_argument("--keep", action="store_true", help="keep the generated inputs for a rerun")
     args = ap.parse_args()
     wd = args.workdir
@@ -117,7 +127,7 @@ def main() -> None:
     run_stage("python + numpy import", "import numpy, pandas, scipy.fft")
     wall_f, rss_f = run_stage(
         "audio features", f"from klipstream.audio_features import compute_audio_features as f; "
-        f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, workers={args.workers})")
+        f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, threads={args.threads})")
     wall_w, rss_w = run_stage(
         "waveform json + png", f"from klipstream.waveform import render_waveform as f; "
         f"f({str(wav)!r}, {str(wd / 'waveform.json')!r}, {str(wd / 'waveform.png')!r})")

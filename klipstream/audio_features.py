@@ -10,7 +10,7 @@ Output (`audio/{vod}_features.csv`), one row per second (`time` = second start, 
 - `flux_z`: robust z-score of spectral_flux, same baseline.
 - `pitch_hz`: median F0 of the voiced frames (NaN when no frame is voiced).
 - `pitch_variability`: standard deviation of voiced F0 in semitones (NaN with fewer than MIN_VOICED_FOR_STD voiced frames).
-- `voiced_share`: share of the second's pitch frames (25 per second) that are voiced.
+- `voiced_share`: share of the second's 25 frames that are voiced.
 - `speech_rate`: words per second from the words table, a word counted in the second of its midpoint
   (NaN for every second when no words table is given: unknown, not zero).
 - `shout`: 1 when the second is loud for this VOD (loudness_z >= shout_loudness_z), mostly voiced and its pitch is raised
@@ -20,12 +20,13 @@ Output (`audio/{vod}_features.csv`), one row per second (`time` = second start, 
   rhythm): see `_laughter_flags` for the exact test; else 0. A heuristic: checked on synthetic laughter and on real
   read speech (no false positives there), not on recordings of real laughter.
 
-Frames: 32 ms Hann windows every 20 ms (50 frames per second, frame j of second s centred at sample s*16000 + j*320),
+Frames: 32 ms Hann windows every 40 ms (25 frames per second, frame j of second s centred at sample s*16000 + j*640;
+they do not overlap: per-second statistics need no more, and it halves the cost against 20 ms hops),
 zero-padded to a 768-point rFFT. The same spectrum gives the flux and, via the Wiener-Khinchin theorem, the pitch:
 the power spectrum below 2 kHz is inverse-transformed into a low-passed autocorrelation sampled at 4 kHz, divided by
 the window's own autocorrelation (Boersma 1993) so a periodic frame scores ~1 at its period. The first local maximum
 within 85 % of the best one in 62.5-500 Hz is the period (avoids picking sub-harmonics), refined by parabolic
-interpolation. Pitch is estimated on every second frame only (25 per second) to halve its cost; a frame is voiced when that normalised peak is >= `voicing_threshold` and its level >= `silence_db`.
+interpolation; a frame is voiced when that normalised peak is >= `voicing_threshold` and its level >= `silence_db`.
 
 The pass keeps the partial second and the frame overlap from one block to the next (and the previous frame's
 spectrum for the flux), so the result does not depend on the block size; memory is one block plus the per-second
@@ -36,6 +37,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -50,19 +53,20 @@ from .robust import rolling_robust_z
 log = logging.getLogger(__name__)
 
 FRAME = 512  # 32 ms analysis window
-HOP = 320  # 20 ms: 50 frames per second exactly
-OFFSET = FRAME // 2  # frames are centred on their time: frame j of second s is centred at s + j/50
-EXTRA = max(FRAME - HOP, OFFSET)  # samples needed beyond a run of whole seconds
-NFFT = 768  # zero padding: the autocorrelation is linear (not circular) up to a lag of 256 samples = 62.5 Hz
+HOP = 640  # 40 ms: 25 spectral frames per second (frames do not overlap; per-second statistics need no more)
 FPS = SAMPLE_RATE // HOP
+OFFSET = FRAME // 2  # frames are centred on their time: frame j of second s is centred at s + j/25
+EXTRA = OFFSET  # samples needed beyond a run of whole seconds (the last frame's right half)
+NFFT = 768  # zero padding: the autocorrelation is linear (not circular) up to a lag of 256 samples = 62.5 Hz
 AC_BINS = 97  # rFFT bins 0..96 = 0..2000 Hz used for the pitch autocorrelation
 AC_N = 192  # irfft size: the autocorrelation comes out sampled at 16000 * 192 / 768 = 4000 Hz
 AC_RATE = SAMPLE_RATE * AC_N // NFFT
 MIN_LAG, MAX_LAG = 8, 64  # 500 Hz .. 62.5 Hz at 4 kHz
 FLUX_GAIN = 10.0
 FLUX_BANDS, BAND_BINS = 48, 8  # flux over 48 linear bands of 8 bins (0-8 kHz)
+ENV_BLOCK = 320  # 20 ms blocks of the level envelope (laughter rhythm): 50 per second
+ENV_PS = SAMPLE_RATE // ENV_BLOCK
 DB_FLOOR = -100.0
-PITCH_STEP = 2  # pitch on every 2nd frame: 25 F0 estimates per second
 MIN_VOICED_FOR_STD = 5  # 0.2 s of voiced frames before a spread of F0 means anything
 
 COLUMNS = ["time", "rms_db", "loudness_z", "spectral_flux", "flux_z", "pitch_hz", "pitch_variability",
@@ -79,7 +83,6 @@ def _window_autocorr() -> np.ndarray:
 
 
 _RW = _window_autocorr()
-_BAND_MATRIX = np.kron(np.eye(FLUX_BANDS, dtype=np.float32), np.full((BAND_BINS, 1), 1.0 / BAND_BINS, np.float32))
 
 
 def _db(power: np.ndarray) -> np.ndarray:
@@ -88,71 +91,93 @@ def _db(power: np.ndarray) -> np.ndarray:
 
 
 class _Pass:
-    """State carried across blocks: unprocessed samples (starting at a second boundary) and the last spectrum."""
+    """The streaming pass: carries unprocessed samples (from OFFSET before a second boundary) across blocks, and
+    hands runs of whole seconds to `threads` worker threads (numpy and the FFT release the GIL). Each run is
+    independent except for the flux of its first frame, which needs the previous run's last spectrum: runs return
+    their first and last band magnitudes and `results()` adds that one term in order, so the output is identical
+    whatever the block size or thread count."""
 
-    def __init__(self, voicing_threshold: float, silence_db: float, workers: int):
-        # buf holds the samples from OFFSET before the next unprocessed second (zeros before the file start).
-        self.buf = np.zeros(OFFSET, dtype=np.float32)
+    def __init__(self, voicing_threshold: float, silence_db: float, threads: int = 1):
+        self.buf = np.zeros(OFFSET, dtype=np.float32)  # zeros before the file start
         self.n_buffered = 0  # real samples in buf after the OFFSET lead-in
-        self.prev_logmag: np.ndarray | None = None
         self.voicing_threshold = voicing_threshold
         self.silence_db = silence_db
-        self.workers = workers
+        self.threads = max(1, int(threads))
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self.pending: deque = deque()
         self.parts: list[dict[str, np.ndarray]] = []
+
+    def _submit(self, x: np.ndarray, n_sec: int, n_valid: int) -> None:
+        if self.pool is None:
+            self.parts.append(self._process(x, n_sec, n_valid))
+            return
+        self.pending.append(self.pool.submit(self._process, x, n_sec, n_valid))
+        while len(self.pending) > self.threads:  # bound the blocks in flight (memory)
+            self.parts.append(self.pending.popleft().result())
 
     def feed(self, samples: np.ndarray) -> None:
         self.buf = np.concatenate([self.buf, samples])
         self.n_buffered += len(samples)
         n_sec = (len(self.buf) - OFFSET - EXTRA) // SAMPLE_RATE
         if n_sec > 0:
-            self._process(self.buf[: OFFSET + n_sec * SAMPLE_RATE + EXTRA], n_sec, n_sec * SAMPLE_RATE)
+            self._submit(self.buf[: OFFSET + n_sec * SAMPLE_RATE + EXTRA], n_sec, n_sec * SAMPLE_RATE)
             self.buf = self.buf[n_sec * SAMPLE_RATE:].copy()
             self.n_buffered -= n_sec * SAMPLE_RATE
 
     def finish(self) -> None:
         n_valid = self.n_buffered
-        if n_valid <= 0:
-            return
-        n_sec = -(-n_valid // SAMPLE_RATE)
-        padded = np.zeros(OFFSET + n_sec * SAMPLE_RATE + EXTRA, dtype=np.float32)
-        padded[: len(self.buf)] = self.buf
-        self._process(padded, n_sec, n_valid)
-        self.n_buffered = 0
+        if n_valid > 0:
+            n_sec = -(-n_valid // SAMPLE_RATE)
+            padded = np.zeros(OFFSET + n_sec * SAMPLE_RATE + EXTRA, dtype=np.float32)
+            padded[: len(self.buf)] = self.buf
+            self._submit(padded, n_sec, n_valid)
+            self.n_buffered = 0
+        while self.pending:
+            self.parts.append(self.pending.popleft().result())
+        if self.pool is not None:
+            self.pool.shutdown()
 
-    def _process(self, x: np.ndarray, n_sec: int, n_valid: int) -> None:
+    def results(self) -> dict[str, np.ndarray]:
+        """Concatenated per-second columns, with each run's first-frame flux joined to the previous run."""
+        for prev, part in zip(self.parts, self.parts[1:]):
+            first_flux = float(np.maximum(part["logmag_first"] - prev["logmag_last"], 0.0).mean())
+            part["spectral_flux"][0] += first_flux / part["frames_first_second"]
+        keys = ["rms_db", "spectral_flux", "pitch_hz", "pitch_variability", "voiced_share", "laughter"]
+        return {k: np.concatenate([p[k] for p in self.parts]) if self.parts else np.zeros(0) for k in keys}
+
+    def _process(self, x: np.ndarray, n_sec: int, n_valid: int) -> dict[str, np.ndarray]:
         """Features of n_sec whole seconds: x[OFFSET:OFFSET + n_sec*16000] are their samples, of which the first
         n_valid are real (the rest is zero padding at the end of the file), with OFFSET / EXTRA samples around."""
-        # Level per second over the real samples only (float64 accumulation).
-        secs = x[OFFSET:OFFSET + n_sec * SAMPLE_RATE].reshape(n_sec, SAMPLE_RATE)
-        sumsq = np.square(secs).sum(axis=1, dtype=np.float64)  # padding is zeros: adds nothing
+        # Level per second over the real samples only, and the 20 ms level envelope (float64 accumulation).
+        secs = x[OFFSET:OFFSET + n_sec * SAMPLE_RATE]
+        env_sums = np.square(secs).reshape(n_sec * ENV_PS, ENV_BLOCK).sum(axis=1, dtype=np.float64)
+        sumsq = env_sums.reshape(n_sec, ENV_PS).sum(axis=1)  # padding is zeros: adds nothing
         counts = np.clip(n_valid - np.arange(n_sec) * SAMPLE_RATE, 1, SAMPLE_RATE)
         rms_db = _db(sumsq / counts)
+        env_valid = np.arange(n_sec * ENV_PS) * ENV_BLOCK < n_valid
+        env_db = _db(env_sums / ENV_BLOCK).reshape(n_sec, ENV_PS)
 
-        # STFT frames on a fixed global grid, windowed straight into a zero-padded buffer.
+        # STFT frames on a fixed global grid (frame j starts at x[j * HOP]), windowed into a zero-padded buffer.
         n_fr = n_sec * FPS
-        frames = np.lib.stride_tricks.sliding_window_view(x[: n_sec * SAMPLE_RATE + FRAME - HOP], FRAME)[::HOP]
+        frames = x[: n_fr * HOP].reshape(n_fr, HOP)[:, :FRAME]
         fw = np.zeros((n_fr, NFFT), dtype=np.float32)
         np.multiply(frames, _WINDOW, out=fw[:, :FRAME])
         frame_valid = np.arange(n_fr) * HOP < n_valid
-        spec = sfft.rfft(fw, axis=1, workers=self.workers)
+        spec = sfft.rfft(fw, axis=1)
         power = np.square(np.abs(spec))
 
-        # Spectral flux of log-compressed band magnitudes (48 bands of 167 Hz: log of 385 bins per frame would
-        # dominate the run time), continuing from the previous block's last frame.
-        bands = power[:, :FLUX_BANDS * BAND_BINS] @ _BAND_MATRIX  # mean power per band (BLAS, not a strided sum)
+        # Spectral flux of log-compressed band magnitudes (48 bands of 167 Hz: the log of 385 bins per frame would
+        # dominate the run time). The first frame's flux is added in results() from the previous run's last frame.
+        bands = power[:, :FLUX_BANDS * BAND_BINS].reshape(n_fr, FLUX_BANDS, BAND_BINS).mean(axis=2)
         logmag = np.log1p(FLUX_GAIN * np.sqrt(bands))
-        prev = self.prev_logmag if self.prev_logmag is not None else logmag[:1]
-        diff = np.diff(np.concatenate([prev, logmag]), axis=0)
-        flux_frames = np.maximum(diff, 0.0).mean(axis=1)
-        self.prev_logmag = logmag[-1:].copy()
+        flux_frames = np.zeros(n_fr)
+        flux_frames[1:] = np.maximum(np.diff(logmag, axis=0), 0.0).mean(axis=1)
 
         # Frame level by Parseval from the power spectrum (DC and Nyquist bins once, the others twice).
         frame_db = _db((2.0 * power.sum(axis=1, dtype=np.float64) - power[:, 0] - power[:, -1]) / NFFT / _W_POWER)
 
-        # Pitch on every PITCH_STEP-th frame (25 per second; F0 every 40 ms is plenty for per-second statistics and
-        # halves the cost) from the low-passed autocorrelation (Wiener-Khinchin), normalised by the window's own.
-        pw = power[::PITCH_STEP, :AC_BINS]
-        ac = sfft.irfft(pw, n=AC_N, axis=1, workers=self.workers)[:, : MAX_LAG + 2]
+        # Pitch from the low-passed autocorrelation (Wiener-Khinchin), normalised by the window's own.
+        ac = sfft.irfft(power[:, :AC_BINS], n=AC_N, axis=1)[:, : MAX_LAG + 2]
         r0 = ac[:, :1]
         with np.errstate(divide="ignore", invalid="ignore"):
             rn = np.where(r0 > 0, ac / np.where(r0 > 0, r0, 1.0), 0.0) / _RW[: MAX_LAG + 2]
@@ -171,22 +196,19 @@ class _Pass:
         lag = MIN_LAG + k + np.clip(shift, -0.5, 0.5)
         # A peak near the short-lag end whose half lag correlates as well is the 2nd period of a pitch above 500 Hz.
         above_range = (MIN_LAG + k < 2 * MIN_LAG) & (rn[rows, np.rint((MIN_LAG + k) / 2).astype(np.int64)] >= 0.85 * b)
-        pvalid = frame_valid[::PITCH_STEP]
-        voiced = has_peak & ~above_range & (b >= self.voicing_threshold) & (frame_db[::PITCH_STEP] >= self.silence_db)
-        voiced &= pvalid
+        voiced = has_peak & ~above_range & (b >= self.voicing_threshold) & (frame_db >= self.silence_db)
+        voiced &= frame_valid
         f0 = np.where(voiced, AC_RATE / lag, np.nan)
 
-        # Per-second aggregates: 50 flux / level frames, 25 pitch frames.
+        # Per-second aggregates over the 25 frames of each second.
         fv = frame_valid.reshape(n_sec, FPS)
         n_frames = np.maximum(fv.sum(axis=1), 1)
         flux = np.where(fv, flux_frames.reshape(n_sec, FPS), 0.0).sum(axis=1) / n_frames
-        pps = FPS // PITCH_STEP
-        n_pitch_frames = np.maximum(pvalid.reshape(n_sec, pps).sum(axis=1), 1)
-        voiced2 = voiced.reshape(n_sec, pps)
+        voiced2 = voiced.reshape(n_sec, FPS)
         n_voiced = voiced2.sum(axis=1)
-        f0_2 = f0.reshape(n_sec, pps)
+        f0_2 = f0.reshape(n_sec, FPS)
         srt = np.sort(f0_2, axis=1)  # NaN last
-        lo, hi = np.clip((n_voiced - 1) // 2, 0, pps - 1), np.clip(n_voiced // 2, 0, pps - 1)
+        lo, hi = np.clip((n_voiced - 1) // 2, 0, FPS - 1), np.clip(n_voiced // 2, 0, FPS - 1)
         sidx = np.arange(n_sec)
         pitch = np.where(n_voiced > 0, 0.5 * (srt[sidx, lo] + srt[sidx, hi]), np.nan)
         semis = 12.0 * np.log2(np.where(voiced2, f0_2, 1.0))
@@ -194,22 +216,23 @@ class _Pass:
         mean_st = np.where(voiced2, semis, 0.0).sum(axis=1) / nv
         var_st = np.where(voiced2, (semis - mean_st[:, None]) ** 2, 0.0).sum(axis=1) / nv
         pitch_var = np.where(n_voiced >= MIN_VOICED_FOR_STD, np.sqrt(var_st), np.nan)
-        voiced_share = n_voiced / n_pitch_frames
-        self.parts.append({
+        voiced_share = n_voiced / n_frames
+        return {
+            "logmag_first": logmag[0].copy(), "logmag_last": logmag[-1].copy(), "frames_first_second": n_frames[0],
             "rms_db": rms_db, "spectral_flux": flux, "pitch_hz": pitch, "pitch_variability": pitch_var,
             "voiced_share": voiced_share,
-            "laughter": _laughter_flags(frame_db.reshape(n_sec, FPS), voiced_share, fv),
-        })
+            "laughter": _laughter_flags(env_db, voiced_share, env_valid.reshape(n_sec, ENV_PS)),
+        }
 
 
 def _laughter_flags(frame_db: np.ndarray, voiced_share: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """1 for seconds whose level envelope is a regular 3-7 Hz train of voiced bursts ("ha-ha-ha").
 
     Laughter is a train of short voiced pulses at 4-6 per second with deep level dips between them, far more
-    regular than the syllables of speech (which also sit at 3-7 Hz). Per second, on the 50-frame dB envelope
+    regular than the syllables of speech (which also sit at 3-7 Hz). Per second, on the dB envelope of 50 blocks of 20 ms
     (floored 40 dB below its peak): 15-80 % of the pitch frames voiced (bursts, neither a sustained vowel nor noise),
     90th - 10th percentile depth >= 15 dB, and the envelope's unbiased normalised autocorrelation >= 0.6 at some
-    lag of 7-16 frames (3.1-7.1 Hz) and still >= 0.4 at twice that lag (the rhythm repeats). On the 93 s of real
+    lag of 7-16 blocks of 20 ms (3.1-7.1 Hz) and still >= 0.4 at twice that lag (the rhythm repeats). On the 93 s of real
     read speech in ../shared/data/audio this fires on no second (tests/test_audio_features.py)."""
     env = np.where(valid, frame_db, DB_FLOOR)
     env = np.maximum(env, env.max(axis=1, keepdims=True) - 40.0)
@@ -262,10 +285,11 @@ def shout_flags(loudness_z: np.ndarray, pitch_hz: np.ndarray, voiced_share: np.n
 def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLike,
                            words_csv: str | os.PathLike | None = None, baseline_seconds: int = 120,
                            block_seconds: float = 60.0, voicing_threshold: float = 0.6, silence_db: float = -50.0,
-                           shout_loudness_z: float = 2.5, shout_semitones: float = 3.0, workers: int = 1) -> pd.DataFrame:
+                           shout_loudness_z: float = 2.5, shout_semitones: float = 3.0, threads: int = 1) -> pd.DataFrame:
     """Stream `wav` once and write the per-second features CSV (columns in COLUMNS); returns the frame.
 
-    `baseline_seconds`: length of the centred rolling window of the z-scores. `workers`: threads for the FFTs."""
+    `baseline_seconds`: length of the centred rolling window of the z-scores. `threads`: worker threads for the
+    blocks (give it the rule's threads; results do not depend on it)."""
     wav = Path(wav)
     if not wav.is_file():
         raise KlipError(f"audio file not found: {wav}")
@@ -273,17 +297,20 @@ def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLi
     if info.sample_rate != SAMPLE_RATE:
         raise KlipError(f"{wav}: expected a {SAMPLE_RATE} Hz WAV (klipstream.media.extract_audio), got {info.sample_rate} Hz")
     total = max(info.duration, 1e-9)
-    state = _Pass(voicing_threshold, silence_db, workers)
+    state = _Pass(voicing_threshold, silence_db, threads)
     next_report = 0.0
-    for start, samples in iter_blocks(wav, block_seconds):
-        state.feed(samples)
-        if start >= next_report:
-            log.info("audio features %s: %.0f/%.0f s (%.0f%%)", wav.name, start, info.duration, 100 * start / total)
-            next_report = start + max(600.0, info.duration / 10)
-    state.finish()
+    try:
+        for start, samples in iter_blocks(wav, block_seconds):
+            state.feed(samples)
+            if start >= next_report:
+                log.info("audio features %s: %.0f/%.0f s (%.0f%%)", wav.name, start, info.duration, 100 * start / total)
+                next_report = start + max(600.0, info.duration / 10)
+        state.finish()
+    finally:
+        if state.pool is not None:
+            state.pool.shutdown(cancel_futures=True)
 
-    keys = ["rms_db", "spectral_flux", "pitch_hz", "pitch_variability", "voiced_share", "laughter"]
-    cols = {k: np.concatenate([p[k] for p in state.parts]) if state.parts else np.zeros(0) for k in keys}
+    cols = state.results()
     n = len(cols["rms_db"])
     step = max(1, baseline_seconds // 60)
     loudness_z = rolling_robust_z(cols["rms_db"], baseline_seconds, min_scale=1.0, step=step)
@@ -301,6 +328,6 @@ def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLi
         "speech_rate": speech_rate_per_second(words_csv, n),
         "laughter": cols["laughter"].astype(np.int64), "shout": shout,
     }, columns=COLUMNS)
-    write_csv(features_csv, frame)
+    write_csv(features_csv, frame.round(6), float_format=None)  # default repr: much faster than a float_format
     log.info("audio features %s: %d seconds -> %s", wav.name, n, features_csv)
     return frame

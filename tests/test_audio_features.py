@@ -96,13 +96,14 @@ def test_noise_and_silence_are_unvoiced(tmp_path):
     assert f.loc[:2, "pitch_hz"].isna().all() and f.loc[:2, "pitch_variability"].isna().all()
 
 
-def test_results_do_not_depend_on_block_size(tmp_path):
+def test_results_do_not_depend_on_block_size_or_threads(tmp_path):
     rng = np.random.default_rng(2)
     n = int(25.3 * SR)  # a partial last second too
     t = np.arange(n) / SR
     x = 0.01 * rng.standard_normal(n) + harmonic(t, 150 + 30 * np.sin(t), 0.2) * (np.sin(2 * np.pi * 0.3 * t) > 0)
     wav = write_wav(tmp_path / "b.wav", x)
-    runs = [compute_audio_features(wav, tmp_path / f"f{b}.csv", block_seconds=b) for b in (7, 60, 1.37)]
+    runs = [compute_audio_features(wav, tmp_path / f"f{b}{th}.csv", block_seconds=b, threads=th)
+            for b, th in [(7, 1), (60, 1), (1.37, 1), (7, 2), (3, 3)]]
     assert len(runs[0]) == 26
     for other in runs[1:]:
         for col in COLUMNS:

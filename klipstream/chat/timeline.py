@@ -123,10 +123,15 @@ def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_second
         return np.bincount(bins, weights=np.asarray(values, dtype=np.float64), minlength=n_bins)[:n_bins]
 
     messages = np.bincount(bins, minlength=n_bins)[:n_bins].astype(np.float64)
-    users = chat["user"].fillna("").to_numpy(dtype=object)
-    pairs = pd.DataFrame({"b": bins, "u": users}).drop_duplicates()
-    unique = np.bincount(pairs["b"].to_numpy(np.int64), minlength=n_bins)[:n_bins].astype(np.float64)
-    text = chat["message"].astype("string")
+    user_codes, _ = pd.factorize(chat["user"].fillna(""))
+    pairs = np.unique(np.stack([bins, user_codes.astype(np.int64)]), axis=1)
+    unique = np.bincount(pairs[0], minlength=n_bins)[:n_bins].astype(np.float64)
+    # Text tests run once per distinct message (chat repeats itself a lot), then map back by code.
+    text_codes, distinct = pd.factorize(chat["message"].fillna("").astype(str))
+    distinct = pd.Series(np.asarray(distinct, dtype=object), dtype="string")
+    norm = normalise_text(distinct).to_numpy(dtype=object)[text_codes] if len(distinct) else np.zeros(0, dtype=object)
+    caps = caps_flags(distinct)[text_codes] if len(distinct) else np.zeros(0, dtype=bool)
+    length = distinct.str.len().to_numpy(dtype=np.float64)[text_codes] if len(distinct) else np.zeros(0)
     has = messages > 0
     denom = np.maximum(messages, 1.0)
 
@@ -137,9 +142,9 @@ def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_second
         "messages": messages,
         "unique_chatters": unique,
         "emote_density": mean_of(pd.to_numeric(chat["emote_count"], errors="coerce")),
-        "copypasta_share": mean_of(copypasta_flags(times, normalise_text(text), copypasta_window)),
-        "caps_share": mean_of(caps_flags(text)),
-        "mean_length": mean_of(text.fillna("").str.len().to_numpy(dtype=np.float64)),
+        "copypasta_share": mean_of(copypasta_flags(times, pd.Series(norm, dtype=object), copypasta_window)),
+        "caps_share": mean_of(caps),
+        "mean_length": mean_of(length),
         "sentiment_mean": mean_of(pd.to_numeric(chat["sentiment_score"], errors="coerce")),
     }
     for emo in EMOTIONS:
@@ -151,7 +156,9 @@ def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_second
         valid = None if name in COUNT_COLUMNS else has
         out[f"{name}_z"] = rolling_robust_z(base[name], window, MIN_SCALE.get(name, DEFAULT_MIN_SCALE),
                                             valid=valid, step=step)
-    return pd.DataFrame(out, columns=COLUMNS)
+    frame = pd.DataFrame(out, columns=COLUMNS)
+    frame[COUNT_COLUMNS] = frame[COUNT_COLUMNS].astype(np.int64)
+    return frame
 
 
 def build_chat_timeline(chat_sentiment_csv: str | os.PathLike, timeline_csv: str | os.PathLike,
@@ -163,7 +170,8 @@ def build_chat_timeline(chat_sentiment_csv: str | os.PathLike, timeline_csv: str
     last message. An empty chat gives zeros for the duration (or a header-only table without one)."""
     chat = read_sentiment_table(chat_sentiment_csv)
     frame = timeline_frame(chat, duration, bin_seconds, baseline_seconds, copypasta_window)
-    write_csv(timeline_csv, frame)
+    # Rounded values written with the default float repr: much faster than a per-value float_format.
+    write_csv(timeline_csv, frame.round(6), float_format=None)
     log.info("chat timeline %s: %d messages in %d bins of %g s -> %s", Path(chat_sentiment_csv).name,
              int(frame["messages"].sum()), len(frame), bin_seconds, timeline_csv)
     return frame
