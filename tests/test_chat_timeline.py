@@ -121,6 +121,9 @@ def test_bad_inputs_raise_one_line_errors(tmp_path):
     with pytest.raises(KlipError, match="message"):
         build_chat_timeline(tmp_path / "short.csv", tmp_path / "t.csv")
     assert not (tmp_path / "t.csv").exists()
+    epoch = chat_table([(1.7e9, "a", "hi", 0, False, 0.0, 0.0)])  # an epoch timestamp, not an offset
+    with pytest.raises(KlipError, match="beyond 7 days"):
+        timeline_frame(epoch)
 
 
 def test_plot_chat_timeline(tmp_path):
@@ -128,3 +131,24 @@ def test_plot_chat_timeline(tmp_path):
     build_chat_timeline(tmp_path / "s.csv", tmp_path / "t.csv", duration=45)
     plot_chat_timeline(tmp_path / "t.csv", tmp_path / "chat.png")
     assert (tmp_path / "chat.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_real_chat_log(tmp_path):
+    """The real 49-minute chat: counts add up, and its biggest burst is a copypasta/caps wave."""
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[2] / "shared" / "data" / "chat" / "twitch_v5_1087079172.json"
+    if not real.is_file():
+        pytest.skip("shared real chat not available")
+    from klipstream.chat.io import read_chat_frame
+
+    frame = read_chat_frame(real)
+    table = frame.assign(emote_count=frame["emotes"].fillna("").str.split().str.len(), emoji_count=0,
+                         is_filtered=False, filter_reason="", sentiment_score=0.0, excitement=0.0, funny=0.0,
+                         happiness=0.0, anger=0.0, sadness=0.0, neutral=1.0)
+    table[SENTIMENT_COLUMNS].to_csv(tmp_path / "real.csv", index=False)
+    tl = build_chat_timeline(tmp_path / "real.csv", tmp_path / "t.csv", duration=2950)
+    assert len(tl) == 2950 and tl["messages"].sum() == len(frame) == 3090
+    assert (tl["unique_chatters"] <= tl["messages"]).all()
+    top = tl.loc[tl["messages_z"].idxmax()]
+    assert top["messages_z"] > 5 and top["copypasta_share"] > 0.5 and top["caps_share"] > 0.5

@@ -49,6 +49,8 @@ MIN_SCALE = {"messages": 1.0, "unique_chatters": 1.0, "emote_density": 0.25, "co
              "caps_share": 0.05, "mean_length": 5.0}
 DEFAULT_MIN_SCALE = 0.05
 
+MAX_SECONDS = 7 * 86400  # a bin index past this is a unit mistake (milliseconds, epoch), not a VOD
+
 _TRUE = {"true", "1", "yes", "t", "y"}
 
 
@@ -114,6 +116,9 @@ def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_second
     times = pd.to_numeric(chat["time"], errors="coerce").to_numpy(float) if len(chat) else np.zeros(0)
     keep = np.isfinite(times)
     chat, times = chat.loc[keep], np.maximum(times[keep], 0.0)
+    if len(times) and times.max() > MAX_SECONDS:
+        raise KlipError(f"chat message at {times.max():.0f} s is beyond {MAX_SECONDS // 86400} days: "
+                        "is `time` in seconds from the VOD start?")
     bins = np.floor(times / bin_seconds).astype(np.int64)
     n_bins = int(math.ceil(duration / bin_seconds)) if duration else 0
     if len(bins):
