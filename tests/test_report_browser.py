@@ -78,7 +78,7 @@ class DevTools:
     def __init__(self, ws_url: str):
         from websockets.sync.client import connect
 
-        self.ws = connect(ws_url, max_size=None, open_timeout=10)
+        self.ws = connect(ws_url, max_size=None, open_timeout=10).__enter__()
         self.next_id = 0
         self.events: list[dict] = []
 
