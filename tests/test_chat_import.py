@@ -164,3 +164,15 @@ def test_real_v5_dump_and_fuslie_text(tmp_path):
     assert import_chat(DATA / "fuslie_4h.txt", out2, "1") == {"format": "hms_text", "comments": 37953}
     f2 = read_chat_frame(out2)
     assert f2.loc[0, ["time", "message"]].tolist() == [6.0, "live POGGERS"]
+
+
+def test_corrupt_comment_line_names_file_and_line(tmp_path):
+    dst = tmp_path / "c.json"
+    with ChatWriter(dst, vod_id="5") as w:
+        w.write(make_comment("a", 1.0, "A", "x", vod_id="5"))
+        w.write(make_comment("b", 2.0, "B", "y", vod_id="5"))
+    lines = dst.read_text().splitlines()
+    lines[2] = lines[2][:20]
+    dst.write_text("\n".join(lines) + "\n")
+    with pytest.raises(KlipError, match=r"corrupt chat file .*c\.json at line 3"):
+        read_chat_frame(dst)

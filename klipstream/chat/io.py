@@ -20,6 +20,11 @@ import pandas as pd
 from ..errors import KlipError
 from ..io import atomic_open
 
+try:  # optional: orjson parses comment lines several times faster
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _loads = json.loads
+
 log = logging.getLogger(__name__)
 
 FRAME_COLUMNS = ["comment_id", "time", "user", "message", "emotes"]
@@ -171,9 +176,9 @@ def iter_comments(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                 if not line or line.startswith("]"):
                     continue
                 try:
-                    yield json.loads(line[:-1] if line.endswith(",") else line)
-                except json.JSONDecodeError as exc:
-                    raise KlipError(f"corrupt chat file {path} at line {lineno}: {exc.msg}") from exc
+                    yield _loads(line[:-1] if line.endswith(",") else line)
+                except ValueError as exc:
+                    raise KlipError(f"corrupt chat file {path} at line {lineno}: {exc}") from exc
             return
     with open_text(path) as fh:
         try:

@@ -36,7 +36,7 @@ import httpx
 
 from ..errors import KlipError
 from ..io import read_json
-from .io import ChatWriter, make_comment
+from .io import EPOCH_ISO, ChatWriter, make_comment
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def convert_node(node: dict, video: dict, vod_id: str) -> dict | None:
     bits = _BITS.search(text)
     return make_comment(
         node.get("id", ""), float(node.get("contentOffsetSeconds") or 0), (commenter.get("displayName") or "").strip(),
-        text, vod_id=vod_id, created_at=node.get("createdAt") or "", user_id=commenter.get("id") or "",
+        text, vod_id=vod_id, created_at=node.get("createdAt") or EPOCH_ISO, user_id=commenter.get("id") or "",
         login=commenter.get("login") or "", channel_id=((video.get("creator") or {}).get("id") or ""),
         fragments=frags, emoticons=emoticons, badges=badges, color=msg.get("userColor"),
         bits=int(bits.group(1)) if bits else 0)
