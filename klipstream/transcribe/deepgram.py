@@ -108,7 +108,7 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
                 request=iter_file(wav), model=use_model, language=language, smart_format=True,
                 punctuate=True, paragraphs=True, utterances=True,
                 request_options={"max_retries": 0, "timeout": timeout,
-                                 "additional_headers": {"Content-Type": "audio/wav", "Content-Length": str(size)}})
+                                 "additional_headers": {"content-type": "audio/wav", "content-length": str(size)}})
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out after {timeout:g} s ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:

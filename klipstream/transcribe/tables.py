@@ -122,7 +122,7 @@ def segments_frame(alt: dict, duration: float, window_seconds: float = 60.0,
                           "end_time": bounds[:, 1], "word_count": counts})
     length = frame["end_time"] - frame["start_time"]
     frame["speech_rate"] = np.where(length > 0, frame["word_count"] / length.where(length > 0, 1.0), 0.0)
-    frame["text"] = frame["window_id"].map(text).fillna("")
+    frame["text"] = frame["window_id"].map(text).astype(object).where(frame["window_id"].isin(text.index), "")
     return frame[SEGMENT_COLUMNS]
 
 
