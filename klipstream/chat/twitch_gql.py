@@ -78,6 +78,9 @@ class GqlClient:
         if oauth_token:
             headers["Authorization"] = f"OAuth {oauth_token}"
         self.url = gql_url
+        httpx_log = logging.getLogger("httpx")
+        if httpx_log.level == logging.NOTSET:  # one INFO line per page would drown our progress lines
+            httpx_log.setLevel(logging.WARNING)
         self.max_retries, self.backoff, self.backoff_max = max_retries, backoff, backoff_max
         self.http = httpx.Client(headers=headers, timeout=timeout,
                                  limits=httpx.Limits(max_connections=max(1, workers) + 2))
