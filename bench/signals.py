@@ -1,7 +1,8 @@
 """Benchmark of the signal stages on a 4-hour workload: audio features + waveform over 4 h of 16 kHz audio
 (target: <= 10 s and <= 300 MB together) and the chat timeline over 200,000 messages (target: well under 5 s).
 
-Usage: .venv/bin/python bench/signals.py [--hours 4] [--messages 200000] [--workdir /tmp/klip-bench-signals] [--keep]
+Usage: .venv/bin/python bench/signals.py [--hours 4] [--messages 200000] [--threads 2] [--repeat 3]
+                                        [--workdir /tmp/klip-bench-signals] [--keep]
 
 Inputs are generated (streamed, so generating needs no memory either): speech-like audio (harmonic voiced
 bursts of irregular syllable lengths with drifting pitch over a noise floor, plus loud events), a words table at ~2.8 words/s,
@@ -111,6 +112,7 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/klip-bench-signals"))
     ap.add_argument("--threads", type=int, default=2, help="worker threads of the audio features")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of the audio stages (best and median reported)")
     ap.add_argument("--keep", action="store_true", help="keep the generated inputs for a rerun")
     args = ap.parse_args()
     wd = args.workdir
@@ -125,19 +127,32 @@ def main() -> None:
         make_chat(chat, args.hours, args.messages)
     print(f"inputs: {wav.stat().st_size / 1e6:.0f} MB WAV, {args.messages} messages; cores: {os.cpu_count()}")
     run_stage("python + numpy import", "import numpy, pandas, scipy.fft")
-    wall_f, rss_f = run_stage(
-        "audio features", f"from klipstream.audio_features import compute_audio_features as f; "
-        f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, threads={args.threads})")
-    wall_w, rss_w = run_stage(
-        "waveform json + png", f"from klipstream.waveform import render_waveform as f; "
-        f"f({str(wav)!r}, {str(wd / 'waveform.json')!r}, {str(wd / 'waveform.png')!r})")
+    # Calibration: the issue's reference pass (numpy over 60 s blocks, RMS per second + STFT flux; measured at 7.2 s
+    # for 4 h on a quiet machine of this kind), run here under the same conditions as ours.
+    run_stage("reference numpy pass", "import numpy as np, scipy.fft as sf\nfrom klipstream.media import iter_blocks\n"
+              "w = np.hanning(2048).astype(np.float32)\n"
+              f"for _, x in iter_blocks({str(wav)!r}, 60):\n"
+              "    r = np.square(x[: len(x) // 16000 * 16000].reshape(-1, 16000)).sum(1)\n"
+              "    m = np.abs(sf.rfft(np.lib.stride_tricks.sliding_window_view(x, 2048)[::512] * w, axis=1))\n"
+              "    f = np.maximum(np.diff(m, axis=0), 0).mean(1)\n")
+    totals, peaks = [], []
+    for _ in range(args.repeat):  # the machine is shared: repeat and keep the best pair
+        wall_f, rss_f = run_stage(
+            "audio features", f"from klipstream.audio_features import compute_audio_features as f; "
+            f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, threads={args.threads})")
+        wall_w, rss_w = run_stage(
+            "waveform json + png", f"from klipstream.waveform import render_waveform as f; "
+            f"f({str(wav)!r}, {str(wd / 'waveform.json')!r}, {str(wd / 'waveform.png')!r})")
+        totals.append(wall_f + wall_w)
+        peaks.append(max(rss_f, rss_w))
     run_stage("chat timeline", f"from klipstream.chat.timeline import build_chat_timeline as f; "
               f"f({str(chat)!r}, {str(wd / 'timeline.csv')!r}, duration={args.hours * 3600})")
     run_stage("plots (audio + chat)", f"from klipstream.plots import plot_audio_features as a, plot_chat_timeline as c; "
               f"a({str(wd / 'features.csv')!r}, {str(wd / 'loudness.png')!r}); "
               f"c({str(wd / 'timeline.csv')!r}, {str(wd / 'chat.png')!r})")
-    print(f"audio features + waveform: {wall_f + wall_w:.2f} s, peak {max(rss_f, rss_w):.0f} MB "
-          f"(target <= 10 s, <= 300 MB)")
+    print(f"audio features + waveform: best {min(totals):.2f} s, median {sorted(totals)[len(totals) // 2]:.2f} s "
+          f"of {len(totals)}, peak {max(peaks):.0f} MB (target <= 10 s, <= 300 MB); load average now "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if not args.keep:
         shutil.rmtree(wd)
 
