@@ -260,10 +260,13 @@ def _td_download(exe: str, vod_id: str, dst: Path, quality: str, fragments: int,
     work = dst.parent / f".{dst.name}.partial"
     work.mkdir(parents=True, exist_ok=True)
     out = work / "download.mp4"
-    cmd = [exe, "videodownload", "--id", vod_id, "-o", str(out), "-q", _td_quality(quality),
-           "--threads", str(max(1, fragments)), "--collision", "Overwrite"]
+    out.unlink(missing_ok=True)  # the CLI would otherwise wait at its "file exists, overwrite?" prompt
+    cmd = [exe, "videodownload", "--id", vod_id, "-o", str(out), "-q", _td_quality(quality)]
+    if fragments > 1:  # otherwise keep the CLI's own default (10 threads)
+        cmd += ["--threads", str(fragments)]
     log.info("Downloading VOD %s at %s with %s", vod_id, quality, exe)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            text=True)
     tail: list[str] = []
     last = 0.0
     for line in proc.stdout:

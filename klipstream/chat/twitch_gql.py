@@ -356,10 +356,10 @@ def _download_with_cli(exe: str, vod_id: str, dst_json: Path, workers: int, meta
 
     with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
         raw = Path(tmp) / f"{vod_id}.json"
-        cmd = [exe, "chatdownload", "--id", vod_id, "-o", str(raw), "--threads", str(max(1, workers)),
-               "--collision", "Overwrite"]
+        # a fresh folder, so the CLI never stops at its "file exists, overwrite?" prompt
+        cmd = [exe, "chatdownload", "--id", vod_id, "-o", str(raw), "--chat-connections", str(max(1, workers))]
         log.info("Fetching chat for VOD %s with %s", vod_id, exe)
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if proc.returncode != 0 or not raw.is_file():
             lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
             raise KlipError(f"TwitchDownloaderCLI failed for VOD {vod_id}: {lines[-1] if lines else proc.returncode}")
