@@ -46,6 +46,15 @@ class StubServer:
             def log_message(self, *args):  # keep test output quiet
                 pass
 
+            def do_GET(self):  # /stats: counters, for a stub running in another process (bench)
+                with stub.lock:
+                    data = json.dumps({"calls": len(stub.requests), "max_in_flight": stub.max_in_flight}).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -122,3 +131,16 @@ class StubServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+if __name__ == "__main__":  # run standalone (bench): prints the base URL, serves until killed
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--latency", type=float, default=1.0)
+    args = ap.parse_args()
+    server = StubServer(latency=args.latency)
+    print(server.base_url, flush=True)
+    sys.stdout.flush()
+    server.httpd.serve_forever()

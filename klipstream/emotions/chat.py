@@ -84,7 +84,7 @@ def score_chat(chat_json: str | Path, out_csv: str | Path, models_dir: str | Pat
     frame = read_chat_frame(chat_json)
     log.info("chat emotions: %d messages from %s (models %s)", len(frame), chat_json, models.source)
     out = score_chat_frame(frame, models, extra_bots)
-    write_csv(out_csv, out)
+    write_csv(out_csv, out.round(6), float_format=None)  # rounded: repr is faster than %g and as short
     log.info("chat emotions: wrote %s (%d messages, %d filtered) in %.1f s", out_csv, len(out),
              int(out["is_filtered"].sum()), time.monotonic() - t0)
     return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -27,6 +28,9 @@ from pathlib import Path
 from ..errors import KlipError
 
 log = logging.getLogger(__name__)
+for _name in ("httpx", "httpx2"):  # the HTTP layer under openai logs one INFO line per request: too many
+    if logging.getLogger(_name).level == logging.NOTSET:
+        logging.getLogger(_name).setLevel(logging.WARNING)
 
 # Nebius AI Studio moved to "Nebius Token Factory"; the old https://api.studio.nebius.ai/v1/ still appears in docs.
 DEFAULT_BASE_URL = "https://api.tokenfactory.nebius.com/v1/"
@@ -70,10 +74,16 @@ def build_prompt(text: str, speech_rate: float | None, loudness_db: float | None
             f"({fmt(loudness_rel_db, 'dB')} relative to this stream's median).\nTranscript:\n{text}")
 
 
-def parse_answer(content: str | None) -> dict:
-    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
+@functools.lru_cache(maxsize=1)
+def _validator():
+    """Built once: jsonschema.validate() re-checks the schema itself on every call (tens of ms)."""
     import jsonschema
 
+    return jsonschema.Draft202012Validator(SCORE_SCHEMA)
+
+
+def parse_answer(content: str | None) -> dict:
+    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
     if not content:
         raise ValueError("empty answer")
     m = re.search(r"\{.*\}", content, re.S)
@@ -83,10 +93,9 @@ def parse_answer(content: str | None) -> dict:
         obj = json.loads(m.group(0))
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc}") from exc
-    try:
-        jsonschema.validate(obj, SCORE_SCHEMA)
-    except jsonschema.ValidationError as exc:
-        raise ValueError(f"schema: {exc.message}") from exc
+    error = next(iter(_validator().iter_errors(obj)), None)
+    if error is not None:
+        raise ValueError(f"schema: {error.message}")
     return {k: float(obj[k]) for k in SCORE_FIELDS}
 
 
@@ -101,6 +110,7 @@ class Cache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # no fsync per answer; WAL stays consistent on a crash
             self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT,"
                             " value TEXT, created REAL)")
             self.db.commit()
@@ -229,7 +239,6 @@ class LLMScorer:
 
     async def score_prompts(self, prompts: list[str]) -> list[dict | None]:
         """Score every prompt; None where the API gave no usable answer (caller falls back)."""
-        import httpx
         import openai
 
         if self.concurrency < 1:
@@ -237,7 +246,7 @@ class LLMScorer:
         cache = Cache(self.cache_dir)
         sem = asyncio.Semaphore(self.concurrency)
         client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key or "no-key", max_retries=0,
-                                    timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)))
+                                    timeout=self.timeout)
         t0 = last = time.monotonic()
         results: list[dict | None] = [None] * len(prompts)
 

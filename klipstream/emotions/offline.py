@@ -89,7 +89,13 @@ def lexicon_counts(texts: pd.Series) -> dict[str, np.ndarray | sparse.csr_matrix
         cs = cs - ce @ overlap
         cs.data = np.maximum(cs.data, 0)
         cs.eliminate_zeros()
-    cj = emoji_vec.transform(texts)
+    # most chat has no emoji: tokenise only the rows that do
+    has = texts.str.contains(lx.EMOJI_RE, regex=True).to_numpy(dtype=bool)
+    cj = sparse.csr_matrix((len(texts), len(emoji_vec.vocabulary)), dtype=np.int64)
+    if has.any():
+        rows = np.flatnonzero(has)
+        sub = emoji_vec.transform(texts.iloc[rows]).tocoo()
+        cj = sparse.csr_matrix((sub.data, (rows[sub.row], sub.col)), shape=cj.shape)
     return {"emotes": ce, "slang": cs, "emoji": cj}
 
 
