@@ -99,7 +99,16 @@ def per_second(df: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
 
 
 def read_timeline(path) -> pd.DataFrame:
-    return per_second(_read_csv(path, "chat timeline", ["time", "messages"]))
+    """The chat timeline on whole seconds; bins wider than 1 s (chat_timeline.bin_seconds) are held over their seconds."""
+    df = _read_csv(path, "chat timeline", ["time", "messages"])
+    t = df["time"].to_numpy(dtype=float)
+    step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    out = per_second(df)
+    if step > 1.0 and len(out):
+        filled = out.drop(columns="time").astype(float)
+        filled.loc[~np.isin(out["time"], np.floor(t).astype(np.int64))] = np.nan
+        out = pd.concat([out[["time"]], filled.ffill(limit=int(np.ceil(step)) - 1).fillna(0.0)], axis=1)
+    return out
 
 
 def read_chat_sentiment(path) -> pd.DataFrame:

@@ -170,3 +170,12 @@ def test_empty_inputs_give_header_only_tables(tmp_path):
     pd.DataFrame(columns=["time", "messages"]).to_csv(tmp_path / "t.csv", index=False)
     out = chat_highlights(tmp_path / "t.csv", None, tmp_path / "o.csv")
     assert out.empty and pd.read_csv(tmp_path / "o.csv").columns.tolist() == CHAT_COLUMNS
+
+
+def test_wide_timeline_bins_are_held_over_their_seconds(tmp_path):
+    from klipstream.highlights import read_timeline
+
+    pd.DataFrame({"time": [0.0, 5.0, 10.0], "messages": [1, 7, 2], "messages_z": [0.0, 3.0, 0.5]}).to_csv(tmp_path / "t.csv", index=False)
+    tl = read_timeline(tmp_path / "t.csv")
+    assert tl["time"].tolist() == list(range(11))
+    assert tl["messages_z"].tolist() == [0.0] * 5 + [3.0] * 5 + [0.5]
