@@ -75,11 +75,19 @@ def score_chat_frame(frame: pd.DataFrame, models: ChatModels | None = None, extr
 
 
 def score_chat(chat_json: str | Path, out_csv: str | Path, models_dir: str | Path | None = None,
-               extra_bots=()) -> pd.DataFrame:
-    """Read `chat_json` with klipstream.chat.io.read_chat_frame, score every message, write `out_csv` atomically."""
+               extra_bots=(), models=None) -> pd.DataFrame:
+    """Read `chat_json` with klipstream.chat.io.read_chat_frame, score every message, write `out_csv` atomically.
+
+    The models come from `models_dir` (default: the repo's models/), or from `models`: the list of `*.skops`
+    files a Snakemake rule declares as input (their folder is used)."""
     from ..chat.io import read_chat_frame
 
     t0 = time.monotonic()
+    if models is not None and models_dir is None:
+        files = [Path(models)] if isinstance(models, (str, Path)) else [Path(p) for p in models]
+        models_dir = files[0] if files and files[0].is_dir() else (files[0].parent if files else None)
+        if models_dir is None:
+            raise KlipError("no chat model files given (models/*.skops); rebuild with `python -m klipstream.emotions.train`")
     models = ChatModels.load(models_dir)
     frame = read_chat_frame(chat_json)
     log.info("chat emotions: %d messages from %s (models %s)", len(frame), chat_json, models.source)
