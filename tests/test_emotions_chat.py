@@ -92,3 +92,8 @@ def test_real_chat_file(tmp_path):
     assert len(lul) > 50 and lul["funny"].to_numpy() == pytest.approx(1 - np.exp(-1))
     # Twitch emote fragments count even when our lexicon does not know them (channel emotes)
     assert out.loc[out["message"].str.strip() == "lionBaby_TK", "emote_count"].eq(1).all()
+
+
+def test_empty_chat_gives_header_only(tmp_path, models):
+    out = chat_mod.score_chat_frame(pd.DataFrame(columns=["comment_id", "time", "user", "message", "emotes"]), models)
+    assert list(out.columns) == chat_mod.COLUMNS and len(out) == 0

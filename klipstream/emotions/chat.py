@@ -38,6 +38,9 @@ def score_chat_frame(frame: pd.DataFrame, models: ChatModels | None = None, extr
     missing = {"comment_id", "time", "user", "message"} - set(frame.columns)
     if missing:
         raise KlipError(f"chat frame lacks columns {', '.join(sorted(missing))}")
+    if frame.empty:  # a VOD without chat messages still gets its (empty) table
+        return pd.DataFrame({c: pd.Series(dtype=object if c in ("comment_id", "user", "message", "emotes",
+                                                                 "filter_reason") else float) for c in COLUMNS})
     models = models or ChatModels.load()
     frame = frame.reset_index(drop=True)
     msg = frame["message"].fillna("").astype(str)

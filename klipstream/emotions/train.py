@@ -265,7 +265,8 @@ Sentiment, per class:
 {table(s)}
 
 **Use**: `klipstream.emotions.chat` blends these text probabilities with the lexicon scores of the emotes in each
-message (emotes weigh h/(h+1) for h lexicon hits). **Limits**: {len(m['corpus'])} chat file(s), English; weak labels
+message, which the models never see (masked as in training): the lexicon weighs h/(h+1) for h lexicon hits, and
+all of it when no word is left once emotes are masked. **Limits**: {len(m['corpus'])} chat file(s), English; weak labels
 inherit the lexicon's view of each emote; anger and sadness have few examples; sarcasm is not modelled.
 """
     with atomic_open(path) as fh:
