@@ -274,3 +274,7 @@ if __name__ == "__main__":
         sys.stdin.read()  # run until the parent closes our stdin
     finally:
         s.stop()
+        import resource
+
+        ru = resource.getrusage(resource.RUSAGE_SELF)
+        print(f"stub cpu {ru.ru_utime + ru.ru_stime:.1f} s, {len(s.requests)} requests", file=sys.stderr)

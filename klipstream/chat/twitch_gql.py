@@ -209,9 +209,9 @@ def convert_node(node: dict, video: dict, vod_id: str) -> dict | None:
         bits=int(bits.group(1)) if bits else 0)
 
 
-def fetch_page(client: GqlClient, vod_id: str, *, offset: int | None = None,
-               cursor: str | None = None) -> tuple[list[dict], str | None, bool]:
-    """One page of comments: (contract comments, cursor of the last edge, hasNextPage)."""
+def fetch_page_raw(client: GqlClient, vod_id: str, *, offset: int | None = None,
+                   cursor: str | None = None) -> tuple[dict, list[dict], str | None, bool]:
+    """One page as Twitch sent it: (video object, edges, cursor of the last edge, hasNextPage)."""
     what = f"VOD {vod_id} chat at " + (f"{offset}s" if cursor is None else "cursor")
     data = client.post(_comments_request(vod_id, offset, cursor), what)
     item = data[0] if isinstance(data, list) and data else data
@@ -220,11 +220,18 @@ def fetch_page(client: GqlClient, vod_id: str, *, offset: int | None = None,
         raise KlipError(f"Twitch VOD {vod_id} not found while fetching chat (deleted, expired or private)")
     comments = video.get("comments")
     if comments is None:  # Twitch sometimes answers null comments; an empty page means "nothing here"
-        return [], None, False
+        return video, [], None, False
     edges = comments.get("edges") or []
-    out = [c for c in (convert_node(e.get("node") or {}, video, vod_id) for e in edges) if c is not None]
     last_cursor = edges[-1].get("cursor") if edges else None
-    return out, last_cursor, bool((comments.get("pageInfo") or {}).get("hasNextPage"))
+    return video, edges, last_cursor, bool((comments.get("pageInfo") or {}).get("hasNextPage"))
+
+
+def fetch_page(client: GqlClient, vod_id: str, *, offset: int | None = None,
+               cursor: str | None = None) -> tuple[list[dict], str | None, bool]:
+    """One page of comments: (contract comments, cursor of the last edge, hasNextPage)."""
+    video, edges, last_cursor, has_next = fetch_page_raw(client, vod_id, offset=offset, cursor=cursor)
+    out = [c for c in (convert_node(e.get("node") or {}, video, vod_id) for e in edges) if c is not None]
+    return out, last_cursor, has_next
 
 
 # ------------------------------------------------------------------ ranges
@@ -248,62 +255,96 @@ class _Progress:
                 self.next_report = (int(pct) // 5 + 1) * 5
 
 
-def _fetch_range(client: GqlClient, vod_id: str, rid: int, start: float, end: float, is_last: bool, out: Path,
-                 paging: str, progress: _Progress, stop: threading.Event) -> int:
-    """Write the comments with start <= offset < end (no end for the last range) to `out` as JSON lines."""
+class _RangeSink:
+    """Converts, filters and writes one range's pages. It runs on the single writer thread, so a range's
+    pages are handled in the order they were fetched while its worker already waits for the next one."""
+
+    def __init__(self, vod_id: str, rid: int, start: float, end: float, is_last: bool, out: Path,
+                 progress: _Progress):
+        self.vod_id, self.rid, self.start, self.end, self.is_last = vod_id, rid, start, end, is_last
+        self.progress = progress
+        self.fh = open(out, "w", encoding="utf-8")
+        self.newest = -math.inf
+        self.ids_at_newest: set[str] = set()  # ids already written at the newest offset: overlap between pages
+        self.written = 0
+        self.error: BaseException | None = None
+
+    def add(self, video: dict, edges: list[dict]) -> None:
+        if self.error is not None:
+            return
+        try:
+            new = 0
+            for e in edges:
+                c = convert_node(e.get("node") or {}, video, self.vod_id)
+                if c is None:
+                    continue
+                t = c["content_offset_seconds"]
+                if t < self.start or t < self.newest:
+                    continue
+                if t >= self.end and not self.is_last:
+                    break
+                if t > self.newest:
+                    self.newest, self.ids_at_newest = t, set()
+                elif c["_id"] in self.ids_at_newest:
+                    continue
+                self.ids_at_newest.add(c["_id"])
+                self.fh.write(f"{t!r}\t{c['_id'].replace(chr(9), ' ')}\t{_encode(c)}\n")
+                new += 1
+            self.written += new
+            covered = (min(self.newest, self.end) - self.start) if self.newest > -math.inf else 0.0
+            self.progress.update(self.rid, covered, new)
+        except BaseException as exc:  # reported by close(), on the worker's thread
+            self.error = exc
+
+    def close(self) -> int:
+        self.fh.close()
+        if self.error is not None:
+            raise self.error
+        self.progress.update(self.rid, min(self.end, self.start + self.progress.total) - self.start, 0)
+        return self.written
+
+
+def _fetch_range(client: GqlClient, vod_id: str, start: float, end: float, is_last: bool, sink: _RangeSink,
+                 writer: ThreadPoolExecutor, slots: threading.Semaphore, paging: str, stop: threading.Event) -> int:
+    """Fetch the pages covering [start, end) (to the end of chat if is_last) and hand them to `sink`."""
     offset = int(math.floor(start))
     cursor: str | None = None
     mode = "offset" if paging == "offset" else "cursor"
-    newest = -math.inf
-    ids_at_newest: set[str] = set()  # ids already written at the newest offset: overlap between pages
-    written = 0
-    with open(out, "w", encoding="utf-8") as fh:
+    seen = -math.inf
+    try:
         while not stop.is_set():
             try:
-                page, last_cursor, has_next = fetch_page(client, vod_id, offset=None if cursor else offset,
-                                                         cursor=cursor)
+                video, edges, last_cursor, has_next = fetch_page_raw(client, vod_id, offset=None if cursor else offset,
+                                                                     cursor=cursor)
             except IntegrityRefused as exc:
                 if cursor is not None and paging == "auto":
                     if mode == "cursor":
                         log.warning("VOD %s: Twitch refused cursor paging (%s); continuing with offset paging",
                                     vod_id, exc)
                     mode, cursor = "offset", None
-                    if newest > -math.inf:
-                        offset = int(math.floor(newest))
+                    if seen > -math.inf:
+                        offset = int(math.floor(seen))
                     continue
                 raise KlipError(f"Twitch refused the chat request for VOD {vod_id} ({exc}); {CLI_HINT}") from exc
-            finished = not has_next or not page
-            new = 0
-            for c in page:
-                t = c["content_offset_seconds"]
-                if t < start or t < newest:
-                    continue
-                if t >= end and not is_last:
-                    finished = True
-                    break
-                if t > newest:
-                    newest, ids_at_newest = t, set()
-                elif c["_id"] in ids_at_newest:
-                    continue
-                ids_at_newest.add(c["_id"])
-                fh.write(f"{t!r}\t{c['_id'].replace(chr(9), ' ')}\t{_encode(c)}\n")
-                new += 1
-            written += new
-            progress.update(rid, (min(newest, end) - start) if newest > -math.inf else 0.0, new)
-            if finished:
+            last_t = float((edges[-1].get("node") or {}).get("contentOffsetSeconds") or 0) if edges else seen
+            slots.acquire()  # bounded queue of pages waiting for the writer: memory stays flat
+            writer.submit(sink.add, video, edges).add_done_callback(lambda _f: slots.release())
+            if not has_next or not edges or (last_t >= end and not is_last):
                 break
+            seen = max(seen, last_t)
             if mode == "cursor":
                 cursor = last_cursor
             else:
-                nxt = int(math.floor(page[-1]["content_offset_seconds"]))
+                nxt = int(math.floor(last_t))
                 if nxt <= offset:
                     # A whole page inside one second: offset paging cannot see past it.
                     log.warning("VOD %s: more than one page of chat at %d s; offset paging may miss some of it",
                                 vod_id, offset)
                     nxt = offset + 1
                 offset = nxt
-    progress.update(rid, min(end, start + progress.total) - start, 0)
-    return written
+    finally:
+        closed = writer.submit(sink.close)
+    return closed.result()
 
 
 def _merge(parts: list[Path]) -> Iterator[tuple[float, str]]:
@@ -410,18 +451,28 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
                  "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s", len(ranges), workers)
         progress = _Progress(vod_id, (stop_at if math.isfinite(stop_at) else 1.0) - start)
         stop = threading.Event()
+        slots = threading.Semaphore(4 * max(1, workers))
         with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
             parts = [Path(tmp) / f"range_{i:04d}.jsonl" for i in range(len(ranges))]
-            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
-                futures = [pool.submit(_fetch_range, client, vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i],
-                                       paging, progress, stop) for i, (a, b) in enumerate(ranges)]
-                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                failed = [f for f in done if f.exception() is not None]
-                if failed:
-                    stop.set()
-                    for f in futures:
-                        f.cancel()
-                    raise failed[0].exception()
+            sinks = [_RangeSink(vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i], progress)
+                     for i, (a, b) in enumerate(ranges)]
+            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
+            try:
+                with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
+                    futures = [pool.submit(_fetch_range, client, vod_id, a, b, sinks[i].is_last, sinks[i], writer,
+                                           slots, paging, stop) for i, (a, b) in enumerate(ranges)]
+                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                    failed = [f for f in done if f.exception() is not None]
+                    if failed:
+                        stop.set()
+                        for f in futures:
+                            f.cancel()
+                        raise failed[0].exception()
+            finally:
+                writer.shutdown(wait=True)
+                for sink in sinks:
+                    if not sink.fh.closed:
+                        sink.fh.close()
             with ChatWriter(dst_json, vod_id=vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
                             streamer_id=meta.get("streamer_id", 0), created_at=meta.get("created_at"),
                             length=meta.get("duration") or 0, start=start, end=stop_at if math.isfinite(stop_at)
