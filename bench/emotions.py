@@ -21,9 +21,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
 
-from emotions_stub import StubServer  # noqa: E402
 
 from klipstream.emotions import chat as chat_mod  # noqa: E402
 from klipstream.emotions import speech  # noqa: E402

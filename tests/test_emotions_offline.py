@@ -85,3 +85,24 @@ def test_scores_stay_in_range_on_real_chat():
         assert len(rows) > 10, msg
         assert rows[emotion].to_numpy() == pytest.approx(one), msg
         assert rows["sentiment_score"].to_numpy() == pytest.approx(valence / 2), msg
+
+
+def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
+    from klipstream.emotions import speech
+
+    for name in ("NEBIUS_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    seg = pd.DataFrame({"window_id": [0, 1, 2], "start_time": [0.0, 60.0, 120.0], "end_time": [60.0, 120.0, 180.0],
+                        "word_count": [60, 60, 120], "speech_rate": [1.0, 1.0, 2.0],
+                        "text": ["the cat sat", "the cat sat", "the cat sat"]})
+    seg.to_csv(tmp_path / "seg.csv", index=False)
+    db = np.r_[np.full(120, -30.0), np.full(60, -24.0)]  # window 2 is 6 dB above the median window
+    pd.DataFrame({"time": np.arange(180.0), "rms_db": db, "loudness_z": 0.0}).to_csv(tmp_path / "f.csv", index=False)
+    out = speech.score_windows(tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv", backend="offline")
+    # windows 0, 1: arousal 0 -> nothing; window 2: loud 6 dB / 6 = 1, rate 2/1 - 1 = 1 -> arousal 1
+    assert out["excitement"].tolist() == pytest.approx([0.0, 0.0, 0.6])
+    assert out["highlight_score"].tolist() == pytest.approx([0.0, 0.0, 0.4 * 0.6 + 0.2 * 1.0])
+    assert out["neutral"].tolist() == pytest.approx([1.0, 1.0, 0.4])
+    assert (out["model"] == "offline-lexicon-v1").all()
+    written = pd.read_csv(tmp_path / "s.csv")
+    assert list(written.columns) == speech.COLUMNS and written["highlight_score"].iloc[2] == pytest.approx(0.44)

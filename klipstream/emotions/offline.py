@@ -116,8 +116,6 @@ def lexicon_scores(texts: pd.Series, counts: dict | None = None) -> pd.DataFrame
 
 def vader_compound(texts: pd.Series) -> np.ndarray:
     """VADER compound in [-1, 1]; a Python loop inside vaderSentiment, so use it for few, long texts."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
     analyzer = _vader()
     return np.array([analyzer.polarity_scores(t)["compound"] if t else 0.0 for t in texts.fillna("").astype(str)])
 
