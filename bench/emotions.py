@@ -64,6 +64,28 @@ class external_stub:
         self.proc.wait(10)
 
 
+def bare_client_seconds(base_url: str, n: int, concurrency: int) -> float:
+    """The floor on this machine: the bare openai client, same stub and concurrency, no cache/parse/fallback."""
+    import asyncio
+
+    import openai
+
+    async def run() -> float:
+        sem = asyncio.Semaphore(concurrency)
+        client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=30)
+
+        async def one(i: int):
+            async with sem:
+                await client.chat.completions.create(model="bare", messages=[{"role": "user", "content": f"bare {i}"}])
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        await client.close()
+        return time.monotonic() - t0
+
+    return asyncio.run(run())
+
+
 def bench_llm(windows: int, concurrency: int, latency: float) -> dict:
     import os
 
@@ -81,11 +103,15 @@ def bench_llm(windows: int, concurrency: int, latency: float) -> dict:
 
         score_texts(["warm up KEKW"])
         with external_stub(latency) as stub:
+            base = bare_client_seconds(stub.base_url, n, concurrency)
+            calls0 = stub.calls
             t0 = time.monotonic()
+            cpu0 = time.process_time()
             out = speech.score_windows(tmp / "seg.csv", tmp / "f.csv", tmp / "out.csv", backend="llm",
                                        base_url=stub.base_url, model="stub-llm", concurrency=concurrency, timeout=30,
                                        cache_dir=tmp / "cache")
             first = time.monotonic() - t0
+            cpu = time.process_time() - cpu0
             calls = stub.calls
             t0 = time.monotonic()
             speech.score_windows(tmp / "seg.csv", tmp / "f.csv", tmp / "out2.csv", backend="llm",
@@ -93,7 +119,8 @@ def bench_llm(windows: int, concurrency: int, latency: float) -> dict:
                                  cache_dir=tmp / "cache")
             rerun = time.monotonic() - t0
             return {"windows": n, "concurrency": concurrency, "latency_s": latency, "seconds": round(first, 2),
-                    "api_calls": calls, "max_in_flight_seen_by_stub": stub.max_in_flight,
+                    "api_calls": calls - calls0, "client_cpu_seconds": round(cpu, 2),
+                    "bare_openai_client_seconds": round(base, 2), "max_in_flight_seen_by_stub": stub.max_in_flight,
                     "llm_rows": int((out["model"] == "stub-llm").sum()), "cached_rerun_seconds": round(rerun, 2),
                     "cached_rerun_calls": stub.calls - calls,
                     "ideal_seconds": float(np.ceil(n / concurrency) * latency)}

@@ -194,7 +194,7 @@ class LLMScorer:
                     with contextlib.suppress(TypeError, ValueError):
                         retry_after = float(resp.headers.get("retry-after"))
             except openai.APIStatusError as exc:
-                if exc.status_code < 500 and exc.status_code != 429:
+                if exc.status_code < 500 and exc.status_code not in (408, 409, 429):  # those are worth a retry
                     kind = f"HTTP {exc.status_code}"
                     self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
                     log.warning("LLM request rejected (HTTP %s); using the offline scorer for this window", exc.status_code)
