@@ -1,0 +1,97 @@
+"""The workflow really run on Slurm (a one-node cluster started by .ci/slurm-up.sh): every job is an sbatch job,
+each asks Slurm for its rule's own threads/mem_mb/runtime, and the results equal a local run's."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+if __package__:
+    from .conftest import run_snakemake
+    from .scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
+else:
+    from conftest import run_snakemake
+    from scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
+
+pytestmark = [pytest.mark.slurm,
+              pytest.mark.skipif(not slurm_answers(), reason="no Slurm cluster answers `sinfo` (bash .ci/slurm-up.sh)")]
+
+VOD = "slurmchat"
+SLURM_ARGS = ["--executor", "slurm", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks",
+              "2", "--slurm-no-account", "--default-resources", "mem_mb=200", "runtime=5", "--jobs", "8"]
+
+
+def submitted_jobs(text: str) -> dict[str, str]:
+    """Rule name -> Slurm job id, from the executor's 'submitted with SLURM jobid' lines."""
+    jobs = {}
+    for m in re.finditer(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+?)/", text):
+        jobs[m.group(2)] = m.group(1)
+    return jobs
+
+
+def planned_resources(text: str, rule: str) -> dict[str, str]:
+    """The `resources:` Snakemake printed for a rule's job (what it asked the executor for)."""
+    block = text.split(f"rule {rule}:", 1)[1].split("\n\n", 1)[0]
+    threads = re.search(r"^\s*threads: (\d+)", block, re.M)
+    res = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"^\s*resources: (.*)$", block, re.M).group(1)))
+    res["threads"] = threads.group(1) if threads else "1"
+    return res
+
+
+def scontrol(jobid: str) -> dict[str, str]:
+    """`scontrol show job` fields of a (recently finished) job; slurmctld keeps them MinJobAge=300 s."""
+    out = subprocess.run(["scontrol", "-o", "show", "job", jobid], capture_output=True, text=True, timeout=10).stdout
+    return dict(re.findall(r"(\w+)=(\S+)", out))
+
+
+@pytest.fixture(scope="module")
+def chat_vod(tmp_path_factory):
+    if not REAL_CHAT.is_file():
+        pytest.skip("../shared/data is not present")
+    base = tmp_path_factory.mktemp("slurm")
+    # 15 minutes of a real stream's chat: enough for chat highlights, small enough for a fast run.
+    chat = cut_chat(base / "chat.json", 0, 900)
+    return base, write_table(base / "vods.tsv", [(VOD, "", "", chat, "slurm chat")])
+
+
+def test_chat_only_vod_on_slurm_matches_local_run(chat_vod):
+    base, table = chat_vod
+    local, slurm = base / "local", base / "slurm"
+    local.mkdir()
+    slurm.mkdir()
+    # Up to the integrated analysis (5 levels of jobs): each Slurm job pays two Snakemake start-ups and the
+    # executor's status polling, so report/publish (2 more levels) would double the test's time for nothing new.
+    targets = [INTEGRATED.format(vod=VOD), f"output/analysis/chat/{VOD}_chat_activity.png"]
+    # The local reference run goes on while the Slurm run mostly waits on the scheduler.
+    with ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(run_snakemake, local, *targets, "--config", f"vods={table}")
+        proc = run_snakemake(slurm, *targets, *SLURM_ARGS, "--config", f"vods={table}")
+        reference.result()
+    text = proc.stdout + proc.stderr
+
+    # Every job went through sbatch.
+    jobs = submitted_jobs(text)
+    assert set(jobs) == {"chat_fetch", "chat_sentiment_score", "chat_timeline_build", "chat_highlights_detect",
+                         "chat_plot", "analysis_integrate"}, jobs
+
+    # Slurm was asked for the rule's own threads and runtime, not the defaults of the command line.
+    wanted = planned_resources(text, "chat_sentiment_score")
+    granted = scontrol(jobs["chat_sentiment_score"])
+    if granted:  # gone when the run outlived MinJobAge
+        assert granted["JobState"] == "COMPLETED"
+        assert int(granted["NumCPUs"]) == int(wanted["threads"]) >= 2
+        hours, minutes, _ = (int(x) for x in granted["TimeLimit"].split(":")[-3:])
+        assert hours * 60 + minutes == int(wanted["runtime"]) != 5
+        assert int(re.match(r"(\d+)", granted["MinMemoryNode"]).group(1)) >= int(wanted["mem_mb"]) > 200
+
+    assert_same_results(local, slurm, VOD)
+    # Statuses were reported from inside the Slurm jobs.
+    status = json.loads((slurm / "output/status" / f"{VOD}.json").read_text())
+    seen = {(e["status"], e["step"]) for e in status["history"]}
+    assert {("Fetching chat", "chat_fetch"), ("Analyzing", "chat_sentiment_score"),
+            ("Finding highlights", "chat_highlights_detect")} <= seen
+    assert status["status"] != "Failed"
