@@ -34,11 +34,12 @@ MODEL_NAME = "pocketsphinx-5-en-us"
 class ChunkPlan:
     """How audio is cut into decoder utterances (all in seconds)."""
     min_pause: float = 0.3       # a quiet run at least this long is a pause we may cut in
-    target: float = 15.0         # cut at the first pause once a chunk is this long
+    target: float = 10.0         # cut at the first pause once a chunk is this long
     max_chunk: float = 30.0      # never longer: cut at the quietest frame instead
     pad: float = 0.15            # keep this much quiet audio around speech
     long_pause: float = 1.0      # always cut at a pause this long, whatever the length
-    margin_db: float = 12.0      # speech: this much louder than the block's noise floor
+    margin_db: float = 12.0      # speech: this much louder than the block's noise floor (10th percentile)...
+    range_db: float = 20.0       # ...or than its loud level (90th percentile) minus this, whichever is lower
     floor_db: float = -55.0      # ...and at least this loud (dBFS); digital silence is never speech
     block_seconds: float = 30.0  # noise floor is estimated per block of this length
 
@@ -64,15 +65,18 @@ def frame_energy_db(wav: str | os.PathLike, block_seconds: float = 30.0) -> np.n
 
 
 def speech_mask(db: np.ndarray, plan: ChunkPlan = ChunkPlan()) -> np.ndarray:
-    """Frames louder than their block's noise floor (10th percentile) plus a margin, and than an absolute floor."""
+    """Frames louder than min(noise floor + margin, loud level - range) of their block, and than an absolute floor.
+
+    The second term keeps a block of continuous sound (talk over music: noise floor = loud level) all speech,
+    so a missed pause costs decoding time, never words."""
     if db.size == 0:
         return np.zeros(0, dtype=bool)
     per_block = max(1, int(round(plan.block_seconds / FRAME_SECONDS)))
     n_blocks = -(-db.size // per_block)
     padded = np.full(n_blocks * per_block, np.nan, dtype=np.float32)
     padded[: db.size] = db
-    noise = np.nanpercentile(padded.reshape(n_blocks, per_block), 10, axis=1)
-    threshold = np.maximum(noise + plan.margin_db, plan.floor_db)
+    noise, loud = np.nanpercentile(padded.reshape(n_blocks, per_block), [10, 90], axis=1)
+    threshold = np.maximum(np.minimum(noise + plan.margin_db, loud - plan.range_db), plan.floor_db)
     return db > np.repeat(threshold, per_block)[: db.size]
 
 

