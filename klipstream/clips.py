@@ -76,6 +76,7 @@ def cut_clips(video, integrated_json, out_dir, top_k: int = 5, *, crf: int = 23,
                                 "seek": "input -ss with re-encode (frame-accurate start)"},
                    "clips": clips}
         write_json(tmp / "clips.json", listing)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the clips folder is meant to be shared
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
