@@ -184,6 +184,7 @@ def _to_pcm16(x: np.ndarray) -> bytes:
 
 
 _DECODER = None
+_DECODER_OPTIONS: dict | None = None
 _FILLER = re.compile(r"^(<.*>|\[.*\]|\+\+.*\+\+)$")
 _ALT = re.compile(r"\(\d+\)$")
 
@@ -197,9 +198,12 @@ def decoder_options(**overrides) -> dict:
 
 def _init_worker(options: dict) -> None:
     """Build one Decoder per worker process (loading the model takes ~0.3 s, far more than a short chunk)."""
-    global _DECODER
+    global _DECODER, _DECODER_OPTIONS
+    if _DECODER is not None and _DECODER_OPTIONS == options:
+        return                      # same process, same settings: keep the loaded model
     from pocketsphinx import Decoder
     _DECODER = Decoder(**options)
+    _DECODER_OPTIONS = dict(options)
 
 
 def decode_chunk(start: float, pcm: bytes) -> list[tuple[str, float, float, float]]:
