@@ -131,6 +131,11 @@ def test_plot_chat_timeline(tmp_path):
     build_chat_timeline(tmp_path / "s.csv", tmp_path / "t.csv", duration=45)
     plot_chat_timeline(tmp_path / "t.csv", tmp_path / "chat.png")
     assert (tmp_path / "chat.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # an empty chat still gets its (empty) plot
+    pd.DataFrame(columns=SENTIMENT_COLUMNS).to_csv(tmp_path / "e.csv", index=False)
+    build_chat_timeline(tmp_path / "e.csv", tmp_path / "et.csv")
+    plot_chat_timeline(tmp_path / "et.csv", tmp_path / "empty.png")
+    assert (tmp_path / "empty.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_real_chat_log(tmp_path):
