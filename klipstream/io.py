@@ -11,6 +11,16 @@ from pathlib import Path
 from typing import Any, Iterator
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates files readable by the owner only; published outputs get the usual mode instead.
+FILE_MODE = 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(dst: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path in dst's folder; on success rename it over dst, on error delete it.
@@ -23,6 +33,8 @@ def atomic_path(dst: str | os.PathLike, suffix: str | None = None) -> Iterator[P
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.is_file():
+            os.chmod(tmp_path, FILE_MODE)
         os.replace(tmp_path, dst)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -96,6 +96,7 @@ rule audio_features_compute:
         "benchmarks/audio_features_compute/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
+    threads: 2
     resources:
         mem_mb=500,
         runtime=20,

@@ -83,8 +83,17 @@ def vod_row(vod):
 
 
 def has_video(vod):
+    """The VOD has a picture and sound: a local video, or a Twitch URL."""
     row = vod_row(vod)
     return bool(row["video"] or row["url"])
+
+
+def fetches_video(vod):
+    """Whether the default targets need the video: a local one always, a Twitch one unless download.video is false
+    (then its audio comes from Twitch's audio-only rendition and the video is fetched only if a clip asks for it).
+    """
+    row = vod_row(vod)
+    return bool(row["video"] or (row["url"] and config["download"]["video"]))
 
 
 def has_chat(vod):
@@ -109,6 +118,13 @@ def get_chat_source(wildcards):
             f"VOD {wildcards.vod} has no chat: give `chat` or `url` in {config['vods']}"
         )
     return [row["chat"]] if row["chat"] else []
+
+
+def get_audio_source(wildcards):
+    """The video to extract the audio from, or nothing on the audio-only fast path."""
+    if fetches_video(wildcards.vod):
+        return {"video": RAW["video"].format(vod=wildcards.vod)}
+    return {}
 
 
 def get_vod_url(wildcards):
@@ -163,7 +179,9 @@ def artifacts_of(vod):
     """Every file the VOD's inputs allow, by kind: chat-only VODs have no audio side and vice versa."""
     kinds = {}
     if has_video(vod):
-        kinds.update({k: RAW[k] for k in AUDIO_RAW_KINDS})
+        kinds.update(
+            {k: RAW[k] for k in AUDIO_RAW_KINDS if k != "video" or fetches_video(vod)}
+        )
         kinds.update(AUDIO_ANALYSIS)
     if has_chat(vod):
         kinds["chat_json"] = RAW["chat_json"]
@@ -202,9 +220,16 @@ def get_report_inputs(wildcards):
 def get_publish_inputs(wildcards):
     vod = wildcards.vod
     files = artifacts_of(vod)
+    plots = [
+        files.pop(kind)
+        for kind in ("audio_loudness_png", "chat_activity_png")
+        if kind in files
+    ]
+    if plots:
+        files["plots"] = plots
     files["integrated_json"] = INTEGRATED.format(vod=vod)
     files["report_html"] = REPORT.format(vod=vod)
-    if has_video(vod):
+    if fetches_video(vod):
         files["clips_dir"] = CLIPS.format(vod=vod)
     return files
 

@@ -28,7 +28,7 @@ rule video_fetch:
 
 rule audio_extract:
     input:
-        video="output/raw/videos/video_{vod}.mp4",
+        unpack(get_audio_source),
     output:
         wav="output/raw/audio/audio_{vod}.wav",
     log:
@@ -40,6 +40,9 @@ rule audio_extract:
     resources:
         mem_mb=300,
         runtime=30,
+    params:
+        url=get_vod_url,
+        retries=config["download"]["retries"],
     script:
         "../scripts/audio_extract.py"
 

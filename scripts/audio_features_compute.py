@@ -4,4 +4,4 @@ with job(snakemake, status="Analyzing"):
     from klipstream.audio_features import compute_audio_features
 
     compute_audio_features(snakemake.input.wav, snakemake.output.csv, words_csv=snakemake.input.words,
-                           **snakemake.params.settings)
+                           threads=snakemake.threads, **snakemake.params.settings)

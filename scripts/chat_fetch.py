@@ -8,4 +8,5 @@ with job(snakemake, status="Fetching chat"):
     else:
         from klipstream.chat.twitch_gql import download_chat
 
-        download_chat(snakemake.params.url, snakemake.output.json, workers=snakemake.params.workers)
+        download_chat(snakemake.params.url, snakemake.output.json, workers=snakemake.params.workers,
+                      backend=snakemake.params.backend, paging=snakemake.params.paging)
