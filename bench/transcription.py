@@ -8,8 +8,10 @@
    - chunked offline backend with 1 and 2 workers, file by file (pool start-up included in each call);
    - the same with all files joined into one recording (1 s of silence between them), the realistic case
      for a VOD: one call, one pool.
-   RTF = wall seconds / audio seconds. CPU-RTF = CPU seconds of the process tree / audio seconds, which
-   stays meaningful when other jobs share the cores (wall RTF then measures the neighbours too).
+   RTF = wall seconds / audio seconds. CPU-RTF = CPU seconds of the process tree / audio seconds.
+   idle-cores RTF = the critical path in CPU seconds (main process + busiest worker + a worker's share
+   of model loading) / audio seconds: the wall RTF the run would have on otherwise idle cores. When
+   other jobs share the machine, wall RTF measures the neighbours too, so all three are printed.
 2. Peak memory on a generated `--hours`-long WAV, each backend run in a fresh child process, sampled
    from /proc (the child plus its worker processes, summed) every 20 ms. The offline run uses a mostly
    silent file with jfk.wav pasted in every 10 minutes: decoding 2 hours of real speech would take an
@@ -64,10 +66,26 @@ def references() -> dict[Path, str]:
     return {k: v for k, v in refs.items() if k.exists()}
 
 
-def cpu_seconds() -> float:
+def cpu_split() -> tuple[float, float]:
+    """(CPU seconds of this process, of its finished children)."""
     import resource
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+    return s.ru_utime + s.ru_stime, c.ru_utime + c.ru_stime
+
+
+def cpu_seconds() -> float:
+    return sum(cpu_split())
+
+
+def critical_path(self_cpu: float, child_cpu: float) -> float:
+    """Wall time the last transcribe_offline call would take on idle cores: the main process's CPU, plus
+    the busiest worker's decoding CPU, plus each worker's share of start-up (model loading) CPU."""
+    from klipstream.transcribe.offline import last_run_stats as st
+    per_worker = st.get("worker_cpu_seconds") or [0.0]
+    if st.get("workers", 1) == 1:
+        return self_cpu + child_cpu
+    startup = max(0.0, child_cpu - sum(per_worker)) / max(1, len(per_worker))
+    return self_cpu + max(per_worker) + startup
 
 
 def duration(wav: Path) -> float:
@@ -75,11 +93,15 @@ def duration(wav: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def report(name: str, errors: int, ref_words: int, wall: float, cpu: float, audio: float) -> dict:
+def report(name: str, errors: int, ref_words: int, wall: float, cpu: float, audio: float,
+           idle: float | None = None) -> dict:
     row = {"run": name, "wer": round(errors / ref_words, 4), "rtf": round(wall / audio, 3),
            "cpu_rtf": round(cpu / audio, 3), "audio_s": round(audio, 1), "wall_s": round(wall, 1)}
+    if idle is not None:
+        row["idle_cores_rtf"] = round(idle / audio, 3)
     print(f"{name:<34} WER {row['wer']:.4f}  RTF {row['rtf']:.3f}  CPU-RTF {row['cpu_rtf']:.3f}  "
-          f"({audio:.1f} s audio, {wall:.1f} s wall)", flush=True)
+          f"idle-cores RTF {row.get('idle_cores_rtf', row['cpu_rtf']):.3f}  "
+          f"({audio:.1f} s audio, {wall:.1f} s wall, load {os.getloadavg()[0]:.1f})", flush=True)
     return row
 
 
@@ -109,15 +131,18 @@ def bench_single_pass(refs: dict[Path, str]) -> dict:
 def bench_chunked_per_file(refs: dict[Path, str], workers: int) -> dict:
     from klipstream.transcribe.offline import transcribe_offline
     errors = n_ref = 0
-    audio = 0.0
+    audio = idle = 0.0
     t0, c0 = time.monotonic(), cpu_seconds()
     for wav, ref in refs.items():
+        s0, k0 = cpu_split()
         doc = transcribe_offline(wav, threads=workers)
+        s1, k1 = cpu_split()
+        idle += critical_path(s1 - s0, k1 - k0)
         audio += duration(wav)
         errors += edit_distance(norm(ref), norm(" ".join(words_of(doc))))
         n_ref += len(norm(ref))
     return report(f"chunked, {workers} worker(s), per file", errors, n_ref,
-                  time.monotonic() - t0, cpu_seconds() - c0, audio)
+                  time.monotonic() - t0, cpu_seconds() - c0, audio, idle)
 
 
 def join_wavs(refs: dict[Path, str], out: Path, gap: float = 1.0) -> tuple[list[float], list[float]]:
@@ -143,16 +168,17 @@ def bench_chunked_joined(refs: dict[Path, str], workers: int, tmp: Path) -> dict
     from klipstream.transcribe.offline import transcribe_offline
     joined = tmp / "joined.wav"
     starts, ends = join_wavs(refs, joined)
-    t0, c0 = time.monotonic(), cpu_seconds()
+    t0, (s0, k0) = time.monotonic(), cpu_split()
     doc = transcribe_offline(joined, threads=workers)
-    wall, cpu = time.monotonic() - t0, cpu_seconds() - c0
+    wall, (s1, k1) = time.monotonic() - t0, cpu_split()
+    cpu, idle = (s1 - s0) + (k1 - k0), critical_path(s1 - s0, k1 - k0)
     words = doc["results"]["channels"][0]["alternatives"][0]["words"]
     errors = n_ref = 0
     for (wav, ref), s, e in zip(refs.items(), starts, ends):
         mid = [w["word"] for w in words if s <= (w["start"] + w["end"]) / 2 < e + 0.5]
         errors += edit_distance(norm(ref), norm(" ".join(mid)))
         n_ref += len(norm(ref))
-    return report(f"chunked, {workers} worker(s), joined", errors, n_ref, wall, cpu, duration(joined))
+    return report(f"chunked, {workers} worker(s), joined", errors, n_ref, wall, cpu, duration(joined), idle)
 
 
 # ---------------------------------------------------------------- memory

@@ -41,11 +41,18 @@ class _ModelRejected(Exception):
     pass
 
 
-def iter_file(path: str | os.PathLike, block: int = UPLOAD_BLOCK) -> Iterator[bytes]:
-    """The file's bytes, `block` at a time (the upload body)."""
+def iter_file(path: str | os.PathLike, block: int = UPLOAD_BLOCK, progress_seconds: float = 30.0) -> Iterator[bytes]:
+    """The file's bytes, `block` at a time (the upload body), logging upload progress now and then."""
+    total = os.path.getsize(path)
+    sent, t0 = 0, time.monotonic()
+    last = t0
     with open(path, "rb") as fh:
         while data := fh.read(block):
             yield data
+            sent += len(data)
+            if time.monotonic() - last >= progress_seconds:
+                last = time.monotonic()
+                log.info("deepgram: uploaded %.0f/%.0f MB, elapsed %.0f s", sent / 1e6, total / 1e6, last - t0)
 
 
 def _scrub(text: str, secret: str) -> str:

@@ -244,6 +244,17 @@ def pocketsphinx_version() -> str:
         return ""
 
 
+def _decode_chunk_timed(start: float, pcm: bytes) -> tuple[list, int, float]:
+    """decode_chunk plus (worker pid, CPU seconds spent), for the per-worker load report."""
+    c0 = time.process_time()
+    words = decode_chunk(start, pcm)
+    return words, os.getpid(), time.process_time() - c0
+
+
+# per-worker CPU seconds of the last transcribe_offline call in this process (for bench/transcription.py)
+last_run_stats: dict = {}
+
+
 def transcribe_offline(wav: str | os.PathLike, *, threads: int = 2, language: str = "en",
                        plan: ChunkPlan = ChunkPlan(), chunk_timeout: float = 600.0,
                        progress_seconds: float = 30.0, options: dict | None = None) -> dict:
@@ -277,10 +288,12 @@ def transcribe_offline(wav: str | os.PathLike, *, threads: int = 2, language: st
                      elapsed / info.duration if info.duration else 0.0)
             last_log = time.monotonic()
 
+    worker_cpu: dict[int, float] = {}
     if workers == 1:
         _init_worker(opts)
         for i, start, pcm in iter_chunk_audio(wav, chunks, plan.block_seconds):
-            results[i] = decode_chunk(start, pcm)
+            results[i], pid, cpu = _decode_chunk_timed(start, pcm)
+            worker_cpu[pid] = worker_cpu.get(pid, 0.0) + cpu
             done_audio += len(pcm) / 2 / SAMPLE_RATE
             progress()
     elif chunks:
@@ -297,15 +310,21 @@ def transcribe_offline(wav: str | os.PathLike, *, threads: int = 2, language: st
                         raise KlipError(f"{wav}: pocketsphinx made no progress for {chunk_timeout:.0f} s")
                     for fut in finished:
                         idx = inflight.pop(fut)
-                        results[idx] = fut.result()
+                        results[idx], pid, cpu = fut.result()
+                        worker_cpu[pid] = worker_cpu.get(pid, 0.0) + cpu
                         done_audio += lengths[idx]
                     progress()
 
             for i, start, pcm in iter_chunk_audio(wav, chunks, plan.block_seconds):
-                inflight[pool.submit(decode_chunk, start, pcm)] = i
+                inflight[pool.submit(_decode_chunk_timed, start, pcm)] = i
                 drain(2 * workers)
             drain(0)
     words = [w for i in sorted(results) for w in results[i]]
     progress(force=True)
+    last_run_stats.clear()
+    last_run_stats.update(workers=workers, chunks=len(chunks), speech_seconds=speech,
+                          wall_seconds=time.monotonic() - t0, worker_cpu_seconds=sorted(worker_cpu.values()))
+    if worker_cpu:
+        log.info("decoding CPU per worker: %s s", ", ".join(f"{v:.1f}" for v in sorted(worker_cpu.values())))
     return build_response(words, info.duration, backend="offline", model=MODEL_NAME,
                           model_version=pocketsphinx_version(), sha256=file_sha256(wav))
