@@ -306,6 +306,8 @@ def build_audio(rng: np.random.Generator, voices: dict[str, str], synth: Synth,
         lead_len = sum(dur(sp, text) + 0.5 for sp, text in m.lead)
         fill_until(start - lead_len - 0.4)
         t = start - lead_len
+        if placed and t < placed[-1].end:  # would talk over the previous line: refuse rather than garble
+            raise KlipError(f"demo plan: moment {m.id} lead-in overlaps speech at {t:.1f} s; try another --seed")
         for sp, text in m.lead:
             t = put(sp, text, t) + 0.5
         t = start

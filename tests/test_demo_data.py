@@ -98,6 +98,9 @@ def test_truth_plan(truth):
         assert 10 <= m["chat_burst"]["end"] - m["chat_burst"]["start"] <= 20
         # the lines spoken during the moment are tagged with it
         assert any(line["moment"] == m["id"] for line in truth["lines"])
+    # outside the planted moments (where laughs overlap on purpose) nobody talks over anybody
+    ordinary = [(line["start"], line["end"]) for line in truth["lines"] if not line["moment"]]
+    assert all(b[0] >= a[1] for a, b in zip(ordinary, ordinary[1:]))
     line_starts = [line["start"] for line in truth["lines"]]
     assert line_starts == sorted(line_starts) and truth["lines"][-1]["end"] <= truth["duration"]
 
