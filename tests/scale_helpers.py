@@ -92,7 +92,7 @@ def snakemake_log(work: Path) -> str:
     return logs[-1].read_text() if logs else ""
 
 
-def slurm_answers(timeout: float = 10) -> bool:
+def slurm_answers(timeout: float = 5) -> bool:
     """True when `sinfo` reaches a controller and a node is usable (idle, mixed or allocated)."""
     if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
         return False
