@@ -13,9 +13,8 @@ rule chat_sentiment_score:
         "benchmarks/chat_sentiment_score/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
-    threads: 2
     resources:
-        mem_mb=1000,
+        mem_mb=500,
         runtime=10,
     script:
         "../scripts/chat_sentiment_score.py"
@@ -33,7 +32,7 @@ rule chat_timeline_build:
     conda:
         "../envs/klipstream.yaml"
     resources:
-        mem_mb=1000,
+        mem_mb=300,
         runtime=10,
     params:
         settings=config["chat_timeline"],
@@ -53,6 +52,8 @@ rule chat_highlights_detect:
         ),
     log:
         "logs/chat_highlights_detect/{vod}.log",
+    benchmark:
+        "benchmarks/chat_highlights_detect/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -75,6 +76,8 @@ rule chat_plot:
         ),
     log:
         "logs/chat_plot/{vod}.log",
+    benchmark:
+        "benchmarks/chat_plot/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -141,6 +144,8 @@ rule audio_highlights_detect:
         ),
     log:
         "logs/audio_highlights_detect/{vod}.log",
+    benchmark:
+        "benchmarks/audio_highlights_detect/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -163,6 +168,8 @@ rule audio_plot:
         ),
     log:
         "logs/audio_plot/{vod}.log",
+    benchmark:
+        "benchmarks/audio_plot/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -179,6 +186,8 @@ rule analysis_integrate:
         json="output/analysis/{vod}_integrated_analysis.json",
     log:
         "logs/analysis_integrate/{vod}.log",
+    benchmark:
+        "benchmarks/analysis_integrate/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:

@@ -37,7 +37,7 @@ VOD_ID_PATTERN = "[A-Za-z0-9_-]+"
 VOD_COLUMNS = ["vod_id", "url", "video", "chat", "title"]
 
 
-def load_vod_table(path):
+def load_vod_table(path, check_files=True):
     if not Path(path).is_file():
         raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
     table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
@@ -50,7 +50,7 @@ def load_vod_table(path):
         raise ValueError(
             f"VOD table {path} lists vod_id {duplicated[0]} more than once"
         )
-    for column in ("video", "chat"):
+    for column in ("video", "chat") if check_files else ():
         for vod_id, file in table.loc[
             table[column] != "", ["vod_id", column]
         ].itertuples(index=False):
@@ -61,13 +61,20 @@ def load_vod_table(path):
     return table.set_index("vod_id", drop=False)
 
 
-VODS = load_vod_table(config["vods"])
+# Local input files are checked once, where the workflow starts: jobs on cloud workers see them
+# only through the storage plugin, not on their own disk.
+VODS = load_vod_table(
+    config["vods"],
+    check_files=workflow.is_main_process
+    and not workflow.storage_settings.default_storage_provider,
+)
+VOD_ROWS = VODS.to_dict(orient="index")
 
 
 def vod_row(vod):
     """The VOD table row of `vod`; a numeric id not in the table is a Twitch VOD to download."""
-    if vod in VODS.index:
-        return VODS.loc[vod].to_dict()
+    if vod in VOD_ROWS:
+        return VOD_ROWS[vod]
     if vod.isdigit():
         return {
             "vod_id": vod,
@@ -248,4 +255,8 @@ def mark_queued():
 
 
 # The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).
-CHAT_MODELS = sorted(str(p) for p in (WORKFLOW_DIR / "models").glob("*.skops"))
+# Taken through the source cache so that remote executors deploy them with the workflow.
+CHAT_MODELS = [
+    workflow.source_path(f"../models/{p.name}")
+    for p in sorted((WORKFLOW_DIR / "models").glob("*.skops"))
+]

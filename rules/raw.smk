@@ -15,7 +15,7 @@ rule video_fetch:
     conda:
         "../envs/klipstream.yaml"
     resources:
-        mem_mb=500,
+        mem_mb=300,
         runtime=240,
     params:
         url=get_vod_url,
@@ -81,6 +81,8 @@ rule transcript_tables:
         paragraphs="output/raw/transcripts/audio_{vod}_paragraphs.csv",
     log:
         "logs/transcript_tables/{vod}.log",
+    benchmark:
+        "benchmarks/transcript_tables/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -97,6 +99,8 @@ rule transcript_segments:
         segments="output/raw/transcripts/audio_{vod}_segments.csv",
     log:
         "logs/transcript_segments/{vod}.log",
+    benchmark:
+        "benchmarks/transcript_segments/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -127,7 +131,7 @@ rule waveform_render:
         "../envs/klipstream.yaml"
     resources:
         mem_mb=300,
-        runtime=30,
+        runtime=10,
     params:
         samples_per_pixel=config["waveform"]["samples_per_pixel"],
     script:
@@ -147,7 +151,7 @@ rule chat_fetch:
     conda:
         "../envs/klipstream.yaml"
     resources:
-        mem_mb=500,
+        mem_mb=300,
         runtime=60,
     params:
         url=get_vod_url,

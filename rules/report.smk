@@ -12,6 +12,8 @@ rule report_render:
         ),
     log:
         "logs/report_render/{vod}.log",
+    benchmark:
+        "benchmarks/report_render/{vod}.tsv"
     conda:
         "../envs/klipstream.yaml"
     resources:
