@@ -226,8 +226,10 @@ base = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.sta
 print("BASE", base, flush=True)
 t0 = time.monotonic()
 info = transcribe(sys.argv[1], sys.argv[2], backend=sys.argv[3], threads=2, timeout=600)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork+exec
+hwm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print("DONE", json.dumps({"wall": time.monotonic() - t0, "info": info,
-      "self_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+      "self_maxrss": hwm,
       "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}), flush=True)
 """
 
@@ -250,7 +252,7 @@ def run_child(wav: Path, out: Path, backend: str, env: dict) -> dict:
     return {"backend": backend, "peak_tree_rss_mb": round(peak / 2**20, 1),
             "interpreter_rss_mb": round(base / 2**20, 1),
             "above_interpreter_mb": round((peak - base) / 2**20, 1),
-            "self_maxrss_mb": round(done["self_maxrss"] / 2**20, 1),
+            "self_peak_mb": round(done["self_maxrss"] / 2**20, 1),
             "largest_worker_maxrss_mb": round(done["children_maxrss"] / 2**20, 1),
             "wall_s": round(done["wall"], 1), "last_log": progress[-1][-160:] if progress else ""}
 

@@ -212,6 +212,7 @@ def decode_chunk(start: float, pcm: bytes) -> list[tuple[str, float, float, floa
     Fillers (<s>, <sil>, [NOISE], ...) are dropped and alternate pronunciations ("the(2)") folded.
     Confidence is the word's lattice posterior from pocketsphinx's bestpath pass."""
     d = _DECODER
+    d.reinit_feat()   # fresh CMN/feature state: a chunk decodes the same whatever the worker decoded before
     d.start_utt()
     d.process_raw(pcm, no_search=False, full_utt=True)
     d.end_utt()
