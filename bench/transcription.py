@@ -199,22 +199,26 @@ def make_long_wav(path: Path, hours: float, every: float = 600.0) -> None:
             dst.writeframes(x.tobytes())
 
 
-def tree_rss(pid: int) -> int:
-    """RSS in bytes of pid and all its descendants (Linux /proc)."""
-    total, todo = 0, [pid]
+def tree_memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) in bytes of pid and all its descendants (Linux /proc). RSS counts pages shared by the
+    forked workers (libraries, the parent's heap) once per process; PSS splits them among the sharers."""
+    rss = pss = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as fh:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
                 for line in fh:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as fh:
                     todo.extend(int(c) for c in fh.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return rss, pss
 
 
 CHILD = r"""
@@ -238,9 +242,10 @@ def run_child(wav: Path, out: Path, backend: str, env: dict) -> dict:
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(wav), str(out), backend], cwd=ROOT,
                             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_pss = 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        rss, pss = tree_memory(proc.pid)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.02)
     stdout, stderr = proc.communicate()
     if proc.returncode != 0:
@@ -252,6 +257,8 @@ def run_child(wav: Path, out: Path, backend: str, env: dict) -> dict:
     return {"backend": backend, "peak_tree_rss_mb": round(peak / 2**20, 1),
             "interpreter_rss_mb": round(base / 2**20, 1),
             "above_interpreter_mb": round((peak - base) / 2**20, 1),
+            "peak_tree_pss_mb": round(peak_pss / 2**20, 1),
+            "pss_above_interpreter_mb": round((peak_pss - base) / 2**20, 1),
             "self_peak_mb": round(done["self_maxrss"] / 2**20, 1),
             "largest_worker_maxrss_mb": round(done["children_maxrss"] / 2**20, 1),
             "wall_s": round(done["wall"], 1), "last_log": progress[-1][-160:] if progress else ""}

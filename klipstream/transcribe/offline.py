@@ -37,7 +37,7 @@ class ChunkPlan:
     target: float = 10.0         # cut at the first pause once a chunk is this long
     max_chunk: float = 30.0      # never longer: cut at the quietest frame instead
     pad: float = 0.15            # keep this much quiet audio around speech
-    long_pause: float = 1.0      # always cut at a pause this long, whatever the length
+    long_pause: float = 1.5      # always cut at a pause this long, whatever the length
     margin_db: float = 12.0      # speech: this much louder than the block's noise floor (10th percentile)...
     range_db: float = 20.0       # ...or than its loud level (90th percentile) minus this, whichever is lower
     floor_db: float = -55.0      # ...and at least this loud (dBFS); digital silence is never speech
