@@ -132,10 +132,10 @@ def test_jfk_real_speech(tmp_path, monkeypatch):
     starts = np.array([w["start"] for w in alt["words"]])
     ends = np.array([w["end"] for w in alt["words"]])
     assert starts.min() >= 0 and ends.max() <= 11.0 and np.all(ends > starts) and np.all(np.diff(starts) >= 0)
-    # "fellow" is spoken at about 1.0 s and the last "country" at about 10.0 s
+    # "fellow" is spoken at about 1.0 s, "country" at about 5.9 s and 10.0 s
     fellow = [w for w in alt["words"] if w["word"] == "fellow"]
     country = [w for w in alt["words"] if w["word"] == "country"]
     assert fellow and 0.5 < fellow[0]["start"] < 1.5
-    assert country and 9.5 < country[-1]["start"] < 10.5
+    assert country and all(5.5 < w["start"] < 6.5 or 9.5 < w["start"] < 10.5 for w in country)
     assert all(0.0 <= w["confidence"] <= 1.0 for w in alt["words"])
     assert not any(re.search(r"[<\[(]", w["word"]) for w in alt["words"])   # no fillers, no "(2)" alternates
