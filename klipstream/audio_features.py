@@ -46,7 +46,7 @@ import pandas as pd
 import scipy.fft as sfft
 
 from .errors import KlipError
-from .io import write_csv
+from .io import read_table, write_csv
 from .media import SAMPLE_RATE, iter_blocks, wav_info
 from .robust import rolling_robust_z
 
@@ -259,15 +259,8 @@ def speech_rate_per_second(words_csv: str | os.PathLike | None, n_seconds: int) 
     """Words per second (a word counts in the second of its midpoint); NaN everywhere without a words table."""
     if words_csv is None:
         return np.full(n_seconds, np.nan)
-    path = Path(words_csv)
-    try:
-        words = pd.read_csv(path, usecols=["start_time", "end_time"])
-    except FileNotFoundError as exc:
-        raise KlipError(f"words table not found: {path}") from exc
-    except ValueError as exc:
-        raise KlipError(f"words table {path} needs columns start_time,end_time ({exc})") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise KlipError(f"words table {path} is empty (no header)") from exc
+    words = read_table(words_csv, "words table", ["start_time", "end_time"],
+                       usecols=lambda c: c in ("start_time", "end_time"))
     mid = (words["start_time"].to_numpy(float) + words["end_time"].to_numpy(float)) / 2.0
     sec = np.floor(mid[np.isfinite(mid) & (mid >= 0)]).astype(np.int64)
     sec = sec[sec < n_seconds]

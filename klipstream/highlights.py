@@ -9,7 +9,6 @@ among the messages of a sliding window. Peak picking and moment shaping live in 
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -18,7 +17,7 @@ from scipy.ndimage import minimum_filter1d
 
 from .errors import KlipError
 from .fusion import FusionParams, pick_moments, smooth
-from .io import write_csv
+from .io import read_table, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -71,18 +70,7 @@ def all_param_defaults() -> dict:
 # ----------------------------------------------------------------------------------------------- loading
 
 def _read_csv(path, what: str, required: list[str]) -> pd.DataFrame:
-    if path is None:
-        raise KlipError(f"{what}: no file given")
-    if not os.path.isfile(path):
-        raise KlipError(f"{what} not found: {path}")
-    try:
-        df = pd.read_csv(path, keep_default_na=False, na_values=[""], low_memory=False)
-    except pd.errors.EmptyDataError:
-        raise KlipError(f"{what} is empty (no header): {path}") from None
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise KlipError(f"{what} {path} lacks column(s) {', '.join(missing)}")
-    return df
+    return read_table(path, what, required, keep_default_na=False, na_values=[""], low_memory=False)
 
 
 def per_second(df: pd.DataFrame, n: int | None = None) -> pd.DataFrame:

@@ -67,3 +67,24 @@ def write_csv(dst: str | os.PathLike, frame, float_format: str = "%.6g") -> None
     """Write a pandas DataFrame as CSV (no index) atomically."""
     with atomic_open(dst) as fh:
         frame.to_csv(fh, index=False, float_format=float_format, lineterminator="\n")
+
+
+def read_table(path: str | os.PathLike | None, what: str, required=(), **read_csv_kwargs):
+    """Read a CSV that a stage depends on. A missing file, a file without a header, or missing `required`
+    columns is a one-line KlipError naming `what` and the file."""
+    import pandas as pd
+
+    from .errors import KlipError
+
+    if path is None:
+        raise KlipError(f"{what}: no file given")
+    try:
+        frame = pd.read_csv(path, **read_csv_kwargs)
+    except FileNotFoundError:
+        raise KlipError(f"{what} not found: {path}") from None
+    except pd.errors.EmptyDataError:
+        raise KlipError(f"{what} is empty (no header): {path}") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise KlipError(f"{what} {path} lacks column(s) {', '.join(missing)}")
+    return frame

@@ -8,25 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import KlipError
-from .io import atomic_path
+from .io import atomic_path, read_table
 
 EMOTION_COLORS = {"excitement_mean": "#e4572e", "funny_mean": "#f3a712", "happiness_mean": "#29bf12",
                   "anger_mean": "#a4031f", "sadness_mean": "#3f88c5", "neutral_mean": "#999999"}
 
 
 def _read(csv: str | os.PathLike, columns: list[str]) -> pd.DataFrame:
-    path = Path(csv)
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError as exc:
-        raise KlipError(f"cannot plot: {path} not found") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise KlipError(f"cannot plot: {path} is empty") from exc
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise KlipError(f"cannot plot {path}: missing columns {', '.join(missing)}")
-    return frame
+    return read_table(csv, "table to plot", columns)
 
 
 def _smooth(values: np.ndarray, n: int) -> np.ndarray:

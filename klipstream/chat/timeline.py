@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import KlipError
-from ..io import write_csv
+from ..io import read_table, write_csv
 from ..robust import rolling_robust_z
 
 log = logging.getLogger(__name__)
@@ -61,18 +61,9 @@ def _as_bool(col: pd.Series) -> np.ndarray:
 
 
 def read_sentiment_table(path: str | os.PathLike) -> pd.DataFrame:
-    path = Path(path)
-    try:
-        frame = pd.read_csv(path, usecols=lambda c: c in REQUIRED, dtype={"user": "string", "message": "string"},
-                            keep_default_na=False, na_values={"sentiment_score": [""], **{e: [""] for e in EMOTIONS}})
-    except FileNotFoundError as exc:
-        raise KlipError(f"chat sentiment table not found: {path}") from exc
-    except pd.errors.EmptyDataError as exc:
-        raise KlipError(f"chat sentiment table {path} is empty (not even a header)") from exc
-    missing = [c for c in REQUIRED if c not in frame.columns]
-    if missing:
-        raise KlipError(f"chat sentiment table {path} lacks columns: {', '.join(missing)}")
-    return frame
+    return read_table(path, "chat sentiment table", REQUIRED, usecols=lambda c: c in REQUIRED,
+                      dtype={"user": "string", "message": "string"}, keep_default_na=False,
+                      na_values={"sentiment_score": [""], **{e: [""] for e in EMOTIONS}})
 
 
 def normalise_text(messages: pd.Series) -> pd.Series:
