@@ -69,6 +69,7 @@ rule transcript_transcribe:
         model=config["transcription"]["model"],
         fallback_model=config["transcription"]["fallback_model"],
         timeout=config["transcription"]["timeout"],
+        base_url=config["transcription"]["deepgram_url"],
     script:
         "../scripts/transcript_transcribe.py"
 
