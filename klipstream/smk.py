@@ -6,8 +6,8 @@ import contextlib
 import logging
 import os
 import sys
-from pathlib import Path
 import traceback
+from pathlib import Path
 
 from . import status as status_store
 from .errors import KlipError
@@ -46,9 +46,8 @@ def job(smk, status: str | None = None):
     except Exception as exc:  # noqa: BLE001 - every failure is reported, then re-raised as an exit code
         reason = str(exc) if isinstance(exc, KlipError) else f"{type(exc).__name__}: {exc}"
         reason = " ".join(reason.split())
-        if not isinstance(exc, KlipError):
-            log.debug("%s", traceback.format_exc())
-            logging.getLogger("klipstream").error("%s", traceback.format_exc())
+        if not isinstance(exc, KlipError):  # a bug, not bad input: keep the traceback in the job log
+            log.error("%s", traceback.format_exc())
         log.error("%s failed for %s: %s", smk.rule, vod or "-", reason)
         if vod:
             status_store.report(vod, "Failed", step=smk.rule, reason=reason, status_dir=status_dir)
