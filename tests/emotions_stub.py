@@ -17,7 +17,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from loopback import LoopbackServer
 
 
 def good_answer(prompt: str) -> dict:
@@ -28,7 +30,7 @@ def good_answer(prompt: str) -> dict:
             "sadness": 0.05, "neutral": 0.1, "highlight_score": round((exc + funny) / 2, 3)}
 
 
-class StubServer:
+class StubServer(LoopbackServer):
     def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0):
         self.latency = latency
         self.slow_seconds = slow_seconds
@@ -80,14 +82,11 @@ class StubServer:
                     with stub.lock:
                         stub.in_flight -= 1
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.request_queue_size = 128
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        super().__init__(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1/"
+        return f"{self.url}/v1/"
 
     @property
     def calls(self) -> int:
@@ -124,13 +123,6 @@ class StubServer:
                       "total_tokens": len(prompt.split()) + len(content.split())},
         }, {}
 
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 if __name__ == "__main__":  # run standalone (bench): prints the base URL, serves until killed
@@ -143,4 +135,4 @@ if __name__ == "__main__":  # run standalone (bench): prints the base URL, serve
     server = StubServer(latency=args.latency)
     print(server.base_url, flush=True)
     sys.stdout.flush()
-    server.httpd.serve_forever()
+    server.server.serve_forever()

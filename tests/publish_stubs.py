@@ -10,13 +10,15 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from loopback import LoopbackServer
 
 SECRET = "prod:klip-test-123|s3cr3tTok3nValue9876543210"  # deploy-key shaped: `Convex <key>`
 
 
-class ConvexStub:
+class ConvexStub(LoopbackServer):
     """Records every request (path, Authorization, JSON body). `mode`: ok | 500 | hang | error, or a list of
     modes consumed one per request (then ok). `fail_functions`: function paths answered with a Convex error."""
 
@@ -62,20 +64,7 @@ class ConvexStub:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
     def calls(self, function: str | None = None) -> list[dict]:
         with self._lock:

@@ -4,10 +4,9 @@ import copy
 import hashlib
 import json
 import logging
-import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 from klipstream.errors import KlipError
 from klipstream.transcribe import transcribe, write_segments, write_word_tables
 from klipstream.transcribe.deepgram import transcribe_deepgram
+from loopback import LoopbackServer
 
 KEY = "dg-secret-key-0123456789abcdef"
 
@@ -60,7 +60,7 @@ MODEL_ERROR = {"err_code": "Bad Request", "err_msg": "No such model/language/tie
                "request_id": "1b6c7a40-2a47-4ed0-9d51-0c1c1f4f7a11"}
 
 
-class Stub:
+class Stub(LoopbackServer):
     """Serves a scripted list of replies: (status, body, delay_seconds); records every request."""
 
     def __init__(self, replies):
@@ -91,18 +91,7 @@ class Stub:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
