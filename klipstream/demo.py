@@ -36,7 +36,7 @@ SEED = 20261125
 DURATION = 240.0
 SR = 16_000
 STREAMER_VOICE = "slt"
-COHOST_VOICE = "rms"  # chosen with bench/demo_wer.py (see docs/readme/demo.md)
+COHOST_VOICE = "rms"  # chosen with bench/demo_wer.py (see README, "The demo VOD")
 STREAMER, COHOST = "Riley", "Sam"
 CHANNEL = "klipstream_demo"
 VOD_START = dt.datetime(2026, 11, 20, 18, 0, 0, tzinfo=dt.timezone.utc)

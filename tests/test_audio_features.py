@@ -180,7 +180,7 @@ def test_real_read_speech_is_not_laughter(tmp_path):
         seconds += len(f)
         assert f["voiced_share"].mean() > 0.3  # it is speech, and the pitch tracker hears voicing
         assert 60 <= f["pitch_hz"].median() <= 300
-    assert seconds > 80 and flagged <= 1  # measured: 1 of 93 s (a heuristic; see docs/readme/signals.md)
+    assert seconds > 80 and flagged <= 1  # measured: 1 of 93 s (a heuristic; see README, "Audio features")
 
 
 def test_errors_are_one_line_and_name_the_file(tmp_path):

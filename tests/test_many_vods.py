@@ -3,7 +3,7 @@ chat file passes the VOD table's check but cannot be read fails alone, with its 
 while the other 19 go on past it to their scored chat (--keep-going).
 
 The targets stop at the chat sentiment table (2 jobs per VOD): each job is a fresh Python process, so the whole
-chain for 20 VODs (96 jobs) takes minutes on 2 cores - measured in docs/readme/scale.md, not repeated here."""
+chain for 20 VODs (96 jobs) takes minutes on 2 cores - measured in README, "Many VODs", not repeated here."""
 
 from __future__ import annotations
 
