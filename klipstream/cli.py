@@ -64,12 +64,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_models(args: argparse.Namespace) -> int:
-    from .emotions.train import main as train_main
-
-    return train_main(args.train_args)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="klipstream", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,10 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("--status-dir", default="output/status", help="status folder (default output/status)")
     status.set_defaults(func=cmd_status)
 
-    train = sub.add_parser("train-models", help="rebuild models/*.skops from the chat corpus")
-    train.add_argument("train_args", nargs=argparse.REMAINDER, help="arguments for the trainer (see --help)")
-    train.set_defaults(func=cmd_train_models)
+    sub.add_parser("train-models", help="rebuild models/*.skops from a chat corpus (see train-models --help)")
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train-models"]:  # every further option belongs to the trainer, --help included
+        from .emotions.train import main as train_main
+
+        return train_main(argv[1:])
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -55,3 +55,10 @@ def test_concurrency_and_timeout_become_speech_sentiment_config():
 def test_bad_reference_exits_2_with_message(capsys):
     assert main(["run", "https://example.com/x"]) == 2
     assert "not a Twitch VOD URL or VOD id" in capsys.readouterr().err
+
+
+def test_train_models_hands_every_option_to_the_trainer(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["train-models", "--help"])
+    assert done.value.code == 0
+    assert "--corpus" in capsys.readouterr().out
