@@ -9,7 +9,6 @@ costs a pipeline seconds, not minutes. Every message that leaves this module is 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 
 from .settings import Settings, get_settings, redact
+from .retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +127,7 @@ class ConvexClient:
                         else resp.text[:200]
                     raise ConvexError(f"{path} refused: HTTP {code} {detail or ''}".strip(), retryable=False)
             if attempt < self.attempts:
-                delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-                delay *= random.uniform(0.5, 1.0)  # jitter: parallel jobs do not retry in lockstep
+                delay = backoff_delay(attempt - 1, self.backoff_s, self.max_backoff_s)
                 log.warning("convex %s %s: %s; retry %d/%d in %.1f s", kind, path, redact(last),
                             attempt, self.attempts - 1, delay)
                 time.sleep(delay)

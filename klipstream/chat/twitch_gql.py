@@ -21,7 +21,6 @@ import json
 import logging
 import math
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -37,6 +36,7 @@ import httpx
 from ..errors import KlipError
 from ..io import read_json
 from .io import EPOCH_ISO, ChatWriter, make_comment
+from ..retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +90,7 @@ class GqlClient:
         self.http.close()
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        delay = self.backoff * (2 ** attempt)
-        if retry_after:
-            try:
-                delay = max(delay, float(retry_after))
-            except ValueError:
-                pass
-        delay = min(self.backoff_max, delay) * random.uniform(0.5, 1.0)
-        time.sleep(delay)
+        time.sleep(backoff_delay(attempt, self.backoff, self.backoff_max, retry_after))
 
     def post(self, payload: Any, what: str) -> Any:
         """The decoded JSON answer to `payload`; raises IntegrityRefused or a one-line KlipError."""

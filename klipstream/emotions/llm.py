@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import random
 import re
 import sqlite3
 import time
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import KlipError
+from ..retry import backoff_delay
 
 log = logging.getLogger(__name__)
 for _name in ("httpx", "httpx2"):  # the HTTP layer under openai logs one INFO line per request: too many
@@ -203,10 +203,7 @@ class LLMScorer:
             if attempt == self.max_retries:
                 break
             self.stats.retries += 1
-            delay = random.uniform(0, min(self.backoff_max, self.backoff_base * 2 ** attempt))  # full jitter
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.backoff_max))
-            await asyncio.sleep(delay)
+            await asyncio.sleep(backoff_delay(attempt, self.backoff_base, self.backoff_max, retry_after))
         return None
 
     async def _score_one(self, client, sem: asyncio.Semaphore, cache: Cache, prompt: str) -> dict | None:

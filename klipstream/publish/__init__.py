@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 import mimetypes
 import os
-import random
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from ..io import write_json
 from ..settings import Settings, get_settings, redact
 from .checksums import Checksums, file_checksums
 from .local import ChecksumMismatch, LocalStore
+from ..retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
             except Exception as exc:  # noqa: BLE001 - classified, retried or re-raised
                 if attempt == attempts or not _retryable(exc):
                     raise
-                delay = min(30.0, backoff * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+                delay = backoff_delay(attempt - 1, backoff, 30.0)
                 log.warning("publish %s: %s failed (%s); retry %d/%d in %.1f s", vod, item.name,
                             redact(f"{type(exc).__name__}: {exc}"), attempt, attempts - 1, delay)
                 time.sleep(delay)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -25,6 +24,7 @@ import httpx
 
 from ..errors import KlipError
 from .shape import now_iso
+from ..retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,6 @@ def _error_message(body) -> str:
     if isinstance(body, dict):
         return str(body.get("err_msg") or body.get("message") or body.get("err_code") or body)
     return str(body)[:200]
-
-
-def _backoff(attempt: int, base: float, cap: float) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    return random.uniform(0, min(cap, base * (2 ** attempt)))
 
 
 def _validate(doc) -> None:
@@ -161,7 +156,7 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
                     if n + 1 >= max_attempts:
                         raise KlipError(f"Deepgram failed for {wav.name} after {max_attempts} attempts: "
                                         f"{_scrub(exc, api_key)}") from None
-                    delay = _backoff(n, backoff_base, backoff_cap)
+                    delay = backoff_delay(n, backoff_base, backoff_cap)
                     log.warning("deepgram attempt %d failed: %s; retrying in %.1f s", n + 1,
                                 _scrub(exc, api_key), delay)
                     sleep(delay)
