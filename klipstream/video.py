@@ -29,11 +29,13 @@ BACKENDS = ("auto", "yt-dlp", "twitchdownloader")
 
 # ------------------------------------------------------------------ local files
 
-def probe_codecs(path: str | os.PathLike) -> dict[str, Any]:
-    """{'video': codec or None, 'audio': codec or None, 'height': int or None} from ffmpeg's stream listing."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True, text=True)
-    text = proc.stderr
+def _stream_listing(path: str | os.PathLike) -> str:
+    """What `ffmpeg -i` says about a file's container and streams (one process per probe)."""
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                          capture_output=True, text=True).stderr
+
+
+def _codecs(text: str, path: str | os.PathLike) -> dict[str, Any]:
     if "Invalid data found" in text or "Stream #" not in text:
         lines = [ln for ln in text.splitlines() if ln.strip()]
         raise KlipError(f"not a readable video file: {path} ({lines[-1].strip() if lines else 'no streams'})")
@@ -43,11 +45,19 @@ def probe_codecs(path: str | os.PathLike) -> dict[str, Any]:
             "height": int(video.group(3)) if video else None}
 
 
+def _duration(text: str) -> float:
+    m = re.search(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)", text)
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else 0.0
+
+
+def probe_codecs(path: str | os.PathLike) -> dict[str, Any]:
+    """{'video': codec or None, 'audio': codec or None, 'height': int or None} from ffmpeg's stream listing."""
+    return _codecs(_stream_listing(path), path)
+
+
 def probe_duration(path: str | os.PathLike) -> float:
     """Container duration in seconds (0.0 when ffmpeg does not say)."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True)
-    m = re.search(r"Duration: (\d+):(\d{2}):(\d{2}(?:\.\d+)?)", proc.stderr)
-    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3)) if m else 0.0
+    return _duration(_stream_listing(path))
 
 
 def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike, metadata_json: str | os.PathLike | None = None,
@@ -79,9 +89,10 @@ def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike, metad
                         "-f", "mp4", str(tmp)], what=str(src))
     log.info("video %s ready from %s (%s)", dst, src, mode)
     if metadata_json:
+        listing = _stream_listing(dst)  # one probe for both duration and height
         write_local_metadata(vod_id or dst.stem.removeprefix("video_"), metadata_json, title=title or src.stem,
-                             streamer=streamer, duration=probe_duration(dst), created_at=created_at, source=str(src),
-                             height=probe_codecs(dst)["height"])
+                             streamer=streamer, duration=_duration(listing), created_at=created_at, source=str(src),
+                             height=_codecs(listing, dst)["height"])
     return {"mode": mode}
 
 
