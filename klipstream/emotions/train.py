@@ -29,12 +29,15 @@ import argparse
 import datetime as dt
 import json
 import logging
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..chat.importers import import_chat
+from ..chat.io import read_chat_frame
 from ..errors import KlipError
 from ..io import atomic_open, write_json
 from . import chat_model as cm
@@ -49,33 +52,17 @@ HOLDOUT = 0.2
 
 
 def read_corpus(path: str | Path) -> pd.DataFrame:
-    """One corpus file -> frame `source,time,user,message,emotes`."""
+    """One corpus file, in any chat-log format the pipeline imports -> frame `source,time,user,message,emotes`."""
     path = Path(path)
     if not path.is_file():
         raise KlipError(f"training corpus {path} not found")
-    if path.suffix == ".json":
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-        comments = doc.get("comments") if isinstance(doc, dict) else None
-        if not isinstance(comments, list):
-            raise KlipError(f"training corpus {path} has no `comments` list")
-        rows = []
-        for c in comments:  # training-time reader of a small corpus, not the pipeline's chat reader
-            msg = c.get("message") or {}
-            frags = msg.get("fragments") or []
-            rows.append((float(c.get("content_offset_seconds") or 0.0),
-                         (c.get("commenter") or {}).get("name") or (c.get("commenter") or {}).get("display_name") or "",
-                         msg.get("body") or "",
-                         " ".join(f.get("text", "") for f in frags if f.get("emoticon"))))
-        frame = pd.DataFrame(rows, columns=["time", "user", "message", "emotes"])
-    else:
-        lines = pd.Series(path.read_text(encoding="utf-8", errors="replace").splitlines(), dtype=object)
-        parts = lines.str.extract(r"^\[?(\d+):(\d{2}):(\d{2})\]?\s+(.*)$")
-        parts = parts.dropna()
-        if parts.empty:
-            raise KlipError(f"training corpus {path} has no `H:MM:SS message` lines")
-        t = parts[0].astype(int) * 3600 + parts[1].astype(int) * 60 + parts[2].astype(int)
-        frame = pd.DataFrame({"time": t.astype(float), "user": "", "message": parts[3], "emotes": ""})
+    with tempfile.TemporaryDirectory() as tmp:
+        converted = Path(tmp) / "chat.json"
+        import_chat(path, converted, vod_id="corpus")
+        frame = read_chat_frame(converted)
+    if frame.empty:
+        raise KlipError(f"training corpus {path} has no chat messages")
+    frame = frame.drop(columns="comment_id")
     frame.insert(0, "source", path.name)
     return frame.reset_index(drop=True)
 
