@@ -40,11 +40,11 @@ def reduce_waveform(peaks: dict, max_points: int = WAVE_MAX_POINTS) -> dict | No
     return {"seconds_per_point": spp, "data": out.ravel().tolist()}
 
 
-def render_report(integrated_json, out_html, *, waveform_json=None, **other_inputs) -> Path:
+def render_report(integrated_json, out_html, *, waveform_json=None) -> Path:
     """Write the report for one VOD from its integrated analysis (and the waveform peaks when there is audio).
 
-    `other_inputs` (chat timeline, audio features, speech sentiment paths passed by the rule) are not read:
-    the integrated JSON already carries their downsampled timeline, so the report stays one small file."""
+    The integrated JSON already carries the downsampled chat/audio/emotion timeline, so the report stays one
+    small file and depends on nothing else."""
     doc = read_json(integrated_json)
     validate(doc, f"integrated analysis {integrated_json}")
     wave = None
@@ -53,8 +53,6 @@ def render_report(integrated_json, out_html, *, waveform_json=None, **other_inpu
             wave = reduce_waveform(read_json(waveform_json))
         except (OSError, ValueError) as exc:
             raise KlipError(f"cannot read waveform peaks {waveform_json}: {exc}") from exc
-    if other_inputs:
-        log.debug("report: not reading %s (summarised in the integrated JSON)", ", ".join(sorted(other_inputs)))
     data = json.dumps({"analysis": doc, "waveform": wave}, ensure_ascii=False, separators=(",", ":"))
     # inside <script>, only "</" can end the element early; "<\/" is the same string to JSON.parse
     data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")

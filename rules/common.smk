@@ -213,14 +213,9 @@ def get_integration_inputs(wildcards):
 def get_report_inputs(wildcards):
     files = artifacts_of(wildcards.vod)
     inputs = {"integrated": INTEGRATED.format(vod=wildcards.vod)}
-    for kind in (
-        "waveform_json",
-        "chat_timeline_csv",
-        "audio_features_csv",
-        "audio_sentiment_csv",
-    ):
-        if kind in files:
-            inputs[kind] = files[kind]
+    # The integrated analysis carries the timeline the report draws; only the waveform comes from elsewhere.
+    if "waveform_json" in files:
+        inputs["waveform_json"] = files["waveform_json"]
     return inputs
 
 

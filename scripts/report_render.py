@@ -4,4 +4,4 @@ with job(snakemake, status="Finding highlights"):
     from klipstream.report import render_report
 
     render_report(snakemake.input.integrated, snakemake.output.html,
-                  **{k: v for k, v in snakemake.input.items() if k != "integrated"})
+                  waveform_json=snakemake.input.get("waveform_json"))
