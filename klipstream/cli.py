@@ -2,59 +2,32 @@
 
     klipstream run URL_OR_ID [--raw-only | --analysis-only] [--cores N] [--concurrency N] [--timeout S] [-n]
     klipstream status [VOD]
+    klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
     klipstream train-models [--corpus FILE ...]
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 import subprocess
 import sys
-from pathlib import Path
-
+from . import workflow
 from .errors import KlipError
-
-WORKFLOW_DIR = Path(__file__).resolve().parent.parent
-TWITCH_VOD_URL = re.compile(r"^https?://(?:www\.|m\.)?twitch\.tv/videos/(\d+)(?:[/?#].*)?$")
-VOD_ID = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def vod_id_of(ref: str) -> str:
-    """A Twitch VOD URL or a VOD id (numeric for Twitch, or any id of the VOD table) -> the id."""
-    ref = ref.strip()
-    match = TWITCH_VOD_URL.match(ref)
-    if match:
-        return match.group(1)
-    if VOD_ID.match(ref):
-        return ref
-    raise KlipError(f"not a Twitch VOD URL or VOD id: {ref!r} (expected https://www.twitch.tv/videos/ID or ID)")
-
-
-def targets_for(vod: str, stage: str) -> list[str]:
-    raw = [f"output/raw/chat/{vod}_chat.json", f"output/raw/transcripts/audio_{vod}_segments.csv",
-           f"output/raw/transcripts/audio_{vod}_words.csv", f"output/raw/waveforms/audio_{vod}_waveform.json"]
-    analysis = [f"output/analysis/{vod}_integrated_analysis.json", f"output/report/{vod}.html"]
-    return {"raw": raw, "analysis": analysis, "all": [f"output/publish/{vod}_manifest.json"]}[stage]
-
+from .service import add_arguments as add_service_arguments, serve as serve_http
 
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
-    # Targets go first: `--config` takes every following word as a key=value pair.
-    cmd = [sys.executable, "-m", "snakemake", *targets_for(vod_id_of(args.vod), stage), "--cores", str(args.cores)]
     llm = {k: v for k, v in (("concurrency", args.concurrency), ("timeout", args.timeout)) if v is not None}
-    if args.dry_run:
-        cmd.append("--dry-run")
-    if llm:
-        cmd += ["--config", "speech_sentiment={" + ", ".join(f"{k}: {v}" for k, v in llm.items()) + "}"]
-    return cmd
+    config = ["speech_sentiment={" + ", ".join(f"{k}: {v}" for k, v in llm.items()) + "}"] if llm else []
+    return workflow.snakemake_command(workflow.vod_id_of(args.vod), stage, args.cores,
+                                      options=["--dry-run"] if args.dry_run else [], config=config)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cmd = snakemake_command(args)
     print("+ " + shlex.join(cmd), flush=True)
-    return subprocess.call(cmd, cwd=WORKFLOW_DIR)
+    return subprocess.call(cmd, cwd=workflow.snakefile().parent)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -83,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     status.add_argument("vod", nargs="?", help="VOD id (default: all)")
     status.add_argument("--status-dir", default="output/status", help="status folder (default output/status)")
     status.set_defaults(func=cmd_status)
+
+    serve = sub.add_parser("serve", help="HTTP service: POST a VOD, follow its job, fetch the results")
+    add_service_arguments(serve)
+    serve.set_defaults(func=serve_http)
 
     sub.add_parser("train-models", help="rebuild models/*.skops from a chat corpus (see train-models --help)")
 

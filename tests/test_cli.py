@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from klipstream.cli import main, snakemake_command, vod_id_of
+from klipstream.cli import main, snakemake_command
+from klipstream.workflow import vod_id_of
 from klipstream.errors import KlipError
 
 

@@ -1,0 +1,52 @@
+"""The HTTP service (`klipstream serve`): FastAPI app, SQLite job store and the Snakemake job runner."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+TOKEN_ENV = "KLIPSTREAM_API_TOKEN"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)),
+                        help="port (default $PORT, else 8080)")
+    parser.add_argument("--workdir", default=".", help="folder whose output/ the jobs build (default: current folder)")
+    parser.add_argument("--max-jobs", type=int, default=1, help="jobs (Snakemake runs) at a time (default 1)")
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores per job (default: all)")
+    parser.add_argument("--profile", help="Snakemake profile for the jobs, e.g. profiles/slurm")
+    parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="workflow config overrides for every job, e.g. vods=my_vods.tsv")
+    parser.add_argument("--db", help="job store (default WORKDIR/output/service/jobs.sqlite)")
+    parser.add_argument("--no-resume", action="store_true",
+                        help="leave jobs interrupted by a restart for POST .../resume instead of resuming them")
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..settings import install_redaction, load_env_files
+    from .app import create_app
+
+    load_env_files()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()
+    token = os.environ.get(TOKEN_ENV) or None
+    app = create_app(workdir=Path(args.workdir), cores=args.cores, max_jobs=args.max_jobs,
+                     options=["--profile", args.profile] if args.profile else [], config=args.config,
+                     token=token, resume=not args.no_resume, db=args.db)
+    logging.getLogger("klipstream.service").info(
+        "serving on http://%s:%d (docs at /docs); POST routes %s", args.host, args.port,
+        "need the bearer token" if token else f"are open (set {TOKEN_ENV} to protect them)")
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig, frame):
+            app.state.stopping = True  # event streams end now, so the shutdown does not wait on them
+            super().handle_exit(sig, frame)
+
+    # Open connections get 5 s; then the lifespan stops the runner, which interrupts running jobs (resumable).
+    Server(uvicorn.Config(app, host=args.host, port=args.port, timeout_graceful_shutdown=5, log_level="info")).run()
+    return 0

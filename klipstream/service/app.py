@@ -1,0 +1,204 @@
+"""`klipstream serve`: the HTTP entry point a frontend calls to start an analysis and follow it.
+
+POST /api/v1/analysis queues a job (one Snakemake run for one VOD); the status, a server-sent event stream and
+the results are read per job. OpenAPI docs are served at /docs."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Request, Response, status
+from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .. import __version__, workflow
+from .. import status as status_store
+from ..errors import KlipError
+from .runner import JobRunner, status_dir
+from .store import TERMINAL, JobStore
+
+log = logging.getLogger("klipstream.service")
+API = "/api/v1/analysis"
+JOB_ID = PathParam(pattern=r"^[0-9a-f]{32}$", description="job id returned by POST /api/v1/analysis")
+
+
+class AnalysisRequest(BaseModel):
+    """Exactly one of `url` and `vod_id`."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"url": "https://www.twitch.tv/videos/2345678901"}, {"vod_id": "demo", "stage": "analysis"}]})
+    url: str | None = Field(None, description="Twitch VOD URL, e.g. https://www.twitch.tv/videos/2345678901")
+    vod_id: str | None = Field(None, description="numeric Twitch VOD id, or a vod_id of the workflow's VOD table")
+    stage: Literal["all", "analysis", "raw"] = Field(
+        "all", description="all: up to publishing; analysis: up to the integrated analysis and report; raw: raw files")
+
+    @model_validator(mode="after")
+    def one_reference(self) -> "AnalysisRequest":
+        if (self.url is None) == (self.vod_id is None):
+            raise ValueError("give exactly one of `url` and `vod_id`")
+        return self
+
+
+def config_value(config: list[str], key: str, default: str) -> str:
+    """A `key=value` of the --config overrides the service passes to Snakemake, else `default`."""
+    values = [item.split("=", 1)[1] for item in config if item.startswith(f"{key}=")]
+    return values[-1] if values else default
+
+
+def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, Any]:
+    """What a client sees of a job: its state and progress, the VOD's pipeline status, errors and result URLs."""
+    vod_doc = vod_doc or {}
+    done, total = job["steps_done"], job["steps_total"]
+    progress = 1.0 if job["state"] == "completed" else round(done / total, 3) if total else 0.0
+    results = {}
+    if job["state"] == "completed" and job["stage"] != "raw":
+        results = {"analysis": f"{API}/{job['id']}/result", "report": f"{API}/{job['id']}/report"}
+    return {
+        "job_id": job["id"], "vod_id": job["vod_id"], "source": job["source"], "stage": job["stage"],
+        "status": job["state"], "progress": progress, "steps_done": done, "steps_total": total,
+        "step": vod_doc.get("status"), "rule": vod_doc.get("step"),
+        "running_rules": [r for r in job["running_rules"].split(",") if r],
+        "attempts": job["attempts"], "resumed": job["attempts"] > 1, "error": job["error"],
+        "created_at": job["created_at"], "started_at": job["started_at"], "finished_at": job["finished_at"],
+        "updated_at": job["updated_at"], "results": results, "urls": vod_doc.get("urls", {}),
+        "log": f"{API}/{job['id']}/log",
+    }
+
+
+def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, options: list[str] | None = None,
+               config: list[str] | None = None, token: str | None = None, resume: bool = True,
+               db: str | Path | None = None, poll_seconds: float = 0.5, keepalive_seconds: float = 15.0) -> FastAPI:
+    workdir = Path(workdir).resolve()
+    config = list(config or [])
+    table = workdir / config_value(config, "vods", "config/vods.tsv")
+    statuses = status_dir(workdir, config)
+    store = JobStore(db or workdir / "output" / "service" / "jobs.sqlite")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        runner = JobRunner(store, workdir=workdir, cores=cores, max_jobs=max_jobs, options=options, config=config)
+        app.state.runner = runner
+        await runner.start(resume=resume)
+        yield
+        await runner.stop()
+        store.close()
+
+    app = FastAPI(title="klipstream", version=__version__, lifespan=lifespan,
+                  description="Start a klipstream analysis of a Twitch VOD and follow it to its results.")
+    app.state.stopping = False
+    bearer = HTTPBearer(auto_error=False, description="KLIPSTREAM_API_TOKEN, when the server has one")
+
+    def authorised(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if token and not (creds and hmac.compare_digest(creds.credentials.encode(), token.encode())):
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def view(job_id: str) -> dict[str, Any]:
+        job = store.get(job_id)
+        if job is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
+        return job_view(job, status_store.read(job["vod_id"], statuses))
+
+    def finished_file(job_id: str, relative: str) -> Path:
+        job = view(job_id)
+        if job["status"] != "completed":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is {job['status']}, not completed")
+        path = workdir / relative.format(vod=job["vod_id"])
+        if job["stage"] == "raw" or not path.is_file():
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} built no {path.name}")
+        return path
+
+    @app.get("/health", summary="liveness and queue size")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__,
+                "jobs": {state: store.count(state) for state in ("queued", "running", "interrupted")}}
+
+    @app.post(API, status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(authorised)],
+              summary="queue an analysis (or return the one already queued or running for that VOD)")
+    async def submit(request: AnalysisRequest, response: Response) -> dict[str, Any]:
+        ref = request.url if request.url is not None else request.vod_id
+        try:
+            vod = workflow.vod_id_of(ref, workflow.table_vod_ids(table))
+        except KlipError as exc:
+            raise HTTPException(422, str(exc)) from None
+        job, created = store.submit(vod, ref, request.stage)
+        if created:
+            log.info("job %s queued for VOD %s (%s)", job["id"], vod, request.stage)
+            status_store.report(vod, "Queued", step="service", status_dir=statuses)
+            app.state.runner.wake()
+        else:
+            response.status_code = status.HTTP_200_OK
+        response.headers["Location"] = f"{API}/{job['id']}/status"
+        return view(job["id"])
+
+    @app.get(API, summary="recent jobs, newest first")
+    async def jobs(limit: int = 50) -> list[dict[str, Any]]:
+        return [job_view(job, None) for job in store.list(min(max(limit, 1), 500))]
+
+    @app.get(API + "/{job_id}/status", summary="status, progress, current step, errors and result URLs")
+    async def job_status(job_id: str = JOB_ID) -> dict[str, Any]:
+        return view(job_id)
+
+    @app.get(API + "/{job_id}/stream", summary="status changes as server-sent events until the job ends",
+             response_class=StreamingResponse)
+    async def stream(job_id: str = JOB_ID) -> StreamingResponse:
+        view(job_id)  # 404 before the stream starts
+
+        async def events():
+            last, quiet = None, 0.0
+            while True:
+                current = view(job_id)
+                body = json.dumps(current, sort_keys=True)
+                if body != last:
+                    yield f"event: status\ndata: {body}\n\n"
+                    last, quiet = body, 0.0
+                elif quiet >= keepalive_seconds:
+                    yield ": keep-alive\n\n"
+                    quiet = 0.0
+                if current["status"] in TERMINAL:
+                    return
+                if app.state.stopping:  # the client reconnects (EventSource does) once the server is back
+                    yield "retry: 5000\nevent: shutdown\ndata: {}\n\n"
+                    return
+                await asyncio.sleep(poll_seconds)
+                quiet += poll_seconds
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get(API + "/{job_id}/result", summary="the integrated analysis JSON of a completed job")
+    async def result(job_id: str = JOB_ID) -> FileResponse:
+        return FileResponse(finished_file(job_id, "output/analysis/{vod}_integrated_analysis.json"),
+                            media_type="application/json")
+
+    @app.get(API + "/{job_id}/report", summary="the HTML report of a completed job")
+    async def report(job_id: str = JOB_ID) -> FileResponse:
+        return FileResponse(finished_file(job_id, "output/report/{vod}.html"), media_type="text/html")
+
+    @app.get(API + "/{job_id}/log", summary="the last lines of the job's Snakemake log",
+             response_class=PlainTextResponse)
+    async def job_log(job_id: str = JOB_ID, lines: int = 200) -> str:
+        view(job_id)
+        path = app.state.runner.log_path(job_id)
+        if not path.is_file():
+            return ""
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-max(lines, 1):]) + "\n"
+
+    @app.post(API + "/{job_id}/resume", dependencies=[Depends(authorised)],
+              summary="queue an interrupted or failed job again; Snakemake keeps what it finished")
+    async def resume_job(job_id: str = JOB_ID) -> dict[str, Any]:
+        view(job_id)  # 404 for an unknown job
+        refused = store.requeue(job_id)
+        if refused:
+            raise HTTPException(status.HTTP_409_CONFLICT, refused)
+        app.state.runner.wake()
+        return view(job_id)
+
+    return app

@@ -1,0 +1,214 @@
+"""Runs the service's jobs: one Snakemake process per job, at most `max_jobs` at a time, progress read from its log.
+
+Snakemake does the real work and the resuming: a job that comes back after a restart runs the same targets with
+`--rerun-incomplete`, so finished files are kept and half-written ones are rebuilt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import re
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import workflow
+from .store import JobStore
+
+log = logging.getLogger("klipstream.service")
+
+_STEPS = re.compile(r"^(\d+) of (\d+) steps \(\d+%\) done")
+_TOTAL = re.compile(r"^total\s+(\d+)\s*$")
+_RULE = re.compile(r"^(?:local)?rule (\w+):")
+_JOBID = re.compile(r"^\s+jobid: (\d+)")
+_FINISHED = re.compile(r"^Finished jobid: (\d+)")
+_ERROR = re.compile(r"^Error in rule (\w+):")
+
+
+@dataclass
+class SnakemakeProgress:
+    """What Snakemake's log lines say so far: steps done of total, rules running, the rule that failed."""
+
+    done: int = 0
+    total: int | None = None
+    running: dict[str, str] = field(default_factory=dict)  # jobid -> rule
+    failed_rule: str | None = None
+    nothing_to_do: bool = False
+    _rule: str | None = None
+
+    def feed(self, line: str) -> bool:
+        """Take one log line; True when the progress a client sees changed."""
+        if m := _STEPS.match(line):
+            self.done, self.total = int(m.group(1)), int(m.group(2))
+        elif (m := _TOTAL.match(line)) and self.total is None:
+            self.total = int(m.group(1))
+        elif m := _RULE.match(line):
+            self._rule = m.group(1)
+            return False
+        elif (m := _JOBID.match(line)) and self._rule:
+            self.running[m.group(1)] = self._rule
+            self._rule = None
+        elif m := _FINISHED.match(line):
+            self.running.pop(m.group(1), None)
+        elif m := _ERROR.match(line):
+            self.failed_rule = m.group(1)
+        elif line.startswith("Nothing to be done"):
+            self.nothing_to_do, self.total = True, 0
+        else:
+            return False
+        return True
+
+    def fields(self) -> dict:
+        return {"steps_done": self.done, "steps_total": self.total,
+                "running_rules": ",".join(sorted(set(self.running.values())))}
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: Snakemake gets SIGTERM if the server dies, so a crash never leaves an orphan run holding locks."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class JobRunner:
+    """Claims queued jobs from the store and runs them; `stop()` interrupts running ones so they resume later."""
+
+    def __init__(self, store: JobStore, *, workdir: Path, cores: int, max_jobs: int = 1,
+                 options: list[str] | None = None, config: list[str] | None = None, stop_grace: float = 30.0):
+        self.store, self.workdir, self.cores, self.max_jobs = store, Path(workdir), cores, max_jobs
+        self.options, self.config, self.stop_grace = list(options or []), list(config or []), stop_grace
+        self.log_dir = self.workdir / "output" / "service" / "logs"
+        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._tasks: dict[str, asyncio.Task] = {}
+        self._wake = asyncio.Event()
+        self._dispatcher: asyncio.Task | None = None
+        self._stopping = False
+
+    def log_path(self, job_id: str) -> Path:
+        return self.log_dir / f"{job_id}.log"
+
+    def command(self, job: dict, *options: str) -> list[str]:
+        return workflow.snakemake_command(job["vod_id"], job["stage"], self.cores, workdir=self.workdir,
+                                          options=[*options, *self.options], config=self.config)
+
+    async def start(self, resume: bool = True) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        stale = self.store.recover(resume)
+        for job in stale:
+            _kill_leftover(job.get("pid"))
+            log.warning("job %s (VOD %s) was running when the server stopped: %s", job["id"], job["vod_id"],
+                        "queued again to resume" if resume else "marked interrupted")
+        if stale and any((self.workdir / ".snakemake" / "locks").glob("*")):
+            await self._unlock(stale[0])
+        self._dispatcher = asyncio.create_task(self._dispatch())
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Interrupt running jobs (SIGTERM to each Snakemake, SIGKILL after the grace period); they stay resumable."""
+        self._stopping = True
+        if self._dispatcher:
+            self._dispatcher.cancel()
+        for proc in self._procs.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks.values(), timeout=self.stop_grace)
+            for proc in self._procs.values():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+            if late:
+                await asyncio.wait(late, timeout=5)
+
+    async def _dispatch(self) -> None:
+        while True:
+            while len(self._tasks) < self.max_jobs and (job := self.store.claim_next()):
+                self._tasks[job["id"]] = asyncio.create_task(self._run(job))
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+
+    async def _unlock(self, job: dict) -> None:
+        """Remove the locks a killed Snakemake left behind (this server is the workdir's only Snakemake user)."""
+        proc = await asyncio.create_subprocess_exec(*self.command(job, "--unlock"), cwd=self.workdir,
+                                                    stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.DEVNULL)
+        await proc.wait()
+
+    async def _run(self, job: dict) -> None:
+        job_id = job["id"]
+        cmd = self.command(job, "--rerun-incomplete", "--nocolor")
+        progress = SnakemakeProgress()
+        try:
+            with open(self.log_path(job_id), "a", encoding="utf-8") as out:
+                out.write(f"=== attempt {job['attempts']}: {' '.join(cmd[1:])}\n")
+                out.flush()
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd, cwd=self.workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                self._procs[job_id] = proc
+                self.store.update(job_id, pid=proc.pid)
+                log.info("job %s: VOD %s attempt %d started (pid %d)", job_id, job["vod_id"], job["attempts"],
+                         proc.pid)
+                async for raw in proc.stdout:
+                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                    out.write(line + "\n")
+                    if progress.feed(line):
+                        out.flush()
+                        self.store.update(job_id, **progress.fields())
+                code = await proc.wait()
+            self._finish(job, code, progress)
+        except Exception as exc:  # noqa: BLE001 - a job that cannot even start is a failed job, not a dead server
+            log.exception("job %s could not run", job_id)
+            self.store.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}", pid=None)
+        finally:
+            self._procs.pop(job_id, None)
+            self._tasks.pop(job_id, None)
+            self.wake()
+
+    def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
+        job_id = job["id"]
+        if self._stopping:
+            self.store.update(job_id, state="interrupted", returncode=code, pid=None, running_rules="")
+            log.info("job %s interrupted by shutdown; it resumes on the next start", job_id)
+        elif code == 0:
+            total = progress.total or progress.done
+            self.store.update(job_id, state="completed", returncode=0, pid=None, running_rules="",
+                              steps_done=total, steps_total=total)
+            log.info("job %s: VOD %s completed", job_id, job["vod_id"])
+        else:
+            error = failure_reason(self.workdir, self.config, job, progress, code)
+            self.store.update(job_id, state="failed", returncode=code, pid=None, running_rules="", error=error)
+            log.warning("job %s: VOD %s failed: %s", job_id, job["vod_id"], error)
+
+
+def status_dir(workdir: Path, config: list[str]) -> Path:
+    """The workflow's status folder (config key status_dir), relative to the workdir."""
+    for item in config:
+        if item.startswith("status_dir="):
+            return workdir / item.split("=", 1)[1]
+    return workdir / "output" / "status"
+
+
+def failure_reason(workdir: Path, config: list[str], job: dict, progress: SnakemakeProgress, code: int) -> str:
+    """The one-line reason the failing rule recorded for the VOD during this attempt, else the failed rule,
+    else the exit code."""
+    from .. import status as status_store
+
+    doc = status_store.read(job["vod_id"], status_dir(workdir, config)) or {}
+    if doc.get("status") == "Failed" and doc.get("reason") and doc.get("updated_at", "") >= job["started_at"]:
+        return f"{doc.get('step') or progress.failed_rule}: {doc['reason']}"
+    if progress.failed_rule:
+        return f"rule {progress.failed_rule} failed (see the job log)"
+    return f"snakemake exited with code {code} (see the job log)"
+
+
+def _kill_leftover(pid: int | None) -> None:
+    """A Snakemake that outlived its server (not possible on Linux, see _die_with_parent) is stopped."""
+    if pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)

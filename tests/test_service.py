@@ -1,0 +1,195 @@
+"""The HTTP service's parts without running the workflow: job store, Snakemake progress parsing, request
+validation, the bearer token and the routes' errors (the app in-process with a paused queue: max_jobs=0)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+
+from klipstream.service.app import create_app
+from klipstream.service.runner import SnakemakeProgress
+from klipstream.service.store import JobStore
+
+TOKEN = "test-token-4f9a2c"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = JobStore(tmp_path / "jobs.sqlite")
+    yield s
+    s.close()
+
+
+def test_one_active_job_per_vod(store):
+    first, created = store.submit("42", "https://www.twitch.tv/videos/42", "all")
+    again, created_again = store.submit("42", "42", "analysis")
+    other, created_other = store.submit("43", "43", "all")
+    assert created and not created_again and created_other
+    assert again["id"] == first["id"] and again["stage"] == "all"
+    store.update(first["id"], state="completed")
+    rerun, created_rerun = store.submit("42", "42", "all")
+    assert created_rerun and rerun["id"] != first["id"]
+    assert store.get(first["id"])["finished_at"] is not None
+
+
+def test_concurrent_submissions_from_two_store_connections_create_one_job(tmp_path):
+    stores = [JobStore(tmp_path / "jobs.sqlite") for _ in range(2)]
+    results = []
+
+    def submit(s):
+        for _ in range(20):
+            results.append(s.submit("7", "7", "all"))
+
+    threads = [threading.Thread(target=submit, args=(s,)) for s in stores]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert sum(created for _, created in results) == 1
+    assert len({job["id"] for job, _ in results}) == 1
+
+
+def test_claim_takes_the_oldest_and_counts_attempts(store):
+    a, _ = store.submit("1", "1", "all")
+    b, _ = store.submit("2", "2", "all")
+    claimed = store.claim_next()
+    assert claimed["id"] == a["id"] and claimed["state"] == "running" and claimed["attempts"] == 1
+    assert store.claim_next()["id"] == b["id"]
+    assert store.claim_next() is None
+
+
+def test_recover_marks_running_jobs_and_requeues_them(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    s = JobStore(path)
+    job, _ = s.submit("9", "9", "all")
+    s.claim_next()
+    s.update(job["id"], pid=123456, steps_done=4, steps_total=19)
+    s.close()  # the server "crashed" here
+
+    paused = JobStore(path)
+    stale = paused.recover(resume=False)
+    assert [j["id"] for j in stale] == [job["id"]]
+    assert paused.get(job["id"])["state"] == "interrupted"
+    assert paused.submit("9", "9", "all")[0]["id"] == job["id"]  # still the VOD's active job
+    assert paused.requeue(job["id"]) is None and paused.get(job["id"])["state"] == "queued"
+    again = paused.claim_next()
+    assert again["attempts"] == 2 and again["steps_done"] == 0 and again["steps_total"] is None
+    paused.close()
+
+    resumed = JobStore(path)
+    assert resumed.recover(resume=True)[0]["id"] == job["id"]
+    assert resumed.get(job["id"])["state"] == "queued"
+    resumed.close()
+
+
+# Lines as Snakemake 9 prints them (from a run of the demo workflow).
+LOG = """\
+Job stats:
+job                        count
+-----------------------  -------
+audio_extract                  1
+video_fetch                    1
+total                         19
+
+Select jobs to execute...
+
+[Wed Nov 25 18:19:30 2026]
+localrule video_fetch:
+    input: data/demo/demo.mp4
+    output: output/raw/video/tiny.mp4
+    jobid: 2
+    reason: Missing output files: output/raw/video/tiny.mp4
+    wildcards: vod=tiny
+
+[Wed Nov 25 18:19:30 2026]
+localrule chat_fetch:
+    jobid: 12
+Finished jobid: 2 (Rule: video_fetch)
+1 of 19 steps (5%) done
+
+rule audio_extract:
+    jobid: 3
+Error in rule audio_extract:
+"""
+
+
+def test_progress_follows_snakemake_log_lines():
+    progress = SnakemakeProgress()
+    lines = LOG.splitlines()
+    changed = [progress.feed(line) for line in lines]
+    assert progress.total == 19 and progress.done == 1
+    assert progress.fields() == {"steps_done": 1, "steps_total": 19, "running_rules": "audio_extract,chat_fetch"}
+    assert progress.failed_rule == "audio_extract"
+    assert sum(changed) == 7  # total, 3 jobids started, 1 finished, steps line, error
+    nothing = SnakemakeProgress()
+    nothing.feed("Nothing to be done (all requested files are present and up to date).")
+    assert nothing.nothing_to_do and nothing.total == 0
+
+
+@pytest.fixture
+def client(tmp_path):
+    (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
+    app = create_app(workdir=tmp_path, cores=1, max_jobs=0, config=["vods=vods.tsv"], token=TOKEN)
+    with TestClient(app) as c:
+        c.headers["Authorization"] = f"Bearer {TOKEN}"
+        yield c
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"url": "https://www.youtube.com/watch?v=abc"}, "not a Twitch VOD URL or VOD id: 'https://www.youtube.com/watch?v=abc'"),
+    ({"url": "https://www.twitch.tv/somechannel"}, "not a Twitch VOD URL or VOD id"),
+    ({"vod_id": "nosuchvod"}, "VOD 'nosuchvod' is not in the VOD table and is not a numeric Twitch VOD id"),
+    ({"vod_id": "0"}, "not a valid Twitch VOD id: '0'"),
+    ({"vod_id": "../etc"}, "not a Twitch VOD URL or VOD id: '../etc'"),
+])
+def test_bad_references_get_422_with_a_message(client, body, message):
+    response = client.post("/api/v1/analysis", json=body)
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [{}, {"url": "42", "vod_id": "42"}, {"vod_id": "42", "stage": "clips"},
+                                  {"vod_id": "42", "extra": 1}])
+def test_malformed_bodies_get_422(client, body):
+    assert client.post("/api/v1/analysis", json=body).status_code == 422
+
+
+def test_post_routes_need_the_bearer_token(client):
+    for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic x"}):
+        response = client.post("/api/v1/analysis", json={"vod_id": "demo"}, headers=headers)
+        assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+        assert TOKEN not in response.text
+    assert client.get("/health", headers={"Authorization": ""}).status_code == 200
+
+
+def test_submit_queues_once_per_vod_and_reports_status(client):
+    first = client.post("/api/v1/analysis", json={"url": "https://www.twitch.tv/videos/2345678901?t=1h"})
+    assert first.status_code == 202
+    job = first.json()
+    assert job["vod_id"] == "2345678901" and job["status"] == "queued" and job["step"] == "Queued"
+    assert first.headers["location"] == f"/api/v1/analysis/{job['job_id']}/status"
+    same = client.post("/api/v1/analysis", json={"vod_id": "2345678901"})
+    assert same.status_code == 200 and same.json()["job_id"] == job["job_id"]
+    table_vod = client.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"})
+    assert table_vod.status_code == 202 and table_vod.json()["vod_id"] == "demo"
+    status = client.get(f"/api/v1/analysis/{job['job_id']}/status").json()
+    assert status["progress"] == 0.0 and status["attempts"] == 0 and status["results"] == {}
+    assert client.get("/health").json()["jobs"] == {"queued": 2, "running": 0, "interrupted": 0}
+    assert [j["vod_id"] for j in client.get("/api/v1/analysis").json()] == ["demo", "2345678901"]
+    # Nothing is built yet: results are refused, resume has nothing to do.
+    assert client.get(f"/api/v1/analysis/{job['job_id']}/result").status_code == 409
+    assert client.post(f"/api/v1/analysis/{job['job_id']}/resume").status_code == 409
+
+
+def test_unknown_and_malformed_job_ids(client):
+    assert client.get("/api/v1/analysis/" + "0" * 32 + "/status").status_code == 404
+    assert client.get("/api/v1/analysis/../../etc/passwd/status").status_code == 404
+    assert client.get("/api/v1/analysis/NOT-AN-ID/status").status_code == 422
+    assert client.get("/api/v1/analysis/" + "0" * 32 + "/stream").status_code == 404
+
+
+def test_openapi_documents_the_routes(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/health", "/api/v1/analysis", "/api/v1/analysis/{job_id}/status", "/api/v1/analysis/{job_id}/stream",
+            "/api/v1/analysis/{job_id}/result"} <= set(paths)
+    assert client.get("/docs").status_code == 200

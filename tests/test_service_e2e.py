@@ -1,0 +1,211 @@
+"""`klipstream serve` for real on 127.0.0.1: submit the demo VOD, follow its event stream to Completed and fetch
+the result while status requests pour in; stop and crash the server mid-job and watch the job resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+
+from klipstream.integrate import load_schema
+from klipstream.media import ffmpeg_exe
+
+from conftest import ROOT
+from test_workflow import cut_chat, write_table
+
+pytestmark = pytest.mark.workflow
+
+DEMO = ROOT / "data" / "demo"
+TOKEN = "e2e-token-7c1d0b"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One `klipstream serve` process on 127.0.0.1; start() again after a stop or crash reuses its workdir."""
+
+    def __init__(self, workdir: Path):
+        self.workdir, self.port, self.proc, self.starts = workdir, free_port(), None, 0
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "server.log"
+
+    def start(self) -> None:
+        self.starts += 1
+        env = {**os.environ, "KLIPSTREAM_API_TOKEN": TOKEN}
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "klipstream.cli", "serve", "--port", str(self.port), "--workdir",
+                 str(self.workdir), "--cores", "2", "--config", "vods=vods.tsv"],
+                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError("server did not start:\n" + self.log.read_text()[-3000:])
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> float:
+        started = time.monotonic()
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=timeout)
+        return time.monotonic() - started
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10, **kw)
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        return httpx.post(self.url + path, timeout=10, headers=AUTH, **kw)
+
+    def status(self, job_id: str) -> dict:
+        return self.get(f"/api/v1/analysis/{job_id}/status").json()
+
+    def wait_for(self, job_id: str, predicate, timeout: float = 180) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            current = self.status(job_id)
+            if predicate(current):
+                return current
+            assert current["status"] != "failed", current
+            time.sleep(0.3)
+        raise AssertionError(f"job {job_id} never got there: {current}")
+
+    def events(self, job_id: str) -> list[dict]:
+        """Read the job's event stream until the server ends it; the `data` of each `status` event."""
+        seen, event = [], None
+        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event == "status":
+                    seen.append(json.loads(line[5:]))
+        return seen
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent's reaping is left
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not (DEMO / "demo.mp4").is_file():
+        pytest.skip("demo VOD not generated")
+    work = tmp_path_factory.mktemp("service")
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "50", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-c:a", "aac", str(work / "tiny.mp4")], check=True)
+    cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", 50)
+    write_table(work / "vods.tsv", [("demo", "", str(DEMO / "demo.mp4"), str(DEMO / "demo_chat.json"), "Demo"),
+                                    ("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny")])
+    srv = Server(work)
+    srv.start()
+    yield srv
+    if srv.proc.poll() is None:
+        srv.stop()
+    assert TOKEN not in srv.log.read_text()
+
+
+def test_demo_vod_from_request_to_result(server):
+    submitted = server.post("/api/v1/analysis", json={"vod_id": "demo"})
+    assert submitted.status_code == 202, submitted.text
+    job_id = submitted.json()["job_id"]
+    again = server.post("/api/v1/analysis", json={"vod_id": "demo"})
+    assert again.status_code == 200 and again.json()["job_id"] == job_id  # the running job, not a second run
+    assert server.post("/api/v1/analysis", json={"url": "https://www.twitch.tv/directory"}).status_code == 422
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        stream = pool.submit(server.events, job_id)
+        server.wait_for(job_id, lambda s: s["status"] == "running" and s["steps_done"] >= 1)
+        # 24 status requests at once while the job runs: all answered, all the same job.
+        answers = list(pool.map(lambda _: server.get(f"/api/v1/analysis/{job_id}/status"), range(24)))
+        assert [a.status_code for a in answers] == [200] * 24
+        assert {a.json()["job_id"] for a in answers} == {job_id}
+        assert {a.json()["status"] for a in answers} <= {"running", "completed"}
+        events = stream.result(timeout=300)
+
+    assert events[-1]["status"] == "completed" and events[-1]["progress"] == 1.0
+    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 19
+    running = [e for e in events if e["status"] == "running"]
+    progress = [e["progress"] for e in running]
+    assert progress == sorted(progress) and any(0 < p < 1 for p in progress)
+    assert {"Downloading", "Transcribing", "Finding highlights"} <= {e["step"] for e in running}
+    assert any("transcript_transcribe" in e["running_rules"] for e in running)
+
+    final = server.status(job_id)
+    assert final["results"] == {"analysis": f"/api/v1/analysis/{job_id}/result",
+                                "report": f"/api/v1/analysis/{job_id}/report"}
+    assert final["error"] is None and final["attempts"] == 1 and not final["resumed"]
+    analysis = server.get(final["results"]["analysis"]).json()
+    jsonschema.validate(analysis, load_schema())
+    truth = json.loads((DEMO / "truth.json").read_text())
+    peaks = sorted(h["peak"] for h in analysis["highlights"][:4])
+    assert [round(p) for p in peaks] == pytest.approx([m["peak"] for m in truth["moments"]], abs=5)
+    report = server.get(final["results"]["report"])
+    assert report.status_code == 200 and report.text.lstrip().lower().startswith("<!doctype html")
+    assert "Finished jobid" in server.get(final["log"]).text
+
+
+def test_job_resumes_after_a_stop_and_after_a_crash(server):
+    job_id = server.post("/api/v1/analysis", json={"vod_id": "tiny"}).json()["job_id"]
+    wav = server.workdir / "output" / "raw" / "audio" / "audio_tiny.wav"
+    first = server.wait_for(job_id, lambda s: s["steps_done"] >= 3 and wav.is_file())
+    kept_mtime = wav.stat().st_mtime_ns
+
+    # 1. A normal stop (SIGTERM, as Cloud Run or systemd send): Snakemake is interrupted, the job kept.
+    assert server.stop(signal.SIGTERM) < 45
+    server.start()
+    second = server.wait_for(job_id, lambda s: s["attempts"] == 2 and s["status"] == "running")
+    assert second["resumed"]
+
+    # 2. A crash (SIGKILL): the server cannot clean up; its Snakemake dies with it and the store remembers.
+    server.wait_for(job_id, lambda s: s["steps_done"] >= 1)
+    pid = _job_pid(server.workdir, job_id)
+    server.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(pid), "Snakemake outlived the crashed server"
+    server.start()
+    events = server.events(job_id)
+    final = events[-1]
+    assert final["status"] == "completed" and final["attempts"] == 3 and final["resumed"]
+    # Snakemake kept what earlier attempts finished: fewer steps, the extracted audio untouched.
+    assert final["steps_total"] < first["steps_total"]
+    assert wav.stat().st_mtime_ns == kept_mtime
+    assert (server.workdir / "output" / "analysis" / "tiny_integrated_analysis.json").is_file()
+    log = server.get(final["log"], params={"lines": 100000}).text
+    assert [line.split(":")[0] for line in log.splitlines() if line.startswith("=== attempt")] == \
+        ["=== attempt 1", "=== attempt 2", "=== attempt 3"]
+    server_log = server.log.read_text()
+    assert "interrupted by shutdown" in server_log and "was running when the server stopped" in server_log
+
+
+def _job_pid(workdir: Path, job_id: str) -> int:
+    from klipstream.service.store import JobStore
+
+    store = JobStore(workdir / "output" / "service" / "jobs.sqlite")
+    try:
+        return store.get(job_id)["pid"]
+    finally:
+        store.close()
