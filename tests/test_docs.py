@@ -35,3 +35,20 @@ def test_the_two_commands_exist():
     assert "make demo" in README and "make test" in README
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "pytest" in (ROOT / ".ci/run").read_text()
+
+
+def test_every_service_option_and_route_is_documented():
+    import argparse
+
+    from klipstream.service import add_arguments
+    from klipstream.service.app import create_app
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    options = [a.option_strings[0] for a in parser._actions if a.option_strings and a.dest != "help"]
+    assert [o for o in options if f"`{o}`" not in README] == []
+    routes = {r.path for r in create_app(workdir=ROOT, max_jobs=0, db=":memory:").routes
+              if r.path.startswith(("/api", "/health"))}
+    assert len(routes) >= 8
+    documented = {re.sub(r"\?.*", "", m) for m in re.findall(r"`(?:GET|POST) (/[^`]*)`", README)}
+    assert routes - documented == set()

@@ -193,3 +193,20 @@ def test_openapi_documents_the_routes(client):
     assert {"/health", "/api/v1/analysis", "/api/v1/analysis/{job_id}/status", "/api/v1/analysis/{job_id}/stream",
             "/api/v1/analysis/{job_id}/result"} <= set(paths)
     assert client.get("/docs").status_code == 200
+
+
+def test_workflow_is_found_in_the_current_folder_when_the_package_is_installed_elsewhere(tmp_path, monkeypatch):
+    """The container layout: klipstream pip-installed into site-packages, the workflow in WORKDIR /app."""
+    from klipstream import workflow
+    from klipstream.errors import KlipError
+
+    monkeypatch.setattr(workflow, "WORKFLOW_DIR", tmp_path / "site-packages")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(KlipError, match="no Snakefile"):
+        workflow.snakefile()
+    (tmp_path / "Snakefile").write_text("")
+    assert workflow.snakefile() == tmp_path / "Snakefile"
+    cmd = workflow.snakemake_command("demo", "analysis", 4, workdir=tmp_path / "run", config=["vods=v.tsv"])
+    assert cmd[3:5] == ["output/analysis/demo_integrated_analysis.json", "output/report/demo.html"]
+    assert cmd[cmd.index("--configfile") + 1] == str(tmp_path / "config" / "config.yaml")
+    assert cmd[-2:] == ["--config", "vods=v.tsv"]

@@ -1,0 +1,18 @@
+# klipstream HTTP service (`klipstream serve`) for Cloud Run or any container host.
+# Not built or run in this repository's CI (no container runtime there); see README "HTTP service".
+FROM python:3.11-slim
+
+# ffmpeg cuts audio, clips and transcodes; the Python wheels bring everything else (pocketsphinx included).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 10001 klip
+WORKDIR /app
+COPY --chown=klip:klip . /app
+RUN pip install --no-cache-dir /app
+
+USER klip
+ENV PYTHONUNBUFFERED=1
+# Cloud Run sets $PORT (8080 by default); jobs build under /app/output with the workflow in /app.
+CMD ["klipstream", "serve", "--host", "0.0.0.0", "--workdir", "/app"]
