@@ -176,6 +176,8 @@ def test_submit_queues_once_per_vod_and_reports_status(client):
     assert status["progress"] == 0.0 and status["attempts"] == 0 and status["results"] == {}
     assert client.get("/health").json()["jobs"] == {"queued": 2, "running": 0, "interrupted": 0}
     assert [j["vod_id"] for j in client.get("/api/v1/analysis").json()] == ["demo", "2345678901"]
+    assert [j["job_id"] for j in client.get("/api/v1/analysis", params={"vod_id": "2345678901"}).json()] == \
+        [job["job_id"]]
     # Nothing is built yet: results are refused, resume has nothing to do.
     assert client.get(f"/api/v1/analysis/{job['job_id']}/result").status_code == 409
     assert client.post(f"/api/v1/analysis/{job['job_id']}/resume").status_code == 409
@@ -210,3 +212,88 @@ def test_workflow_is_found_in_the_current_folder_when_the_package_is_installed_e
     assert cmd[3:5] == ["output/analysis/demo_integrated_analysis.json", "output/report/demo.html"]
     assert cmd[cmd.index("--configfile") + 1] == str(tmp_path / "config" / "config.yaml")
     assert cmd[-2:] == ["--config", "vods=v.tsv"]
+
+
+def test_failed_run_without_a_failed_rule_reports_snakemake_last_line(tmp_path):
+    from klipstream.service.runner import failure_reason
+
+    progress = SnakemakeProgress()
+    for line in ["Building DAG of jobs...", "WorkflowError:", "VOD table not found: nope.tsv (set the config key `vods`)", ""]:
+        progress.feed(line)
+    job = {"vod_id": "demo", "started_at": "2026-01-01T00:00:00.000+00:00"}
+    assert failure_reason(tmp_path, [], job, progress, 1) == \
+        "snakemake exited with code 1: VOD table not found: nope.tsv (set the config key `vods`)"
+    progress.feed("Error in rule chat_fetch:")
+    assert failure_reason(tmp_path, [], job, progress, 1) == "rule chat_fetch failed (see the job log)"
+
+
+FAKE_SNAKEMAKE = r"""
+import sys, time
+vod = sys.argv[1]
+print("total 3", flush=True)
+for step in (1, 2, 3):
+    print(f"rule step{step}:", flush=True)
+    print(f"    jobid: {step}", flush=True)
+    time.sleep(0.4)
+    if vod == "bad" and step == 2:
+        print("Error in rule step2:", flush=True)
+        sys.exit(1)
+    print(f"Finished jobid: {step} (Rule: step{step})", flush=True)
+    print(f"{step} of 3 steps ({step * 33}%) done", flush=True)
+"""
+
+
+class FakeRunner:
+    """JobRunner with a stand-in for Snakemake that prints its log lines: the queue, bound and bookkeeping."""
+
+    @staticmethod
+    def make(store, tmp_path, max_jobs):
+        import sys
+
+        from klipstream.service.runner import JobRunner
+
+        class Runner(JobRunner):
+            def command(self, job, *options):
+                return [sys.executable, "-c", FAKE_SNAKEMAKE, job["vod_id"]]
+
+        return Runner(store, workdir=tmp_path, cores=1, max_jobs=max_jobs, stop_grace=5)
+
+
+def test_runner_bounds_jobs_and_records_progress_and_failures(store, tmp_path):
+    import asyncio
+
+    async def scenario():
+        runner = FakeRunner.make(store, tmp_path, max_jobs=2)
+        ids = [store.submit(vod, vod, "all")[0]["id"] for vod in ("a", "b", "bad")]
+        await runner.start()
+        most_running, seen_partial = 0, False
+        while {store.get(i)["state"] for i in ids} - {"completed", "failed"}:
+            most_running = max(most_running, store.count("running"))
+            seen_partial |= any(0 < store.get(i)["steps_done"] < 3 for i in ids)
+            await asyncio.sleep(0.05)
+        await runner.stop()
+        return ids, most_running, seen_partial
+
+    ids, most_running, seen_partial = asyncio.run(scenario())
+    a, b, bad = (store.get(i) for i in ids)
+    assert most_running == 2 and seen_partial
+    assert a["state"] == b["state"] == "completed" and a["steps_done"] == a["steps_total"] == 3
+    assert bad["state"] == "failed" and bad["returncode"] == 1 and bad["steps_done"] == 1
+    assert bad["error"] == "rule step2 failed (see the job log)"
+    assert "=== attempt 1" in (tmp_path / "output" / "service" / "logs" / f"{ids[0]}.log").read_text()
+
+
+def test_runner_stop_interrupts_running_jobs(store, tmp_path):
+    import asyncio
+
+    async def scenario():
+        runner = FakeRunner.make(store, tmp_path, max_jobs=1)
+        job_id = store.submit("slow", "slow", "all")[0]["id"]
+        await runner.start()
+        while store.get(job_id)["steps_done"] < 1:
+            await asyncio.sleep(0.05)
+        await runner.stop()
+        return job_id
+
+    job = store.get(asyncio.run(scenario()))
+    assert job["state"] == "interrupted" and job["pid"] is None and job["returncode"] != 0

@@ -116,8 +116,10 @@ def server(tmp_path_factory):
     subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "50", "-c:v", "libx264",
                     "-preset", "ultrafast", "-c:a", "aac", str(work / "tiny.mp4")], check=True)
     cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", 50)
+    (work / "broken_chat.json").write_text('{"comments": "not a list"}')
     write_table(work / "vods.tsv", [("demo", "", str(DEMO / "demo.mp4"), str(DEMO / "demo_chat.json"), "Demo"),
-                                    ("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny")])
+                                    ("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny"),
+                                    ("broken", "", "", str(work / "broken_chat.json"), "Broken chat")])
     srv = Server(work)
     srv.start()
     yield srv
@@ -199,6 +201,19 @@ def test_job_resumes_after_a_stop_and_after_a_crash(server):
         ["=== attempt 1", "=== attempt 2", "=== attempt 3"]
     server_log = server.log.read_text()
     assert "interrupted by shutdown" in server_log and "was running when the server stopped" in server_log
+
+
+def test_failing_vod_reports_the_rule_and_reason(server):
+    job_id = server.post("/api/v1/analysis", json={"vod_id": "broken", "stage": "analysis"}).json()["job_id"]
+    final = server.events(job_id)[-1]
+    assert final["status"] == "failed" and final["step"] == "Failed" and final["results"] == {}
+    assert final["error"].startswith("chat_fetch: ") and "broken_chat.json" in final["error"]
+    assert "\n" not in final["error"]
+    assert server.get(f"/api/v1/analysis/{job_id}/result").status_code == 409
+    # A failed job can be queued again; it fails again the same way.
+    assert server.post(f"/api/v1/analysis/{job_id}/resume").status_code == 200
+    again = server.events(job_id)[-1]
+    assert again["status"] == "failed" and again["attempts"] == 2 and again["error"] == final["error"]
 
 
 def _job_pid(workdir: Path, job_id: str) -> int:

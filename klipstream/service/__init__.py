@@ -10,13 +10,20 @@ from pathlib import Path
 TOKEN_ENV = "KLIPSTREAM_API_TOKEN"
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8080)),
                         help="port (default $PORT, else 8080)")
     parser.add_argument("--workdir", default=".", help="folder whose output/ the jobs build (default: current folder)")
-    parser.add_argument("--max-jobs", type=int, default=1, help="jobs (Snakemake runs) at a time (default 1)")
-    parser.add_argument("--cores", type=int, default=os.cpu_count() or 1, help="cores per job (default: all)")
+    parser.add_argument("--max-jobs", type=_positive, default=1, help="jobs (Snakemake runs) at a time (default 1)")
+    parser.add_argument("--cores", type=_positive, default=os.cpu_count() or 1, help="cores per job (default: all)")
     parser.add_argument("--profile", help="Snakemake profile for the jobs, e.g. profiles/slurm")
     parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
                         help="workflow config overrides for every job, e.g. vods=my_vods.tsv")

@@ -131,16 +131,17 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         job, created = store.submit(vod, ref, request.stage)
         if created:
             log.info("job %s queued for VOD %s (%s)", job["id"], vod, request.stage)
-            status_store.report(vod, "Queued", step="service", status_dir=statuses)
+            # In a thread: with CONVEX_URL set this is a network call, which must not stall the event loop.
+            await asyncio.to_thread(status_store.report, vod, "Queued", step="service", status_dir=statuses)
             app.state.runner.wake()
         else:
             response.status_code = status.HTTP_200_OK
         response.headers["Location"] = f"{API}/{job['id']}/status"
         return view(job["id"])
 
-    @app.get(API, summary="recent jobs, newest first")
-    async def jobs(limit: int = 50) -> list[dict[str, Any]]:
-        return [job_view(job, None) for job in store.list(min(max(limit, 1), 500))]
+    @app.get(API, summary="recent jobs, newest first (optionally of one VOD)")
+    async def jobs(limit: int = 50, vod_id: str | None = None) -> list[dict[str, Any]]:
+        return [job_view(job, None) for job in store.list(min(max(limit, 1), 500), vod_id)]
 
     @app.get(API + "/{job_id}/status", summary="status, progress, current step, errors and result URLs")
     async def job_status(job_id: str = JOB_ID) -> dict[str, Any]:

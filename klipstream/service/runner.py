@@ -37,11 +37,14 @@ class SnakemakeProgress:
     total: int | None = None
     running: dict[str, str] = field(default_factory=dict)  # jobid -> rule
     failed_rule: str | None = None
+    last_line: str = ""
     nothing_to_do: bool = False
     _rule: str | None = None
 
     def feed(self, line: str) -> bool:
         """Take one log line; True when the progress a client sees changed."""
+        if line.strip():
+            self.last_line = line.strip()
         if m := _STEPS.match(line):
             self.done, self.total = int(m.group(1)), int(m.group(2))
         elif (m := _TOTAL.match(line)) and self.total is None:
@@ -98,7 +101,7 @@ class JobRunner:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         stale = self.store.recover(resume)
         for job in stale:
-            _kill_leftover(job.get("pid"))
+            await _stop_leftover(job.get("pid"), self.stop_grace)
             log.warning("job %s (VOD %s) was running when the server stopped: %s", job["id"], job["vod_id"],
                         "queued again to resume" if resume else "marked interrupted")
         if stale and any((self.workdir / ".snakemake" / "locks").glob("*")):
@@ -204,11 +207,29 @@ def failure_reason(workdir: Path, config: list[str], job: dict, progress: Snakem
         return f"{doc.get('step') or progress.failed_rule}: {doc['reason']}"
     if progress.failed_rule:
         return f"rule {progress.failed_rule} failed (see the job log)"
-    return f"snakemake exited with code {code} (see the job log)"
+    return f"snakemake exited with code {code}: {progress.last_line[:300]}"
 
 
-def _kill_leftover(pid: int | None) -> None:
-    """A Snakemake that outlived its server (not possible on Linux, see _die_with_parent) is stopped."""
-    if pid:
+def _is_snakemake(pid: int) -> bool:
+    """True while `pid` is a live Snakemake (not a zombie, not an unrelated process that reused the pid)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+    return stat[0] not in ("Z", "X") and b"snakemake" in cmdline
+
+
+async def _stop_leftover(pid: int | None, grace: float) -> None:
+    """Wait for a crashed server's Snakemake to finish stopping (it got SIGTERM from _die_with_parent) before a
+    new attempt unlocks the workdir; SIGKILL it after `grace` seconds."""
+    if not pid or not _is_snakemake(pid):
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = asyncio.get_running_loop().time() + grace
+    while _is_snakemake(pid) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    if _is_snakemake(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, signal.SIGKILL)

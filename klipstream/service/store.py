@@ -90,9 +90,11 @@ class JobStore:
             row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return dict(row) if row else None
 
-    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+    def list(self, limit: int = 100, vod_id: str | None = None) -> list[dict[str, Any]]:
+        where, args = ("WHERE vod_id = ?", (vod_id,)) if vod_id else ("", ())
         with self._lock:
-            rows = self._db.execute("SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?", (limit,)).fetchall()
+            rows = self._db.execute(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
+                                    (*args, limit)).fetchall()
         return [dict(r) for r in rows]
 
     def count(self, state: str) -> int:
