@@ -297,3 +297,19 @@ def test_runner_stop_interrupts_running_jobs(store, tmp_path):
 
     job = store.get(asyncio.run(scenario()))
     assert job["state"] == "interrupted" and job["pid"] is None and job["returncode"] != 0
+
+
+def test_log_lines_of_any_length_are_read_whole():
+    import asyncio
+
+    from klipstream.service.runner import _lines
+
+    async def read(data: bytes, longest: int):
+        stream = asyncio.StreamReader()
+        stream.feed_data(data)
+        stream.feed_eof()
+        return [line async for line in _lines(stream, longest)]
+
+    long_line = "x" * 200_000  # longer than asyncio's 64 KiB readline limit
+    assert asyncio.run(read(f"a\r\n{long_line}\nb\nlast".encode(), 1 << 20)) == ["a", long_line, "b", "last"]
+    assert asyncio.run(read(b"0123456789" * 20 + b"\nz\n", 50)) == ["0123456789" * 20, "z"]

@@ -157,16 +157,18 @@ class JobRunner:
                 self.store.update(job_id, pid=proc.pid)
                 log.info("job %s: VOD %s attempt %d started (pid %d)", job_id, job["vod_id"], job["attempts"],
                          proc.pid)
-                async for raw in proc.stdout:
-                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                async for line in _lines(proc.stdout):
                     out.write(line + "\n")
                     if progress.feed(line):
                         out.flush()
                         self.store.update(job_id, **progress.fields())
                 code = await proc.wait()
             self._finish(job, code, progress)
-        except Exception as exc:  # noqa: BLE001 - a job that cannot even start is a failed job, not a dead server
+        except Exception as exc:  # noqa: BLE001 - a job the server cannot follow is a failed job, not a dead server
             log.exception("job %s could not run", job_id)
+            if job_id in self._procs:  # never leave a Snakemake running that nobody follows
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._procs[job_id].pid, signal.SIGTERM)
             self.store.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}", pid=None)
         finally:
             self._procs.pop(job_id, None)
@@ -187,6 +189,19 @@ class JobRunner:
             error = failure_reason(self.workdir, self.config, job, progress, code)
             self.store.update(job_id, state="failed", returncode=code, pid=None, running_rules="", error=error)
             log.warning("job %s: VOD %s failed: %s", job_id, job["vod_id"], error)
+
+
+async def _lines(stream: asyncio.StreamReader, longest: int = 1 << 20):
+    """Decoded lines of a process's output; unlike readline, a line of any length is fine (cut at `longest`)."""
+    pending = b""
+    while chunk := await stream.read(1 << 16):
+        *lines, pending = (pending + chunk).split(b"\n")
+        if len(pending) > longest:
+            lines, pending = [*lines, pending], b""
+        for raw in lines:
+            yield raw.decode("utf-8", "replace").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", "replace")
 
 
 def status_dir(workdir: Path, config: list[str]) -> Path:
