@@ -67,8 +67,8 @@ def test_recover_marks_running_jobs_and_requeues_them(tmp_path):
     s.close()  # the server "crashed" here
 
     paused = JobStore(path)
-    stale = paused.recover(resume=False)
-    assert [j["id"] for j in stale] == [job["id"]]
+    stale, requeued = paused.recover(resume=False)
+    assert [j["id"] for j in stale] == [job["id"]] and stale[0]["pid"] == 123456 and requeued == []
     assert paused.get(job["id"])["state"] == "interrupted"
     assert paused.submit("9", "9", "all")[0]["id"] == job["id"]  # still the VOD's active job
     assert paused.requeue(job["id"]) is None and paused.get(job["id"])["state"] == "queued"
@@ -77,7 +77,9 @@ def test_recover_marks_running_jobs_and_requeues_them(tmp_path):
     paused.close()
 
     resumed = JobStore(path)
-    assert resumed.recover(resume=True)[0]["id"] == job["id"]
+    resumed.update(job["id"], state="interrupted")  # attempt 2 ended by a graceful stop
+    stale, requeued = resumed.recover(resume=True)
+    assert stale == [] and [j["id"] for j in requeued] == [job["id"]]
     assert resumed.get(job["id"])["state"] == "queued"
     resumed.close()
 

@@ -99,13 +99,16 @@ class JobRunner:
 
     async def start(self, resume: bool = True) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        stale = self.store.recover(resume)
+        stale, requeued = self.store.recover(resume)
         for job in stale:
             await _stop_leftover(job.get("pid"), self.stop_grace)
+            self.store.update(job["id"], pid=None)
             log.warning("job %s (VOD %s) was running when the server stopped: %s", job["id"], job["vod_id"],
                         "queued again to resume" if resume else "marked interrupted")
         if stale and any((self.workdir / ".snakemake" / "locks").glob("*")):
             await self._unlock(stale[0])
+        for job in requeued:  # the VOD's status (and Convex) would otherwise show the step it stopped in
+            await asyncio.to_thread(self._report, job["vod_id"], "Queued", None)
         self._dispatcher = asyncio.create_task(self._dispatch())
 
     def wake(self) -> None:
@@ -169,11 +172,18 @@ class JobRunner:
             if job_id in self._procs:  # never leave a Snakemake running that nobody follows
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self._procs[job_id].pid, signal.SIGTERM)
-            self.store.update(job_id, state="failed", error=f"{type(exc).__name__}: {exc}", pid=None)
+            error = f"{type(exc).__name__}: {exc}"
+            self.store.update(job_id, state="failed", error=error, pid=None)
+            await asyncio.to_thread(self._report, job["vod_id"], "Failed", error)
         finally:
             self._procs.pop(job_id, None)
             self._tasks.pop(job_id, None)
             self.wake()
+
+    def _report(self, vod: str, status: str, reason: str | None) -> None:
+        from .. import status as status_store
+
+        status_store.report(vod, status, step="service", reason=reason, status_dir=status_dir(self.workdir, self.config))
 
     def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
         job_id = job["id"]

@@ -123,16 +123,17 @@ class JobStore:
         with self._tx() as db:
             db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*fields.values(), job_id))
 
-    def recover(self, resume: bool) -> list[dict[str, Any]]:
-        """After a start: jobs left running by a stopped server become interrupted (queued again if `resume`).
-        Returns the jobs that were left running."""
+    def recover(self, resume: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """After a start: jobs left running by a stopped server become interrupted, and with `resume` every
+        interrupted job is queued again. Returns (jobs that were left running, jobs queued again)."""
         with self._tx() as db:
             stale = [dict(r) for r in db.execute("SELECT * FROM jobs WHERE state = 'running'").fetchall()]
-            db.execute("UPDATE jobs SET state = 'interrupted', pid = NULL, updated_at = ? WHERE state = 'running'",
-                       (now(),))
+            db.execute("UPDATE jobs SET state = 'interrupted', updated_at = ? WHERE state = 'running'", (now(),))
+            requeued = []
             if resume:
+                requeued = [dict(r) for r in db.execute("SELECT * FROM jobs WHERE state = 'interrupted'").fetchall()]
                 db.execute("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'interrupted'", (now(),))
-        return stale
+        return stale, requeued
 
     def requeue(self, job_id: str) -> str | None:
         """Queue an interrupted or failed job again. Returns None when done, else why not."""
