@@ -315,3 +315,15 @@ def test_log_lines_of_any_length_are_read_whole():
     long_line = "x" * 200_000  # longer than asyncio's 64 KiB readline limit
     assert asyncio.run(read(f"a\r\n{long_line}\nb\nlast".encode(), 1 << 20)) == ["a", long_line, "b", "last"]
     assert asyncio.run(read(b"0123456789" * 20 + b"\nz\n", 50)) == ["0123456789" * 20, "z"]
+
+
+def test_cors_only_for_the_configured_origin(tmp_path):
+    app = create_app(workdir=tmp_path, max_jobs=0, cors_origins=["https://app.example.com"])
+    with TestClient(app) as c:
+        preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+        ok = c.options("/api/v1/analysis", headers={"Origin": "https://app.example.com", **preflight})
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://app.example.com"
+        other = c.options("/api/v1/analysis", headers={"Origin": "https://evil.example", **preflight})
+        assert "access-control-allow-origin" not in other.headers
+        assert c.get("/health", headers={"Origin": "https://app.example.com"}).headers[
+            "access-control-allow-origin"] == "https://app.example.com"

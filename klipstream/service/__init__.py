@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
                         help="workflow config overrides for every job, e.g. vods=my_vods.tsv")
     parser.add_argument("--db", help="job store (default WORKDIR/output/service/jobs.sqlite)")
+    parser.add_argument("--cors-origin", action="append", default=[], metavar="ORIGIN",
+                        help="let a browser app on ORIGIN call the API, e.g. https://app.example.com (repeatable)")
     parser.add_argument("--no-resume", action="store_true",
                         help="leave jobs interrupted by a restart for POST .../resume instead of resuming them")
 
@@ -44,7 +46,7 @@ def serve(args: argparse.Namespace) -> int:
     token = os.environ.get(TOKEN_ENV) or None
     app = create_app(workdir=Path(args.workdir), cores=args.cores, max_jobs=args.max_jobs,
                      options=["--profile", args.profile] if args.profile else [], config=args.config,
-                     token=token, resume=not args.no_resume, db=args.db)
+                     token=token, resume=not args.no_resume, db=args.db, cors_origins=args.cors_origin)
     logging.getLogger("klipstream.service").info(
         "serving on http://%s:%d (docs at /docs); POST routes %s", args.host, args.port,
         "need the bearer token" if token else f"are open (set {TOKEN_ENV} to protect them)")

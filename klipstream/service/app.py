@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Request, Response, status
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -74,7 +75,7 @@ def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, A
 
 def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, options: list[str] | None = None,
                config: list[str] | None = None, token: str | None = None, resume: bool = True,
-               db: str | Path | None = None, poll_seconds: float = 0.5, keepalive_seconds: float = 15.0) -> FastAPI:
+               db: str | Path | None = None, cors_origins: list[str] | None = None, poll_seconds: float = 0.5, keepalive_seconds: float = 15.0) -> FastAPI:
     workdir = Path(workdir).resolve()
     config = list(config or [])
     table = workdir / config_value(config, "vods", "config/vods.tsv")
@@ -93,6 +94,9 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
     app = FastAPI(title="klipstream", version=__version__, lifespan=lifespan,
                   description="Start a klipstream analysis of a Twitch VOD and follow it to its results.")
     app.state.stopping = False
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
     bearer = HTTPBearer(auto_error=False, description="KLIPSTREAM_API_TOKEN, when the server has one")
 
     def authorised(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
