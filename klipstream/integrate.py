@@ -42,16 +42,14 @@ from .io import write_json
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1.0.0"
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "integrated_analysis.schema.json"
+# Package data (schemas/ at the repository root links to it), so an installed package finds it too.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "integrated_analysis.schema.json"
 TIMELINE_MAX_BINS = 1500  # the report's timeline resolution: a 10-hour VOD still fits in a small JSON
 
 
 @lru_cache(maxsize=1)
 def load_schema() -> dict:
-    path = SCHEMA_PATH
-    if not path.is_file():  # installed without the repo: the schema is shipped beside the package data
-        path = Path(__file__).resolve().parent / "schemas" / "integrated_analysis.schema.json"
-    with open(path, encoding="utf-8") as fh:
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
         return json.load(fh)
 
 
