@@ -10,7 +10,6 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 log = logging.getLogger("bench")

@@ -90,7 +90,6 @@ def child(work: Path) -> None:
     timed("audio_features", get("klipstream.audio_features", "compute_audio_features"), wav, work / "f.csv", words_csv=words)
     timed("waveform", get("klipstream.waveform", "render_waveform"), wav, work / "peaks.json", work / "wave.png")
     timed("audio_plot", get("klipstream.plots", "plot_audio_features"), work / "f.csv", work / "audio.png")
-    t0 = time.perf_counter()
     chat = run_chat(work / "perf_chat.json", work, "perf", timings)
     status["chat_sentiment"] = timings.pop("chat_sentiment_impl")
     timings["chat_sentiment"] = round(timings["chat_sentiment"], 2)

@@ -176,3 +176,42 @@ def test_corrupt_comment_line_names_file_and_line(tmp_path):
     dst.write_text("\n".join(lines) + "\n")
     with pytest.raises(KlipError, match=r"corrupt chat file .*c\.json at line 3"):
         read_chat_frame(dst)
+
+
+def test_json_import_streams_skips_embedded_data_and_handles_bom(tmp_path):
+    """TwitchDownloader's layout: FileInfo, streamer, video, comments, then embeddedData (emote images)."""
+    comments = [_v5(f"id{i}", 100.0 - i * 10, f"U{i}", f"m{i}") for i in range(6)] + [_v5("id2", 80.0, "U2", "m2")]
+    doc = {"FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},
+           "streamer": {"name": "somestreamer", "id": 42},
+           "video": {"title": "Big stream", "id": "9", "created_at": "2021-07-15T02:00:00Z", "length": 3600},
+           "comments": comments,
+           "embeddedData": {"firstParty": [{"name": "Kappa", "data": "A" * 100_000}], "broken": [1, {"x": [2]}]}}
+    src = tmp_path / "td.json"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc).encode())
+    assert detect_format(src) == "twitchdownloader_json"
+    result = import_chat(src, tmp_path / "out.json", "9")
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert result == {"format": "twitchdownloader_json", "comments": 6}  # id2 twice: kept once
+    assert [c["content_offset_seconds"] for c in out["comments"]] == [50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+    assert [c["_id"] for c in out["comments"]] == ["id5", "id4", "id3", "id2", "id1", "id0"]
+    assert out["streamer"] == {"name": "somestreamer", "id": 42}
+    assert out["video"]["title"] == "Big stream" and out["video"]["length"] == 3600
+    assert "A" * 100 not in (tmp_path / "out.json").read_text()
+
+
+def test_truncated_json_is_one_line_error_naming_file_and_position(tmp_path):
+    body = ",".join(json.dumps(_v5(f"c{i}", float(i), "A", "hi")) for i in range(120))
+    src = tmp_path / "cut.json"
+    src.write_text('{"FileInfo": {}, "comments": [' + body + ', {"_id": "c120", "content_off')
+    with pytest.raises(KlipError) as err:
+        import_chat(src, tmp_path / "out.json", "1")
+    message = str(err.value)
+    assert message.startswith(f"chat file {src} is not valid JSON after 120 comments")
+    assert "\n" not in message and not (tmp_path / "out.json").exists()
+    # Broken inside the first entries: the same one line, from the format check.
+    src.write_text('{"comments": [{"_id": "a", "content_offset_seconds": 1,}]}')
+    with pytest.raises(KlipError, match=r"looks like JSON but does not parse: parse error"):
+        import_chat(src, tmp_path / "out.json", "1")
+    src.write_text('{"comments": {"a": 1}}')
+    with pytest.raises(KlipError, match="unrecognised chat format"):
+        import_chat(src, tmp_path / "out.json", "1")

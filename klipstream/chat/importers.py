@@ -8,19 +8,25 @@ Text logs are parsed with vectorised pandas string operations.
 
 from __future__ import annotations
 
-import json
+import hashlib
+import itertools
 import logging
 import os
 import re
+import tempfile
+from array import array
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
+
+import ijson
+import orjson
 
 import numpy as np
 import pandas as pd
 
 from ..errors import KlipError
-from .io import EPOCH_ISO, ChatWriter, make_comment, open_text
+from .io import EPOCH_ISO, ChatWriter, NotJson, json_layout, make_comment, open_binary, open_text
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +48,15 @@ def _unknown(path: Path) -> KlipError:
     return KlipError(f"unrecognised chat format in {path}; supported: {SUPPORTED}")
 
 
-def _read_text(path: Path) -> str:
+def _check_file(path: Path) -> Path:
     if not path.exists():
         raise KlipError(f"chat file not found: {path}")
     if not path.is_file():
         raise KlipError(f"chat path is not a file: {path}")
+    return path
+
+
+def _read_text(path: Path) -> str:
     try:
         with open_text(path) as fh:
             return fh.read()
@@ -135,62 +145,136 @@ def _fragments_from_tokens(body: str, emote_ids: dict[str, str]) -> list[dict]:
     return frags or [{"text": body, "emoticon": None}]
 
 
-def _json_import(doc: Any, path: Path, vod_id: str) -> tuple[str, list[dict], dict]:
-    meta: dict[str, Any] = {}
-    if isinstance(doc, dict) and isinstance(doc.get("comments"), list):
-        video = doc.get("video") or {}
-        streamer = doc.get("streamer") or {}
-        if "FileInfo" in doc:
-            fmt = "twitchdownloader_json"
-        elif "streamer" in doc:
-            fmt = "twitchdownloader_json_old"
-        else:
-            fmt = "twitch_v5"
-        meta = {
-            "title": video.get("title") or "",
-            "streamer": streamer.get("name") or video.get("user_name") or video.get("user_login") or "",
-            "streamer_id": streamer.get("id") or video.get("user_id") or 0,
-            "created_at": video.get("created_at") or None,
-            "length": _parse_duration(video.get("length") or video.get("duration")
-                                      or (video.get("end") if "end" in video else None)),
-        }
-        items, conv = doc["comments"], lambda c, i: _v5_comment(c, vod_id)
-        if items and not any(isinstance(c, dict) and "content_offset_seconds" in c for c in items[:50]):
+_dumps = orjson.dumps  # several times faster than json.dumps for the spooled comments
+_SAMPLE = 50  # leading entries that decide a JSON file's format
+
+
+def _json_entries(path: Path, layout: str) -> Iterator[Any]:
+    """The chat entries of a JSON chat file, one at a time (parsed in C by ijson's yajl2 backend)."""
+    prefix = {"document": "comments.item", "array": "item", "lines": ""}[layout]
+    with open_binary(path) as fh:
+        yield from ijson.items(fh, prefix, use_float=True, multiple_values=layout == "lines")
+
+
+def _json_format(layout: str, members: dict, sample: list, path: Path) -> str:
+    dicts = [c for c in sample if isinstance(c, dict)]
+    if layout == "document":
+        if sample and not any("content_offset_seconds" in c for c in dicts):
             raise _unknown(path)
-    elif isinstance(doc, list):
-        sample = [c for c in doc[:50] if isinstance(c, dict)]
-        if any("content_offset_seconds" in c for c in sample):
-            fmt, conv = "twitch_v5", lambda c, i: _v5_comment(c, vod_id)
-        elif any("time_in_seconds" in c for c in sample):
-            fmt, conv = "chat_downloader", lambda c, i: _chatdownloader_comment(c, i, vod_id)
-        elif not doc:
-            fmt, conv = "empty", None
-        else:
-            raise _unknown(path)
-        items = doc
-    else:
+        return ("twitchdownloader_json" if "FileInfo" in members
+                else "twitchdownloader_json_old" if "streamer" in members else "twitch_v5")
+    if any("content_offset_seconds" in c for c in dicts):
+        return "twitch_v5"
+    if any("time_in_seconds" in c for c in dicts):
+        return "chat_downloader"
+    if not sample:
+        return "empty"
+    raise _unknown(path)
+
+
+def _json_meta(members: dict) -> dict[str, Any]:
+    video = members.get("video") if isinstance(members.get("video"), dict) else {}
+    streamer = members.get("streamer") if isinstance(members.get("streamer"), dict) else {}
+    return {
+        "title": video.get("title") or "",
+        "streamer": streamer.get("name") or video.get("user_name") or video.get("user_login") or "",
+        "streamer_id": streamer.get("id") or video.get("user_id") or 0,
+        "created_at": video.get("created_at") or None,
+        "length": _parse_duration(video.get("length") or video.get("duration")
+                                  or (video.get("end") if "end" in video else None)),
+    }
+
+
+def _open_json(path: Path) -> tuple[str, dict, Iterator[Any]] | None:
+    """(format, metadata, entries) of a JSON chat file, or None when it is not JSON."""
+    try:
+        layout, members = json_layout(path)
+    except NotJson:
+        return None
+    if layout == "no_comment_list":
         raise _unknown(path)
-    comments = [c for c in (conv(item, i) for i, item in enumerate(items)) if c is not None] if conv else []
-    dropped = len(items) - len(comments)
+    if layout == "lines" and _head_is_text(path):  # e.g. `{user} said hi` lines
+        return None
+    entries = _json_entries(path, layout)
+    sample: list = []
+    try:
+        sample.extend(itertools.islice(entries, _SAMPLE))
+    except ijson.JSONError as exc:
+        if _head_is_text(path):  # a text log that starts like JSON: `[0:00:05] user: hi`
+            return None
+        raise KlipError(f"chat file {path} looks like JSON but does not parse: {_one_line(exc)}") from exc
+    fmt = _json_format(layout, members, sample, path)
+    return fmt, _json_meta(members), itertools.chain(sample, entries)
+
+
+def _one_line(exc: Exception) -> str:
+    """ijson's message without its multi-line caret picture."""
+    return " ".join(str(exc).split("(right here)")[0].split())[:200]
+
+
+def _head_is_text(path: Path, lines: int = 200) -> bool:
+    with open_text(path) as fh:
+        head = [line.rstrip("\n") for line in itertools.islice(fh, lines)]
+    return _detect_text(pd.Series(head, dtype="str")) is not None
+
+
+class _Spool:
+    """Converted comments on disk in arrival order, then written sorted by offset without repeated ids.
+
+    Memory holds 24 bytes per comment (offset, file position, a 64-bit hash of the id), so a 10-hour chat
+    imports without ever being one parsed document."""
+
+    def __init__(self):
+        self._fh = tempfile.TemporaryFile()
+        self._offsets, self._positions, self._id_hashes = array("d"), array("q"), array("q")
+
+    def add(self, comment: dict) -> None:
+        self._positions.append(self._fh.tell())
+        self._fh.write(_dumps(comment) + b"\n")
+        self._offsets.append(comment["content_offset_seconds"])
+        cid = comment["_id"]
+        self._id_hashes.append(_id_hash(cid) if cid else 0)  # 0: no id, never a duplicate
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def write_to(self, writer: ChatWriter) -> None:
+        offsets = np.frombuffer(self._offsets, dtype=np.float64) if len(self) else np.zeros(0)
+        in_order = bool(np.all(np.diff(offsets) >= 0))
+        order = np.arange(len(self)) if in_order else np.argsort(offsets, kind="stable")
+        # Dumps stitched from overlapping pages repeat ids: keep each id's first comment in offset order.
+        hashes = (np.frombuffer(self._id_hashes, dtype=np.int64) if len(self) else np.zeros(0, np.int64))[order]
+        keep = hashes == 0
+        keep[np.unique(hashes, return_index=True)[1]] = True
+        self._fh.seek(0)
+        for i in order[keep]:
+            if not in_order:
+                self._fh.seek(self._positions[i])
+            elif self._fh.tell() != self._positions[i]:  # a dropped duplicate in between
+                self._fh.seek(self._positions[i])
+            writer.write_raw(self._fh.readline().decode().rstrip("\n"), float(offsets[i]))
+        self._fh.close()
+
+
+def _id_hash(comment_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(comment_id.encode(), digest_size=8).digest(), "little", signed=True) or 1
+
+
+def _spool_json(entries: Iterator[Any], fmt: str, path: Path, vod_id: str) -> _Spool:
+    spool, dropped = _Spool(), 0
+    try:
+        for index, item in enumerate(entries):
+            comment = (_chatdownloader_comment(item, index, vod_id) if fmt == "chat_downloader"
+                       else _v5_comment(item, vod_id))
+            if comment is None:
+                dropped += 1
+            else:
+                spool.add(comment)
+    except ijson.JSONError as exc:
+        raise KlipError(f"chat file {path} is not valid JSON after {len(spool)} comments: {_one_line(exc)}") from exc
     if dropped:
         log.warning("%s: skipped %d entries without a time offset or message", path, dropped)
-    return fmt, comments, meta
-
-
-def _try_json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    # JSON lines (chat-downloader's .jsonl output)
-    out = []
-    for line in text.splitlines():
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                return None
-    return out
+    return spool
 
 
 # ---------------------------------------------------------------- text formats
@@ -234,24 +318,23 @@ def _text_frame(lines: pd.Series, fmt: str, path: Path, created_at: str | None) 
 
 def detect_format(src: str | os.PathLike) -> str:
     """Name of the chat format of `src` (raises a one-line KlipError listing the supported ones)."""
-    path = Path(src)
+    path = _check_file(Path(src))
+    opened = _open_json(path)
+    if opened is not None:
+        return opened[0]
     text = _read_text(path)
-    return _detect(text, path)
-
-
-def _detect(text: str, path: Path) -> str:
-    stripped = text.lstrip()
-    if not stripped:
+    if not text.strip():
         return "empty"
-    doc = _try_json(stripped) if stripped[0] in "{[" else None
-    if doc is not None:
-        return _json_import(doc, path, "0")[0]
     fmt = _detect_text(pd.Series(text.splitlines(), dtype="str"))
     if fmt is None:
-        if stripped[0] in "{[":
-            raise KlipError(f"chat file {path} looks like JSON but does not parse")
-        raise _unknown(path)
+        raise _not_text(text, path)
     return fmt
+
+
+def _not_text(text: str, path: Path) -> KlipError:
+    if text.lstrip()[:1] in ("{", "["):
+        return KlipError(f"chat file {path} looks like JSON but does not parse")
+    return _unknown(path)
 
 
 def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str, *, title: str = "",
@@ -259,30 +342,23 @@ def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str
     """Convert the chat log `src` (any supported format) into the contract chat JSON `dst_json` (atomic).
 
     Keyword metadata fills what the log itself does not say. Returns {"format", "comments"}."""
-    path = Path(src)
+    path = _check_file(Path(src))
     vod_id = str(vod_id)
-    text = _read_text(path)
-    stripped = text.lstrip()
     meta: dict[str, Any] = {}
-    doc = _try_json(stripped) if stripped[:1] in ("{", "[") else None
-    if not stripped:
+    opened = _open_json(path)
+    spool = None
+    if opened is not None:
+        fmt, meta, entries = opened
+        spool = _spool_json(entries, fmt, path, vod_id)
+        comments: Iterable[dict] = ()
+    elif not (text := _read_text(path)).strip():
         fmt, comments = "empty", []
-    elif doc is not None:
-        del text, stripped
-        fmt, comments, meta = _json_import(doc, path, vod_id)
-        del doc
-        # Stable sort by offset and drop repeated ids (dumps stitched from overlapping pages repeat them).
-        comments.sort(key=lambda c: c["content_offset_seconds"])
-        seen: set[str] = set()
-        comments = [c for c in comments if not (c["_id"] and (c["_id"] in seen or seen.add(c["_id"])))]
     else:
         lines = pd.Series(text.splitlines(), dtype="str")
-        del text
         fmt = _detect_text(lines)
         if fmt is None:
-            if stripped[:1] in ("{", "["):
-                raise KlipError(f"chat file {path} looks like JSON but does not parse")
-            raise _unknown(path)
+            raise _not_text(text, path)
+        del text
         frame = _text_frame(lines, fmt, path, created_at)
         base = pd.Timestamp(created_at or EPOCH_ISO)
         stamps = (base + pd.to_timedelta(frame["time"], unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -293,6 +369,8 @@ def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str
     with ChatWriter(dst_json, vod_id=vod_id, title=title or meta.get("title", ""),
                     streamer=streamer or meta.get("streamer", ""), streamer_id=meta.get("streamer_id", 0),
                     created_at=created_at or meta.get("created_at"), length=end) as w:
+        if spool is not None:
+            spool.write_to(w)
         w.write_all(comments)
     if not end and w.count:
         log.info("chat length unknown; last message at %.1f s", w.last_offset)

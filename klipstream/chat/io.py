@@ -8,6 +8,7 @@ more than one comment; reading builds only the columns of the frame, never a JSO
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import ijson
 import pandas as pd
 
 from ..errors import KlipError
@@ -133,17 +135,97 @@ def write_chat(dst: str | os.PathLike, comments: Iterable[dict[str, Any]], **met
     return w.count
 
 
+def _is_gzip(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+    except OSError as exc:
+        raise KlipError(f"cannot read chat file {path}: {exc.strerror or exc}") from exc
+
+
 def open_text(path: str | os.PathLike):
     """Open a text file, transparently gunzipping `.gz` content (TwitchDownloader can compress its JSON)."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-    except OSError as exc:
-        raise KlipError(f"cannot read chat file {path}: {exc.strerror or exc}") from exc
-    if magic == b"\x1f\x8b":
+    if _is_gzip(path):
         return gzip.open(path, "rt", encoding="utf-8-sig", errors="replace")
     return open(path, encoding="utf-8-sig", errors="replace")
+
+
+class _SkipBom:
+    """A binary file minus a leading UTF-8 byte-order mark (ijson would stop at it)."""
+
+    def __init__(self, fh):
+        self._fh, self._first = fh, True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        if self._first and data:  # (ijson first calls read(0) to learn the type)
+            self._first = False
+            if data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:] or self._fh.read(size)
+        return data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+
+def open_binary(path: str | os.PathLike) -> _SkipBom:
+    """Open a (possibly gzipped) file for ijson: bytes, decompressed, without a byte-order mark."""
+    path = Path(path)
+    return _SkipBom(gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb"))
+
+
+SKIPPED_MEMBERS = {"embeddedData"}  # TwitchDownloader's embedded emote images: large, unused
+
+
+class NotJson(Exception):
+    """The file does not start with a JSON value (e.g. an IRC log starting with `[12:00]`)."""
+
+
+def json_value(first: tuple, events: Iterator[tuple]) -> Any:
+    """The JSON value whose first ijson event is `first`, built from `events`."""
+    _, event, value = first
+    if event not in ("start_map", "start_array"):
+        return value
+    builder, depth = ijson.ObjectBuilder(), 0
+    for _, event, value in itertools.chain([first], events):
+        builder.event(event, value)
+        depth += (event in ("start_map", "start_array")) - (event in ("end_map", "end_array"))
+        if depth == 0:
+            return builder.value
+    raise ijson.IncompleteJSONError("truncated")
+
+
+def json_layout(path: Path) -> tuple[str, dict]:
+    """Read a JSON chat file only up to its comments: ("document", members before `comments`) for a
+    TwitchDownloader / v5 document ("no_comment_list" when `comments` is not an array), ("array", {}) for a
+    top-level array, ("lines", {}) for JSON lines. Raises NotJson when the file does not start as JSON."""
+    with open_binary(path) as fh:
+        events = ijson.parse(fh, use_float=True, multiple_values=True)
+        try:
+            _, first, _ = next(events)
+            if first == "start_array":
+                return "array", {}
+            if first != "start_map":
+                raise NotJson
+            members: dict[str, Any] = {}
+            for prefix, event, value in events:
+                if prefix == "" and event == "end_map":
+                    return "lines", {}  # one object without `comments`: JSON lines of chat entries
+                if prefix == "" and event == "map_key":
+                    if value == "comments":
+                        if next(events)[1] != "start_array":
+                            return "no_comment_list", members
+                        return "document", members
+                    member = json_value(next(events), events)
+                    if value not in SKIPPED_MEMBERS:
+                        members[value] = member
+        except (ijson.JSONError, StopIteration) as exc:
+            raise NotJson from exc
+    raise NotJson
 
 
 def _emote_names(message: dict) -> str:
@@ -180,15 +262,17 @@ def iter_comments(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                 except ValueError as exc:
                     raise KlipError(f"corrupt chat file {path} at line {lineno}: {exc}") from exc
             return
-    with open_text(path) as fh:
-        try:
-            doc = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise KlipError(f"chat file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from exc
-    comments = doc.get("comments") if isinstance(doc, dict) else None
-    if not isinstance(comments, list):
+    try:
+        layout, _ = json_layout(path)
+    except NotJson:
+        raise KlipError(f"chat file {path} is not valid JSON") from None
+    if layout != "document":
         raise KlipError(f"chat file {path} has no 'comments' list (use klipstream.chat.importers.import_chat)")
-    yield from comments
+    with open_binary(path) as fh:
+        try:
+            yield from ijson.items(fh, "comments.item", use_float=True)
+        except ijson.JSONError as exc:
+            raise KlipError(f"chat file {path} is not valid JSON: {str(exc).splitlines()[0][:200]}") from exc
 
 
 def read_chat_meta(path: str | os.PathLike) -> dict[str, Any]:
@@ -197,9 +281,10 @@ def read_chat_meta(path: str | os.PathLike) -> dict[str, Any]:
         first = fh.readline().rstrip()
     if first.endswith('"comments": ['):
         return json.loads(first[: -len(', "comments": [')] + "}")
-    with open_text(path) as fh:
-        doc = json.load(fh)
-    return {k: v for k, v in doc.items() if k != "comments"}
+    try:
+        return json_layout(path)[1]
+    except NotJson:
+        raise KlipError(f"chat file {path} is not valid JSON") from None
 
 
 def read_chat_frame(path: str | os.PathLike) -> pd.DataFrame:
