@@ -151,7 +151,11 @@ def test_demo_vod_from_request_to_result(server):
     running = [e for e in events if e["status"] == "running"]
     progress = [e["progress"] for e in running]
     assert progress == sorted(progress) and any(0 < p < 1 for p in progress)
-    assert {"Downloading", "Transcribing", "Finding highlights"} <= {e["step"] for e in running}
+    # The stream samples every 0.5 s, so it shows the long steps; the VOD's status history has every one.
+    assert {"Transcribing", "Finding highlights"} <= {e["step"] for e in running}
+    history = json.loads((server.workdir / "output" / "status" / "demo.json").read_text())["history"]
+    statuses = [h["status"] for h in history]
+    assert statuses[0] == "Queued" and statuses[-1] == "Completed" and "Downloading" in statuses
     assert any("transcript_transcribe" in e["running_rules"] for e in running)
 
     final = server.status(job_id)
