@@ -215,3 +215,32 @@ def test_truncated_json_is_one_line_error_naming_file_and_position(tmp_path):
     src.write_text('{"comments": {"a": 1}}')
     with pytest.raises(KlipError, match="unrecognised chat format"):
         import_chat(src, tmp_path / "out.json", "1")
+
+
+def test_text_logs_parse_the_same_in_small_batches(tmp_path, monkeypatch):
+    """Batches carry the IRC clock (first message, midnights) and the UTC origin; the spool sorts across them."""
+    from klipstream.chat import importers
+
+    logs = {
+        "irc.log": "[23:59:50] <ann> gn\n[23:59:58] <@bob> Kappa\n\n[00:00:10] <ann> past midnight\n"
+                   "[00:00:05] <cy> late line\n[23:59:59] <ann> next night\n[00:00:01] <bob> day three\n",
+        "h.txt": "0:00:09 c\n0:00:02 b\n0:00:01 a\n1:00:00 d\njunk\n0:00:05 e\n",
+        "u.txt": "[2021-07-15 02:00:30 UTC] Ann: a\n[2021-07-15 02:00:00 UTC] Bob: b\n[2021-07-15 02:01:30 UTC] Cy: c\n",
+    }
+    results = {}
+    for batch in (100_000, 2, 1):
+        monkeypatch.setattr(importers, "_TEXT_BATCH", batch)
+        for name, text in logs.items():
+            (tmp_path / name).write_text(text)
+            import_chat(tmp_path / name, tmp_path / "o.json", "3")
+            frame = read_chat_frame(tmp_path / "o.json")
+            results.setdefault(name, []).append(frame.to_dict("list"))
+    for name, runs in results.items():
+        assert runs[0] == runs[1] == runs[2], name
+    irc = results["irc.log"][0]
+    # 23:59:50 is 0; past midnight +20 s; the 00:00:05 line (5 s back) stays on day 2; then a second midnight.
+    assert irc["time"] == [0.0, 8.0, 15.0, 20.0, 86409.0, 86411.0]
+    assert irc["message"] == ["gn", "Kappa", "late line", "past midnight", "next night", "day three"]
+    assert irc["comment_id"][:2] == ["3-1", "3-2"] and "3-4" in irc["comment_id"]  # line numbers across batches
+    assert results["h.txt"][0]["message"] == ["a", "b", "e", "c", "d"]
+    assert results["u.txt"][0]["time"] == [0.0, 30.0, 90.0]  # second 0: the earliest stamp in the file

@@ -3,7 +3,8 @@
 Formats: TwitchDownloader JSON (old, without FileInfo, and new; plain or gzipped), Twitch v5 comment
 dumps, chat-downloader JSON / JSON lines, TwitchDownloader TXT (`[H:MM:SS] user: message` or
 `[YYYY-MM-DD HH:MM:SS UTC] user: message`), `H:MM:SS message` text and IRC logs (`[HH:MM:SS] <user> message`).
-Text logs are parsed with vectorised pandas string operations.
+JSON is streamed with ijson; text logs are parsed in batches of lines with vectorised pandas string operations;
+both are spooled to disk and written sorted by offset, so memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import os
 import re
 import tempfile
 from array import array
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import ijson
 import orjson
@@ -54,14 +56,6 @@ def _check_file(path: Path) -> Path:
     if not path.is_file():
         raise KlipError(f"chat path is not a file: {path}")
     return path
-
-
-def _read_text(path: Path) -> str:
-    try:
-        with open_text(path) as fh:
-            return fh.read()
-    except (OSError, EOFError) as exc:
-        raise KlipError(f"cannot read chat file {path}: {exc}") from exc
 
 
 def _parse_duration(value: Any) -> float:
@@ -147,6 +141,7 @@ def _fragments_from_tokens(body: str, emote_ids: dict[str, str]) -> list[dict]:
 
 _dumps = orjson.dumps  # several times faster than json.dumps for the spooled comments
 _SAMPLE = 50  # leading entries that decide a JSON file's format
+_TEXT_BATCH = 20_000  # lines per vectorised batch: bounds the pandas strings held at once
 
 
 def _json_entries(path: Path, layout: str) -> Iterator[Any]:
@@ -212,10 +207,13 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split("(right here)")[0].split())[:200]
 
 
-def _head_is_text(path: Path, lines: int = 200) -> bool:
+def _head(path: Path, lines: int = 200) -> list[str]:
     with open_text(path) as fh:
-        head = [line.rstrip("\n") for line in itertools.islice(fh, lines)]
-    return _detect_text(pd.Series(head, dtype="str")) is not None
+        return [line.rstrip("\n") for line in itertools.islice(fh, lines)]
+
+
+def _head_is_text(path: Path) -> bool:
+    return _detect_text(pd.Series(_head(path), dtype="str")) is not None
 
 
 class _Spool:
@@ -288,30 +286,89 @@ def _detect_text(lines: pd.Series) -> str | None:
     return best if scores[best] >= 0.5 else None
 
 
-def _text_frame(lines: pd.Series, fmt: str, path: Path, created_at: str | None) -> pd.DataFrame:
+@dataclass
+class _TextClock:
+    """What a text log's time base carries from one batch of lines to the next."""
+
+    origin: Any = None  # IRC: the first message's unwrapped seconds; UTC stamps: the timestamp of second 0
+    last: float | None = None  # IRC: the previous line's wall-clock seconds
+    days: int = 0  # IRC: midnights passed
+
+
+def _text_frame(lines: pd.Series, fmt: str, created_at: str | None, first_line: int,
+                clock: _TextClock) -> tuple[pd.DataFrame, int]:
+    """One batch of a text log -> (frame `line, time, user, message`, lines skipped); vectorised."""
     parts = lines.str.extract(TEXT_FORMATS[fmt])
     ok = parts.notna().any(axis=1) & parts["msg"].notna()
     skipped = int((~ok & (lines.str.strip() != "")).sum())
-    if skipped:
-        log.warning("%s: skipped %d lines that do not match the %s layout", path, skipped, fmt)
     parts = parts[ok]
-    lineno = pd.Series(np.flatnonzero(ok.to_numpy()) + 1, index=parts.index)
+    lineno = pd.Series(np.flatnonzero(ok.to_numpy()) + 1 + first_line, index=parts.index)
     if fmt == "twitchdownloader_txt_utc":
         stamps = pd.to_datetime(parts["stamp"].str.replace("T", " ", regex=False), utc=True, errors="coerce")
-        origin = pd.Timestamp(created_at) if created_at else stamps.min()
-        seconds = (stamps - origin).dt.total_seconds().clip(lower=0)
+        seconds = (stamps - clock.origin).dt.total_seconds().clip(lower=0)
     else:
         seconds = (parts["h"].astype(float) * 3600 + parts["m"].astype(float) * 60
                    + parts["s"].fillna("0").astype(float))
-        if fmt == "irc":
+        if fmt == "irc" and len(seconds):
             # Wall-clock stamps: unwrap midnight and count from the first message.
-            step = seconds.diff().fillna(0)
-            seconds = seconds + (step < -12 * 3600).cumsum() * 86400
-            seconds = seconds - seconds.iloc[0] if len(seconds) else seconds
+            step = seconds.diff()
+            step.iloc[0] = seconds.iloc[0] - clock.last if clock.last is not None else 0.0
+            days = (step < -12 * 3600).cumsum() + clock.days
+            unwrapped = seconds + days * 86400
+            if clock.origin is None:
+                clock.origin = float(unwrapped.iloc[0])
+            clock.last, clock.days = float(seconds.iloc[-1]), int(days.iloc[-1])
+            seconds = unwrapped - clock.origin
     users = parts["user"] if "user" in parts else pd.Series("", index=parts.index)
     frame = pd.DataFrame({"line": lineno, "time": seconds.astype(float), "user": users.fillna("").astype(str),
                           "message": parts["msg"].astype(str).str.rstrip("\r")})
-    return frame.sort_values("time", kind="stable")
+    return frame, skipped
+
+
+def _text_format(path: Path) -> str:
+    """The layout of a text log from its first lines ("empty" for a blank file); one-line error otherwise."""
+    head = _head(path)
+    if not any(line.strip() for line in head):
+        with open_text(path) as fh:
+            if not any(line.strip() for line in fh):
+                return "empty"
+    fmt = _detect_text(pd.Series(head, dtype="str"))
+    if fmt is None:
+        raise _not_text("\n".join(head), path)
+    return fmt
+
+
+def _utc_stamps(lines: pd.Series) -> pd.Series:
+    stamps = lines.str.extract(TEXT_FORMATS["twitchdownloader_txt_utc"])["stamp"].dropna()
+    return pd.to_datetime(stamps.str.replace("T", " ", regex=False), utc=True, errors="coerce")
+
+
+def _earliest_stamp(path: Path) -> pd.Timestamp:
+    earliest = None
+    with open_text(path) as fh:
+        while batch := [line.rstrip("\n") for line in itertools.islice(fh, _TEXT_BATCH)]:
+            low = _utc_stamps(pd.Series(batch, dtype="str")).min()
+            earliest = low if earliest is None or (pd.notna(low) and low < earliest) else earliest
+    return earliest
+
+
+def _spool_text(path: Path, fmt: str, vod_id: str, created_at: str | None) -> _Spool:
+    """Parse a text log in batches of `_TEXT_BATCH` lines (vectorised per batch) into a spool."""
+    spool, clock, skipped, first_line = _Spool(), _TextClock(), 0, 0
+    base = pd.Timestamp(created_at or EPOCH_ISO)
+    if fmt == "twitchdownloader_txt_utc":  # times count from the VOD's start, else from the earliest stamp
+        clock.origin = pd.Timestamp(created_at) if created_at else _earliest_stamp(path)
+    with open_text(path) as fh:
+        while batch := [line.rstrip("\n") for line in itertools.islice(fh, _TEXT_BATCH)]:
+            frame, bad = _text_frame(pd.Series(batch, dtype="str"), fmt, created_at, first_line, clock)
+            skipped, first_line = skipped + bad, first_line + len(batch)
+            stamps = (base + pd.to_timedelta(frame["time"], unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            ids = f"{vod_id}-" + frame["line"].astype(str)
+            for cid, t, user, message, stamp in zip(ids, frame["time"], frame["user"], frame["message"], stamps):
+                spool.add(make_comment(cid, t, user, message, vod_id=vod_id, created_at=stamp))
+    if skipped:
+        log.warning("%s: skipped %d lines that do not match the %s layout", path, skipped, fmt)
+    return spool
 
 
 # ---------------------------------------------------------------- entry points
@@ -320,15 +377,7 @@ def detect_format(src: str | os.PathLike) -> str:
     """Name of the chat format of `src` (raises a one-line KlipError listing the supported ones)."""
     path = _check_file(Path(src))
     opened = _open_json(path)
-    if opened is not None:
-        return opened[0]
-    text = _read_text(path)
-    if not text.strip():
-        return "empty"
-    fmt = _detect_text(pd.Series(text.splitlines(), dtype="str"))
-    if fmt is None:
-        raise _not_text(text, path)
-    return fmt
+    return opened[0] if opened is not None else _text_format(path)
 
 
 def _not_text(text: str, path: Path) -> KlipError:
@@ -346,32 +395,17 @@ def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str
     vod_id = str(vod_id)
     meta: dict[str, Any] = {}
     opened = _open_json(path)
-    spool = None
     if opened is not None:
         fmt, meta, entries = opened
         spool = _spool_json(entries, fmt, path, vod_id)
-        comments: Iterable[dict] = ()
-    elif not (text := _read_text(path)).strip():
-        fmt, comments = "empty", []
     else:
-        lines = pd.Series(text.splitlines(), dtype="str")
-        fmt = _detect_text(lines)
-        if fmt is None:
-            raise _not_text(text, path)
-        del text
-        frame = _text_frame(lines, fmt, path, created_at)
-        base = pd.Timestamp(created_at or EPOCH_ISO)
-        stamps = (base + pd.to_timedelta(frame["time"], unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        ids = f"{vod_id}-" + frame["line"].astype(str)
-        comments = (make_comment(i, t, u, m, vod_id=vod_id, created_at=s)
-                    for i, t, u, m, s in zip(ids, frame["time"], frame["user"], frame["message"], stamps))
+        fmt = _text_format(path)
+        spool = _spool_text(path, fmt, vod_id, created_at) if fmt != "empty" else _Spool()
     end = length if length is not None else meta.get("length") or 0.0
     with ChatWriter(dst_json, vod_id=vod_id, title=title or meta.get("title", ""),
                     streamer=streamer or meta.get("streamer", ""), streamer_id=meta.get("streamer_id", 0),
                     created_at=created_at or meta.get("created_at"), length=end) as w:
-        if spool is not None:
-            spool.write_to(w)
-        w.write_all(comments)
+        spool.write_to(w)
     if not end and w.count:
         log.info("chat length unknown; last message at %.1f s", w.last_offset)
     log.info("imported %d chat messages from %s (%s) into %s", w.count, path, fmt, dst_json)
