@@ -248,7 +248,7 @@ def comment_row(c: dict) -> tuple[str, float, str, str, str]:
 def iter_comments(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
     """Yield the comments of a chat JSON one at a time.
 
-    Files in our line layout are streamed; any other valid chat JSON falls back to a full parse."""
+    Files in our line layout are read line by line; any other chat JSON is streamed with ijson."""
     path = Path(path)
     with open_text(path) as fh:
         first = fh.readline()
