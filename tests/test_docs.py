@@ -50,5 +50,5 @@ def test_every_service_option_and_route_is_documented():
     routes = {r.path for r in create_app(workdir=ROOT, max_jobs=0, db=":memory:").routes
               if r.path.startswith(("/api", "/health"))}
     assert len(routes) >= 8
-    documented = {re.sub(r"\?.*", "", m) for m in re.findall(r"`(?:GET|POST) (/[^`]*)`", README)}
+    documented = {re.sub(r"\?.*", "", m) for m in re.findall(r"`(?:GET|POST|DELETE) (/[^`]*)`", README)}
     assert routes - documented == set()

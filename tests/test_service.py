@@ -3,6 +3,7 @@ validation, the bearer token and the routes' errors (the app in-process with a p
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -327,3 +328,42 @@ def test_cors_only_for_the_configured_origin(tmp_path):
         assert "access-control-allow-origin" not in other.headers
         assert c.get("/health", headers={"Origin": "https://app.example.com"}).headers[
             "access-control-allow-origin"] == "https://app.example.com"
+
+
+def test_cancel_a_queued_job(client, tmp_path):
+    job = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
+    url = f"/api/v1/analysis/{job['job_id']}"
+    assert client.delete(url, headers={"Authorization": "Bearer nope"}).status_code == 401
+    cancelled = client.delete(url)
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled" and cancelled.json()["error"] == "cancelled by request"
+    assert cancelled.json()["finished_at"] is not None
+    assert client.delete(url).status_code == 409
+    vod_status = json.loads((tmp_path / "output" / "status" / "demo.json").read_text())
+    assert (vod_status["status"], vod_status["reason"]) == ("Failed", "cancelled by request")
+    fresh = client.post("/api/v1/analysis", json={"vod_id": "demo"})  # no longer the VOD's active job
+    assert fresh.status_code == 202 and fresh.json()["job_id"] != job["job_id"]
+    assert client.post(url + "/resume").status_code == 409  # the VOD has another job now
+    client.delete(f"/api/v1/analysis/{fresh.json()['job_id']}")
+    assert client.post(url + "/resume").json()["status"] == "queued"
+
+
+def test_runner_cancels_a_running_job(store, tmp_path):
+    import asyncio
+
+    async def scenario():
+        runner = FakeRunner.make(store, tmp_path, max_jobs=1)
+        job_id = store.submit("slow", "slow", "all")[0]["id"]
+        await runner.start()
+        while store.get(job_id)["steps_done"] < 1:
+            await asyncio.sleep(0.05)
+        assert runner.cancel(job_id) and not runner.cancel("0" * 32)
+        while store.get(job_id)["state"] == "running":
+            await asyncio.sleep(0.05)
+        await runner.stop()
+        return job_id
+
+    job = store.get(asyncio.run(scenario()))
+    assert job["state"] == "cancelled" and job["steps_done"] == 1 and job["returncode"] != 0
+    vod_status = json.loads((tmp_path / "output" / "status" / "slow.json").read_text())
+    assert vod_status["status"] == "Failed" and vod_status["reason"] == "cancelled by request"

@@ -196,6 +196,20 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
             return ""
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-max(lines, 1):]) + "\n"
 
+    @app.delete(API + "/{job_id}", dependencies=[Depends(authorised)],
+                summary="cancel a job that has not finished (a running Snakemake is stopped; finished files stay)")
+    async def cancel(job_id: str = JOB_ID) -> dict[str, Any]:
+        job = view(job_id)
+        if job["status"] in TERMINAL:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is already {job['status']}")
+        before = store.cancel_if_waiting(job_id)
+        if before in ("queued", "interrupted"):
+            await asyncio.to_thread(status_store.report, job["vod_id"], "Failed", step="service",
+                                    reason="cancelled by request", status_dir=statuses)
+        elif not app.state.runner.cancel(job_id):  # claimed a moment ago and not started yet
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is starting; try again")
+        return view(job_id)
+
     @app.post(API + "/{job_id}/resume", dependencies=[Depends(authorised)],
               summary="queue an interrupted or failed job again; Snakemake keeps what it finished")
     async def resume_job(job_id: str = JOB_ID) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._dispatcher: asyncio.Task | None = None
         self._stopping = False
+        self._cancelled: set[str] = set()
 
     def log_path(self, job_id: str) -> Path:
         return self.log_dir / f"{job_id}.log"
@@ -113,6 +114,16 @@ class JobRunner:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def cancel(self, job_id: str) -> bool:
+        """SIGTERM a running job's Snakemake (it stops its rules and removes their half-written outputs)."""
+        proc = self._procs.get(job_id)
+        if proc is None:
+            return False
+        self._cancelled.add(job_id)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        return True
 
     async def stop(self) -> None:
         """Interrupt running jobs (SIGTERM to each Snakemake, SIGKILL after the grace period); they stay resumable."""
@@ -187,7 +198,13 @@ class JobRunner:
 
     def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
         job_id = job["id"]
-        if self._stopping:
+        if job_id in self._cancelled:
+            self._cancelled.discard(job_id)
+            self.store.update(job_id, state="cancelled", returncode=code, pid=None, running_rules="",
+                              error="cancelled by request")
+            self._report(job["vod_id"], "Failed", "cancelled by request")
+            log.info("job %s: VOD %s cancelled", job_id, job["vod_id"])
+        elif self._stopping:
             self.store.update(job_id, state="interrupted", returncode=code, pid=None, running_rules="")
             log.info("job %s interrupted by shutdown; it resumes on the next start", job_id)
         elif code == 0:

@@ -1,7 +1,8 @@
 """The service's job store: one SQLite file, so queued and interrupted jobs survive a restart.
 
 A job is one Snakemake run for one VOD. States: queued -> running -> completed | failed; a running job whose
-server stopped (shutdown or crash) becomes interrupted, and is queued again to resume. At most one job per VOD is
+server stopped (shutdown or crash) becomes interrupted, and is queued again to resume; any job not yet finished
+can be cancelled. At most one job per VOD is
 queued, running or interrupted at a time; a partial unique index makes that hold even between processes."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 ACTIVE = ("queued", "running", "interrupted")
-TERMINAL = ("completed", "failed")
+TERMINAL = ("completed", "failed", "cancelled")
 _ACTIVE_SQL = "(" + ", ".join(f"'{state}'" for state in ACTIVE) + ")"
 
 _SCHEMA = """
@@ -135,14 +136,24 @@ class JobStore:
                 db.execute("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'interrupted'", (now(),))
         return stale, requeued
 
+    def cancel_if_waiting(self, job_id: str) -> str | None:
+        """Cancel a queued or interrupted job at once; returns its state before (running ones are the runner's)."""
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row and row["state"] in ("queued", "interrupted"):
+                stamp = now()
+                db.execute("UPDATE jobs SET state = 'cancelled', error = 'cancelled by request', finished_at = ?, "
+                           "updated_at = ? WHERE id = ?", (stamp, stamp, job_id))
+            return row["state"] if row else None
+
     def requeue(self, job_id: str) -> str | None:
-        """Queue an interrupted or failed job again. Returns None when done, else why not."""
+        """Queue an interrupted, failed or cancelled job again. Returns None when done, else why not."""
         with self._tx() as db:
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
                 return f"no job {job_id}"
-            if row["state"] not in ("interrupted", "failed"):
-                return f"job {job_id} is {row['state']}; only interrupted or failed jobs resume"
+            if row["state"] not in ("interrupted", "failed", "cancelled"):
+                return f"job {job_id} is {row['state']}; only interrupted, failed or cancelled jobs resume"
             other = db.execute(f"SELECT id FROM jobs WHERE vod_id = ? AND id != ? AND state IN {_ACTIVE_SQL}",
                                (row["vod_id"], job_id)).fetchone()
             if other is not None:
