@@ -170,6 +170,7 @@ def test_demo_vod_from_request_to_result(server):
     report = server.get(final["results"]["report"])
     assert report.status_code == 200 and report.text.lstrip().lower().startswith("<!doctype html")
     assert "Finished jobid" in server.get(final["log"]).text
+    assert f"job {job_id}: VOD demo 19/19 steps" in server.log.read_text()  # operators see progress lines
 
 
 def test_job_resumes_after_a_stop_and_after_a_crash(server):

@@ -171,11 +171,16 @@ class JobRunner:
                 self.store.update(job_id, pid=proc.pid)
                 log.info("job %s: VOD %s attempt %d started (pid %d)", job_id, job["vod_id"], job["attempts"],
                          proc.pid)
+                logged = -1
                 async for line in _lines(proc.stdout):
                     out.write(line + "\n")
                     if progress.feed(line):
                         out.flush()
                         self.store.update(job_id, **progress.fields())
+                        if progress.done != logged and progress.total:  # one progress line per finished step
+                            logged = progress.done
+                            log.info("job %s: VOD %s %d/%d steps, running %s", job_id, job["vod_id"],
+                                     progress.done, progress.total, progress.fields()["running_rules"] or "-")
                 code = await proc.wait()
             self._finish(job, code, progress)
         except Exception as exc:  # noqa: BLE001 - a job the server cannot follow is a failed job, not a dead server
