@@ -3,6 +3,7 @@ validation, the bearer token and the routes' errors (the app in-process with a p
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 
@@ -263,8 +264,6 @@ class FakeRunner:
 
 
 def test_runner_bounds_jobs_and_records_progress_and_failures(store, tmp_path):
-    import asyncio
-
     async def scenario():
         runner = FakeRunner.make(store, tmp_path, max_jobs=2)
         ids = [store.submit(vod, vod, "all")[0]["id"] for vod in ("a", "b", "bad")]
@@ -286,25 +285,30 @@ def test_runner_bounds_jobs_and_records_progress_and_failures(store, tmp_path):
     assert "=== attempt 1" in (tmp_path / "output" / "service" / "logs" / f"{ids[0]}.log").read_text()
 
 
-def test_runner_stop_interrupts_running_jobs(store, tmp_path):
-    import asyncio
-
+def run_slow_job(store, tmp_path, act) -> dict:
+    """Start a runner with one job, wait until its first step is done, `await act(runner, job_id)`, stop."""
     async def scenario():
         runner = FakeRunner.make(store, tmp_path, max_jobs=1)
         job_id = store.submit("slow", "slow", "all")[0]["id"]
         await runner.start()
         while store.get(job_id)["steps_done"] < 1:
             await asyncio.sleep(0.05)
+        await act(runner, job_id)
         await runner.stop()
         return job_id
 
-    job = store.get(asyncio.run(scenario()))
+    return store.get(asyncio.run(scenario()))
+
+
+def test_runner_stop_interrupts_running_jobs(store, tmp_path):
+    async def nothing(runner, job_id):
+        pass
+
+    job = run_slow_job(store, tmp_path, nothing)
     assert job["state"] == "interrupted" and job["pid"] is None and job["returncode"] != 0
 
 
 def test_log_lines_of_any_length_are_read_whole():
-    import asyncio
-
     from klipstream.service.runner import _lines
 
     async def read(data: bytes, longest: int):
@@ -349,21 +353,12 @@ def test_cancel_a_queued_job(client, tmp_path):
 
 
 def test_runner_cancels_a_running_job(store, tmp_path):
-    import asyncio
-
-    async def scenario():
-        runner = FakeRunner.make(store, tmp_path, max_jobs=1)
-        job_id = store.submit("slow", "slow", "all")[0]["id"]
-        await runner.start()
-        while store.get(job_id)["steps_done"] < 1:
-            await asyncio.sleep(0.05)
+    async def cancel(runner, job_id):
         assert runner.cancel(job_id) and not runner.cancel("0" * 32)
         while store.get(job_id)["state"] == "running":
             await asyncio.sleep(0.05)
-        await runner.stop()
-        return job_id
 
-    job = store.get(asyncio.run(scenario()))
+    job = run_slow_job(store, tmp_path, cancel)
     assert job["state"] == "cancelled" and job["steps_done"] == 1 and job["returncode"] != 0
     vod_status = json.loads((tmp_path / "output" / "status" / "slow.json").read_text())
     assert vod_status["status"] == "Failed" and vod_status["reason"] == "cancelled by request"
