@@ -127,7 +127,7 @@ def test_progress_follows_snakemake_log_lines():
     assert sum(changed) == 7  # total, 3 jobids started, 1 finished, steps line, error
     nothing = SnakemakeProgress()
     nothing.feed("Nothing to be done (all requested files are present and up to date).")
-    assert nothing.nothing_to_do and nothing.total == 0
+    assert nothing.fields() == {"steps_done": 0, "steps_total": 0, "running_rules": ""}
 
 
 @pytest.fixture
@@ -328,6 +328,9 @@ def test_cors_only_for_the_configured_origin(tmp_path):
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
         ok = c.options("/api/v1/analysis", headers={"Origin": "https://app.example.com", **preflight})
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://app.example.com"
+        delete = c.options("/api/v1/analysis/" + "0" * 32, headers={
+            "Origin": "https://app.example.com", "Access-Control-Request-Method": "DELETE"})
+        assert delete.status_code == 200 and "DELETE" in delete.headers["access-control-allow-methods"]
         other = c.options("/api/v1/analysis", headers={"Origin": "https://evil.example", **preflight})
         assert "access-control-allow-origin" not in other.headers
         assert c.get("/health", headers={"Origin": "https://app.example.com"}).headers[

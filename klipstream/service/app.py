@@ -95,7 +95,7 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
                   description="Start a klipstream analysis of a Twitch VOD and follow it to its results.")
     app.state.stopping = False
     if cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST"],
+        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     bearer = HTTPBearer(auto_error=False, description="KLIPSTREAM_API_TOKEN, when the server has one")
 
@@ -135,8 +135,7 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         job, created = store.submit(vod, ref, request.stage)
         if created:
             log.info("job %s queued for VOD %s (%s)", job["id"], vod, request.stage)
-            # In a thread: with CONVEX_URL set this is a network call, which must not stall the event loop.
-            await asyncio.to_thread(status_store.report, vod, "Queued", step="service", status_dir=statuses)
+            await app.state.runner.report_vod(vod, "Queued")
             app.state.runner.wake()
         else:
             response.status_code = status.HTTP_200_OK
@@ -204,8 +203,7 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is already {job['status']}")
         before = store.cancel_if_waiting(job_id)
         if before in ("queued", "interrupted"):
-            await asyncio.to_thread(status_store.report, job["vod_id"], "Failed", step="service",
-                                    reason="cancelled by request", status_dir=statuses)
+            await app.state.runner.report_vod(job["vod_id"], "Failed", "cancelled by request")
         elif not app.state.runner.cancel(job_id):  # claimed a moment ago and not started yet
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is starting; try again")
         return view(job_id)

@@ -38,7 +38,6 @@ class SnakemakeProgress:
     running: dict[str, str] = field(default_factory=dict)  # jobid -> rule
     failed_rule: str | None = None
     last_line: str = ""
-    nothing_to_do: bool = False
     _rule: str | None = None
 
     def feed(self, line: str) -> bool:
@@ -60,7 +59,7 @@ class SnakemakeProgress:
         elif m := _ERROR.match(line):
             self.failed_rule = m.group(1)
         elif line.startswith("Nothing to be done"):
-            self.nothing_to_do, self.total = True, 0
+            self.total = 0
         else:
             return False
         return True
@@ -109,7 +108,7 @@ class JobRunner:
         if stale and any((self.workdir / ".snakemake" / "locks").glob("*")):
             await self._unlock(stale[0])
         for job in requeued:  # the VOD's status (and Convex) would otherwise show the step it stopped in
-            await asyncio.to_thread(self._report, job["vod_id"], "Queued", None)
+            await self.report_vod(job["vod_id"], "Queued")
         self._dispatcher = asyncio.create_task(self._dispatch())
 
     def wake(self) -> None:
@@ -121,8 +120,7 @@ class JobRunner:
         if proc is None:
             return False
         self._cancelled.add(job_id)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        _signal_group(proc.pid, signal.SIGTERM)
         return True
 
     async def stop(self) -> None:
@@ -131,13 +129,11 @@ class JobRunner:
         if self._dispatcher:
             self._dispatcher.cancel()
         for proc in self._procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
+            _signal_group(proc.pid, signal.SIGTERM)
         if self._tasks:
             _, late = await asyncio.wait(self._tasks.values(), timeout=self.stop_grace)
             for proc in self._procs.values():
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
+                _signal_group(proc.pid, signal.SIGKILL)
             if late:
                 await asyncio.wait(late, timeout=5)
 
@@ -182,32 +178,33 @@ class JobRunner:
                             log.info("job %s: VOD %s %d/%d steps, running %s", job_id, job["vod_id"],
                                      progress.done, progress.total, progress.fields()["running_rules"] or "-")
                 code = await proc.wait()
-            self._finish(job, code, progress)
+            await self._finish(job, code, progress)
         except Exception as exc:  # noqa: BLE001 - a job the server cannot follow is a failed job, not a dead server
             log.exception("job %s could not run", job_id)
             if job_id in self._procs:  # never leave a Snakemake running that nobody follows
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._procs[job_id].pid, signal.SIGTERM)
+                _signal_group(self._procs[job_id].pid, signal.SIGTERM)
             error = f"{type(exc).__name__}: {exc}"
             self.store.update(job_id, state="failed", error=error, pid=None)
-            await asyncio.to_thread(self._report, job["vod_id"], "Failed", error)
+            await self.report_vod(job["vod_id"], "Failed", error)
         finally:
             self._procs.pop(job_id, None)
             self._tasks.pop(job_id, None)
             self.wake()
 
-    def _report(self, vod: str, status: str, reason: str | None) -> None:
+    async def report_vod(self, vod: str, status: str, reason: str | None = None) -> None:
+        """Record the VOD's status (step "service"), in a thread: with CONVEX_URL set it is a network call."""
         from .. import status as status_store
 
-        status_store.report(vod, status, step="service", reason=reason, status_dir=status_dir(self.workdir, self.config))
+        await asyncio.to_thread(status_store.report, vod, status, step="service", reason=reason,
+                                status_dir=status_dir(self.workdir, self.config))
 
-    def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
+    async def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
         job_id = job["id"]
         if job_id in self._cancelled:
             self._cancelled.discard(job_id)
             self.store.update(job_id, state="cancelled", returncode=code, pid=None, running_rules="",
                               error="cancelled by request")
-            self._report(job["vod_id"], "Failed", "cancelled by request")
+            await self.report_vod(job["vod_id"], "Failed", "cancelled by request")
             log.info("job %s: VOD %s cancelled", job_id, job["vod_id"])
         elif self._stopping:
             self.store.update(job_id, state="interrupted", returncode=code, pid=None, running_rules="")
@@ -257,6 +254,12 @@ def failure_reason(workdir: Path, config: list[str], job: dict, progress: Snakem
     return f"snakemake exited with code {code}: {progress.last_line[:300]}"
 
 
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal a job's process group (Snakemake and the rules it runs); gone already is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
 def _is_snakemake(pid: int) -> bool:
     """True while `pid` is a live Snakemake (not a zombie, not an unrelated process that reused the pid)."""
     try:
@@ -272,11 +275,9 @@ async def _stop_leftover(pid: int | None, grace: float) -> None:
     new attempt unlocks the workdir; SIGKILL it after `grace` seconds."""
     if not pid or not _is_snakemake(pid):
         return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
+    _signal_group(pid, signal.SIGTERM)
     deadline = asyncio.get_running_loop().time() + grace
     while _is_snakemake(pid) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.2)
     if _is_snakemake(pid):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
+        _signal_group(pid, signal.SIGKILL)
