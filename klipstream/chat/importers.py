@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import KlipError
-from .io import EPOCH_ISO, ChatWriter, NotJson, json_layout, make_comment, open_binary, open_text
+from .io import EPOCH_ISO, ChatWriter, NotJson, json_error_text, json_layout, make_comment, open_binary, open_text
 
 log = logging.getLogger(__name__)
 
@@ -197,14 +197,9 @@ def _open_json(path: Path) -> tuple[str, dict, Iterator[Any]] | None:
     except ijson.JSONError as exc:
         if _head_is_text(path):  # a text log that starts like JSON: `[0:00:05] user: hi`
             return None
-        raise KlipError(f"chat file {path} looks like JSON but does not parse: {_one_line(exc)}") from exc
+        raise KlipError(f"chat file {path} looks like JSON but does not parse: {json_error_text(exc)}") from exc
     fmt = _json_format(layout, members, sample, path)
     return fmt, _json_meta(members), itertools.chain(sample, entries)
-
-
-def _one_line(exc: Exception) -> str:
-    """ijson's message without its multi-line caret picture."""
-    return " ".join(str(exc).split("(right here)")[0].split())[:200]
 
 
 def _head(path: Path, lines: int = 200) -> list[str]:
@@ -269,7 +264,7 @@ def _spool_json(entries: Iterator[Any], fmt: str, path: Path, vod_id: str) -> _S
             else:
                 spool.add(comment)
     except ijson.JSONError as exc:
-        raise KlipError(f"chat file {path} is not valid JSON after {len(spool)} comments: {_one_line(exc)}") from exc
+        raise KlipError(f"chat file {path} is not valid JSON after {len(spool)} comments: {json_error_text(exc)}") from exc
     if dropped:
         log.warning("%s: skipped %d entries without a time offset or message", path, dropped)
     return spool
@@ -304,8 +299,7 @@ def _text_frame(lines: pd.Series, fmt: str, created_at: str | None, first_line: 
     parts = parts[ok]
     lineno = pd.Series(np.flatnonzero(ok.to_numpy()) + 1 + first_line, index=parts.index)
     if fmt == "twitchdownloader_txt_utc":
-        stamps = pd.to_datetime(parts["stamp"].str.replace("T", " ", regex=False), utc=True, errors="coerce")
-        seconds = (stamps - clock.origin).dt.total_seconds().clip(lower=0)
+        seconds = (_utc_stamps(parts["stamp"]) - clock.origin).dt.total_seconds().clip(lower=0)
     else:
         seconds = (parts["h"].astype(float) * 3600 + parts["m"].astype(float) * 60
                    + parts["s"].fillna("0").astype(float))
@@ -338,8 +332,8 @@ def _text_format(path: Path) -> str:
     return fmt
 
 
-def _utc_stamps(lines: pd.Series) -> pd.Series:
-    stamps = lines.str.extract(TEXT_FORMATS["twitchdownloader_txt_utc"])["stamp"].dropna()
+def _utc_stamps(stamps: pd.Series) -> pd.Series:
+    """`2021-07-15 02:00:00` / `2021-07-15T02:00:00` texts -> UTC timestamps (NaT when unreadable)."""
     return pd.to_datetime(stamps.str.replace("T", " ", regex=False), utc=True, errors="coerce")
 
 
@@ -347,7 +341,8 @@ def _earliest_stamp(path: Path) -> pd.Timestamp:
     earliest = None
     with open_text(path) as fh:
         while batch := [line.rstrip("\n") for line in itertools.islice(fh, _TEXT_BATCH)]:
-            low = _utc_stamps(pd.Series(batch, dtype="str")).min()
+            stamps = pd.Series(batch, dtype="str").str.extract(TEXT_FORMATS["twitchdownloader_txt_utc"])["stamp"]
+            low = _utc_stamps(stamps.dropna()).min()
             earliest = low if earliest is None or (pd.notna(low) and low < earliest) else earliest
     return earliest
 

@@ -185,6 +185,11 @@ class NotJson(Exception):
     """The file does not start with a JSON value (e.g. an IRC log starting with `[12:00]`)."""
 
 
+def json_error_text(exc: Exception) -> str:
+    """ijson's message on one line, without its caret picture."""
+    return " ".join(str(exc).split("(right here)")[0].split())[:200]
+
+
 def json_value(first: tuple, events: Iterator[tuple]) -> Any:
     """The JSON value whose first ijson event is `first`, built from `events`."""
     _, event, value = first
@@ -272,7 +277,7 @@ def iter_comments(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
         try:
             yield from ijson.items(fh, "comments.item", use_float=True)
         except ijson.JSONError as exc:
-            raise KlipError(f"chat file {path} is not valid JSON: {str(exc).splitlines()[0][:200]}") from exc
+            raise KlipError(f"chat file {path} is not valid JSON: {json_error_text(exc)}") from exc
 
 
 def read_chat_meta(path: str | os.PathLike) -> dict[str, Any]:
