@@ -12,9 +12,11 @@ import argparse
 import shlex
 import subprocess
 import sys
+
 from . import workflow
 from .errors import KlipError
 from .service import add_arguments as add_service_arguments, serve as serve_http
+
 
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
