@@ -29,3 +29,13 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | Non
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    """gcp-storage-emulator on 127.0.0.1 for one test module (publish and storage-plugin tests)."""
+    from publish_stubs import Emulator
+
+    emu = Emulator()
+    yield emu
+    emu.stop()

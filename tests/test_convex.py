@@ -9,10 +9,7 @@ import pytest
 
 from klipstream.convex import ConvexClient, ConvexError, client_from_settings
 from klipstream.settings import get_settings
-if __package__:  # tests/ run as a package (tests/__init__.py) or as plain modules
-    from .publish_stubs import SECRET, ConvexStub, clean_env
-else:
-    from publish_stubs import SECRET, ConvexStub, clean_env
+from publish_stubs import SECRET, ConvexStub, clean_env
 
 
 @pytest.fixture(autouse=True)

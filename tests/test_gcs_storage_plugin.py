@@ -11,14 +11,9 @@ import os
 import pandas as pd
 import pytest
 
-if __package__:
-    from .conftest import ROOT, run_snakemake
-    from .publish_stubs import Emulator, emulator_command
-    from .scale_helpers import REAL_CHAT, cut_chat, write_table
-else:
-    from conftest import ROOT, run_snakemake
-    from publish_stubs import Emulator, emulator_command
-    from scale_helpers import REAL_CHAT, cut_chat, write_table
+from conftest import ROOT, run_snakemake
+from publish_stubs import emulator_command
+from scale_helpers import REAL_CHAT, cut_chat, write_table
 
 pytestmark = [
     pytest.mark.workflow,
@@ -30,13 +25,6 @@ pytestmark = [
 VOD = "gcschat"
 BUCKET = "klip-scale-test"
 PREFIX = "run1"
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emu = Emulator()
-    yield emu
-    emu.stop()
 
 
 def gcs_client(emulator):

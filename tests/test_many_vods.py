@@ -11,12 +11,8 @@ import json
 
 import pytest
 
-if __package__:
-    from .conftest import run_snakemake
-    from .scale_helpers import REAL_CHAT, cut_chat, max_concurrent_jobs, snakemake_log, write_table
-else:
-    from conftest import run_snakemake
-    from scale_helpers import REAL_CHAT, cut_chat, max_concurrent_jobs, snakemake_log, write_table
+from conftest import run_snakemake
+from scale_helpers import REAL_CHAT, cut_chat, max_concurrent_jobs, snakemake_log, write_table
 
 pytestmark = pytest.mark.workflow
 SENTIMENT = "output/analysis/chat/{vod}_chat_sentiment.csv"

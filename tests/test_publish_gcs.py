@@ -18,20 +18,10 @@ from klipstream import status
 from klipstream.errors import KlipError
 from klipstream.publish import publish_vod
 from klipstream.publish.gcs import GcsStore
-if __package__:  # tests/ run as a package (tests/__init__.py) or as plain modules
-    from .publish_stubs import SECRET, ConvexStub, Emulator, clean_env, emulator_command
-else:
-    from publish_stubs import SECRET, ConvexStub, Emulator, clean_env, emulator_command
+from publish_stubs import SECRET, ConvexStub, clean_env, emulator_command
 
 pytestmark = pytest.mark.skipif(emulator_command() is None, reason="gcp-storage-emulator not installed")
 VOD = "2434635255"
-
-
-@pytest.fixture(scope="module")
-def emulator():
-    emu = Emulator()
-    yield emu
-    emu.stop()
 
 
 @pytest.fixture

@@ -13,10 +13,7 @@ from klipstream.errors import KlipError
 from klipstream.publish import content_type, plan, publish_vod
 from klipstream.publish.checksums import file_checksums, matches
 from klipstream.settings import DEFAULT_BUCKETS
-if __package__:  # tests/ run as a package (tests/__init__.py) or as plain modules
-    from .publish_stubs import SECRET, ConvexStub, clean_env
-else:
-    from publish_stubs import SECRET, ConvexStub, clean_env
+from publish_stubs import SECRET, ConvexStub, clean_env
 
 VOD = "1087079172"
 

@@ -11,10 +11,7 @@ import pytest
 
 from klipstream import settings
 from klipstream.settings import RedactingFilter, get_settings, load_env_files, redact
-if __package__:  # tests/ run as a package (tests/__init__.py) or as plain modules
-    from .publish_stubs import SECRET, clean_env
-else:
-    from publish_stubs import SECRET, clean_env
+from publish_stubs import SECRET, clean_env
 
 
 @pytest.fixture(autouse=True)

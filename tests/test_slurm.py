@@ -10,12 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-if __package__:
-    from .conftest import run_snakemake
-    from .scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
-else:
-    from conftest import run_snakemake
-    from scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
+from conftest import run_snakemake
+from scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
 
 pytestmark = [pytest.mark.slurm,
               pytest.mark.skipif(not slurm_answers(), reason="no Slurm cluster answers `sinfo` (bash .ci/slurm-up.sh)")]

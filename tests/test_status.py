@@ -13,10 +13,7 @@ import pytest
 
 from klipstream import status
 from klipstream.errors import KlipError
-if __package__:  # tests/ run as a package (tests/__init__.py) or as plain modules
-    from .publish_stubs import SECRET, ConvexStub, clean_env, free_port
-else:
-    from publish_stubs import SECRET, ConvexStub, clean_env, free_port
+from publish_stubs import SECRET, ConvexStub, clean_env, free_port
 
 PIPELINE = ["Queued", "Downloading", "Fetching chat", "Transcribing", "Analyzing", "Finding highlights", "Completed"]
 
