@@ -365,3 +365,13 @@ def test_runner_cancels_a_running_job(store, tmp_path):
     assert job["state"] == "cancelled" and job["steps_done"] == 1 and job["returncode"] != 0
     vod_status = json.loads((tmp_path / "output" / "status" / "slow.json").read_text())
     assert vod_status["status"] == "Failed" and vod_status["reason"] == "cancelled by request"
+
+
+def test_log_route_returns_the_tail(client, tmp_path):
+    job = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
+    url = f"/api/v1/analysis/{job['job_id']}/log"
+    assert client.get(url).text == ""  # not started yet
+    log_file = tmp_path / "output" / "service" / "logs" / f"{job['job_id']}.log"
+    log_file.write_text("".join(f"line {i}\n" for i in range(1000)))
+    assert client.get(url, params={"lines": 2}).text == "line 998\nline 999\n"
+    assert client.get(url).text.count("\n") == 200

@@ -9,6 +9,7 @@ import asyncio
 import hmac
 import json
 import logging
+from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -193,7 +194,8 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         path = app.state.runner.log_path(job_id)
         if not path.is_file():
             return ""
-        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-max(lines, 1):]) + "\n"
+        with open(path, encoding="utf-8", errors="replace") as fh:  # streamed: only the tail is kept
+            return "".join(deque(fh, maxlen=min(max(lines, 1), 100_000)))
 
     @app.delete(API + "/{job_id}", dependencies=[Depends(authorised)],
                 summary="cancel a job that has not finished (a running Snakemake is stopped; finished files stay)")
