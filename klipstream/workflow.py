@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from .errors import KlipError
 from .vod import parse_vod_id
@@ -22,6 +23,15 @@ def snakefile() -> Path:
         if candidate.is_file():
             return candidate
     raise KlipError(f"no Snakefile in {WORKFLOW_DIR} or {Path.cwd()}: run klipstream from the workflow's folder")
+
+
+def config_value(overrides: list[str] | tuple[str, ...], key: str) -> str:
+    """A top-level workflow setting: the last `key=value` of --config overrides, else config/config.yaml's."""
+    for item in reversed(overrides):
+        if item.startswith(f"{key}="):
+            return item.split("=", 1)[1]
+    with open(snakefile().parent / "config" / "config.yaml", encoding="utf-8") as fh:
+        return str(yaml.safe_load(fh)[key])
 
 
 def table_vod_ids(path: str | Path) -> set[str]:

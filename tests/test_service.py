@@ -375,3 +375,10 @@ def test_log_route_returns_the_tail(client, tmp_path):
     log_file.write_text("".join(f"line {i}\n" for i in range(1000)))
     assert client.get(url, params={"lines": 2}).text == "line 998\nline 999\n"
     assert client.get(url).text.count("\n") == 200
+
+
+def test_settings_come_from_overrides_else_the_workflow_config():
+    from klipstream.workflow import config_value
+
+    assert config_value([], "vods") == "config/vods.tsv" and config_value([], "status_dir") == "output/status"
+    assert config_value(["vods=a.tsv", "status_dir=s", "vods=b.tsv"], "vods") == "b.tsv"

@@ -48,12 +48,6 @@ class AnalysisRequest(BaseModel):
         return self
 
 
-def config_value(config: list[str], key: str, default: str) -> str:
-    """A `key=value` of the --config overrides the service passes to Snakemake, else `default`."""
-    values = [item.split("=", 1)[1] for item in config if item.startswith(f"{key}=")]
-    return values[-1] if values else default
-
-
 def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, Any]:
     """What a client sees of a job: its state and progress, the VOD's pipeline status, errors and result URLs."""
     vod_doc = vod_doc or {}
@@ -79,7 +73,7 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
                db: str | Path | None = None, cors_origins: list[str] | None = None, poll_seconds: float = 0.5, keepalive_seconds: float = 15.0) -> FastAPI:
     workdir = Path(workdir).resolve()
     config = list(config or [])
-    table = workdir / config_value(config, "vods", "config/vods.tsv")
+    table = workdir / workflow.config_value(config, "vods")
     statuses = status_dir(workdir, config)
     store = JobStore(db or workdir / "output" / "service" / "jobs.sqlite")
 

@@ -235,10 +235,7 @@ async def _lines(stream: asyncio.StreamReader, longest: int = 1 << 20):
 
 def status_dir(workdir: Path, config: list[str]) -> Path:
     """The workflow's status folder (config key status_dir), relative to the workdir."""
-    for item in config:
-        if item.startswith("status_dir="):
-            return workdir / item.split("=", 1)[1]
-    return workdir / "output" / "status"
+    return workdir / workflow.config_value(config, "status_dir")
 
 
 def failure_reason(workdir: Path, config: list[str], job: dict, progress: SnakemakeProgress, code: int) -> str:
