@@ -14,9 +14,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from twitch_stub import GOOD_CLIENT_ID, Stub  # noqa: E402
 
-from klipstream.chat import twitch_gql  # noqa: E402
+from klipstream.twitch import chat as twitch_gql  # noqa: E402
 from klipstream.chat.io import read_chat_frame, read_chat_meta  # noqa: E402
-from klipstream.chat.twitch_gql import download_chat, split_ranges  # noqa: E402
+from klipstream.twitch.chat import download_chat, split_ranges  # noqa: E402
 from klipstream.errors import KlipError  # noqa: E402
 
 VOD = "123456789"

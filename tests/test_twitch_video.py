@@ -1,8 +1,5 @@
-"""Video: local import with ffmpeg, and yt-dlp's real Twitch extractor against a loopback GQL + usher + HLS stub.
-
-yt-dlp hard-codes Twitch's hosts, so the test (only the test) points them at the stub: the extractor's
-`_USHER_BASE` class attribute, and its `_download_json` for the `https://gql.twitch.tv/gql` URL.
-"""
+"""Video: local import with ffmpeg, and yt-dlp's real Twitch extractor against a loopback GQL + usher + HLS stub,
+reached through the configurable Twitch endpoints (klipstream.twitch.endpoints), as a workflow run would."""
 
 from __future__ import annotations
 
@@ -19,8 +16,10 @@ from twitch_stub import Stub, make_hls  # noqa: E402
 
 from klipstream.errors import KlipError  # noqa: E402
 from klipstream.media import ffmpeg_exe  # noqa: E402
-from klipstream.video import (download_audio_only, download_twitch_video, format_selector,  # noqa: E402
-                              import_local_video, probe_codecs)
+from klipstream.twitch import video as twitch_video  # noqa: E402
+from klipstream.twitch.endpoints import TwitchEndpoints  # noqa: E402
+from klipstream.twitch.video import download_audio_only, download_twitch_video, format_selector  # noqa: E402
+from klipstream.video import import_local_video, probe_codecs  # noqa: E402
 
 VOD = "123456789"
 SIZES = {"1080p60": (1920, 1080), "720p60": (1280, 720), "480p30": (852, 480), "160p30": (284, 160),
@@ -33,21 +32,11 @@ def hls(tmp_path_factory):
 
 
 @pytest.fixture
-def twitch(hls, monkeypatch):
-    from yt_dlp.extractor import twitch as ytw
-
+def twitch(hls):
     stub = Stub(vod_id=VOD, duration=2, hls_dir=hls)
     base = stub.start()
     stub.server_url = base
-    original = ytw.TwitchBaseIE._download_json
-
-    def to_stub(self, url_or_request, *args, **kwargs):
-        if isinstance(url_or_request, str) and url_or_request.startswith("https://gql.twitch.tv/"):
-            url_or_request = base + "/gql"
-        return original(self, url_or_request, *args, **kwargs)
-
-    monkeypatch.setattr(ytw.TwitchBaseIE, "_download_json", to_stub)
-    monkeypatch.setattr(ytw.TwitchBaseIE, "_USHER_BASE", base)
+    stub.endpoints = TwitchEndpoints(gql_url=base + "/gql", usher_url=base)
     yield stub
     stub.stop()
 
@@ -58,7 +47,7 @@ def _fetched(stub):
 
 def test_download_720p_with_metadata(twitch, tmp_path):
     dst, meta = tmp_path / "videos" / f"video_{VOD}.mp4", tmp_path / f"{VOD}_metadata.json"
-    res = download_twitch_video(f"https://www.twitch.tv/videos/{VOD}?t=5s", dst, meta, quality="720p", bin_dir=None)
+    res = download_twitch_video(f"https://www.twitch.tv/videos/{VOD}?t=5s", dst, meta, quality="720p", bin_dir=None, endpoints=twitch.endpoints)
     assert probe_codecs(dst) == {"video": "h264", "audio": "aac", "height": 720}
     assert _fetched(twitch) == ["720p60"]
     doc = json.loads(meta.read_text())
@@ -75,19 +64,19 @@ def test_download_720p_with_metadata(twitch, tmp_path):
 def test_falls_back_to_nearest_lower_rendition(twitch, tmp_path):
     twitch.renditions = ["1080p60", "480p30", "160p30", "audio_only"]
     dst = tmp_path / "v.mp4"
-    res = download_twitch_video(VOD, dst, None, quality="720p", bin_dir=None)
+    res = download_twitch_video(VOD, dst, None, quality="720p", bin_dir=None, endpoints=twitch.endpoints)
     assert res["height"] == 480 and probe_codecs(dst)["height"] == 480 and _fetched(twitch) == ["480p30"]
 
 
 def test_nothing_lower_takes_the_smallest_above(twitch, tmp_path):
     twitch.renditions = ["1080p60", "720p60", "audio_only"]
-    res = download_twitch_video(VOD, tmp_path / "v.mp4", None, quality="360p", bin_dir=None)
+    res = download_twitch_video(VOD, tmp_path / "v.mp4", None, quality="360p", bin_dir=None, endpoints=twitch.endpoints)
     assert res["height"] == 720
 
 
 def test_audio_only_fast_path(twitch, tmp_path):
     wav = tmp_path / "audio.wav"
-    download_audio_only(VOD, wav, tmp_path / "m.json")
+    download_audio_only(VOD, wav, tmp_path / "m.json", endpoints=twitch.endpoints)
     assert _fetched(twitch) == ["audio_only"]
     with wave.open(str(wav)) as w:
         assert w.getframerate() == 16000 and w.getnchannels() == 1
@@ -97,13 +86,13 @@ def test_audio_only_fast_path(twitch, tmp_path):
 def test_sub_only_missing_and_non_twitch(twitch, tmp_path):
     twitch.sub_only = True
     with pytest.raises(KlipError, match=rf"Twitch VOD {VOD} is sub-only") as e:
-        download_twitch_video(VOD, tmp_path / "v.mp4", tmp_path / "m.json", bin_dir=None, retries=0)
+        download_twitch_video(VOD, tmp_path / "v.mp4", tmp_path / "m.json", bin_dir=None, retries=0, endpoints=twitch.endpoints)
     assert "\n" not in str(e.value) and not (tmp_path / "v.mp4").exists() and not (tmp_path / "m.json").exists()
     twitch.sub_only, twitch.missing = False, True
-    with pytest.raises(KlipError, match=rf"Twitch VOD {VOD} does not exist"):
-        download_twitch_video(VOD, tmp_path / "v.mp4", None, bin_dir=None, retries=0)
+    with pytest.raises(KlipError, match=rf"Twitch VOD {VOD} not found"):
+        download_twitch_video(VOD, tmp_path / "v.mp4", None, bin_dir=None, retries=0, endpoints=twitch.endpoints)
     with pytest.raises(KlipError, match="not a Twitch VOD URL"):
-        download_twitch_video("https://www.youtube.com/watch?v=abc", tmp_path / "v.mp4", None)
+        download_twitch_video("https://www.youtube.com/watch?v=abc", tmp_path / "v.mp4", None, endpoints=twitch.endpoints)
 
 
 def test_format_selector():
@@ -154,16 +143,16 @@ def test_interrupted_download_resumes(twitch, tmp_path):
     twitch.broken_paths = {f"/hls/720p60/{segments[1]}"}
     dst = tmp_path / "v.mp4"
     with pytest.raises(KlipError, match=f"Twitch VOD {VOD}"):
-        download_twitch_video(VOD, dst, None, bin_dir=None, retries=0)
+        download_twitch_video(VOD, dst, None, bin_dir=None, retries=0, endpoints=twitch.endpoints)
     assert not dst.exists() and (tmp_path / ".v.mp4.partial").is_dir()
     twitch.broken_paths = set()
-    download_twitch_video(VOD, dst, None, bin_dir=None, retries=0)
+    download_twitch_video(VOD, dst, None, bin_dir=None, retries=0, endpoints=twitch.endpoints)
     first = [r for r in twitch.requests if r["path"] == f"/hls/720p60/{segments[0]}"]
     assert len(first) == 1  # the second run resumed after the fragment it already had
     assert probe_codecs(dst)["height"] == 720 and not (tmp_path / ".v.mp4.partial").exists()
 
 
-def test_twitchdownloader_backend(twitch, tmp_path):
+def test_twitchdownloader_backend(twitch, tmp_path, monkeypatch):
     """backend=auto picks TwitchDownloaderCLI from bin/; metadata then comes from the GQL info query."""
     src = _make(tmp_path / "src.mp4", "libx264", "aac")
     bin_dir = tmp_path / "bin"
@@ -173,7 +162,10 @@ def test_twitchdownloader_backend(twitch, tmp_path):
                    f'echo "[STATUS] - Downloading 50%"\ncp "{src}" "$2"\n')
     exe.chmod(0o755)
     dst, meta = tmp_path / "v.mp4", tmp_path / "m.json"
-    res = download_twitch_video(VOD, dst, meta, quality="source", bin_dir=bin_dir, gql_url=twitch.server_url + "/gql")
+    # The CLI only ever talks to Twitch's own hosts, so it runs with the default endpoints; the metadata request
+    # it is preceded by is answered by the stand-in.
+    monkeypatch.setattr(twitch_video, "vod_info", lambda vod_id, endpoints, timeout: fetch_info(twitch))
+    res = download_twitch_video(VOD, dst, meta, quality="source", bin_dir=bin_dir)
     assert (bin_dir / "args").read_text().split()[:7] == ["videodownload", "--id", VOD, "-o",
                                                           str(tmp_path / ".v.mp4.partial" / "download.mp4"), "-q",
                                                           "Source"]
@@ -182,3 +174,14 @@ def test_twitchdownloader_backend(twitch, tmp_path):
     assert json.loads(meta.read_text())["title"] == "Stub stream"
     with pytest.raises(KlipError, match="TwitchDownloaderCLI is not in"):
         download_twitch_video(VOD, dst, meta, backend="twitchdownloader", bin_dir=tmp_path / "none")
+    with pytest.raises(KlipError, match="TwitchDownloaderCLI cannot be pointed at the Twitch endpoints"):
+        download_twitch_video(VOD, dst, meta, backend="twitchdownloader", bin_dir=bin_dir, endpoints=twitch.endpoints)
+    # auto does not pick the CLI while the endpoints are redirected: yt-dlp downloads from the stand-in
+    assert download_twitch_video(VOD, dst, meta, bin_dir=bin_dir, endpoints=twitch.endpoints)["backend"] == "yt-dlp"
+
+
+def fetch_info(stub):
+    from klipstream.twitch.gql import GqlClient, fetch_video_info
+
+    with GqlClient(stub.endpoints.gql_url) as client:
+        return fetch_video_info(client, VOD)

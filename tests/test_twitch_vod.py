@@ -3,7 +3,7 @@
 import pytest
 
 from klipstream.errors import KlipError
-from klipstream.vod import format_offset, is_vod_id, parse_vod_id, vod_url
+from klipstream.twitch.ids import format_offset, is_vod_id, parse_vod_id, vod_url
 
 
 @pytest.mark.parametrize("value", [

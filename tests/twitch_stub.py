@@ -61,11 +61,42 @@ class ChatData:
                             "userColor": "#FF0000"}}
 
 
+class RecordedChat:
+    """The comments of a chat JSON (TwitchDownloader / our contract layout) served as GQL comment nodes, in the
+    shape Twitch sends them: integer `contentOffsetSeconds`, `commenter`, `message.fragments` with `emote` objects."""
+
+    def __init__(self, path: Path, until: float | None = None):
+        comments = json.loads(Path(path).read_text(encoding="utf-8"))["comments"]
+        self.nodes = [self._node(c) for c in comments if until is None or c["content_offset_seconds"] < until]
+        self.n = len(self.nodes)
+        self.offsets = [node["contentOffsetSeconds"] for node in self.nodes]
+
+    @staticmethod
+    def _node(c: dict) -> dict:
+        fragments, pos = [], 0
+        for f in c["message"].get("fragments") or [{"text": c["message"]["body"], "emoticon": None}]:
+            emote = f.get("emoticon")
+            fragments.append({"text": f["text"], "emote": None if not emote else {
+                "emoteID": emote["emoticon_id"], "id": f"{emote['emoticon_id']};{pos};{pos + len(f['text']) - 1}",
+                "from": pos}})
+            pos += len(f["text"])
+        commenter = c["commenter"]
+        return {"id": c["_id"], "contentOffsetSeconds": int(c["content_offset_seconds"]), "createdAt": c["created_at"],
+                "commenter": {"id": commenter["_id"], "login": commenter["name"],
+                              "displayName": commenter["display_name"]},
+                "message": {"fragments": fragments, "userColor": c["message"].get("user_color"),
+                            "userBadges": [{"id": f"{b['_id']};{b['version']}", "setID": b["_id"],
+                                            "version": b["version"]} for b in c["message"].get("user_badges") or []]}}
+
+    def node(self, i: int) -> dict:
+        return self.nodes[i]
+
+
 class Stub:
     def __init__(self, *, vod_id: str = "123456789", messages: int = 0, duration: int = 3600, page_size: int = 100,
-                 latency: float = 0.0, hls_dir: Path | None = None):
+                 latency: float = 0.0, hls_dir: Path | None = None, chat: RecordedChat | None = None):
         self.vod_id, self.duration, self.page_size, self.latency = vod_id, duration, page_size, latency
-        self.chat = ChatData(messages, duration)
+        self.chat = chat or ChatData(messages, duration)
         self.hls_dir = hls_dir
         self.faults: deque[int] = deque()  # HTTP statuses to answer to the next comment requests
         self.integrity_on_cursor = False   # refuse cursor requests (as Twitch does for some clients)
@@ -240,21 +271,28 @@ class Stub:
             self.server.server_close()
 
 
-def make_hls(root: Path, ffmpeg: str, renditions: dict[str, tuple[int, int]], seconds: float = 2.0) -> Path:
-    """Tiny HLS VOD streams (H.264 + AAC in MPEG-TS, 1 s segments) per rendition; audio_only has no video."""
+def make_hls(root: Path, ffmpeg: str, renditions: dict[str, tuple[int, int]], seconds: float = 2.0,
+             source: Path | None = None, segment_seconds: int = 1) -> Path:
+    """HLS VOD streams (H.264 + AAC in MPEG-TS) per rendition, the way Twitch serves them; audio_only has no video.
+    Made from `source` (a real video, scaled to each rendition) or, without one, from a test pattern and a tone."""
     for name, (w, h) in renditions.items():
         out = root / name
         out.mkdir(parents=True, exist_ok=True)
-        if name == "audio_only":
-            inputs = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
-            codecs = ["-c:a", "aac", "-b:a", "64k"]
+        tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"]
+        if source is not None:
+            inputs = ["-i", str(source)]
+            video = ["-map", "0:v:0", "-vf", f"scale={w}:{h}", "-map", "0:a:0"]
+        elif name == "audio_only":
+            inputs, video = tone, []
         else:
-            inputs = ["-f", "lavfi", "-i", f"testsrc=size={w}x{h}:rate=5", "-f", "lavfi",
-                      "-i", "sine=frequency=440:sample_rate=44100"]
-            codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "5", "-pix_fmt", "yuv420p",
+            inputs, video = ["-f", "lavfi", "-i", f"testsrc=size={w}x{h}:rate=5", *tone], []
+        if name == "audio_only":
+            codecs = ["-map", "0:a:0", "-c:a", "aac", "-b:a", "64k"]
+        else:
+            codecs = [*video, "-c:v", "libx264", "-preset", "ultrafast", "-g", "5", "-pix_fmt", "yuv420p",
                       "-c:a", "aac", "-b:a", "64k"]
         subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *inputs, "-t", str(seconds), *codecs,
-                        "-f", "hls", "-hls_time", "1", "-hls_playlist_type", "vod",
+                        "-f", "hls", "-hls_time", str(segment_seconds), "-hls_playlist_type", "vod",
                         "-hls_segment_filename", str(out / "seg%03d.ts"), str(out / "index.m3u8")], check=True)
     return root
 

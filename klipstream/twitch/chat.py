@@ -22,8 +22,6 @@ import logging
 import math
 import os
 import re
-import shutil
-import subprocess
 import tempfile
 import threading
 import time
@@ -31,134 +29,33 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any, Iterator
 
-import httpx
-
+from ..chat.io import EPOCH_ISO, ChatWriter, make_comment
 from ..errors import KlipError
 from ..io import read_json
-from .io import EPOCH_ISO, ChatWriter, make_comment
-from ..retry import backoff_delay
+from . import downloader_cli
+from .endpoints import GQL_URL
+from .errors import TwitchRefused, VodNotFound
+from .gql import CLI_HINT, CLIENT_ID, GqlClient, fetch_video_info
+from .ids import parse_vod_id
 
 log = logging.getLogger(__name__)
 
-GQL_URL = "https://gql.twitch.tv/gql"
-CLIENT_ID = "kd1unb4b3q4t58fwlpcbzcbnm76a8fp"
 COMMENTS_HASH = "b70a3591ff0f4e0313d126c6a1502d79a1c02baebb288227c582044aa76adf6a"
-CLI_HINT = ("install TwitchDownloaderCLI into bin/ (or on PATH) and set chat.backend: twitchdownloader, "
-            "or import a chat log you already have")
 _BITS = re.compile(r"(?:^|\s)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|ShowLove|Party|SeemsGood|Pride|Kappa|"
                    r"FrankerZ|HeyGuys|DansGame|EleGiggle|TriHard|Kreygasm|4Head|SwiftRage|NotLikeThis|FailFish|"
                    r"VoHiYo|PJSalt|MrDestructoid|bday|RIPCheer|Shamrock|BitBoss|Streamlabs|Muxy|HolidayCheer|"
                    r"Goal|Anon|Charity)(\d+)(?=\s|$)")
 
-
-try:  # optional speed-up: orjson parses and writes pages about 2x faster than the stdlib
+try:  # orjson writes comments about 2x faster than the stdlib
     import orjson
-
-    def _loads(data: bytes) -> Any:
-        return orjson.loads(data)
 
     def _encode(obj: Any) -> str:
         return orjson.dumps(obj).decode()
 except ImportError:  # pragma: no cover - depends on the environment
-    _loads = json.loads
     _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
 
 
-class IntegrityRefused(Exception):
-    """Twitch answered with an integrity / auth error (the request itself must change, retrying won't help)."""
-
-
-class GqlClient:
-    """POSTs GQL operations with timeouts and bounded retries (exponential backoff with jitter) on 429/5xx."""
-
-    def __init__(self, gql_url: str = GQL_URL, client_id: str = CLIENT_ID, *, timeout: float = 30.0,
-                 max_retries: int = 6, backoff: float = 1.0, backoff_max: float = 30.0, workers: int = 8,
-                 oauth_token: str | None = None):
-        headers = {"Client-ID": client_id, "Content-Type": "text/plain;charset=UTF-8"}
-        if oauth_token:
-            headers["Authorization"] = f"OAuth {oauth_token}"
-        self.url = gql_url
-        httpx_log = logging.getLogger("httpx")
-        if httpx_log.level == logging.NOTSET:  # one INFO line per page would drown our progress lines
-            httpx_log.setLevel(logging.WARNING)
-        self.max_retries, self.backoff, self.backoff_max = max_retries, backoff, backoff_max
-        self.http = httpx.Client(headers=headers, timeout=timeout,
-                                 limits=httpx.Limits(max_connections=max(1, workers) + 2))
-        self.requests = 0
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _sleep(self, attempt: int, retry_after: str | None) -> None:
-        time.sleep(backoff_delay(attempt, self.backoff, self.backoff_max, retry_after))
-
-    def post(self, payload: Any, what: str) -> Any:
-        """The decoded JSON answer to `payload`; raises IntegrityRefused or a one-line KlipError."""
-        body = json.dumps(payload, separators=(",", ":"))
-        last = ""
-        for attempt in range(self.max_retries + 1):
-            self.requests += 1
-            try:
-                resp = self.http.post(self.url, content=body)
-            except httpx.TransportError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            else:
-                if resp.status_code in (401, 403):
-                    raise IntegrityRefused(f"HTTP {resp.status_code}")
-                if resp.status_code == 429 or resp.status_code >= 500:
-                    last = f"HTTP {resp.status_code}"
-                    if attempt < self.max_retries:
-                        log.warning("%s: %s, retrying (%d/%d)", what, last, attempt + 1, self.max_retries)
-                        self._sleep(attempt, resp.headers.get("Retry-After"))
-                        continue
-                    break
-                if resp.status_code != 200:
-                    raise KlipError(f"Twitch GQL refused {what}: HTTP {resp.status_code}")
-                try:
-                    data = _loads(resp.content)
-                except ValueError as exc:
-                    raise KlipError(f"Twitch GQL sent invalid JSON for {what}") from exc
-                _raise_for_errors(data, what)
-                return data
-            if attempt < self.max_retries:
-                log.warning("%s: %s, retrying (%d/%d)", what, last, attempt + 1, self.max_retries)
-                self._sleep(attempt, None)
-        raise KlipError(f"Twitch GQL failed for {what} after {self.max_retries + 1} attempts: {last}")
-
-
-def _raise_for_errors(data: Any, what: str) -> None:
-    items = data if isinstance(data, list) else [data]
-    for item in items:
-        for err in (item or {}).get("errors") or []:
-            msg = str(err.get("message", err)) if isinstance(err, dict) else str(err)
-            low = msg.lower()
-            if "integrity" in low or "unauthorized" in low or "client id" in low or "forbidden" in low:
-                raise IntegrityRefused(msg)
-            if "persistedquerynotfound" in low.replace(" ", ""):
-                raise KlipError(f"Twitch no longer knows the comments query used for {what} "
-                                f"(PersistedQueryNotFound); {CLI_HINT}")
-            if not (item or {}).get("data"):
-                raise KlipError(f"Twitch GQL error for {what}: {msg}")
-
-
 # ------------------------------------------------------------------ requests and conversion
-
-def fetch_video_info(client: GqlClient, vod_id: str) -> dict[str, Any]:
-    """Title, streamer, created_at and length of a VOD (TwitchDownloader's GetVideoInfo query)."""
-    query = ('query{video(id:"%s"){title,createdAt,lengthSeconds,viewCount,description,'
-             "owner{id,login,displayName},game{id,displayName}}}" % vod_id)
-    try:
-        data = client.post({"query": query, "variables": {}}, f"VOD {vod_id} info")
-    except IntegrityRefused as exc:
-        raise KlipError(f"Twitch refused the info request for VOD {vod_id} ({exc}); {CLI_HINT}") from exc
-    video = ((data or {}).get("data") or {}).get("video")
-    if not video:
-        raise KlipError(f"Twitch VOD {vod_id} not found (deleted, expired, private or a wrong id)")
-    owner = video.get("owner") or {}
-    return {"title": video.get("title") or "", "streamer": owner.get("displayName") or owner.get("login") or "",
-            "streamer_id": owner.get("id") or 0, "created_at": video.get("createdAt"),
-            "duration": float(video.get("lengthSeconds") or 0), "view_count": int(video.get("viewCount") or 0)}
-
 
 def _comments_request(vod_id: str, offset: int | None, cursor: str | None) -> list[dict]:
     variables: dict[str, Any] = {"videoID": vod_id}
@@ -210,7 +107,7 @@ def fetch_page_raw(client: GqlClient, vod_id: str, *, offset: int | None = None,
     item = data[0] if isinstance(data, list) and data else data
     video = ((item or {}).get("data") or {}).get("video")
     if video is None:
-        raise KlipError(f"Twitch VOD {vod_id} not found while fetching chat (deleted, expired or private)")
+        raise VodNotFound(f"Twitch VOD {vod_id} not found while fetching chat (deleted, expired or private)")
     comments = video.get("comments")
     if comments is None:  # Twitch sometimes answers null comments; an empty page means "nothing here"
         return video, [], None, False
@@ -309,7 +206,7 @@ def _fetch_range(client: GqlClient, vod_id: str, start: float, end: float, is_la
             try:
                 video, edges, last_cursor, has_next = fetch_page_raw(client, vod_id, offset=None if cursor else offset,
                                                                      cursor=cursor)
-            except IntegrityRefused as exc:
+            except TwitchRefused as exc:
                 if cursor is not None and paging == "auto":
                     if mode == "cursor":
                         log.warning("VOD %s: Twitch refused cursor paging (%s); continuing with offset paging",
@@ -318,7 +215,7 @@ def _fetch_range(client: GqlClient, vod_id: str, start: float, end: float, is_la
                     if seen > -math.inf:
                         offset = int(math.floor(seen))
                     continue
-                raise KlipError(f"Twitch refused the chat request for VOD {vod_id} ({exc}); {CLI_HINT}") from exc
+                raise TwitchRefused(f"Twitch refused the chat request for VOD {vod_id} ({exc}); {CLI_HINT}") from exc
             last_t = float((edges[-1].get("node") or {}).get("contentOffsetSeconds") or 0) if edges else seen
             slots.acquire()  # bounded queue of pages waiting for the writer: memory stays flat
             writer.submit(sink.add, video, edges).add_done_callback(lambda _f: slots.release())
@@ -370,50 +267,19 @@ def split_ranges(start: float, end: float, n: int, min_length: float = 60.0) -> 
     return [(start + i * step, start + (i + 1) * step) for i in range(n)]
 
 
-# ------------------------------------------------------------------ entry points
-
-def find_twitchdownloader(bin_dir: str | os.PathLike | None = "bin") -> str | None:
-    """Path of TwitchDownloaderCLI in `bin_dir` or on PATH, else None."""
-    for name in ("TwitchDownloaderCLI", "TwitchDownloaderCLI.exe"):
-        if bin_dir:
-            cand = Path(bin_dir) / name
-            if cand.is_file() and os.access(cand, os.X_OK):
-                return str(cand)
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def _download_with_cli(exe: str, vod_id: str, dst_json: Path, workers: int, meta: dict) -> dict[str, Any]:
-    from .importers import import_chat
-
-    with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
-        raw = Path(tmp) / f"{vod_id}.json"
-        # a fresh folder, so the CLI never stops at its "file exists, overwrite?" prompt
-        cmd = [exe, "chatdownload", "--id", vod_id, "-o", str(raw), "--chat-connections", str(max(1, workers))]
-        log.info("Fetching chat for VOD %s with %s", vod_id, exe)
-        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-        if proc.returncode != 0 or not raw.is_file():
-            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-            raise KlipError(f"TwitchDownloaderCLI failed for VOD {vod_id}: {lines[-1] if lines else proc.returncode}")
-        res = import_chat(raw, dst_json, vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
-                          created_at=meta.get("created_at"), length=meta.get("duration"))
-    return {"comments": res["comments"], "backend": "twitchdownloader"}
-
+# ------------------------------------------------------------------ entry point
 
 def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *, backend: str = "auto",
                   gql_url: str = GQL_URL, client_id: str = CLIENT_ID, metadata_json: str | os.PathLike | None = None,
                   timeout: float = 30.0, max_retries: int = 6, backoff: float = 1.0, paging: str = "auto",
                   start: float = 0.0, end: float | None = None, bin_dir: str | os.PathLike | None = "bin",
-                  oauth_token: str | None = None) -> dict[str, Any]:
+                  oauth_token: str | None = None, allow_cli: bool = True) -> dict[str, Any]:
     """Fetch the whole chat of Twitch VOD `vod_id` into the contract chat JSON `dst_json` (atomic).
 
     backend: `auto` (GQL, falling back to TwitchDownloaderCLI when Twitch refuses and the CLI is installed),
     `gql` or `twitchdownloader`. paging: `auto` (cursor, then offset if refused), `cursor` or `offset`.
+    `allow_cli=False` (endpoints redirected away from Twitch) keeps `auto` off the CLI, which only talks to Twitch.
     `metadata_json` (from the video download) saves the info request. Returns {"comments", "backend", ...}."""
-    from ..vod import parse_vod_id
-
     vod_id = parse_vod_id(vod_id)
     dst_json = Path(dst_json)
     dst_json.parent.mkdir(parents=True, exist_ok=True)
@@ -424,61 +290,65 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
     meta: dict[str, Any] = {}
     if metadata_json and Path(metadata_json).is_file():
         meta = read_json(metadata_json)
-    exe = find_twitchdownloader(bin_dir) if backend != "gql" else None
     if backend == "twitchdownloader":
-        if not exe:
-            raise KlipError(f"chat.backend is twitchdownloader but TwitchDownloaderCLI is not in {bin_dir}/ or on PATH")
-        return _download_with_cli(exe, vod_id, dst_json, workers, meta)
+        return downloader_cli.download_chat(downloader_cli.require(bin_dir, "chat.backend", allow_cli), vod_id,
+                                            dst_json, workers, meta)
+    exe = downloader_cli.find(bin_dir) if backend == "auto" and allow_cli else None
 
-    client = GqlClient(gql_url, client_id, timeout=timeout, max_retries=max_retries, backoff=backoff,
-                       workers=workers, oauth_token=oauth_token)
-    try:
-        if not meta.get("duration") or not meta.get("title"):
-            meta = {**fetch_video_info(client, vod_id), **{k: v for k, v in meta.items() if v}}
-        duration = float(meta.get("duration") or 0) or math.inf
-        stop_at = min(end, duration) if end is not None else duration
-        ranges = split_ranges(float(start), stop_at, workers if workers <= 1 else workers * 4)
-        open_end = end is None  # the last range runs to the end of chat unless the caller set `end`
-        t0 = time.monotonic()
-        log.info("Fetching chat for VOD %s: %s of video in %d ranges with %d workers", vod_id,
-                 "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s", len(ranges), workers)
-        progress = _Progress(vod_id, (stop_at if math.isfinite(stop_at) else 1.0) - start)
-        stop = threading.Event()
-        slots = threading.Semaphore(4 * max(1, workers))
-        with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
-            parts = [Path(tmp) / f"range_{i:04d}.jsonl" for i in range(len(ranges))]
-            sinks = [_RangeSink(vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i], progress)
-                     for i, (a, b) in enumerate(ranges)]
-            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
-            try:
-                with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
-                    futures = [pool.submit(_fetch_range, client, vod_id, a, b, sinks[i].is_last, sinks[i], writer,
-                                           slots, paging, stop) for i, (a, b) in enumerate(ranges)]
-                    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                    failed = [f for f in done if f.exception() is not None]
-                    if failed:
-                        stop.set()
-                        for f in futures:
-                            f.cancel()
-                        raise failed[0].exception()
-            finally:
-                writer.shutdown(wait=True)
-                for sink in sinks:
-                    if not sink.fh.closed:
-                        sink.fh.close()
-            with ChatWriter(dst_json, vod_id=vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
-                            streamer_id=meta.get("streamer_id", 0), created_at=meta.get("created_at"),
-                            length=meta.get("duration") or 0, start=start, end=stop_at if math.isfinite(stop_at)
-                            else None, view_count=meta.get("view_count", 0)) as w:
-                for t, raw in _merge(parts):
-                    w.write_raw(raw, t)
-    except KlipError as exc:
-        if backend == "auto" and exe and "refused" in str(exc):
+    t0 = time.monotonic()
+    with GqlClient(gql_url, client_id, timeout=timeout, max_retries=max_retries, backoff=backoff, workers=workers,
+                   oauth_token=oauth_token) as client:
+        try:
+            if not meta.get("duration") or not meta.get("title"):
+                meta = {**fetch_video_info(client, vod_id), **{k: v for k, v in meta.items() if v}}
+            count = _download_gql(client, vod_id, dst_json, meta, workers, paging, start, end)
+        except TwitchRefused as exc:
+            if not exe:
+                raise
             log.warning("%s; falling back to %s", exc, exe)
-            return _download_with_cli(exe, vod_id, dst_json, workers, meta)
-        raise
-    finally:
-        client.close()
+            return downloader_cli.download_chat(exe, vod_id, dst_json, workers, meta)
     elapsed = time.monotonic() - t0
-    log.info("Fetched %d chat messages for VOD %s in %.1f s (%d requests)", w.count, vod_id, elapsed, client.requests)
-    return {"comments": w.count, "backend": "gql", "requests": client.requests, "seconds": elapsed}
+    log.info("Fetched %d chat messages for VOD %s in %.1f s (%d requests)", count, vod_id, elapsed, client.requests)
+    return {"comments": count, "backend": "gql", "requests": client.requests, "seconds": elapsed}
+
+
+def _download_gql(client: GqlClient, vod_id: str, dst_json: Path, meta: dict[str, Any], workers: int, paging: str,
+                  start: float, end: float | None) -> int:
+    """Fetch [start, end) in parallel time ranges through `client`; returns the number of comments written."""
+    duration = float(meta.get("duration") or 0) or math.inf
+    stop_at = min(end, duration) if end is not None else duration
+    ranges = split_ranges(float(start), stop_at, workers if workers <= 1 else workers * 4)
+    open_end = end is None  # the last range runs to the end of chat unless the caller set `end`
+    log.info("Fetching chat for VOD %s: %s of video in %d ranges with %d workers", vod_id,
+             "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s", len(ranges), workers)
+    progress = _Progress(vod_id, (stop_at if math.isfinite(stop_at) else 1.0) - start)
+    stop = threading.Event()
+    slots = threading.Semaphore(4 * max(1, workers))
+    with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
+        parts = [Path(tmp) / f"range_{i:04d}.jsonl" for i in range(len(ranges))]
+        sinks = [_RangeSink(vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i], progress)
+                 for i, (a, b) in enumerate(ranges)]
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
+                futures = [pool.submit(_fetch_range, client, vod_id, a, b, sinks[i].is_last, sinks[i], writer,
+                                       slots, paging, stop) for i, (a, b) in enumerate(ranges)]
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = [f for f in done if f.exception() is not None]
+                if failed:
+                    stop.set()
+                    for f in futures:
+                        f.cancel()
+                    raise failed[0].exception()
+        finally:
+            writer.shutdown(wait=True)
+            for sink in sinks:
+                if not sink.fh.closed:
+                    sink.fh.close()
+        with ChatWriter(dst_json, vod_id=vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
+                        streamer_id=meta.get("streamer_id", 0), created_at=meta.get("created_at"),
+                        length=meta.get("duration") or 0, start=start,
+                        end=stop_at if math.isfinite(stop_at) else None, view_count=meta.get("view_count", 0)) as w:
+            for t, raw in _merge(parts):
+                w.write_raw(raw, t)
+    return w.count

@@ -6,7 +6,7 @@ import math
 import re
 from urllib.parse import parse_qs, urlsplit
 
-from .errors import KlipError
+from ..errors import KlipError
 
 _ID = re.compile(r"v?(\d{1,12})")
 _HOSTS = {"twitch.tv", "www.twitch.tv", "m.twitch.tv", "go.twitch.tv", "player.twitch.tv"}

@@ -1,0 +1,1 @@
+"""Everything that talks to Twitch: VOD ids, endpoints, the GQL client, chat and video downloads, typed errors."""
