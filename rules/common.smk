@@ -37,9 +37,17 @@ VOD_ID_PATTERN = "[A-Za-z0-9_-]+"
 VOD_COLUMNS = ["vod_id", "url", "video", "chat", "title"]
 
 
+DEFAULT_VOD_TABLE = "config/vods.tsv"
+
+
 def load_vod_table(path, check_files=True):
     if not Path(path).is_file():
-        raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
+        if path != DEFAULT_VOD_TABLE:
+            raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
+        # A workdir of its own without a table: only Twitch VODs (numeric ids) can be asked for.
+        return pd.DataFrame(columns=VOD_COLUMNS, dtype=str).set_index(
+            "vod_id", drop=False
+        )
     table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
     missing = [c for c in VOD_COLUMNS if c not in table.columns]
     if missing:
@@ -132,6 +140,31 @@ def get_audio_source(wildcards):
     if fetches_video(wildcards.vod):
         return {"video": RAW["video"].format(vod=wildcards.vod)}
     return {}
+
+
+def from_twitch(vod, side):
+    """The VOD's `side` (video or chat) is downloaded from Twitch: it has a URL and no local file for it."""
+    row = vod_row(vod)
+    return bool(row["url"] and not row[side])
+
+
+# A fetch job gets a settings section only when the section matters to it (a local file's import does not depend on
+# them, and changing a download setting must not rebuild and re-transcribe a VOD made from local files).
+def get_download_settings(wildcards):
+    return config["download"] if from_twitch(wildcards.vod, "video") else {}
+
+
+def get_chat_settings(wildcards):
+    return config["chat"] if from_twitch(wildcards.vod, "chat") else {}
+
+
+def get_twitch_settings(wildcards):
+    vod = wildcards.vod
+    return (
+        config["twitch"]
+        if from_twitch(vod, "video") or from_twitch(vod, "chat")
+        else {}
+    )
 
 
 def get_vod_url(wildcards):
@@ -241,12 +274,12 @@ def get_all_targets():
 
 
 def mark_queued():
-    """Mark VODs seen for the first time as Queued (jobs report every later status themselves)."""
-    for vod in VODS.index:
-        if status_store.read(vod, config["status_dir"]) is None:
-            status_store.report(
-                vod, "Queued", step="workflow", status_dir=config["status_dir"]
-            )
+    """Mark every VOD this run has jobs for as Queued (its jobs then report each later status themselves)."""
+    vods = {job.wildcards.get("vod") for job in workflow.dag.needrun_jobs()} - {None}
+    for vod in sorted(vods):
+        status_store.report(
+            vod, "Queued", step="workflow", status_dir=config["status_dir"]
+        )
 
 
 # The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).

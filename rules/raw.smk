@@ -1,4 +1,6 @@
 # Raw artifacts: video, 16 kHz mono audio, transcript and its tables, waveform, chat.
+# The fetch rules have no `retries:`: their clients already retry what can succeed (429, 5xx, timeouts), and
+# what cannot (no network, a missing or sub-only VOD) should fail once, at once; a rerun resumes a download.
 
 
 rule video_fetch:
@@ -11,7 +13,6 @@ rule video_fetch:
         "logs/video_fetch/{vod}.log",
     benchmark:
         "benchmarks/video_fetch/{vod}.tsv"
-    retries: 2
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -20,8 +21,8 @@ rule video_fetch:
     params:
         url=get_vod_url,
         title=get_vod_title,
-        backend=config["download"]["backend"],
-        quality=config["download"]["quality"],
+        download=get_download_settings,
+        twitch=get_twitch_settings,
     script:
         "../scripts/video_fetch.py"
 
@@ -42,7 +43,8 @@ rule audio_extract:
         runtime=30,
     params:
         url=get_vod_url,
-        retries=config["download"]["retries"],
+        download=get_download_settings,
+        twitch=get_twitch_settings,
     script:
         "../scripts/audio_extract.py"
 
@@ -64,12 +66,7 @@ rule transcript_transcribe:
         mem_mb=1000,
         runtime=600,
     params:
-        backend=config["transcription"]["backend"],
-        language=config["transcription"]["language"],
-        model=config["transcription"]["model"],
-        fallback_model=config["transcription"]["fallback_model"],
-        timeout=config["transcription"]["timeout"],
-        base_url=config["transcription"]["deepgram_url"],
+        settings=config["transcription"],
     script:
         "../scripts/transcript_transcribe.py"
 
@@ -108,8 +105,7 @@ rule transcript_segments:
         mem_mb=500,
         runtime=10,
     params:
-        window_seconds=config["segments"]["window_seconds"],
-        step_seconds=config["segments"]["step_seconds"],
+        settings=config["segments"],
     script:
         "../scripts/transcript_segments.py"
 
@@ -134,7 +130,7 @@ rule waveform_render:
         mem_mb=300,
         runtime=10,
     params:
-        samples_per_pixel=config["waveform"]["samples_per_pixel"],
+        settings=config["waveform"],
     script:
         "../scripts/waveform_render.py"
 
@@ -148,7 +144,6 @@ rule chat_fetch:
         "logs/chat_fetch/{vod}.log",
     benchmark:
         "benchmarks/chat_fetch/{vod}.tsv"
-    retries: 2
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -157,6 +152,7 @@ rule chat_fetch:
     params:
         url=get_vod_url,
         title=get_vod_title,
-        workers=config["chat"]["workers"],
+        chat=get_chat_settings,
+        twitch=get_twitch_settings,
     script:
         "../scripts/chat_fetch.py"

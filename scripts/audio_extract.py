@@ -1,11 +1,7 @@
 from klipstream.smk import job
 
 with job(snakemake, status="Downloading"):
-    if "video" in snakemake.input.keys():
-        from klipstream.media import extract_audio
+    from klipstream.sources import fetch_audio
 
-        extract_audio(snakemake.input.video, snakemake.output.wav)
-    else:
-        from klipstream.video import download_audio_only
-
-        download_audio_only(snakemake.params.url, snakemake.output.wav, retries=snakemake.params.retries)
+    fetch_audio(snakemake.wildcards.vod, snakemake.input.get("video"), snakemake.output.wav,
+                url=snakemake.params.url, download=snakemake.params.download, twitch=snakemake.params.twitch)

@@ -1,12 +1,7 @@
 from klipstream.smk import job
 
 with job(snakemake, status="Fetching chat"):
-    if snakemake.input:
-        from klipstream.chat.importers import import_chat
+    from klipstream.sources import fetch_chat
 
-        import_chat(snakemake.input[0], snakemake.output.json, vod_id=snakemake.wildcards.vod, title=snakemake.params.title)
-    else:
-        from klipstream.chat.twitch_gql import download_chat
-
-        download_chat(snakemake.params.url, snakemake.output.json, workers=snakemake.params.workers,
-                      backend=snakemake.params.backend, paging=snakemake.params.paging)
+    fetch_chat(snakemake.wildcards.vod, list(snakemake.input), snakemake.output.json, url=snakemake.params.url,
+               title=snakemake.params.title, chat=snakemake.params.chat, twitch=snakemake.params.twitch)

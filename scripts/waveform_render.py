@@ -3,4 +3,4 @@ from klipstream.smk import job
 with job(snakemake, status="Analyzing"):
     from klipstream.waveform import render_waveform
 
-    render_waveform(snakemake.input.wav, snakemake.output.json, snakemake.output.png, **snakemake.params)
+    render_waveform(snakemake.input.wav, snakemake.output.json, snakemake.output.png, **snakemake.params.settings)

@@ -36,11 +36,11 @@ def choose_backend(backend: str = "auto", api_key: str | None = None) -> str:
 
 def transcribe(wav: str | os.PathLike, out_json: str | os.PathLike, *, backend: str = "auto", threads: int = 2,
                language: str = "en", model: str = "nova-3", fallback_model: str | None = "nova-2",
-               timeout: float = 600.0, base_url: str | None = None, api_key: str | None = None,
+               timeout: float = 600.0, deepgram_url: str | None = None, api_key: str | None = None,
                max_attempts: int = 5) -> dict:
     """Transcribe `wav` into `out_json` (written atomically) and return the `klipstream` provenance block.
 
-    api_key defaults to $DEEPGRAM_API_KEY and base_url to $DEEPGRAM_BASE_URL (else api.deepgram.com)."""
+    api_key defaults to $DEEPGRAM_API_KEY and deepgram_url to $DEEPGRAM_BASE_URL (else api.deepgram.com)."""
     wav = Path(wav)
     if not wav.is_file():
         raise KlipError(f"audio file not found: {wav}")
@@ -52,7 +52,7 @@ def transcribe(wav: str | os.PathLike, out_json: str | os.PathLike, *, backend: 
     if chosen == "deepgram":
         from .deepgram import transcribe_deepgram
         doc = transcribe_deepgram(wav, api_key=api_key, model=model, fallback_model=fallback_model,
-                                  language=language, timeout=timeout, base_url=base_url, max_attempts=max_attempts)
+                                  language=language, timeout=timeout, base_url=deepgram_url or None, max_attempts=max_attempts)
     else:
         from .offline import transcribe_offline
         doc = transcribe_offline(wav, threads=threads, language=language)
