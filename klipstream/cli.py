@@ -1,6 +1,7 @@
 """`klipstream` command: a thin front door onto the Snakemake workflow and the local status store.
 
     klipstream run URL_OR_ID [--raw-only | --analysis-only] [--cores N] [--concurrency N] [--timeout S] [-n]
+                   [--workdir DIR] [--config KEY=VALUE ...]
     klipstream status [VOD]
     klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
     klipstream train-models [--corpus FILE ...]
@@ -12,24 +13,56 @@ import argparse
 import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 from . import workflow
 from .errors import KlipError
+from .status import read as read_status
 from .service import add_arguments as add_service_arguments, serve as serve_http
+
+
+def run_config(args: argparse.Namespace) -> list[str]:
+    """`--config` words for Snakemake: the user's, then --concurrency/--timeout as speech_sentiment settings."""
+    llm = {k: v for k, v in (("concurrency", args.concurrency), ("timeout", args.timeout)) if v is not None}
+    extra = ["speech_sentiment={" + ", ".join(f"{k}: {v}" for k, v in llm.items()) + "}"] if llm else []
+    return [*(args.config or []), *extra]
+
+
+def run_workdir(args: argparse.Namespace) -> Path:
+    return Path(args.workdir or workflow.snakefile().parent).resolve()
+
+
+def run_vod(args: argparse.Namespace) -> str:
+    table = run_workdir(args) / workflow.config_value(run_config(args), "vods")
+    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(table))
 
 
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
-    llm = {k: v for k, v in (("concurrency", args.concurrency), ("timeout", args.timeout)) if v is not None}
-    config = ["speech_sentiment={" + ", ".join(f"{k}: {v}" for k, v in llm.items()) + "}"] if llm else []
-    return workflow.snakemake_command(workflow.vod_id_of(args.vod), stage, args.cores,
-                                      options=["--dry-run"] if args.dry_run else [], config=config)
+    return workflow.snakemake_command(run_vod(args), stage, args.cores, workdir=args.workdir,
+                                      options=["--dry-run"] if args.dry_run else [], config=run_config(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cmd = snakemake_command(args)
+    cmd, vod, workdir = snakemake_command(args), run_vod(args), run_workdir(args)
+    status_dir = workflow.config_value(run_config(args), "status_dir")
+    before = (read_status(vod, workdir / status_dir) or {}).get("updated_at")
     print("+ " + shlex.join(cmd), flush=True)
-    return subprocess.call(cmd, cwd=workflow.snakefile().parent)
+    code = subprocess.call(cmd, cwd=workdir)
+    if args.dry_run:
+        return code
+    if code != 0:
+        doc = read_status(vod, workdir / status_dir) or {}
+        # only a failure this run recorded (a Failed left by an earlier run says nothing about this one)
+        fresh = doc.get("status") == "Failed" and doc.get("updated_at") != before
+        cause = f" in {doc.get('step')}: {doc.get('reason')}" if fresh and doc.get("reason") else \
+            f" (snakemake exit code {code}; see its output above)"
+        print(f"klipstream: VOD {vod} failed{cause}", file=sys.stderr)
+        return code
+    print(f"klipstream: VOD {vod} done; results in {workdir}:")
+    for name, path in workflow.results_of(vod, workdir, status_dir).items():
+        print(f"  {name:<10} {path}")
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -52,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--concurrency", type=int, help="most LLM calls in flight (speech_sentiment.concurrency)")
     run.add_argument("--timeout", type=float, help="seconds per LLM call (speech_sentiment.timeout)")
     run.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
+    run.add_argument("--workdir", help="folder for output/, logs/ and .snakemake/ (default: the workflow's folder)")
+    run.add_argument("--config", nargs="+", action="extend", metavar="KEY=VALUE",
+                     help="workflow settings, as snakemake --config takes them, e.g. download='{quality: 480p}'")
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", help="status and history of one or all VODs")

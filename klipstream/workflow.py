@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from .errors import KlipError
-from .vod import parse_vod_id
+from .twitch.ids import parse_vod_id
 
 WORKFLOW_DIR = Path(__file__).resolve().parent.parent
 STAGES = ("all", "analysis", "raw")
@@ -34,12 +34,27 @@ def config_value(overrides: list[str] | tuple[str, ...], key: str) -> str:
         return str(yaml.safe_load(fh)[key])
 
 
-def table_vod_ids(path: str | Path) -> set[str]:
-    """The vod_id column of a VOD table (config/vods.tsv); empty when the file does not exist."""
+def read_table(path: str | Path) -> pd.DataFrame:
+    """The VOD table (config/vods.tsv) indexed by vod_id; empty when the file does not exist."""
     path = Path(path)
     if not path.is_file():
-        return set()
-    return set(pd.read_csv(path, sep="\t", dtype=str, comment="#", usecols=["vod_id"]).vod_id.dropna())
+        return pd.DataFrame(columns=["url", "video", "chat"]).rename_axis("vod_id")
+    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    return table.set_index("vod_id", drop=False)
+
+
+def table_vod_ids(path: str | Path) -> set[str]:
+    """The vod_id column of a VOD table; empty when the file does not exist."""
+    return set(read_table(path).index)
+
+
+def vod_sides(vod: str, table: pd.DataFrame) -> set[str]:
+    """What a VOD's inputs allow: `audio` (a local video or a Twitch URL) and/or `chat` (a local log or a URL).
+    A numeric id that is not in the table is a Twitch VOD, which has both."""
+    if vod not in table.index:
+        return {"audio", "chat"}
+    row = table.loc[vod]
+    return {side for side, local in (("audio", "video"), ("chat", "chat")) if row.get(local) or row.get("url")}
 
 
 def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
@@ -63,19 +78,35 @@ def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
                     ) from bad_reference
 
 
-def targets_for(vod: str, stage: str) -> list[str]:
-    """The files that stand for a stage: raw artifacts, the analysis + report, or everything up to publishing."""
-    raw = [f"output/raw/chat/{vod}_chat.json", f"output/raw/transcripts/audio_{vod}_segments.csv",
-           f"output/raw/transcripts/audio_{vod}_words.csv", f"output/raw/waveforms/audio_{vod}_waveform.json"]
+def targets_for(vod: str, stage: str, sides: set[str] = frozenset({"audio", "chat"})) -> list[str]:
+    """The files that stand for a stage: raw artifacts (of the sides the VOD has), the analysis + report, or
+    everything up to publishing. `klipstream run` and the service both ask Snakemake for exactly these."""
+    raw = ([f"output/raw/transcripts/audio_{vod}_segments.csv", f"output/raw/transcripts/audio_{vod}_words.csv",
+            f"output/raw/waveforms/audio_{vod}_waveform.json"] if "audio" in sides else [])
+    raw += [f"output/raw/chat/{vod}_chat.json"] if "chat" in sides else []
     analysis = [f"output/analysis/{vod}_integrated_analysis.json", f"output/report/{vod}.html"]
     return {"raw": raw, "analysis": analysis, "all": [f"output/publish/{vod}_manifest.json"]}[stage]
+
+
+def results_of(vod: str, workdir: str | Path, status_dir: str = "output/status") -> dict[str, Path]:
+    """The user-facing results of a VOD that exist in `workdir`, by name, as paths relative to `workdir` (absolute
+    for a status_dir outside it): what `klipstream run` and the service say when a VOD is done."""
+    workdir = Path(workdir)
+    candidates = {"report": f"output/report/{vod}.html", "analysis": f"output/analysis/{vod}_integrated_analysis.json",
+                  "clips": f"output/clips/{vod}", "manifest": f"output/publish/{vod}_manifest.json",
+                  "raw chat": f"output/raw/chat/{vod}_chat.json",
+                  "transcript": f"output/raw/transcripts/audio_{vod}_transcript.json",
+                  "status": f"{status_dir}/{vod}.json"}
+    return {name: Path(rel) for name, rel in candidates.items() if (workdir / rel).exists()}
 
 
 def snakemake_command(vod: str, stage: str = "all", cores: int = 2, *, workdir: str | Path | None = None,
                       options: list[str] | tuple[str, ...] = (), config: list[str] | tuple[str, ...] = ()) -> list[str]:
     """`python -m snakemake TARGETS --cores N [--snakefile .. --directory WORKDIR] OPTIONS [--config K=V ..]`."""
+    base = Path(workdir) if workdir is not None else snakefile().parent
+    sides = vod_sides(vod, read_table(base / config_value(config, "vods")))
     # Targets go first and --config last: `--config` takes every following word as a key=value pair.
-    cmd = [sys.executable, "-m", "snakemake", *targets_for(vod, stage), "--cores", str(cores)]
+    cmd = [sys.executable, "-m", "snakemake", *targets_for(vod, stage, sides), "--cores", str(cores)]
     if workdir is not None:
         smk = snakefile()
         cmd += ["--snakefile", str(smk), "--directory", str(workdir),

@@ -28,7 +28,7 @@ def test_vod_id_of_rejects_other_urls_with_one_line(ref):
 
 def args(**kw):
     base = dict(vod="https://www.twitch.tv/videos/42", raw_only=False, analysis_only=False, cores=4,
-                concurrency=None, timeout=None, dry_run=False)
+                concurrency=None, timeout=None, dry_run=False, workdir=None, config=None)
     return argparse.Namespace(**{**base, **kw})
 
 

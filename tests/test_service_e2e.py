@@ -39,8 +39,9 @@ def free_port() -> int:
 class Server:
     """One `klipstream serve` process on 127.0.0.1; start() again after a stop or crash reuses its workdir."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, config: tuple[str, ...] = ("vods=vods.tsv",)):
         self.workdir, self.port, self.proc, self.starts = workdir, free_port(), None, 0
+        self.config = list(config)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "server.log"
 
@@ -50,7 +51,7 @@ class Server:
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "klipstream.cli", "serve", "--port", str(self.port), "--workdir",
-                 str(self.workdir), "--cores", "2", "--config", "vods=vods.tsv"],
+                 str(self.workdir), "--cores", "2", *(["--config", *self.config] if self.config else [])],
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

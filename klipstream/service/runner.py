@@ -213,7 +213,9 @@ class JobRunner:
             total = progress.total or progress.done
             self.store.update(job_id, state="completed", returncode=0, pid=None, running_rules="",
                               steps_done=total, steps_total=total)
-            log.info("job %s: VOD %s completed", job_id, job["vod_id"])
+            results = workflow.results_of(job["vod_id"], self.workdir, workflow.config_value(self.config, "status_dir"))
+            log.info("job %s: VOD %s completed; results in %s: %s", job_id, job["vod_id"], self.workdir,
+                     ", ".join(map(str, results.values())))
         else:
             error = failure_reason(self.workdir, self.config, job, progress, code)
             self.store.update(job_id, state="failed", returncode=code, pid=None, running_rules="", error=error)
