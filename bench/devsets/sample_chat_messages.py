@@ -13,6 +13,8 @@ Every message of each chat gets exactly one stratum, by the first rule that matc
   short_text    <= 3 tokens
   long_text     >= 12 tokens
   medium_text   the rest (only reached through the random remainder)
+The second labelling pass relabels PASS2_SIZE of the sampled ids, drawn uniformly with the same seed
+(`--pass2-out`), shown in shuffled order without the first labels.
 The random remainder is drawn first, uniformly from all messages of a chat (so it shows the natural mix);
 each stratum's quota is then drawn from the messages not yet taken, one message per distinct folded text
 (so the stratum samples cover many different texts rather than 40 copies of "!norton"). The rules are our
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chat_source import DATA_DIR, HERE, SOURCES, read_source  # noqa: E402
 
 SEED = 15  # issue 15
+PASS2_SIZE = 200
 # Per chat: random remainder, then stratum quotas (taken while available).
 QUOTAS = {
     "twitch_v5_1087079172.json": {"random": 130, "emote_only": 60, "short_text": 70, "long_text": 75,
@@ -134,13 +137,23 @@ def sample(data_dir: Path = DATA_DIR, seed: int = SEED) -> pd.DataFrame:
     return out[["source", "message_id", "stratum"]]
 
 
+def pass2_ids(ids: pd.DataFrame, seed: int = SEED, size: int = PASS2_SIZE) -> pd.DataFrame:
+    """The fixed random subset of the sample that is labelled a second time, in the order it is shown."""
+    rng = np.random.default_rng([seed, 2])
+    return ids.iloc[rng.choice(len(ids), size=size, replace=False)][["source", "message_id", "stratum"]]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=HERE / "chat_sample_ids.csv")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    ap.add_argument("--pass2-out", type=Path, help="also write the ids of the second labelling pass here")
     args = ap.parse_args(argv)
     ids = sample(args.data_dir, args.seed)
+    if args.pass2_out:
+        pass2_ids(ids, args.seed).to_csv(args.pass2_out, index=False)
+        print(f"wrote {PASS2_SIZE} second-pass ids to {args.pass2_out}", file=sys.stderr)
     ids.to_csv(args.out, index=False)
     print(f"wrote {len(ids)} ids to {args.out}", file=sys.stderr)
     return 0
