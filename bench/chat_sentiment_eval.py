@@ -147,6 +147,8 @@ def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *,
     if pass2 is not None:
         result["agreement"] = agreement(dev[["source", "message_id", "sentiment", "emotion"]], pass2)
     strata = dev["stratum"].to_numpy()
+    kept = _kept_by_workflow(texts)
+    result["kept_by_workflow_filter"] = int(kept.sum())
     for name, (ps, pe) in preds.items():
         result["scorers"][name] = {
             "sentiment": class_metrics(gold_s, ps, SENTIMENTS),
@@ -155,10 +157,20 @@ def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *,
                                      for s in sorted(set(strata))},
             "emotion_by_stratum": {s: float((pe[strata == s] == gold_e[strata == s]).mean())
                                    for s in sorted(set(strata))},
+            "kept": {"sentiment": class_metrics(gold_s[kept], ps[kept], SENTIMENTS),
+                     "emotion": class_metrics(gold_e[kept], pe[kept], EMOTIONS)},
             "predictions": {"sentiment": {c: int((ps == c).sum()) for c in SENTIMENTS},
                             "emotion": {c: int((pe == c).sum()) for c in EMOTIONS}},
         }
     return result
+
+
+def _kept_by_workflow(texts: pd.DataFrame) -> np.ndarray:
+    """Messages the workflow keeps (not bot accounts, commands or blank: klipstream.emotions.filters); highlight
+    detection ignores the rest, so the "kept" metrics are the ones that reach the highlights."""
+    from klipstream.emotions.filters import filter_messages
+
+    return ~filter_messages(texts)["is_filtered"].to_numpy(dtype=bool)
 
 
 # ------------------------------------------------------------------ report
@@ -189,6 +201,11 @@ def report(result: dict) -> str:
             rows.append((f"R {c}", [sc[n][task]["per_class"][c]["recall"] for n in names]))
         out += ["", f"== {task} (threshold {result['threshold']})" if task == "sentiment" else f"== {task} (argmax)",
                 _table(rows, names)]
+        kept = [(f"{k} (kept {result['kept_by_workflow_filter']})", [v for v in vals]) for k, vals in (
+            ("accuracy", [sc[n]["kept"][task]["accuracy"] for n in names]),
+            ("macro-F1", [sc[n]["kept"][task]["macro_f1"] for n in names]),
+            ("R neutral", [sc[n]["kept"][task]["per_class"]["neutral"]["recall"] for n in names]))]
+        out += ["", f"{task}, only messages the workflow keeps (no bot accounts, commands, blanks)", _table(kept, names)]
         strata = list(sc[names[0]][f"{task}_by_stratum"])
         out += ["", f"{task} accuracy by stratum",
                 _table([(s, [sc[n][f"{task}_by_stratum"][s] for n in names]) for s in strata], names)]
