@@ -62,3 +62,27 @@ def test_every_id_resolves_to_a_message(devset):
         missing = [i for i in ids if i not in text]
         assert missing == []
         assert all(text[i].strip() for i in ids)
+
+
+def test_evaluate_takes_any_score_fn():
+    sys.path.insert(0, str(ROOT / "bench"))
+    import chat_sentiment_eval as ev
+
+    dev = pd.DataFrame({"source": "x", "message_id": ["1", "2", "3", "4"], "stratum": "random",
+                        "sentiment": ["positive", "neutral", "negative", "neutral"],
+                        "emotion": ["funny", "neutral", "anger", "neutral"], "time": [0.0, 1, 2, 3], "user": "u",
+                        "message": ["KEKW", "hi", "ugh", "!uptime"], "emotes": ""})
+
+    def perfect(texts):
+        s = {"KEKW": 0.9, "hi": 0.0, "ugh": -0.9, "!uptime": 0.01}
+        e = {"KEKW": "funny", "hi": "neutral", "ugh": "anger", "!uptime": "neutral"}
+        return pd.DataFrame([{"sentiment_score": s[m], **{c: float(c == e[m]) for c in ev.EMOTIONS}}
+                             for m in texts["message"]])
+
+    result = ev.evaluate({"perfect": perfect}, dev, pass2=dev[["source", "message_id", "sentiment", "emotion"]])
+    assert result["scorers"]["perfect"]["sentiment"]["macro_f1"] == 1.0
+    assert result["scorers"]["perfect"]["emotion"]["accuracy"] == 1.0
+    assert result["scorers"]["majority"]["sentiment"]["per_class"]["neutral"]["recall"] == 1.0
+    assert result["agreement"]["sentiment"]["percent_agreement"] == 100.0
+    assert result["kept_by_workflow_filter"] == 3  # the command is filtered
+    assert "perfect" in ev.report(result)
