@@ -1,4 +1,4 @@
-"""Highlight evaluation on real, human-style labelled chats: the shipped engine vs a message-rate baseline vs random.
+"""Highlight evaluation on labelled real chats: the shipped engine vs a message-rate baseline vs random.
 
 For each chat file the real workflow runs on a temporary work directory (a one-row VOD table with only the
 chat column, then `snakemake output/analysis/<id>_integrated_analysis.json`), and the ranked highlights are
@@ -20,6 +20,11 @@ hit one label); recall@K = labels hit by at least one of the top K / number of l
         [--config 'fusion={threshold_z: 0.5, top_n: 60}'] [--json OUT] [--keep DIR]
 
 A chat file's vod_id is its file stem unless given as ID=PATH; ids must match [A-Za-z0-9_-]+.
+Labelling agreement of a second pass (no engine run):
+
+    .venv/bin/python bench/highlight_eval.py --labels bench/devsets/highlights.csv \\
+        --agreement bench/devsets/highlights_pass2.csv --until 3600
+
 `run_engine` (one VOD through the workflow) is importable for tests and other benchmarks.
 """
 
@@ -130,6 +135,42 @@ def random_score(labels: pd.DataFrame, duration: float, seeds: int, tol: float =
             "hits": float(np.mean([r["hits"] for r in runs])) if runs else 0.0,
             "precision_at_k": float(np.mean([r["precision_at_k"] for r in runs])) if runs else 0.0,
             "recall_at_k": float(np.mean([r["recall_at_k"] for r in runs])) if runs else 0.0}
+
+
+# ----------------------------------------------------------------------------------------------- agreement
+
+def match_intervals(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) -> list[tuple[int, int]]:
+    """One-to-one matching of two label sets of one VOD: a pair may match when one interval, widened by `tol` s on
+    both sides, overlaps the other (a gap of at most `tol` s); pairs are taken smallest gap first. Returns
+    (row position in a, row position in b) pairs."""
+    sa, ea = a["start"].to_numpy(dtype=float), a["end"].to_numpy(dtype=float)
+    sb, eb = b["start"].to_numpy(dtype=float), b["end"].to_numpy(dtype=float)
+    gap = np.maximum(sa[:, None], sb[None, :]) - np.minimum(ea[:, None], eb[None, :])
+    cand = sorted((float(gap[i, j]), i, j) for i, j in zip(*np.nonzero(gap <= tol)))
+    used_a, used_b, pairs = set(), set(), []
+    for _, i, j in cand:
+        if i not in used_a and j not in used_b:
+            used_a.add(i)
+            used_b.add(j)
+            pairs.append((int(i), int(j)))
+    return pairs
+
+
+def agreement(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) -> dict:
+    """Interval-match agreement of label set `b` (e.g. a second pass) with `a`, VOD by VOD: precision = matched / len(b),
+    recall = matched / len(a), F1; plus the share of matched pairs with the same `kind` when both have one."""
+    matched = same_kind = 0
+    for vod in sorted(set(a["vod_id"]) | set(b["vod_id"])):
+        x = a[a["vod_id"] == vod].reset_index(drop=True)
+        y = b[b["vod_id"] == vod].reset_index(drop=True)
+        pairs = match_intervals(x, y, tol)
+        matched += len(pairs)
+        if "kind" in x and "kind" in y:
+            same_kind += sum(x.at[i, "kind"] == y.at[j, "kind"] for i, j in pairs)
+    p = matched / len(b) if len(b) else 0.0
+    r = matched / len(a) if len(a) else 0.0
+    return {"a": len(a), "b": len(b), "matched": matched, "precision": p, "recall": r,
+            "f1": 2 * p * r / (p + r) if p + r else 0.0, "same_kind": same_kind}
 
 
 # ----------------------------------------------------------------------------------------------- the engine
@@ -249,7 +290,7 @@ def table(results: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("chats", nargs="+", help="chat files (any format the project imports), as PATH or ID=PATH")
+    ap.add_argument("chats", nargs="*", help="chat files (any format the project imports), as PATH or ID=PATH")
     ap.add_argument("--labels", required=True, help="CSV with vod_id,start,end[,...] in seconds of VOD time")
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                     help="Snakemake --config override, e.g. 'fusion={threshold_z: 0.5}' (repeatable)")
@@ -258,11 +299,25 @@ def main(argv=None) -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--json", metavar="OUT", help="write the full results here")
     ap.add_argument("--keep", metavar="DIR", help="run in DIR/<vod_id> and keep the workflow outputs")
+    ap.add_argument("--agreement", metavar="OTHER.csv",
+                    help="instead of evaluating: interval-match agreement of OTHER (e.g. a second labelling pass) with "
+                         "--labels, over OTHER's VODs and labels starting before --until")
+    ap.add_argument("--until", type=float, default=float("inf"), help="with --agreement: only labels starting before this")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
 
     labels = read_labels(args.labels)
+    if args.agreement:
+        other = read_labels(args.agreement)
+        a = labels[labels["vod_id"].isin(set(other["vod_id"])) & (labels["start"] < args.until)]
+        b = other[other["start"] < args.until]
+        g = agreement(a, b, args.tolerance)
+        print(f"labels {len(a)}, other {len(b)}, matched {g['matched']} (same kind {g['same_kind']}): precision "
+              f"{g['precision']:.3f}, recall {g['recall']:.3f}, F1 {g['f1']:.3f} at {args.tolerance:g} s tolerance")
+        return 0
+    if not args.chats:
+        ap.error("give at least one chat file (or --agreement)")
     chats = [parse_chat_arg(a) for a in args.chats]
     results: dict = {}
     for vod, path in chats:

@@ -150,3 +150,21 @@ def test_devset_times_lie_inside_each_chat(shared_data, tmp_path):
         t = read_chat_frame(out)["time"]
         lab = d[d["vod_id"] == vod]
         assert (lab["start"] >= t.min()).all() and (lab["end"] <= t.max()).all(), vod
+
+
+# ----------------------------------------------------------------------------------------------- agreement
+
+def test_interval_matching_is_one_to_one_within_the_tolerance():
+    a = labels((100, 120), (200, 210), (500, 520))
+    b = labels((125, 140), (128, 129), (221, 230), (900, 910))
+    # (100,120)~(125,140): gap 5; (128,129) would also fit but a is used; (200,210)~(221,230): gap 11 > 10
+    assert he.match_intervals(a, b) == [(0, 0)]
+    assert sorted(he.match_intervals(a, b, tol=11)) == [(0, 0), (1, 2)]
+
+
+def test_agreement_f1():
+    a = labels((100, 120), (200, 210)).assign(kind=["funny", "fail"])
+    b = labels((105, 115), (205, 215), (600, 610)).assign(kind=["funny", "play", "funny"])
+    g = he.agreement(a, b)
+    assert (g["matched"], g["precision"], g["recall"], g["same_kind"]) == (2, 2 / 3, 1.0, 1)
+    assert g["f1"] == pytest.approx(0.8)
