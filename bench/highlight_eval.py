@@ -158,7 +158,7 @@ def match_intervals(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) ->
 
 def agreement(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) -> dict:
     """Interval-match agreement of label set `b` (e.g. a second pass) with `a`, VOD by VOD: precision = matched / len(b),
-    recall = matched / len(a), F1; plus the share of matched pairs with the same `kind` when both have one."""
+    recall = matched / len(a), F1; plus how many matched pairs share the same `kind` (when both sets have one)."""
     matched = same_kind = 0
     for vod in sorted(set(a["vod_id"]) | set(b["vod_id"])):
         x = a[a["vod_id"] == vod].reset_index(drop=True)
