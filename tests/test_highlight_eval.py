@@ -1,0 +1,170 @@
+"""bench/highlight_eval.py: the P@K / recall@K metric, the message-rate baseline and the random reference on tiny
+hand-computed inputs (no Snakemake), and the shape of the highlight dev set in bench/devsets/."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+spec = importlib.util.spec_from_file_location("highlight_eval", ROOT / "bench" / "highlight_eval.py")
+he = importlib.util.module_from_spec(spec)
+sys.modules["highlight_eval"] = he  # dataclasses look their module up while the file runs
+spec.loader.exec_module(he)
+
+DEVSET = ROOT / "bench" / "devsets" / "highlights.csv"
+PASS2 = ROOT / "bench" / "devsets" / "highlights_pass2.csv"
+CHATS = {"twitch_v5_1087079172": "twitch_v5_1087079172.json", "fuslie_4h": "fuslie_4h.txt"}
+KINDS = {"play", "fail", "funny", "scare", "reveal", "emotional", "donation"}
+
+
+def labels(*spans):
+    return pd.DataFrame({"vod_id": "v", "start": [s for s, _ in spans], "end": [e for _, e in spans]})
+
+
+# ----------------------------------------------------------------------------------------------- metric
+
+def test_hit_is_inside_the_label_widened_by_the_tolerance_on_both_sides():
+    lab = labels((100, 120))
+    assert he.hit_mask([89.9, 90, 110, 130, 130.1], lab).tolist() == [False, True, True, True, False]
+    assert he.hit_mask([95], lab, tol=0).tolist() == [False]
+
+
+def test_precision_counts_every_hit_recall_counts_labels_found():
+    lab = labels((100, 120), (200, 210))  # K = 2
+    # both top-2 predictions hit the first label: P = 2/2, but only 1 of 2 labels is found
+    r = he.score([95, 125, 205, 500], lab)
+    assert (r["k"], r["hits"], r["precision_at_k"], r["recall_at_k"]) == (2, 2, 1.0, 0.5)
+    # ranked order matters: only the top K are looked at
+    r = he.score([500, 205, 95], lab)
+    assert (r["hits"], r["precision_at_k"], r["recall_at_k"]) == (1, 0.5, 0.5)
+
+
+def test_fewer_predictions_than_k_count_as_misses():
+    lab = labels((100, 120), (200, 210), (300, 310), (400, 410))  # K = 4
+    r = he.score([110], lab)
+    assert (r["predicted"], r["precision_at_k"], r["recall_at_k"]) == (1, 0.25, 0.25)
+    assert he.score([], lab)["precision_at_k"] == 0.0
+
+
+def test_explicit_k():
+    lab = labels((100, 120), (200, 210))
+    r = he.score([110, 205, 999], lab, k=3)
+    assert (r["hits"], r["precision_at_k"], r["recall_at_k"]) == (2, 2 / 3, 1.0)
+
+
+def test_engine_peaks_are_read_in_rank_order():
+    doc = {"highlights": [{"rank": 2, "peak": 50.0}, {"rank": 1, "peak": 300.0}, {"rank": 3, "peak": 10.0}]}
+    assert he.engine_peaks(doc) == [300.0, 50.0, 10.0]
+
+
+# ----------------------------------------------------------------------------------------------- baseline
+
+def test_window_counts_are_centred_25_s_windows():
+    c = he.window_counts([0, 1, 2, 10, 30])
+    # t=0: [-12.5, 12.5) -> 0,1,2,10; t=20: [7.5, 32.5) -> 10,30; t=30: [17.5, 42.5) -> 30
+    assert (c[0], c[20], c[30], len(c)) == (4, 2, 1, 31)
+
+
+def test_baseline_peaks_are_60_s_apart_moved_back_15_s_by_count():
+    times = [100.0] * 10 + [130.0] * 6 + [300.0] * 5
+    # 10 at 100 s: every window centred in 88..112 s holds them -> one peak at the centre, 100 s -> 85 s.
+    # 6 at 130 s: its peak (130 s) is 30 s from 100 s -> dropped. 5 at 300 s -> 285 s. Nothing else is left.
+    assert he.baseline_moments(times, 2, duration=1000) == [85.0, 285.0]
+    assert he.baseline_moments(times, 5, duration=1000) == [85.0, 285.0]
+    assert he.baseline_moments(times, 1, duration=1000) == [85.0]
+    # by default the seconds end with the last message: the 300 s plateau is cut to 288..300 s, centre 294 s
+    assert he.baseline_moments(times, 2) == [85.0, 279.0]
+
+
+def test_baseline_ranks_by_count_not_by_time():
+    times = [50.0] * 3 + [500.0] * 8
+    assert he.baseline_moments(times, 2, duration=1000) == [485.0, 35.0]
+
+
+def test_baseline_never_goes_before_zero_and_handles_no_chat():
+    assert he.baseline_moments([5.0] * 3, 1) == [0.0]  # plateau 0..17 s, centre 8 s, minus 15 s
+    assert he.baseline_moments([], 3) == []
+
+
+def test_random_reference_is_reproducible_and_in_range():
+    a, b = he.random_moments(5, 100.0, 3), he.random_moments(5, 100.0, 3)
+    assert a == b and all(0 <= x <= 100 for x in a)
+    lab = labels((0, 100))  # covers everything: every random moment hits
+    r = he.random_score(lab, 100.0, seeds=4)
+    assert (r["precision_at_k"], r["recall_at_k"], r["seeds"]) == (1.0, 1.0, 4)
+
+
+def test_chat_arguments_name_their_vod():
+    assert he.parse_chat_arg("abc=some/where/chat.txt") == ("abc", Path("some/where/chat.txt"))
+    assert he.parse_chat_arg("data/fuslie_4h.txt") == ("fuslie_4h", Path("data/fuslie_4h.txt"))
+    with pytest.raises(SystemExit):
+        he.parse_chat_arg("data/bad id.txt")
+
+
+def test_run_engine_refuses_bad_ids(tmp_path):
+    with pytest.raises(ValueError):
+        he.run_engine(tmp_path / "c.txt", "no/slash", tmp_path)
+
+
+def test_table_has_a_mean_row():
+    r = {"k": 2, "engine": {"predicted": 1, "precision_at_k": 0.5, "recall_at_k": 0.5},
+         "baseline": {"predicted": 2, "precision_at_k": 1.0, "recall_at_k": 1.0},
+         "random": {"predicted": 2, "precision_at_k": 0.0, "recall_at_k": 0.0}}
+    out = he.table({"a": r, "b": json.loads(json.dumps(r))})
+    assert "MEAN" in out and "engine" in out and " 0.500" in out
+
+
+# ----------------------------------------------------------------------------------------------- dev set
+
+@pytest.mark.parametrize("path", [DEVSET, PASS2], ids=["pass1", "pass2"])
+def test_devset_is_well_formed(path):
+    d = pd.read_csv(path)
+    assert list(d.columns) == ["vod_id", "start", "end", "kind", "note"]
+    assert d[["vod_id", "start", "end", "kind", "note"]].notna().all().all()
+    assert set(d["vod_id"]) <= set(CHATS)
+    assert (d["start"] >= 0).all() and (d["start"] < d["end"]).all()
+    assert set(d["kind"]) <= KINDS
+    assert not d.duplicated(["vod_id", "start", "end"]).any()
+
+
+def test_devset_covers_both_vods_and_pass2_is_fuslies_first_hour():
+    d, p2 = pd.read_csv(DEVSET), pd.read_csv(PASS2)
+    n = d.groupby("vod_id").size()
+    assert 15 <= n["twitch_v5_1087079172"] <= 60 and 40 <= n["fuslie_4h"] <= 120
+    assert set(p2["vod_id"]) == {"fuslie_4h"} and p2["start"].max() < 3600
+
+
+def test_devset_times_lie_inside_each_chat(shared_data, tmp_path):
+    from klipstream.chat.importers import import_chat
+    from klipstream.chat.io import read_chat_frame
+
+    d = pd.concat([pd.read_csv(DEVSET), pd.read_csv(PASS2)])
+    for vod, name in CHATS.items():
+        out = tmp_path / f"{vod}.json"
+        import_chat(shared_data / "chat" / name, out, vod)
+        t = read_chat_frame(out)["time"]
+        lab = d[d["vod_id"] == vod]
+        assert (lab["start"] >= t.min()).all() and (lab["end"] <= t.max()).all(), vod
+
+
+# ----------------------------------------------------------------------------------------------- agreement
+
+def test_interval_matching_is_one_to_one_within_the_tolerance():
+    a = labels((100, 120), (200, 210), (500, 520))
+    b = labels((125, 140), (128, 129), (221, 230), (900, 910))
+    # (100,120)~(125,140): gap 5; (128,129) would also fit but a is used; (200,210)~(221,230): gap 11 > 10
+    assert he.match_intervals(a, b) == [(0, 0)]
+    assert sorted(he.match_intervals(a, b, tol=11)) == [(0, 0), (1, 2)]
+
+
+def test_agreement_f1():
+    a = labels((100, 120), (200, 210)).assign(kind=["funny", "fail"])
+    b = labels((105, 115), (205, 215), (600, 610)).assign(kind=["funny", "play", "funny"])
+    g = he.agreement(a, b)
+    assert (g["matched"], g["precision"], g["recall"], g["same_kind"]) == (2, 2 / 3, 1.0, 1)
+    assert g["f1"] == pytest.approx(0.8)
