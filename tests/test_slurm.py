@@ -3,18 +3,27 @@ each asks Slurm for its rule's own threads/mem_mb/runtime, and the results equal
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import run_snakemake
+from conftest import ROOT, run_snakemake
 from scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
 
+# .ci/run installs the Slurm executor plugin here, beside the venv (see tests/test_cluster_plugins.py for why).
+PLUGINS = ROOT / ".ci" / "cluster-plugins"
+HAVE_PLUGIN = (PLUGINS / "snakemake_executor_plugin_slurm").is_dir() or bool(
+    importlib.util.find_spec("snakemake_executor_plugin_slurm"))
+PLUGIN_ENV = {"PYTHONPATH": os.pathsep.join(p for p in (str(PLUGINS), os.environ.get("PYTHONPATH", "")) if p)}
+
 pytestmark = [pytest.mark.slurm,
-              pytest.mark.skipif(not slurm_answers(), reason="no Slurm cluster answers `sinfo` (bash .ci/slurm-up.sh)")]
+              pytest.mark.skipif(not slurm_answers(), reason="no Slurm cluster answers `sinfo` (bash .ci/slurm-up.sh)"),
+              pytest.mark.skipif(not HAVE_PLUGIN, reason="no Slurm executor plugin (pip install -e '.[slurm]')")]
 
 VOD = "slurmchat"
 SLURM_ARGS = ["--executor", "slurm", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks",
@@ -65,7 +74,7 @@ def test_chat_only_vod_on_slurm_matches_local_run(chat_vod):
     # The local reference run goes on while the Slurm run mostly waits on the scheduler.
     with ThreadPoolExecutor(1) as pool:
         reference = pool.submit(run_snakemake, local, *targets, "--config", f"vods={table}")
-        proc = run_snakemake(slurm, *targets, *SLURM_ARGS, "--config", f"vods={table}")
+        proc = run_snakemake(slurm, *targets, *SLURM_ARGS, "--config", f"vods={table}", env=PLUGIN_ENV)
         reference.result()
     text = proc.stdout + proc.stderr
 
