@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from .artifacts import stage_targets, target
 from .errors import KlipError
 from .twitch.ids import parse_vod_id
 
@@ -78,26 +79,13 @@ def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
                     ) from bad_reference
 
 
-def targets_for(vod: str, stage: str, sides: set[str] = frozenset({"audio", "chat"})) -> list[str]:
-    """The files that stand for a stage: raw artifacts (of the sides the VOD has), the analysis + report, or
-    everything up to publishing. `klipstream run` and the service both ask Snakemake for exactly these."""
-    raw = ([f"output/raw/transcripts/audio_{vod}_segments.csv", f"output/raw/transcripts/audio_{vod}_words.csv",
-            f"output/raw/waveforms/audio_{vod}_waveform.json"] if "audio" in sides else [])
-    raw += [f"output/raw/chat/{vod}_chat.json"] if "chat" in sides else []
-    analysis = [f"output/analysis/{vod}_integrated_analysis.json", f"output/report/{vod}.html"]
-    return {"raw": raw, "analysis": analysis, "all": [f"output/publish/{vod}_manifest.json"]}[stage]
-
-
 def results_of(vod: str, workdir: str | Path, status_dir: str = "output/status") -> dict[str, Path]:
     """The user-facing results of a VOD that exist in `workdir`, by name, as paths relative to `workdir` (absolute
     for a status_dir outside it): what `klipstream run` and the service say when a VOD is done."""
-    workdir = Path(workdir)
-    candidates = {"report": f"output/report/{vod}.html", "analysis": f"output/analysis/{vod}_integrated_analysis.json",
-                  "clips": f"output/clips/{vod}", "manifest": f"output/publish/{vod}_manifest.json",
-                  "raw chat": f"output/raw/chat/{vod}_chat.json",
-                  "transcript": f"output/raw/transcripts/audio_{vod}_transcript.json",
-                  "status": f"{status_dir}/{vod}.json"}
-    return {name: Path(rel) for name, rel in candidates.items() if (workdir / rel).exists()}
+    names = {"report": "report_html", "analysis": "integrated_json", "clips": "clips_dir", "manifest": "manifest",
+             "raw chat": "chat_json", "transcript": "transcript_json"}
+    candidates = {name: target(key, vod) for name, key in names.items()} | {"status": f"{status_dir}/{vod}.json"}
+    return {name: Path(rel) for name, rel in candidates.items() if (Path(workdir) / rel).exists()}
 
 
 def snakemake_command(vod: str, stage: str = "all", cores: int = 2, *, workdir: str | Path | None = None,
@@ -106,7 +94,7 @@ def snakemake_command(vod: str, stage: str = "all", cores: int = 2, *, workdir: 
     base = Path(workdir) if workdir is not None else snakefile().parent
     sides = vod_sides(vod, read_table(base / config_value(config, "vods")))
     # Targets go first and --config last: `--config` takes every following word as a key=value pair.
-    cmd = [sys.executable, "-m", "snakemake", *targets_for(vod, stage, sides), "--cores", str(cores)]
+    cmd = [sys.executable, "-m", "snakemake", *stage_targets(vod, stage, sides), "--cores", str(cores)]
     if workdir is not None:
         smk = snakefile()
         cmd += ["--snakefile", str(smk), "--directory", str(workdir),

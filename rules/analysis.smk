@@ -3,10 +3,10 @@
 
 rule chat_sentiment_score:
     input:
-        chat="output/raw/chat/{vod}_chat.json",
+        chat=target("chat_json"),
         models=CHAT_MODELS,
     output:
-        csv="output/analysis/chat/{vod}_chat_sentiment.csv",
+        csv=target("chat_sentiment_csv"),
     log:
         "logs/chat_sentiment_score/{vod}.log",
     benchmark:
@@ -22,9 +22,9 @@ rule chat_sentiment_score:
 
 rule chat_timeline_build:
     input:
-        sentiment="output/analysis/chat/{vod}_chat_sentiment.csv",
+        sentiment=target("chat_sentiment_csv"),
     output:
-        csv="output/analysis/chat/{vod}_chat_timeline.csv",
+        csv=target("chat_timeline_csv"),
     log:
         "logs/chat_timeline_build/{vod}.log",
     benchmark:
@@ -42,11 +42,11 @@ rule chat_timeline_build:
 
 rule chat_highlights_detect:
     input:
-        timeline="output/analysis/chat/{vod}_chat_timeline.csv",
-        sentiment="output/analysis/chat/{vod}_chat_sentiment.csv",
+        timeline=target("chat_timeline_csv"),
+        sentiment=target("chat_sentiment_csv"),
     output:
         csv=report(
-            "output/analysis/chat/{vod}_highlight_analysis.csv",
+            target("chat_highlights_csv"),
             caption="../report/chat_highlights.rst",
             category="Chat",
         ),
@@ -67,10 +67,10 @@ rule chat_highlights_detect:
 
 rule chat_plot:
     input:
-        timeline="output/analysis/chat/{vod}_chat_timeline.csv",
+        timeline=target("chat_timeline_csv"),
     output:
         png=report(
-            "output/analysis/chat/{vod}_chat_activity.png",
+            target("chat_activity_png"),
             caption="../report/chat_activity.rst",
             category="Chat",
         ),
@@ -89,10 +89,10 @@ rule chat_plot:
 
 rule audio_features_compute:
     input:
-        wav="output/raw/audio/audio_{vod}.wav",
-        words="output/raw/transcripts/audio_{vod}_words.csv",
+        wav=target("audio"),
+        words=target("words_csv"),
     output:
-        csv="output/analysis/audio/{vod}_features.csv",
+        csv=target("audio_features_csv"),
     log:
         "logs/audio_features_compute/{vod}.log",
     benchmark:
@@ -111,10 +111,10 @@ rule audio_features_compute:
 
 rule audio_sentiment_score:
     input:
-        segments="output/raw/transcripts/audio_{vod}_segments.csv",
-        features="output/analysis/audio/{vod}_features.csv",
+        segments=target("segments_csv"),
+        features=target("audio_features_csv"),
     output:
-        csv="output/analysis/audio/{vod}_sentiment.csv",
+        csv=target("audio_sentiment_csv"),
     log:
         "logs/audio_sentiment_score/{vod}.log",
     benchmark:
@@ -133,12 +133,12 @@ rule audio_sentiment_score:
 
 rule audio_highlights_detect:
     input:
-        features="output/analysis/audio/{vod}_features.csv",
-        sentiment="output/analysis/audio/{vod}_sentiment.csv",
-        words="output/raw/transcripts/audio_{vod}_words.csv",
+        features=target("audio_features_csv"),
+        sentiment=target("audio_sentiment_csv"),
+        words=target("words_csv"),
     output:
         csv=report(
-            "output/analysis/audio/{vod}_highlights.csv",
+            target("audio_highlights_csv"),
             caption="../report/audio_highlights.rst",
             category="Audio",
         ),
@@ -159,10 +159,10 @@ rule audio_highlights_detect:
 
 rule audio_plot:
     input:
-        features="output/analysis/audio/{vod}_features.csv",
+        features=target("audio_features_csv"),
     output:
         png=report(
-            "output/analysis/audio/{vod}_loudness.png",
+            target("audio_loudness_png"),
             caption="../report/audio_loudness.rst",
             category="Audio",
         ),
@@ -183,7 +183,7 @@ rule analysis_integrate:
     input:
         unpack(get_integration_inputs),
     output:
-        json="output/analysis/{vod}_integrated_analysis.json",
+        json=target("integrated_json"),
     log:
         "logs/analysis_integrate/{vod}.log",
     benchmark:

@@ -7,6 +7,7 @@ import pandas as pd
 sys.path.insert(0, workflow.basedir)
 
 from klipstream import status as status_store
+from klipstream.artifacts import ARTIFACTS, INTEGRATION_INPUTS, available, target
 
 
 def coerce_cli_scalars(node):
@@ -138,7 +139,7 @@ def get_chat_source(wildcards):
 def get_audio_source(wildcards):
     """The video to extract the audio from, or nothing on the audio-only fast path."""
     if fetches_video(wildcards.vod):
-        return {"video": RAW["video"].format(vod=wildcards.vod)}
+        return {"video": target("video", wildcards.vod)}
     return {}
 
 
@@ -175,102 +176,44 @@ def get_vod_title(wildcards):
     return vod_row(wildcards.vod)["title"]
 
 
-RAW = {
-    "video": "output/raw/videos/video_{vod}.mp4",
-    "metadata": "output/raw/{vod}_metadata.json",
-    "audio": "output/raw/audio/audio_{vod}.wav",
-    "transcript_json": "output/raw/transcripts/audio_{vod}_transcript.json",
-    "words_csv": "output/raw/transcripts/audio_{vod}_words.csv",
-    "paragraphs_csv": "output/raw/transcripts/audio_{vod}_paragraphs.csv",
-    "segments_csv": "output/raw/transcripts/audio_{vod}_segments.csv",
-    "waveform_png": "output/raw/waveforms/audio_{vod}_waveform.png",
-    "waveform_json": "output/raw/waveforms/audio_{vod}_waveform.json",
-    "chat_json": "output/raw/chat/{vod}_chat.json",
-}
-CHAT_ANALYSIS = {
-    "chat_sentiment_csv": "output/analysis/chat/{vod}_chat_sentiment.csv",
-    "chat_timeline_csv": "output/analysis/chat/{vod}_chat_timeline.csv",
-    "chat_highlights_csv": "output/analysis/chat/{vod}_highlight_analysis.csv",
-    "chat_activity_png": "output/analysis/chat/{vod}_chat_activity.png",
-}
-AUDIO_ANALYSIS = {
-    "audio_features_csv": "output/analysis/audio/{vod}_features.csv",
-    "audio_sentiment_csv": "output/analysis/audio/{vod}_sentiment.csv",
-    "audio_highlights_csv": "output/analysis/audio/{vod}_highlights.csv",
-    "audio_loudness_png": "output/analysis/audio/{vod}_loudness.png",
-}
-AUDIO_RAW_KINDS = [
-    "video",
-    "audio",
-    "transcript_json",
-    "words_csv",
-    "paragraphs_csv",
-    "segments_csv",
-    "waveform_png",
-    "waveform_json",
-]
-INTEGRATED = "output/analysis/{vod}_integrated_analysis.json"
-REPORT = "output/report/{vod}.html"
-CLIPS = "output/clips/{vod}"
-MANIFEST = "output/publish/{vod}_manifest.json"
+def sides_of(vod):
+    """What the VOD's inputs allow: audio (a local video or a Twitch URL) and/or chat (a local log or a URL)."""
+    return {
+        side for side, has in (("audio", has_video), ("chat", has_chat)) if has(vod)
+    }
 
 
 def artifacts_of(vod):
-    """Every file the VOD's inputs allow, by kind: chat-only VODs have no audio side and vice versa."""
-    kinds = {}
-    if has_video(vod):
-        kinds.update(
-            {k: RAW[k] for k in AUDIO_RAW_KINDS if k != "video" or fetches_video(vod)}
-        )
-        kinds.update(AUDIO_ANALYSIS)
-    if has_chat(vod):
-        kinds["chat_json"] = RAW["chat_json"]
-        kinds.update(CHAT_ANALYSIS)
-    return {kind: path.format(vod=vod) for kind, path in kinds.items()}
+    """Every file the VOD's inputs allow, by artifact key: chat-only VODs have no audio side and vice versa."""
+    return {
+        key: artifact.format(vod)
+        for key, artifact in available(sides_of(vod), fetches_video(vod)).items()
+    }
 
 
 def get_integration_inputs(wildcards):
-    wanted = [
-        "words_csv",
-        "chat_sentiment_csv",
-        "chat_timeline_csv",
-        "chat_highlights_csv",
-        "audio_features_csv",
-        "audio_sentiment_csv",
-        "audio_highlights_csv",
-    ]
     files = artifacts_of(wildcards.vod)
-    return {kind: files[kind] for kind in wanted if kind in files}
+    return {key: files[key] for key in INTEGRATION_INPUTS if key in files}
 
 
 def get_report_inputs(wildcards):
     files = artifacts_of(wildcards.vod)
-    inputs = {"integrated": INTEGRATED.format(vod=wildcards.vod)}
     # The integrated analysis carries the timeline the report draws; only the waveform comes from elsewhere.
-    if "waveform_json" in files:
-        inputs["waveform_json"] = files["waveform_json"]
-    return inputs
+    keys = ["integrated_json", "waveform_json"]
+    return {key: files[key] for key in keys if key in files}
 
 
 def get_publish_inputs(wildcards):
-    vod = wildcards.vod
-    files = artifacts_of(vod)
-    plots = [
-        files.pop(kind)
-        for kind in ("audio_loudness_png", "chat_activity_png")
-        if kind in files
-    ]
-    if plots:
-        files["plots"] = plots
-    files["integrated_json"] = INTEGRATED.format(vod=vod)
-    files["report_html"] = REPORT.format(vod=vod)
-    if fetches_video(vod):
-        files["clips_dir"] = CLIPS.format(vod=vod)
-    return files
+    """Every published artifact of the VOD (those with a bucket), by key."""
+    return {
+        key: path
+        for key, path in artifacts_of(wildcards.vod).items()
+        if ARTIFACTS[key].bucket
+    }
 
 
 def get_all_targets():
-    return [MANIFEST.format(vod=vod) for vod in VODS.index]
+    return [target("manifest", vod) for vod in VODS.index]
 
 
 def mark_queued():

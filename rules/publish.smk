@@ -5,7 +5,7 @@ rule publish_upload:
     input:
         unpack(get_publish_inputs),
     output:
-        manifest="output/publish/{vod}_manifest.json",
+        manifest=target("manifest"),
     log:
         "logs/publish_upload/{vod}.log",
     benchmark:

@@ -7,8 +7,8 @@ rule video_fetch:
     input:
         get_video_source,
     output:
-        video="output/raw/videos/video_{vod}.mp4",
-        metadata="output/raw/{vod}_metadata.json",
+        video=target("video"),
+        metadata=target("metadata"),
     log:
         "logs/video_fetch/{vod}.log",
     benchmark:
@@ -31,7 +31,7 @@ rule audio_extract:
     input:
         unpack(get_audio_source),
     output:
-        wav="output/raw/audio/audio_{vod}.wav",
+        wav=target("audio"),
     log:
         "logs/audio_extract/{vod}.log",
     benchmark:
@@ -51,9 +51,9 @@ rule audio_extract:
 
 rule transcript_transcribe:
     input:
-        wav="output/raw/audio/audio_{vod}.wav",
+        wav=target("audio"),
     output:
-        json="output/raw/transcripts/audio_{vod}_transcript.json",
+        json=target("transcript_json"),
     log:
         "logs/transcript_transcribe/{vod}.log",
     benchmark:
@@ -73,10 +73,10 @@ rule transcript_transcribe:
 
 rule transcript_tables:
     input:
-        json="output/raw/transcripts/audio_{vod}_transcript.json",
+        json=target("transcript_json"),
     output:
-        words="output/raw/transcripts/audio_{vod}_words.csv",
-        paragraphs="output/raw/transcripts/audio_{vod}_paragraphs.csv",
+        words=target("words_csv"),
+        paragraphs=target("paragraphs_csv"),
     log:
         "logs/transcript_tables/{vod}.log",
     benchmark:
@@ -92,9 +92,9 @@ rule transcript_tables:
 
 rule transcript_segments:
     input:
-        json="output/raw/transcripts/audio_{vod}_transcript.json",
+        json=target("transcript_json"),
     output:
-        segments="output/raw/transcripts/audio_{vod}_segments.csv",
+        segments=target("segments_csv"),
     log:
         "logs/transcript_segments/{vod}.log",
     benchmark:
@@ -112,14 +112,14 @@ rule transcript_segments:
 
 rule waveform_render:
     input:
-        wav="output/raw/audio/audio_{vod}.wav",
+        wav=target("audio"),
     output:
         png=report(
-            "output/raw/waveforms/audio_{vod}_waveform.png",
+            target("waveform_png"),
             caption="../report/waveform.rst",
             category="Audio",
         ),
-        json="output/raw/waveforms/audio_{vod}_waveform.json",
+        json=target("waveform_json"),
     log:
         "logs/waveform_render/{vod}.log",
     benchmark:
@@ -139,7 +139,7 @@ rule chat_fetch:
     input:
         get_chat_source,
     output:
-        json="output/raw/chat/{vod}_chat.json",
+        json=target("chat_json"),
     log:
         "logs/chat_fetch/{vod}.log",
     benchmark:

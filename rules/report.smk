@@ -6,7 +6,7 @@ rule report_render:
         unpack(get_report_inputs),
     output:
         html=report(
-            "output/report/{vod}.html",
+            target("report_html"),
             caption="../report/report.rst",
             category="Report",
         ),
@@ -25,10 +25,10 @@ rule report_render:
 
 rule clips_cut:
     input:
-        video="output/raw/videos/video_{vod}.mp4",
-        integrated="output/analysis/{vod}_integrated_analysis.json",
+        video=target("video"),
+        integrated=target("integrated_json"),
     output:
-        clips=directory("output/clips/{vod}"),
+        clips=directory(target("clips_dir")),
     log:
         "logs/clips_cut/{vod}.log",
     benchmark:

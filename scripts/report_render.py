@@ -3,5 +3,5 @@ from klipstream.smk import job
 with job(snakemake, status="Finding highlights"):
     from klipstream.report import render_report
 
-    render_report(snakemake.input.integrated, snakemake.output.html,
+    render_report(snakemake.input.integrated_json, snakemake.output.html,
                   waveform_json=snakemake.input.get("waveform_json"))

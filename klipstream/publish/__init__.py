@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import mimetypes
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .. import status as status_store
+from ..artifacts import ARTIFACTS, content_type
 from ..errors import KlipError
 from ..io import write_json
 from ..settings import Settings, get_settings, redact
@@ -26,37 +26,16 @@ from ..retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
-# kind -> (bucket role, Convex URL field). The URL field names are what `video:updateUrls` receives in `urls`.
-KINDS: dict[str, tuple[str, str]] = {
-    "video": ("raw", "videoUrl"),
-    "audio": ("raw", "audioUrl"),
-    "waveform_json": ("raw", "audiowaveUrl"),          # peaks.js JSON: what the frontend's player draws
-    "waveform_png": ("raw", "audiowaveImageUrl"),
-    "transcript_json": ("transcripts", "transcriptJsonUrl"),
-    "segments_csv": ("transcripts", "transcriptUrl"),    # the older tool's transcriptUrl was the segments CSV
-    "words_csv": ("transcripts", "transcriptWordUrl"),
-    "paragraphs_csv": ("transcripts", "transcriptParagraphUrl"),
-    "chat_json": ("chatlogs", "chatUrl"),
-    "chat_sentiment_csv": ("analysis", "chatSentimentUrl"),
-    "chat_timeline_csv": ("analysis", "chatTimelineUrl"),
-    "chat_highlights_csv": ("analysis", "chatHighlightsUrl"),
-    "audio_features_csv": ("analysis", "audioFeaturesUrl"),
-    "audio_sentiment_csv": ("analysis", "transcriptAnalysisUrl"),  # per-segment transcript sentiment
-    "audio_highlights_csv": ("analysis", "audioHighlightsUrl"),
-    "integrated_json": ("analysis", "analysisUrl"),
-    "report_html": ("analysis", "reportUrl"),
-    "clips_json": ("analysis", "clipsUrl"),
-}
-# Kinds that take a list of files; they get no URL field of their own (clips_json lists the clips).
+# kind -> (bucket role, Convex URL field): the artifact registry's published files. The URL field names are what
+# `video:updateUrls` receives in `urls`; a kind without one (the plots) is uploaded but not pushed.
+KINDS: dict[str, tuple[str, str | None]] = {
+    key: (a.bucket, a.url_field) for key, a in ARTIFACTS.items() if a.bucket and not a.folder}
+# Kinds that take a list of files or a folder; object names {vod}/{prefix}{filename}. In a clips folder, the one
+# JSON index (clips.json) gets the folder artifact's URL field.
 LIST_KINDS: dict[str, tuple[str, str]] = {
-    "clips": ("analysis", "clips/"),   # object name {vod}/clips/{filename}
-    "clips_dir": ("analysis", "clips/"),  # a folder: every (non-hidden) file in it, {vod}/clips/{filename}
-    "plots": ("analysis", ""),         # analysis PNGs, {vod}/{filename}
-}
-CONTENT_TYPES = {
-    ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
-    ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm",
+    "clips_dir": (ARTIFACTS["clips_dir"].bucket, "clips/"),
+    "clips": (ARTIFACTS["clips_dir"].bucket, "clips/"),
+    "plots": ("analysis", ""),
 }
 OTHER_OPTIONS = {"buckets", "use_gcs", "gcs_project", "service_account_path", "local_root"}
 DEFAULTS = {
@@ -73,11 +52,6 @@ class Item:
     bucket: str
     name: str
     url_field: str | None
-
-
-def content_type(path: str | os.PathLike) -> str:
-    suffix = Path(path).suffix.lower()
-    return CONTENT_TYPES.get(suffix) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
 
 
 def plan(vod: str, files: Mapping[str, Any], buckets: Mapping[str, str]) -> list[Item]:
@@ -107,7 +81,7 @@ def plan(vod: str, files: Mapping[str, Any], buckets: Mapping[str, str]) -> list
             for p in paths:
                 path = Path(p)
                 # the one JSON index in a clips folder gets the clips URL field
-                field = "clipsUrl" if kind == "clips_dir" and jsons == [path] and "clips_json" not in files else None
+                field = ARTIFACTS["clips_dir"].url_field if kind == "clips_dir" and jsons == [path] else None
                 items.append(Item(kind, path, role, buckets[role], f"{vod}/{prefix}{path.name}", field))
         else:
             known = ", ".join(sorted(KINDS) + sorted(LIST_KINDS))

@@ -21,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__, workflow
+from ..artifacts import target
 from .. import status as status_store
 from ..errors import KlipError
 from .runner import JobRunner, status_dir
@@ -105,11 +106,11 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
         return job_view(job, status_store.read(job["vod_id"], statuses))
 
-    def finished_file(job_id: str, relative: str) -> Path:
+    def finished_file(job_id: str, key: str) -> Path:
         job = view(job_id)
         if job["status"] != "completed":
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is {job['status']}, not completed")
-        path = workdir / relative.format(vod=job["vod_id"])
+        path = workdir / target(key, job["vod_id"])
         if job["stage"] == "raw" or not path.is_file():
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} built no {path.name}")
         return path
@@ -174,12 +175,12 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
 
     @app.get(API + "/{job_id}/result", summary="the integrated analysis JSON of a completed job")
     async def result(job_id: str = JOB_ID) -> FileResponse:
-        return FileResponse(finished_file(job_id, "output/analysis/{vod}_integrated_analysis.json"),
+        return FileResponse(finished_file(job_id, "integrated_json"),
                             media_type="application/json")
 
     @app.get(API + "/{job_id}/report", summary="the HTML report of a completed job")
     async def report(job_id: str = JOB_ID) -> FileResponse:
-        return FileResponse(finished_file(job_id, "output/report/{vod}.html"), media_type="text/html")
+        return FileResponse(finished_file(job_id, "report_html"), media_type="text/html")
 
     @app.get(API + "/{job_id}/log", summary="the last lines of the job's Snakemake log",
              response_class=PlainTextResponse)

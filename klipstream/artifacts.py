@@ -1,0 +1,118 @@
+"""Every file klipstream makes for a VOD, defined once: its path pattern, its stage, which side of the VOD it needs,
+the bucket role it is published to and the Convex field that carries its URL.
+
+The rules take their output paths from here (`target(key)` in rules/common.smk), `klipstream run` and the service
+their targets, publishing its buckets, URL fields and content types, integration its input names."""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+# What a VOD must have for an artifact to exist. A VOD "has" audio with a local video or a Twitch URL, chat with a
+# local chat log or a URL, and "video" when the video itself is fetched (not with Twitch's audio-only download).
+AUDIO, CHAT, VIDEO, ANY = "audio", "chat", "video", "any"
+STAGES = ("raw", "analysis", "report", "clips", "publish")
+
+
+@dataclass(frozen=True)
+class Artifact:
+    key: str  # the name a rule's input/output uses, and the kind recorded in the publish manifest
+    path: str  # relative to the workdir, with {vod}
+    stage: str
+    needs: str
+    bucket: str | None = None  # bucket role (raw, transcripts, chatlogs, analysis); None: not published
+    url_field: str | None = None  # the field of Convex's `video:updateUrls` that receives its URL
+    folder: bool = False  # a directory target: each file in it is published under {vod}/{prefix}
+
+    def format(self, vod: str) -> str:
+        return self.path.format(vod=vod)
+
+    @property
+    def content_type(self) -> str:
+        return content_type(self.path)
+
+
+ARTIFACTS: dict[str, Artifact] = {a.key: a for a in (
+    Artifact("video", "output/raw/videos/video_{vod}.mp4", "raw", VIDEO, "raw", "videoUrl"),
+    Artifact("metadata", "output/raw/{vod}_metadata.json", "raw", VIDEO),
+    Artifact("audio", "output/raw/audio/audio_{vod}.wav", "raw", AUDIO, "raw", "audioUrl"),
+    Artifact("transcript_json", "output/raw/transcripts/audio_{vod}_transcript.json", "raw", AUDIO, "transcripts",
+             "transcriptJsonUrl"),
+    Artifact("words_csv", "output/raw/transcripts/audio_{vod}_words.csv", "raw", AUDIO, "transcripts",
+             "transcriptWordUrl"),
+    Artifact("paragraphs_csv", "output/raw/transcripts/audio_{vod}_paragraphs.csv", "raw", AUDIO, "transcripts",
+             "transcriptParagraphUrl"),
+    # the older tool's transcriptUrl was the segments CSV
+    Artifact("segments_csv", "output/raw/transcripts/audio_{vod}_segments.csv", "raw", AUDIO, "transcripts",
+             "transcriptUrl"),
+    Artifact("waveform_png", "output/raw/waveforms/audio_{vod}_waveform.png", "raw", AUDIO, "raw",
+             "audiowaveImageUrl"),
+    # peaks.js JSON: what the frontend's player draws
+    Artifact("waveform_json", "output/raw/waveforms/audio_{vod}_waveform.json", "raw", AUDIO, "raw", "audiowaveUrl"),
+    Artifact("chat_json", "output/raw/chat/{vod}_chat.json", "raw", CHAT, "chatlogs", "chatUrl"),
+    Artifact("chat_sentiment_csv", "output/analysis/chat/{vod}_chat_sentiment.csv", "analysis", CHAT, "analysis",
+             "chatSentimentUrl"),
+    Artifact("chat_timeline_csv", "output/analysis/chat/{vod}_chat_timeline.csv", "analysis", CHAT, "analysis",
+             "chatTimelineUrl"),
+    Artifact("chat_highlights_csv", "output/analysis/chat/{vod}_highlight_analysis.csv", "analysis", CHAT,
+             "analysis", "chatHighlightsUrl"),
+    Artifact("chat_activity_png", "output/analysis/chat/{vod}_chat_activity.png", "analysis", CHAT, "analysis"),
+    Artifact("audio_features_csv", "output/analysis/audio/{vod}_features.csv", "analysis", AUDIO, "analysis",
+             "audioFeaturesUrl"),
+    # per-window transcript sentiment
+    Artifact("audio_sentiment_csv", "output/analysis/audio/{vod}_sentiment.csv", "analysis", AUDIO, "analysis",
+             "transcriptAnalysisUrl"),
+    Artifact("audio_highlights_csv", "output/analysis/audio/{vod}_highlights.csv", "analysis", AUDIO, "analysis",
+             "audioHighlightsUrl"),
+    Artifact("audio_loudness_png", "output/analysis/audio/{vod}_loudness.png", "analysis", AUDIO, "analysis"),
+    Artifact("integrated_json", "output/analysis/{vod}_integrated_analysis.json", "analysis", ANY, "analysis",
+             "analysisUrl"),
+    Artifact("report_html", "output/report/{vod}.html", "report", ANY, "analysis", "reportUrl"),
+    # a folder: its clips.json gets clipsUrl; object names {vod}/clips/{file}
+    Artifact("clips_dir", "output/clips/{vod}", "clips", VIDEO, "analysis", "clipsUrl", folder=True),
+    Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
+)}
+
+# The analysis tables the integration reads, by the names its inputs have (a subset of the keys above).
+INTEGRATION_INPUTS = ("words_csv", "chat_sentiment_csv", "chat_timeline_csv", "chat_highlights_csv",
+                      "audio_features_csv", "audio_sentiment_csv", "audio_highlights_csv")
+
+_CONTENT_TYPES = {
+    ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
+    ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm",
+}
+
+
+def content_type(path: str) -> str:
+    suffix = PurePosixPath(str(path)).suffix.lower()
+    return _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
+
+
+def target(key: str, vod: str | None = None) -> str:
+    """The path pattern of artifact `key` (with `{vod}`), or its path for `vod`."""
+    artifact = ARTIFACTS[key]
+    return artifact.path if vod is None else artifact.format(vod)
+
+
+def available(sides: set[str], video: bool) -> dict[str, Artifact]:
+    """The artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched."""
+    have = set(sides) | ({VIDEO} if video else set()) | ({ANY} if sides else set())
+    return {key: a for key, a in ARTIFACTS.items() if a.needs in have}
+
+
+def stage_targets(vod: str, stage: str, sides: set[str]) -> list[str]:
+    """The files that stand for a stage of one VOD: `raw` (the raw files its sides allow, without the video), `analysis`
+    (integrated analysis + report) or `all` (up to publishing). `klipstream run` and the service ask for these."""
+    if stage == "raw":
+        keys = [k for k in ("segments_csv", "words_csv", "waveform_json") if AUDIO in sides]
+        keys += ["chat_json"] if CHAT in sides else []
+    elif stage == "analysis":
+        keys = ["integrated_json", "report_html"]
+    elif stage == "all":
+        keys = ["manifest"]
+    else:
+        raise ValueError(f"unknown stage {stage!r}")
+    return [target(k, vod) for k in keys]
