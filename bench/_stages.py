@@ -55,7 +55,7 @@ def fallback_chat_sentiment(chat_json, out_csv) -> None:
 
 
 def run_chat(chat_json, work: Path, vod: str, timings: dict, duration=None) -> dict:
-    from klipstream.chat.timeline import build_chat_timeline
+    from klipstream.signals.chat_timeline import build_chat_timeline
 
     sent = work / f"{vod}_chat_sentiment.csv"
     tl = work / f"{vod}_chat_timeline.csv"
@@ -79,7 +79,7 @@ def run_chat(chat_json, work: Path, vod: str, timings: dict, duration=None) -> d
 
 
 def run_audio(wav, work: Path, vod: str, timings: dict, words_csv=None) -> dict:
-    from klipstream.audio_features import compute_audio_features
+    from klipstream.signals.audio_features import compute_audio_features
 
     feats = work / f"{vod}_features.csv"
     t0 = time.perf_counter()

@@ -28,12 +28,13 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))  # devtools (development generators) beside the package
 log = logging.getLogger("bench")
 
 
 def make_inputs(work: Path, hours: float, messages: int, words: int) -> dict:
     from klipstream.io import write_csv
-    from klipstream.synth import plan, write_audio, write_chat_json
+    from devtools.synth import plan, write_audio, write_chat_json
 
     duration = hours * 3600
     n_events = int(hours * 10)
@@ -87,14 +88,14 @@ def child(work: Path) -> None:
         return call
 
     wav, words = work / "perf.wav", work / "perf_words.csv"
-    timed("audio_features", get("klipstream.audio_features", "compute_audio_features"), wav, work / "f.csv", words_csv=words)
-    timed("waveform", get("klipstream.waveform", "render_waveform"), wav, work / "peaks.json", work / "wave.png")
-    timed("audio_plot", get("klipstream.plots", "plot_audio_features"), work / "f.csv", work / "audio.png")
+    timed("audio_features", get("klipstream.signals.audio_features", "compute_audio_features"), wav, work / "f.csv", words_csv=words)
+    timed("waveform", get("klipstream.signals.waveform", "render_waveform"), wav, work / "peaks.json", work / "wave.png")
+    timed("audio_plot", get("klipstream.outputs.plots", "plot_audio_features"), work / "f.csv", work / "audio.png")
     chat = run_chat(work / "perf_chat.json", work, "perf", timings)
     status["chat_sentiment"] = timings.pop("chat_sentiment_impl")
     timings["chat_sentiment"] = round(timings["chat_sentiment"], 2)
     timings["chat_timeline"] = round(timings["chat_timeline"], 2)
-    timed("chat_plot", get("klipstream.plots", "plot_chat_timeline"), chat["chat_timeline_csv"], work / "chat.png")
+    timed("chat_plot", get("klipstream.outputs.plots", "plot_chat_timeline"), chat["chat_timeline_csv"], work / "chat.png")
     speech = work / "speech.csv"
     timed("speech_sentiment", get("klipstream.emotions.speech", "score_windows"), work / "perf_segments.csv",
           work / "f.csv", speech, backend="offline")
@@ -106,7 +107,7 @@ def child(work: Path) -> None:
           twitch_url="https://www.twitch.tv/videos/1", params={}, chat_timeline_csv=chat["chat_timeline_csv"],
           chat_sentiment_csv=chat["chat_sentiment_csv"], chat_highlights_csv=work / "ch.csv", features_csv=work / "f.csv",
           speech_sentiment_csv=speech_csv, audio_highlights_csv=work / "ah.csv", words_csv=words)
-    timed("report", get("klipstream.report", "render_report"), work / "perf.json", work / "perf.html",
+    timed("report", get("klipstream.outputs.report", "render_report"), work / "perf.json", work / "perf.html",
           waveform_json=work / "peaks.json")
     print(json.dumps({"timings": timings, "status": status}))
 

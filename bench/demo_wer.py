@@ -147,7 +147,7 @@ def main() -> None:
         for k, v in res["per_speaker"].items():
             log.info("  %-28s WER %.3f", k, v)
         return
-    from klipstream.demo import generate
+    from devtools.demo import generate
 
     for voice in args.voices.split(","):
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,4 +1,4 @@
-"""Highlight quality benchmark: synthetic VODs with planted moments at known times (klipstream.synth).
+"""Highlight quality benchmark: synthetic VODs with planted moments at known times (devtools.synth).
 
 For each seed: generate audio + chat (5 planted moments with 5-15 s chat lag, 2 spam bursts, 2 loud
 noise bursts with no chat), run the analysis stages and the integration, and score the ranked highlights:
@@ -26,11 +26,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools beside the package
 from _stages import run_audio, run_chat  # noqa: E402
 
 from klipstream.fusion import FusionParams  # noqa: E402
 from klipstream.integrate import integrate  # noqa: E402
-from klipstream.synth import generate  # noqa: E402
+from devtools.synth import generate  # noqa: E402
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parents[1]

@@ -63,7 +63,7 @@ def write_table(path: Path, rows) -> Path:
 def run_demo(base: Path) -> pd.DataFrame:
     demo = ROOT / "data" / "demo"
     if not (demo / "demo.mp4").is_file():
-        raise SystemExit("data/demo/demo.mp4 is missing (python -m klipstream.demo --out data/demo)")
+        raise SystemExit("data/demo/demo.mp4 is missing (python -m devtools.demo --out data/demo)")
     work = base / "demo"
     work.mkdir()
     table = write_table(work / "vods.tsv", [("demo", "", demo / "demo.mp4", demo / "demo_chat.json", "demo")])

@@ -138,16 +138,16 @@ def main() -> None:
     totals, peaks = [], []
     for _ in range(args.repeat):  # the machine is shared: repeat and keep the best pair
         wall_f, rss_f = run_stage(
-            "audio features", f"from klipstream.audio_features import compute_audio_features as f; "
+            "audio features", f"from klipstream.signals.audio_features import compute_audio_features as f; "
             f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, threads={args.threads})")
         wall_w, rss_w = run_stage(
-            "waveform json + png", f"from klipstream.waveform import render_waveform as f; "
+            "waveform json + png", f"from klipstream.signals.waveform import render_waveform as f; "
             f"f({str(wav)!r}, {str(wd / 'waveform.json')!r}, {str(wd / 'waveform.png')!r})")
         totals.append(wall_f + wall_w)
         peaks.append(max(rss_f, rss_w))
-    run_stage("chat timeline", f"from klipstream.chat.timeline import build_chat_timeline as f; "
+    run_stage("chat timeline", f"from klipstream.signals.chat_timeline import build_chat_timeline as f; "
               f"f({str(chat)!r}, {str(wd / 'timeline.csv')!r}, duration={args.hours * 3600})")
-    run_stage("plots (audio + chat)", f"from klipstream.plots import plot_audio_features as a, plot_chat_timeline as c; "
+    run_stage("plots (audio + chat)", f"from klipstream.outputs.plots import plot_audio_features as a, plot_chat_timeline as c; "
               f"a({str(wd / 'features.csv')!r}, {str(wd / 'loudness.png')!r}); "
               f"c({str(wd / 'timeline.csv')!r}, {str(wd / 'chat.png')!r})")
     print(f"audio features + waveform: best {min(totals):.2f} s, median {sorted(totals)[len(totals) // 2]:.2f} s "

@@ -1,6 +1,6 @@
 from klipstream.smk import job
 
 with job(snakemake, status="Analyzing"):
-    from klipstream.plots import plot_audio_features
+    from klipstream.outputs.plots import plot_audio_features
 
     plot_audio_features(snakemake.input.features, snakemake.output.png)

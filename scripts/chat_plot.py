@@ -1,6 +1,6 @@
 from klipstream.smk import job
 
 with job(snakemake, status="Analyzing"):
-    from klipstream.plots import plot_chat_timeline
+    from klipstream.outputs.plots import plot_chat_timeline
 
     plot_chat_timeline(snakemake.input.timeline, snakemake.output.png)

@@ -1,7 +1,7 @@
 from klipstream.smk import job
 
 with job(snakemake, status="Finding highlights"):
-    from klipstream.report import render_report
+    from klipstream.outputs.report import render_report
 
     render_report(snakemake.input.integrated_json, snakemake.output.html,
                   waveform_json=snakemake.input.get("waveform_json"))

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.chat.timeline import COLUMNS, build_chat_timeline, copypasta_flags, normalise_text, timeline_frame
+from klipstream.signals.chat_timeline import COLUMNS, build_chat_timeline, copypasta_flags, normalise_text, timeline_frame
 from klipstream.errors import KlipError
-from klipstream.plots import plot_chat_timeline
+from klipstream.outputs.plots import plot_chat_timeline
 
 SENTIMENT_COLUMNS = ["time", "comment_id", "user", "message", "emotes", "emote_count", "emoji_count", "is_filtered",
                      "filter_reason", "sentiment_score", "excitement", "funny", "happiness", "anger", "sadness",

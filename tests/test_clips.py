@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.clips import cut_clips, media_duration
+from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.errors import KlipError
 from klipstream.integrate import integrate
 from klipstream.media import ffmpeg_exe

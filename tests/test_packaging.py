@@ -34,7 +34,9 @@ def test_installed_package_reads_only_its_own_files(tmp_path):
         f"assert pathlib.Path(klipstream.__file__).is_relative_to({str(site)!r}), klipstream.__file__\n"
         "from klipstream.integrate import load_schema\n"
         "assert load_schema()['title']\n"
-        "from klipstream import report\n"
+        "from klipstream.outputs import report\n"
+        "from klipstream import config\n"
+        "assert config.default('twitch')['gql_url']\n"
         "assert '<html' in report.TEMPLATE.read_text().lower()\n"
     )
     # Run from an empty folder with only the copied package on the path: the source tree is out of reach.

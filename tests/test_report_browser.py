@@ -19,7 +19,7 @@ import pytest
 
 from klipstream.integrate import integrate
 from klipstream.io import write_json
-from klipstream.report import reduce_waveform, render_report
+from klipstream.outputs.report import reduce_waveform, render_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[1]

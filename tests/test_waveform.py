@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from klipstream.errors import KlipError
-from klipstream.waveform import compute_peaks, render_waveform
+from klipstream.signals.waveform import compute_peaks, render_waveform
 
 SR = 16_000
 

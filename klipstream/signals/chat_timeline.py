@@ -12,7 +12,7 @@ Output: `chat/{vod}_chat_timeline.csv`, one row per bin, `time` = bin start in s
 - `mean_length` (characters), `sentiment_mean`, `excitement_mean`, `funny_mean`, `happiness_mean`, `anger_mean`,
   `sadness_mean`, `neutral_mean`;
 - then `<name>_z` for each of these: robust z-score against a centred rolling baseline of `baseline_seconds`
-  (klipstream.robust). Counts use every bin; per-message means and shares use only bins with messages (their value
+  (klipstream.signals.robust). Counts use every bin; per-message means and shares use only bins with messages (their value
   is 0 and their z is 0 in bins without messages), so a quiet stream is not judged against its empty seconds.
 
 Everything is vectorised (bincount over bin indices, one sort for the copypasta test): 200,000 messages take well
@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import KlipError
 from ..io import read_table, write_csv
-from ..robust import rolling_robust_z
+from .robust import rolling_robust_z
 
 log = logging.getLogger(__name__)
 

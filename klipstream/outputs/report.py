@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import KlipError
-from .integrate import validate
-from .io import atomic_open, read_json
+from ..errors import KlipError
+from ..integrate import validate
+from ..io import atomic_open, read_json
 
 log = logging.getLogger(__name__)
 

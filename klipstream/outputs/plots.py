@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path, read_table
+from ..io import atomic_path, read_table
 
 EMOTION_COLORS = {"excitement_mean": "#e4572e", "funny_mean": "#f3a712", "happiness_mean": "#29bf12",
                   "anger_mean": "#a4031f", "sadness_mean": "#3f88c5", "neutral_mean": "#999999"}

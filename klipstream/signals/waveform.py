@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import KlipError
-from .io import atomic_open, atomic_path
-from .media import iter_blocks, wav_info
+from ..errors import KlipError
+from ..io import atomic_open, atomic_path
+from ..media import iter_blocks, wav_info
 
 log = logging.getLogger(__name__)
 

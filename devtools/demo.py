@@ -5,7 +5,7 @@ and a co-host with planted moments (an excited stretch, a shout, laughter, a rag
 TwitchDownloader-compatible JSON whose bursts follow those moments by a seeded reaction lag, one chat-only
 distractor burst (spam from few users), and `truth.json` saying what was planted where and what was said when.
 
-Run: `.venv/bin/python -m klipstream.demo --out data/demo` (needs `flite` and an ffmpeg with drawtext).
+Run: `.venv/bin/python -m devtools.demo --out data/demo` (needs `flite` and an ffmpeg with drawtext).
 The generated files are committed, so a user's run needs neither tool.
 """
 
@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from scipy.signal import lfilter, resample_poly
 
-from .errors import KlipError
-from .io import atomic_open, atomic_path, write_json
-from .media import run_ffmpeg
+from klipstream.errors import KlipError
+from klipstream.io import atomic_open, atomic_path, write_json
+from klipstream.media import run_ffmpeg
 
 log = logging.getLogger(__name__)
 

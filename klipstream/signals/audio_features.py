@@ -45,9 +45,9 @@ import numpy as np
 import pandas as pd
 import scipy.fft as sfft
 
-from .errors import KlipError
-from .io import read_table, write_csv
-from .media import SAMPLE_RATE, iter_blocks, wav_info
+from ..errors import KlipError
+from ..io import read_table, write_csv
+from ..media import SAMPLE_RATE, iter_blocks, wav_info
 from .robust import rolling_robust_z
 
 log = logging.getLogger(__name__)

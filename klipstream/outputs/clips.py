@@ -16,11 +16,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import KlipError
-from .fusion import twitch_timestamp
-from .integrate import validate
-from .io import read_json, write_json
-from .media import ffmpeg_exe, run_ffmpeg
+from ..errors import KlipError
+from ..fusion import twitch_timestamp
+from ..integrate import validate
+from ..io import read_json, write_json
+from ..media import ffmpeg_exe, run_ffmpeg
 
 log = logging.getLogger(__name__)
 

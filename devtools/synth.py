@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .chat.io import make_comment, write_chat
-from .io import atomic_path, write_json
+from klipstream.chat.io import make_comment, write_chat
+from klipstream.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 
