@@ -7,6 +7,7 @@ gets the same defaults and the same one-line errors as a workflow run."""
 from __future__ import annotations
 
 import copy
+import difflib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -26,9 +27,7 @@ def schema() -> dict:
 
 def _with_defaults(node: Any, sub: dict, root: dict) -> Any:
     """`node` completed with the defaults of its (sub)schema, recursively through objects and $refs."""
-    if "$ref" in sub:
-        name = sub["$ref"].rsplit("/", 1)[-1]
-        sub = root["definitions"][name]
+    sub = _resolve(sub, root)
     if sub.get("type") != "object" and "properties" not in sub:
         return node
     out = dict(node or {})
@@ -40,20 +39,84 @@ def _with_defaults(node: Any, sub: dict, root: dict) -> Any:
     return out
 
 
-def section(name: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Config section `name` with the schema's defaults filled in, checked against the schema (one-line errors)."""
+def coerce_cli_scalars(node: Any) -> Any:
+    """Nested `--config key='{a: 1}'` values arrive as strings (Snakemake parses them with YAML's BaseLoader); turn
+    numbers and booleans back into their types so the schema can check them."""
+    if isinstance(node, dict):
+        return {key: coerce_cli_scalars(value) for key, value in node.items()}
+    if isinstance(node, str):
+        if node.lower() in ("true", "false"):
+            return node.lower() == "true"
+        for cast in (int, float):
+            try:
+                return cast(node)
+            except ValueError:
+                pass
+    return node
+
+
+def _resolve(sub: dict, root: dict) -> dict:
+    return root["definitions"][sub["$ref"].rsplit("/", 1)[-1]] if "$ref" in sub else sub
+
+
+def unknown_keys(node: Any, sub: dict, root: dict, path: tuple[str, ...] = ()) -> list[str]:
+    """One line per key the schema does not know, at any depth, with the nearest known key when there is one."""
+    sub = _resolve(sub, root)
+    known = sub.get("properties")
+    if not isinstance(node, dict) or known is None:
+        return []
+    problems = []
+    for key, value in node.items():
+        where = ".".join((*path, str(key)))
+        if key in known:
+            problems += unknown_keys(value, known[key], root, (*path, str(key)))
+        elif sub.get("additionalProperties") is False:
+            near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {'.'.join((*path, near[0]))}?)" if near else \
+                f" (known: {', '.join(sorted(known))})"
+            problems.append(f"unknown config key {where}{hint}")
+    return problems
+
+
+def first_error(value: Any, sub: dict, root: dict, prefix: str) -> str | None:
+    """The first schema violation of `value` as one line naming its key path, or None."""
     import jsonschema
 
+    validator = jsonschema.Draft202012Validator({**sub, "definitions": root.get("definitions", {})})
+    error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
+    if error is None:
+        return None
+    where = ".".join([p for p in (prefix, *(str(x) for x in error.absolute_path)) if p]) or "(top level)"
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    return f"config {where}: {message}"
+
+
+def validate_workflow_config(config: dict[str, Any]) -> None:
+    """Check the workflow's whole config in place: CLI strings typed, unknown keys and schema errors raised as one
+    line (KlipError) naming the key path. Defaults are filled by Snakemake's `validate(..., set_default=True)` after."""
+    for key, value in list(config.items()):
+        if isinstance(value, dict):
+            config[key] = coerce_cli_scalars(value)
+    root = schema()
+    problems = unknown_keys(config, root, root)
+    if problems:
+        raise KlipError("; ".join(problems))
+    problem = first_error(config, root, root, "")
+    if problem:
+        raise KlipError(problem)
+
+
+def section(name: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Config section `name` with the schema's defaults filled in, checked against the schema (one-line errors)."""
     root = schema()
     sub = root["properties"].get(name)
     if sub is None:
         raise KlipError(f"no config section {name!r} in {SCHEMA_PATH.name}")
     value = _with_defaults(dict(given or {}), sub, root)
-    validator = jsonschema.Draft202012Validator({**sub, "definitions": root.get("definitions", {})})
-    error = next(iter(sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        where = ".".join([name, *(str(p) for p in error.absolute_path)])
-        raise KlipError(f"config {where}: {error.message}")
+    problems = unknown_keys(value, sub, root, (name,))
+    problem = "; ".join(problems) if problems else first_error(value, sub, root, name)
+    if problem:
+        raise KlipError(problem)
     return value
 
 

@@ -8,28 +8,11 @@ sys.path.insert(0, workflow.basedir)
 
 from klipstream import status as status_store
 from klipstream.artifacts import ARTIFACTS, INTEGRATION_INPUTS, available, target
+from klipstream.config import validate_workflow_config
 
 
-def coerce_cli_scalars(node):
-    """Nested `--config key='{a: 1}'` values arrive as strings (Snakemake parses them with YAML's
-    BaseLoader); turn numbers and booleans back into their types so the schema can check them.
-    """
-    if isinstance(node, dict):
-        return {key: coerce_cli_scalars(value) for key, value in node.items()}
-    if isinstance(node, str):
-        if node.lower() in ("true", "false"):
-            return node.lower() == "true"
-        for cast in (int, float):
-            try:
-                return cast(node)
-            except ValueError:
-                pass
-    return node
-
-
-for _key, _value in list(config.items()):
-    if isinstance(_value, dict):
-        config[_key] = coerce_cli_scalars(_value)
+# Unknown keys (at any depth, with the nearest valid one) and schema errors stop the run with one line naming the key.
+validate_workflow_config(config)
 validate(config, schema="../config/schema.yaml", set_default=True)
 
 WORKFLOW_DIR = Path(workflow.basedir)
