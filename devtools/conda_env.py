@@ -1,0 +1,51 @@
+"""Write envs/klipstream.yaml (the conda environment of the jobs, for `snakemake --sdm conda`) from pyproject.toml,
+so the dependency list is written once. `python -m devtools.conda_env` rewrites it; tests/test_dependencies.py
+fails when it is out of date."""
+
+from __future__ import annotations
+
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV_FILE = ROOT / "envs" / "klipstream.yaml"
+# Needed by the front doors (Snakemake itself, the HTTP service), not inside a job.
+NOT_IN_JOBS = {"snakemake", "fastapi", "pydantic", "uvicorn"}
+# conda-forge names that differ from PyPI's; packages conda-forge lacks are installed by pip inside the env.
+CONDA_NAMES = {"matplotlib": "matplotlib-base", "imageio-ffmpeg": "imageio-ffmpeg"}
+PIP_ONLY = {"skops", "vadersentiment", "pocketsphinx", "deepgram-sdk"}
+HEADER = """# Conda environment of the jobs, for `snakemake --sdm conda`: generated from pyproject.toml by
+# `python -m devtools.conda_env` (do not edit; tests/test_dependencies.py checks it is current).
+# Jobs import the klipstream package from the workflow folder itself (scripts/klipstream links to it).
+"""
+
+
+def requirements() -> list[tuple[str, str]]:
+    """(name, version spec) of the runtime dependencies the jobs need."""
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    out = []
+    for dep in deps:
+        m = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", dep.split(";")[0].strip())
+        name, spec = m.group(1), m.group(2).replace(" ", "")
+        if name.lower() not in NOT_IN_JOBS:
+            out.append((name, spec))
+    return out
+
+
+def render() -> str:
+    conda, pip = [], []
+    for name, spec in requirements():
+        if name.lower() in PIP_ONLY:
+            pip.append(f"      - {name}{spec}")
+        else:
+            conda.append(f"  - {CONDA_NAMES.get(name, name)}{spec}")
+    lines = [HEADER.rstrip("\n"), "channels:", "  - conda-forge", "  - nodefaults", "dependencies:",
+             "  - python=3.11", "  - ffmpeg", *conda, "  - pip", "  - pip:", *pip]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    ENV_FILE.write_text(render())
+    print(f"wrote {ENV_FILE.relative_to(ROOT)}", file=sys.stderr)
