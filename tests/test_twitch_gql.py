@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from twitch_stub import GOOD_CLIENT_ID, Stub  # noqa: E402
 
-from klipstream.twitch import chat as twitch_gql  # noqa: E402
+from klipstream.twitch import comments as twitch_comments  # noqa: E402
 from klipstream.chat.io import read_chat_frame, read_chat_meta  # noqa: E402
 from klipstream.twitch.chat import download_chat, split_ranges  # noqa: E402
 from klipstream.errors import KlipError  # noqa: E402
@@ -61,7 +61,7 @@ def test_parallel_ranges_complete_ordered_with_emotes(stub, tmp_path):
     comment_reqs = [r for r in stub.requests if isinstance(r["payload"], list)]
     assert {r["client_id"] for r in stub.requests} == {GOOD_CLIENT_ID}
     op = comment_reqs[0]["payload"][0]
-    assert op["extensions"]["persistedQuery"]["sha256Hash"] == twitch_gql.COMMENTS_HASH
+    assert op["extensions"]["persistedQuery"]["sha256Hash"] == twitch_comments.COMMENTS_HASH
     # 16 ranges started by offset, the rest followed by cursor; more than one request in flight
     starts = sorted(r["payload"][0]["variables"].get("contentOffsetSeconds", -1) for r in comment_reqs)
     assert [s for s in starts if s >= 0] == [int(a) for a, _ in split_ranges(0, 600, 16)]

@@ -84,12 +84,12 @@ class GqlClient:
     def post(self, payload: Any, what: str) -> Any:
         """The decoded JSON answer to `payload`; raises a TwitchError subclass naming `what` otherwise."""
         body = json.dumps(payload, separators=(",", ":"))
-        last = ""
+        last, retry_after = "", None  # why the previous attempt failed, and the server's Retry-After if it sent one
         for attempt in range(self.max_retries + 1):
             if attempt:
                 log.warning("%s: %s, retrying (%d/%d)", what, last, attempt, self.max_retries)
                 time.sleep(backoff_delay(attempt - 1, self.backoff, self.backoff_max, retry_after))
-            retry_after = None
+                retry_after = None
             self.requests += 1
             try:
                 resp = self.http.post(self.url, content=body)
