@@ -288,3 +288,92 @@ CHAT_MODELS = [
     workflow.source_path(f"../models/{p.name}")
     for p in sorted((WORKFLOW_DIR / "models").glob("*.skops"))
 ]
+
+
+# ---- Editor exports (rules/exports.smk) and the report's media. Appended as one block, apart from the functions
+# above: the exports are made from the integrated analysis, the clips and the transcript only.
+EXPORT_FILES = {
+    "moments_otio": "output/exports/{vod}/{vod}_moments.otio",
+    "moments_edl": "output/exports/{vod}/{vod}_moments.edl",
+    "moments_xml": "output/exports/{vod}/{vod}_moments.xml",
+    "selects_otio": "output/exports/{vod}/{vod}_selects.otio",
+    "selects_edl": "output/exports/{vod}/{vod}_selects.edl",
+    "selects_xml": "output/exports/{vod}/{vod}_selects.xml",
+    "chapters_txt": "output/exports/{vod}/{vod}_chapters.txt",
+    "moments_csv": "output/exports/{vod}/{vod}_moments.csv",
+    "captions_srt": "output/exports/{vod}/{vod}.srt",
+    "captions_vtt": "output/exports/{vod}/{vod}.vtt",
+    "clip_captions_dir": "output/exports/{vod}/captions",
+    "vertical_dir": "output/exports/{vod}/vertical",
+}
+EXPORT_PARTS = {
+    "timelines": [
+        "moments_otio",
+        "moments_edl",
+        "moments_xml",
+        "selects_otio",
+        "selects_edl",
+        "selects_xml",
+    ],
+    "chapters": ["chapters_txt"],
+    "moments_csv": ["moments_csv"],
+    "captions": ["captions_srt", "captions_vtt", "clip_captions_dir"],
+    "vertical": ["vertical_dir"],
+}
+
+
+def get_timeline_inputs(wildcards):
+    """The integrated analysis; with a video, the video (frame rate, length) and the clips (the selects)."""
+    vod = wildcards.vod
+    inputs = {"integrated": INTEGRATED.format(vod=vod)}
+    if fetches_video(vod):
+        inputs["video"] = RAW["video"].format(vod=vod)
+        inputs["clips"] = CLIPS.format(vod=vod)
+    return inputs
+
+
+def get_captions_inputs(wildcards):
+    """The transcript's words (and its JSON for speaker labels); with a video, the clips to caption one by one."""
+    vod = wildcards.vod
+    files = artifacts_of(vod)
+    if "words_csv" not in files:
+        raise ValueError(f"VOD {vod} has no transcript to caption (it has no video)")
+    inputs = {
+        "words_csv": files["words_csv"],
+        "transcript_json": files["transcript_json"],
+    }
+    if fetches_video(vod):
+        inputs["clips"] = CLIPS.format(vod=vod)
+    return inputs
+
+
+def get_vertical_inputs(wildcards):
+    vod = wildcards.vod
+    if not fetches_video(vod):
+        raise ValueError(f"VOD {vod} has no video to make vertical clips from")
+    inputs = {"clips": CLIPS.format(vod=vod)}
+    if config["exports"]["captions"] and config["vertical"]["burn_captions"]:
+        inputs["captions"] = EXPORT_FILES["clip_captions_dir"].format(vod=vod)
+    return inputs
+
+
+def get_report_media(wildcards):
+    """What the report's cards play: the clips and the full video, when the VOD has a video."""
+    vod = wildcards.vod
+    if not fetches_video(vod):
+        return {}
+    return {"clips": CLIPS.format(vod=vod), "video": RAW["video"].format(vod=vod)}
+
+
+def get_export_publish_inputs(wildcards):
+    """The exports `exports.*` turns on and the VOD's inputs allow, by publish kind."""
+    vod = wildcards.vod
+    kinds = []
+    for part, part_kinds in EXPORT_PARTS.items():
+        if config["exports"][part]:
+            kinds += part_kinds
+    if not has_video(vod):  # chat only: no transcript
+        kinds = [k for k in kinds if k not in EXPORT_PARTS["captions"]]
+    if not fetches_video(vod):  # no clips
+        kinds = [k for k in kinds if k not in ("clip_captions_dir", "vertical_dir")]
+    return {kind: EXPORT_FILES[kind].format(vod=vod) for kind in kinds}

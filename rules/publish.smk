@@ -4,6 +4,7 @@
 rule publish_upload:
     input:
         unpack(get_publish_inputs),
+        unpack(get_export_publish_inputs),
     output:
         manifest="output/publish/{vod}_manifest.json",
     log:

@@ -4,6 +4,7 @@
 rule report_render:
     input:
         unpack(get_report_inputs),
+        unpack(get_report_media),
     output:
         html=report(
             "output/report/{vod}.html",

@@ -46,17 +46,35 @@ KINDS: dict[str, tuple[str, str]] = {
     "integrated_json": ("analysis", "analysisUrl"),
     "report_html": ("analysis", "reportUrl"),
     "clips_json": ("analysis", "clipsUrl"),
+    # editor exports (rules/exports.smk, docs/exports.md)
+    "moments_otio": ("analysis", "momentsOtioUrl"),
+    "moments_edl": ("analysis", "momentsEdlUrl"),
+    "moments_xml": ("analysis", "momentsFcpXmlUrl"),
+    "selects_otio": ("analysis", "selectsOtioUrl"),
+    "selects_edl": ("analysis", "selectsEdlUrl"),
+    "selects_xml": ("analysis", "selectsFcpXmlUrl"),
+    "chapters_txt": ("analysis", "chaptersUrl"),
+    "moments_csv": ("analysis", "momentsCsvUrl"),
+    "captions_srt": ("transcripts", "captionsSrtUrl"),
+    "captions_vtt": ("transcripts", "captionsVttUrl"),
 }
 # Kinds that take a list of files; they get no URL field of their own (clips_json lists the clips).
 LIST_KINDS: dict[str, tuple[str, str]] = {
     "clips": ("analysis", "clips/"),   # object name {vod}/clips/{filename}
     "clips_dir": ("analysis", "clips/"),  # a folder: every (non-hidden) file in it, {vod}/clips/{filename}
     "plots": ("analysis", ""),         # analysis PNGs, {vod}/{filename}
+    "clip_captions_dir": ("analysis", "captions/"),  # per-clip SRT/WebVTT + captions.json
+    "vertical_dir": ("analysis", "vertical/"),       # 9:16 clips + vertical.json
 }
+# Folder kinds: every (non-hidden) file in the folder is published; its one JSON index gets the URL field.
+DIR_KINDS: dict[str, str] = {"clips_dir": "clipsUrl", "clip_captions_dir": "clipCaptionsUrl",
+                             "vertical_dir": "verticalClipsUrl"}
 CONTENT_TYPES = {
     ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
     ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
     ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm",
+    ".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
+    ".otio": "application/json", ".edl": "text/plain; charset=utf-8", ".xml": "application/xml",
 }
 OTHER_OPTIONS = {"buckets", "use_gcs", "gcs_project", "service_account_path", "local_root"}
 DEFAULTS = {
@@ -97,17 +115,19 @@ def plan(vod: str, files: Mapping[str, Any], buckets: Mapping[str, str]) -> list
         elif kind in LIST_KINDS:
             role, prefix = LIST_KINDS[kind]
             paths = [value] if isinstance(value, (str, os.PathLike)) else list(value)
-            if kind == "clips_dir":
+            if kind in DIR_KINDS:
                 folders, paths = paths, []
                 for folder in map(Path, folders):
                     if not folder.is_dir():
-                        raise KlipError(f"publish {vod}: clips folder {folder} does not exist")
+                        raise KlipError(f"publish {vod}: {kind} folder {folder} does not exist")
                     paths += sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
             jsons = [Path(p) for p in paths if Path(p).suffix == ".json"]
             for p in paths:
                 path = Path(p)
-                # the one JSON index in a clips folder gets the clips URL field
-                field = "clipsUrl" if kind == "clips_dir" and jsons == [path] and "clips_json" not in files else None
+                # the one JSON index in a folder gets the folder's URL field (clips_json wins for the clips)
+                field = DIR_KINDS.get(kind) if jsons == [path] else None
+                if kind == "clips_dir" and "clips_json" in files:
+                    field = None
                 items.append(Item(kind, path, role, buckets[role], f"{vod}/{prefix}{path.name}", field))
         else:
             known = ", ".join(sorted(KINDS) + sorted(LIST_KINDS))
@@ -275,4 +295,4 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
     return manifest
 
 
-__all__ = ["publish_vod", "plan", "KINDS", "LIST_KINDS", "content_type", "ChecksumMismatch"]
+__all__ = ["publish_vod", "plan", "KINDS", "LIST_KINDS", "DIR_KINDS", "content_type", "ChecksumMismatch"]
