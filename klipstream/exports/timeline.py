@@ -7,7 +7,9 @@ Premiere, Resolve and Kdenlive import):
 - `{vod}_selects.*`: the clips (the top K moments, with the clips' exact in/out) back to back, a marker at each peak.
 
 Times are whole frames at the source video's frame rate (in = round(start x fps), out = round(end x fps)), so an
-editor lands on the frame the clip starts on. Newer OpenTimelineIO releases ship the EDL and FCP XML adapters as
+editor lands on the frame the clip starts on. The EDL and the XML need a timecode rate: a source at another rate
+(say 5 or 15 fps) is written at the lowest SMPTE rate that is a whole multiple of it, which keeps every in/out on
+a source frame. Newer OpenTimelineIO releases ship the EDL and FCP XML adapters as
 the separate packages otio-cmx3600-adapter and otio-fcp-adapter; a missing one is named in a one-line error."""
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 
 ADAPTERS = {"edl": ("cmx_3600", "otio-cmx3600-adapter"), "xml": ("fcp_xml", "otio-fcp-adapter")}
 NTSC = {23.976: 24000 / 1001, 23.98: 24000 / 1001, 29.97: 30000 / 1001, 59.94: 60000 / 1001, 47.95: 48000 / 1001}
+# Rates SMPTE timecode (and so EDLs and the NLEs' sequence settings) knows.
+SMPTE_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 / 1001, 60.0)
 
 
 def probe_video(path: str | os.PathLike) -> dict[str, float | None]:
@@ -145,6 +149,39 @@ def build_timelines(doc: Mapping[str, Any], fps: float, *, duration: float | Non
     return moments, _timeline(otio, f"{doc['title']} - selects", fps, cuts)
 
 
+def editor_rate(fps: float) -> float:
+    """The rate the EDL and FCP XML are written at: the source's when timecode knows it, else the lowest SMPTE
+    rate that is a whole multiple of it (5 fps -> 25: every source frame still lands on a frame), else the nearest."""
+    for rate in SMPTE_RATES:
+        if abs(rate - fps) < 1e-6:
+            return rate
+    for rate in SMPTE_RATES:
+        if abs(rate / fps - round(rate / fps)) < 1e-9:
+            return rate
+    return min(SMPTE_RATES, key=lambda rate: abs(rate - fps))
+
+
+def rescaled(timeline, rate: float):
+    """A copy of `timeline` with every time at `rate` (exact when `rate` is a whole multiple of the old rate)."""
+    otio = otio_module()
+    out = copy.deepcopy(timeline)
+
+    def at(time_range):
+        start = time_range.start_time.rescaled_to(rate)
+        duration = time_range.duration.rescaled_to(rate)
+        return otio.opentime.TimeRange(otio.opentime.RationalTime(round(start.value, 6), rate),
+                                       otio.opentime.RationalTime(round(duration.value, 6), rate))
+
+    out.global_start_time = otio.opentime.RationalTime(0, rate)
+    for clip in out.find_clips():
+        clip.source_range = at(clip.source_range)
+        if clip.media_reference.available_range is not None:
+            clip.media_reference.available_range = at(clip.media_reference.available_range)
+        for marker in clip.markers:
+            marker.marked_range = at(marker.marked_range)
+    return out
+
+
 def _edl_ready(timeline, file_name: str):
     """A copy for the EDL: events named after the media file, so an editor relinks them by clip name."""
     edl = copy.deepcopy(timeline)
@@ -153,15 +190,17 @@ def _edl_ready(timeline, file_name: str):
     return edl
 
 
-def write_timeline(timeline, base: str | os.PathLike, file_name: str) -> list[Path]:
-    """`base`.otio, .edl and .xml (each atomically)."""
+def write_timeline(timeline, base: str | os.PathLike, file_name: str, fps: float) -> list[Path]:
+    """`base`.otio at the source rate `fps`, .edl and .xml at `editor_rate(fps)` (each file atomically)."""
     otio = otio_module()
     paths = []
     with atomic_path(f"{base}.otio") as tmp:
         otio.adapters.write_to_file(timeline, str(tmp), adapter_name="otio_json")
     paths.append(Path(f"{base}.otio"))
+    rate = editor_rate(fps)
+    for_editors = timeline if rate == fps else rescaled(timeline, rate)
     for suffix, (adapter, _) in ADAPTERS.items():
-        source = _edl_ready(timeline, file_name) if suffix == "edl" else timeline
+        source = _edl_ready(for_editors, file_name) if suffix == "edl" else for_editors
         try:
             text = otio.adapters.write_to_string(source, adapter_name=adapter)
         except Exception as exc:  # noqa: BLE001 - an adapter's refusal becomes one line naming the file
@@ -190,9 +229,10 @@ def export_timelines(integrated_json: str | os.PathLike, moments_base: str | os.
         selects = read_json(index)["clips"]
     moments, cut = build_timelines(doc, fps, duration=probe["duration"], video=video, selects=selects, top_k=top_k)
     file_name = Path(video).name if video else f"video_{doc['vod_id']}.mp4"
-    write_timeline(moments, moments_base, file_name)
-    write_timeline(cut, selects_base, file_name)
-    log.info("timelines of %s at %.3f fps (%s): %d markers, %d selects -> %s.*, %s.*", doc["vod_id"], fps,
-             "from the video" if probe["fps"] else "timeline.fallback_fps", len(doc["highlights"]),
-             len(cut.tracks[0]), moments_base, selects_base)
-    return {"fps": fps, "markers": len(doc["highlights"]), "selects": len(cut.tracks[0])}
+    write_timeline(moments, moments_base, file_name, fps)
+    write_timeline(cut, selects_base, file_name, fps)
+    log.info("timelines of %s at %.3f fps (%s; EDL and XML at %.3f): %d markers, %d selects -> %s.*, %s.*",
+             doc["vod_id"], fps, "from the video" if probe["fps"] else "timeline.fallback_fps", editor_rate(fps),
+             len(doc["highlights"]), len(cut.tracks[0]), moments_base, selects_base)
+    return {"fps": fps, "editor_fps": editor_rate(fps), "markers": len(doc["highlights"]),
+            "selects": len(cut.tracks[0])}
