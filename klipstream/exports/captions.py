@@ -25,6 +25,8 @@ from ..io import atomic_path, read_json, read_table, write_json
 log = logging.getLogger(__name__)
 
 SENTENCE_END = (".", "?", "!", "…")
+# Words a line should not end on (guidelines keep an article or preposition with the word it introduces).
+WEAK = frozenset("a an the to of and or but in on at for with from by as i my your our their his her its".split())
 
 
 @dataclass(frozen=True)
@@ -74,8 +76,9 @@ def load_words(words_csv: str | os.PathLike, transcript_json: str | os.PathLike 
 def wrap(tokens: list[str], max_chars: int, max_lines: int) -> list[str] | None:
     """`tokens` as at most `max_lines` lines of at most `max_chars` (None when they do not fit).
 
-    Two lines are balanced (the split with the shortest longer line, the top line the shorter on ties); more lines
-    are filled greedily. A single token longer than a line still makes a line of its own."""
+    Two lines are balanced (the split with the shortest longer line, counting a top line that ends on an article,
+    conjunction or preposition as 8 characters longer; the top line the shorter on ties); more lines are filled
+    greedily. A single token longer than a line still makes a line of its own."""
     line = " ".join(tokens)
     if len(line) <= max_chars or len(tokens) == 1:
         return [line]
@@ -86,7 +89,8 @@ def wrap(tokens: list[str], max_chars: int, max_lines: int) -> list[str] | None:
         for k in range(1, len(tokens)):
             top, bottom = " ".join(tokens[:k]), " ".join(tokens[k:])
             if len(top) <= max_chars and len(bottom) <= max_chars:
-                key = (max(len(top), len(bottom)), len(top) > len(bottom))
+                weak = tokens[k - 1].lower().strip("\"'") in WEAK
+                key = (max(len(top), len(bottom)) + (8 if weak else 0), len(top) > len(bottom))
                 if best is None or key < best[0]:
                     best = (key, [top, bottom])
         return best[1] if best else None
