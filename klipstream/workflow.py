@@ -93,7 +93,8 @@ def results_of(vod: str, workdir: str | Path, status_dir: str = "output/status")
     for a status_dir outside it): what `klipstream run` and the service say when a VOD is done."""
     workdir = Path(workdir)
     candidates = {"report": f"output/report/{vod}.html", "analysis": f"output/analysis/{vod}_integrated_analysis.json",
-                  "clips": f"output/clips/{vod}", "manifest": f"output/publish/{vod}_manifest.json",
+                  "clips": f"output/clips/{vod}", "exports": f"output/exports/{vod}",
+                  "manifest": f"output/publish/{vod}_manifest.json",
                   "raw chat": f"output/raw/chat/{vod}_chat.json",
                   "transcript": f"output/raw/transcripts/audio_{vod}_transcript.json",
                   "status": f"{status_dir}/{vod}.json"}
