@@ -19,6 +19,7 @@ wildcard_constraints:
 include: "rules/raw.smk"
 include: "rules/analysis.smk"
 include: "rules/report.smk"
+include: "rules/exports.smk"
 include: "rules/publish.smk"
 
 

@@ -13,7 +13,8 @@ from pathlib import PurePosixPath
 # What a VOD must have for an artifact to exist. A VOD "has" audio with a local video or a Twitch URL, chat with a
 # local chat log or a URL, and "video" when the video itself is fetched (not with Twitch's audio-only download).
 AUDIO, CHAT, VIDEO, ANY = "audio", "chat", "video", "any"
-STAGES = ("raw", "analysis", "report", "clips", "publish")
+STAGES = ("raw", "analysis", "report", "clips", "exports", "publish")
+EXPORTS_DIR = "output/exports/{vod}"
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,9 @@ class Artifact:
     needs: str
     bucket: str | None = None  # bucket role (raw, transcripts, chatlogs, analysis); None: not published
     url_field: str | None = None  # the field of Convex's `video:updateUrls` that receives its URL
-    folder: bool = False  # a directory target: each file in it is published under {vod}/{prefix}
+    folder: str | None = None  # a directory target: each file in it is published as {vod}/{folder}/{file}, and
+    # its one JSON index gets `url_field`
+    switch: str | None = None  # the `exports.*` config key that turns it on (None: always made)
 
     def format(self, vod: str) -> str:
         return self.path.format(vod=vod)
@@ -71,7 +74,24 @@ ARTIFACTS: dict[str, Artifact] = {a.key: a for a in (
              "analysisUrl"),
     Artifact("report_html", "output/report/{vod}.html", "report", ANY, "analysis", "reportUrl"),
     # a folder: its clips.json gets clipsUrl; object names {vod}/clips/{file}
-    Artifact("clips_dir", "output/clips/{vod}", "clips", VIDEO, "analysis", "clipsUrl", folder=True),
+    Artifact("clips_dir", "output/clips/{vod}", "clips", VIDEO, "analysis", "clipsUrl", folder="clips"),
+    # editor hand-offs (rules/exports.smk, docs/exports.md)
+    *(Artifact(f"{cut}_{fmt}", f"output/exports/{{vod}}/{{vod}}_{cut}.{ext}", "exports", ANY, "analysis",
+               f"{cut}{field}Url", switch="timelines")
+      for cut in ("moments", "selects") for fmt, ext, field in (("otio", "otio", "Otio"), ("edl", "edl", "Edl"),
+                                                                 ("xml", "xml", "FcpXml"))),
+    Artifact("chapters_txt", "output/exports/{vod}/{vod}_chapters.txt", "exports", ANY, "analysis", "chaptersUrl",
+             switch="chapters"),
+    Artifact("moments_csv", "output/exports/{vod}/{vod}_moments.csv", "exports", ANY, "analysis", "momentsCsvUrl",
+             switch="moments_csv"),
+    Artifact("captions_srt", "output/exports/{vod}/{vod}.srt", "exports", AUDIO, "transcripts", "captionsSrtUrl",
+             switch="captions"),
+    Artifact("captions_vtt", "output/exports/{vod}/{vod}.vtt", "exports", AUDIO, "transcripts", "captionsVttUrl",
+             switch="captions"),
+    Artifact("clip_captions_dir", "output/exports/{vod}/captions", "exports", VIDEO, "analysis", "clipCaptionsUrl",
+             folder="captions", switch="captions"),
+    Artifact("vertical_dir", "output/exports/{vod}/vertical", "exports", VIDEO, "analysis", "verticalClipsUrl",
+             folder="vertical", switch="vertical"),
     Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
 )}
 
@@ -83,6 +103,8 @@ _CONTENT_TYPES = {
     ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
     ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
     ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm",
+    ".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
+    ".otio": "application/json", ".edl": "text/plain; charset=utf-8", ".xml": "application/xml",
 }
 
 
@@ -97,10 +119,12 @@ def target(key: str, vod: str | None = None) -> str:
     return artifact.path if vod is None else artifact.format(vod)
 
 
-def available(sides: set[str], video: bool) -> dict[str, Artifact]:
-    """The artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched."""
+def available(sides: set[str], video: bool, switches: set[str] | None = None) -> dict[str, Artifact]:
+    """The artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched;
+    `switches`: the `exports.*` parts turned on (None: all)."""
     have = set(sides) | ({VIDEO} if video else set()) | ({ANY} if sides else set())
-    return {key: a for key, a in ARTIFACTS.items() if a.needs in have}
+    return {key: a for key, a in ARTIFACTS.items()
+            if a.needs in have and (a.switch is None or switches is None or a.switch in switches)}
 
 
 def stage_targets(vod: str, stage: str, sides: set[str]) -> list[str]:

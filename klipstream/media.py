@@ -32,10 +32,11 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_ffmpeg(args: list[str], what: str) -> None:
-    """Run ffmpeg quietly; on failure raise a one-line error naming `what` with ffmpeg's last message."""
+def run_ffmpeg(args: list[str], what: str, cwd: str | os.PathLike | None = None) -> None:
+    """Run ffmpeg quietly (in `cwd` when given: filter arguments can then name files without path escaping);
+    on failure raise a one-line error naming `what` with ffmpeg's last message."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else f"exit code {proc.returncode}"

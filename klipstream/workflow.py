@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .artifacts import stage_targets, target
+from .artifacts import EXPORTS_DIR, stage_targets, target
 from .errors import KlipError
 from .twitch.ids import parse_vod_id
 
@@ -84,7 +84,8 @@ def results_of(vod: str, workdir: str | Path, status_dir: str = "output/status")
     for a status_dir outside it): what `klipstream run` and the service say when a VOD is done."""
     names = {"report": "report_html", "analysis": "integrated_json", "clips": "clips_dir", "manifest": "manifest",
              "raw chat": "chat_json", "transcript": "transcript_json"}
-    candidates = {name: target(key, vod) for name, key in names.items()} | {"status": f"{status_dir}/{vod}.json"}
+    candidates = {name: target(key, vod) for name, key in names.items()}
+    candidates |= {"exports": EXPORTS_DIR.format(vod=vod), "status": f"{status_dir}/{vod}.json"}
     return {name: Path(rel) for name, rel in candidates.items() if (Path(workdir) / rel).exists()}
 
 

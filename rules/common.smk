@@ -10,7 +10,6 @@ from klipstream import status as status_store
 from klipstream.artifacts import ARTIFACTS, INTEGRATION_INPUTS, available, target
 from klipstream.config import validate_workflow_config
 
-
 # Unknown keys (at any depth, with the nearest valid one) and schema errors stop the run with one line naming the key.
 validate_workflow_config(config)
 validate(config, schema="../config/schema.yaml", set_default=True)
@@ -167,10 +166,14 @@ def sides_of(vod):
 
 
 def artifacts_of(vod):
-    """Every file the VOD's inputs allow, by artifact key: chat-only VODs have no audio side and vice versa."""
+    """Every file the VOD's inputs allow, by artifact key: chat-only VODs have no audio side and vice versa;
+    the editor exports that `exports.*` turns on."""
+    switches = {part for part, on in config["exports"].items() if on}
     return {
         key: artifact.format(vod)
-        for key, artifact in available(sides_of(vod), fetches_video(vod)).items()
+        for key, artifact in available(
+            sides_of(vod), fetches_video(vod), switches
+        ).items()
     }
 
 
@@ -180,9 +183,10 @@ def get_integration_inputs(wildcards):
 
 
 def get_report_inputs(wildcards):
+    """The integrated analysis (it carries the timeline the report draws), the waveform, and what the cards play:
+    the clips and the full video, when the VOD has a video."""
     files = artifacts_of(wildcards.vod)
-    # The integrated analysis carries the timeline the report draws; only the waveform comes from elsewhere.
-    keys = ["integrated_json", "waveform_json"]
+    keys = ["integrated_json", "waveform_json", "clips_dir", "video"]
     return {key: files[key] for key in keys if key in files}
 
 
@@ -214,3 +218,35 @@ CHAT_MODELS = [
     workflow.source_path(f"../models/{p.name}")
     for p in sorted((WORKFLOW_DIR / "models").glob("*.skops"))
 ]
+
+
+# ---- Editor exports (rules/exports.smk) and the report's media. Appended as one block, apart from the functions
+# above: the exports are made from the integrated analysis, the clips and the transcript only.
+def get_timeline_inputs(wildcards):
+    """The integrated analysis; with a video, the video (frame rate, length) and the clips (the selects)."""
+    keys = ["integrated_json", "video", "clips_dir"]
+    files = artifacts_of(wildcards.vod)
+    return {key: files[key] for key in keys if key in files}
+
+
+def get_captions_inputs(wildcards):
+    """The transcript's words (and its JSON for speaker labels); with a video, the clips to caption one by one."""
+    files = artifacts_of(wildcards.vod)
+    if "words_csv" not in files:
+        raise ValueError(
+            f"VOD {wildcards.vod} has no transcript to caption (it has no video)"
+        )
+    keys = ["words_csv", "transcript_json", "clips_dir"]
+    return {key: files[key] for key in keys if key in files}
+
+
+def get_vertical_inputs(wildcards):
+    files = artifacts_of(wildcards.vod)
+    if "clips_dir" not in files:
+        raise ValueError(
+            f"VOD {wildcards.vod} has no video to make vertical clips from"
+        )
+    inputs = {"clips_dir": files["clips_dir"]}
+    if "clip_captions_dir" in files and config["vertical"]["burn_captions"]:
+        inputs["clip_captions_dir"] = files["clip_captions_dir"]
+    return inputs

@@ -4,4 +4,5 @@ with job(snakemake, status="Finding highlights"):
     from klipstream.outputs.report import render_report
 
     render_report(snakemake.input.integrated_json, snakemake.output.html,
-                  waveform_json=snakemake.input.get("waveform_json"))
+                  waveform_json=snakemake.input.get("waveform_json"), clips_dir=snakemake.input.get("clips_dir"),
+                  video=snakemake.input.get("video"))

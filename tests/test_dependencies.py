@@ -14,8 +14,10 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT))
 from devtools import conda_env  # noqa: E402
 
-# Declared but not imported by the package, on purpose: the workflow engine the package runs under.
-USED_OUTSIDE_IMPORTS = {"snakemake"}
+# Declared but not imported by the package, on purpose: the workflow engine the package runs under, and plugins.
+USED_OUTSIDE_IMPORTS = {"snakemake",
+                        # OpenTimelineIO's EDL and FCP XML adapters: plugins its adapter registry loads by name
+                        "otio-cmx3600-adapter", "otio-fcp-adapter"}
 # `google` is a namespace shared by several distributions: the second part of the module names which one.
 GOOGLE = {"cloud": "google-cloud-storage", "api_core": "google-api-core", "auth": "google-auth"}
 

@@ -23,7 +23,8 @@ CHAT_JOBS = {"chat_fetch", "chat_sentiment_score", "chat_timeline_build", "chat_
 AUDIO_JOBS = {"video_fetch", "audio_extract", "transcript_transcribe", "transcript_tables", "transcript_segments",
               "waveform_render", "audio_features_compute", "audio_sentiment_score", "audio_highlights_detect",
               "audio_plot"}
-FINAL_JOBS = {"analysis_integrate", "report_render", "clips_cut", "publish_upload"}
+EXPORT_JOBS = {"timeline_export", "chapters_write", "moments_tabulate", "captions_write", "vertical_render"}
+FINAL_JOBS = {"analysis_integrate", "report_render", "clips_cut", "publish_upload"} | EXPORT_JOBS
 
 
 def planned_jobs(proc: subprocess.CompletedProcess) -> set[str]:
@@ -80,7 +81,11 @@ def test_full_run_then_incremental_rebuilds(tiny):
                  "analysis/audio/tiny_features.csv", "analysis/audio/tiny_sentiment.csv",
                  "analysis/audio/tiny_highlights.csv", "analysis/audio/tiny_loudness.png",
                  "analysis/tiny_integrated_analysis.json", "report/tiny.html", "clips/tiny/clips.json",
-                 "publish/tiny_manifest.json"]:
+                 "publish/tiny_manifest.json", "exports/tiny/tiny_moments.otio", "exports/tiny/tiny_moments.edl",
+                 "exports/tiny/tiny_moments.xml", "exports/tiny/tiny_selects.otio", "exports/tiny/tiny_selects.edl",
+                 "exports/tiny/tiny_selects.xml", "exports/tiny/tiny_chapters.txt", "exports/tiny/tiny_moments.csv",
+                 "exports/tiny/tiny.srt", "exports/tiny/tiny.vtt", "exports/tiny/captions/captions.json",
+                 "exports/tiny/vertical/vertical.json"]:
         assert (out / path).is_file() and (out / path).stat().st_size > 0, path
 
     doc = json.loads((out / "analysis/tiny_integrated_analysis.json").read_text())
@@ -98,6 +103,8 @@ def test_full_run_then_incremental_rebuilds(tiny):
     # Nothing changed: nothing to do.
     assert planned_jobs(run_snakemake(work, "--dry-run", "--config", f"vods={table}")) == set()
 
+    check_exports(work, table)
+
     # A chat highlight parameter changed: only the job that uses it, and what depends on its output.
     proc = run_snakemake(work, "--dry-run", "--config", f"vods={table}", "chat_highlights={threshold_z: 2.5}")
     assert planned_jobs(proc) == {"chat_highlights_detect"} | FINAL_JOBS
@@ -111,12 +118,59 @@ def test_full_run_then_incremental_rebuilds(tiny):
     assert planned_jobs(proc) == CHAT_JOBS | FINAL_JOBS
 
 
+def check_exports(work, table):
+    """The exports of the full run are what the workflow promised, published, and rebuilt only when their inputs
+    (integrated analysis, clips, transcript) or their own settings change."""
+    import opentimelineio as otio
+
+    out = work / "output"
+    clips = json.loads((out / "clips/tiny/clips.json").read_text())
+    selects = otio.adapters.read_from_file(str(out / "exports/tiny/tiny_selects.otio"))
+    fps = 5.0  # the demo video's rate
+    got = [(c.source_range.start_time.rescaled_to(fps).value, c.source_range.end_time_exclusive().rescaled_to(fps).value)
+           for c in selects.tracks[0].find_clips()]
+    assert got == [(round(c["start"] * fps), round(c["end"] * fps)) for c in clips["clips"]]
+    vertical = json.loads((out / "exports/tiny/vertical/vertical.json").read_text())
+    assert (vertical["width"], vertical["height"], vertical["count"]) == (1080, 1920, clips["count"])
+    assert (out / "exports/tiny/tiny_chapters.txt").read_text().startswith("0:00 ")
+    manifest = json.loads((out / "publish/tiny_manifest.json").read_text())
+    assert {"momentsOtioUrl", "momentsEdlUrl", "momentsFcpXmlUrl", "selectsOtioUrl", "selectsEdlUrl",
+            "selectsFcpXmlUrl", "chaptersUrl", "momentsCsvUrl", "captionsSrtUrl", "captionsVttUrl",
+            "clipCaptionsUrl", "verticalClipsUrl"} <= set(manifest["urls"])
+
+    def planned(*config):
+        return planned_jobs(run_snakemake(work, "--dry-run", "--config", f"vods={table}", *config))
+
+    # Each export's own settings rebuild that export (and what is made from it), then publishing.
+    assert planned("vertical={mode: crop}") == {"vertical_render", "publish_upload"}
+    assert planned("captions={max_chars_per_line: 32}") == {"captions_write", "vertical_render", "publish_upload"}
+    assert planned("chapters={min_seconds: 20}") == {"chapters_write", "publish_upload"}
+    # The clips changed: what is made from them; the analysis and the chapters/CSV (integrated analysis only) stay.
+    assert planned("clips={crf: 30}") == {"clips_cut", "report_render", "timeline_export", "captions_write",
+                                          "vertical_render", "publish_upload"}
+    # Turning an export off only changes what is published.
+    assert planned("exports={vertical: false}") == {"publish_upload"}
+    # Settings the exports do not read rebuild none of them.
+    assert planned("waveform={samples_per_pixel: 800}") == {"waveform_render", "report_render", "publish_upload"}
+    # The transcript's words changed: the audio analysis reading them, integration and everything made from it,
+    # never the raw or chat steps. (Snakemake compares the content of small inputs: a touch alone rebuilds nothing.)
+    words = out / "raw/transcripts/audio_tiny_words.csv"
+    original = words.read_bytes()
+    words.write_bytes(original + original.splitlines(keepends=True)[-1])
+    assert planned() == {"audio_features_compute", "audio_sentiment_score", "audio_highlights_detect", "audio_plot",
+                         "analysis_integrate"} | FINAL_JOBS
+    words.write_bytes(original)
+    assert planned() == set()
+
+
 def test_chat_only_vod_from_real_twitch_chat(tmp_path, shared_data):
     table = write_table(tmp_path / "vods.tsv",
                         [("v5chat", "", "", str(shared_data / "chat/twitch_v5_1087079172.json"), "real chat")])
     proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}")
-    assert planned_jobs(proc) == CHAT_JOBS | {"analysis_integrate", "report_render", "publish_upload"}
+    assert planned_jobs(proc) == CHAT_JOBS | {"analysis_integrate", "report_render", "publish_upload",
+                                              "timeline_export", "chapters_write", "moments_tabulate"}
     run_snakemake(tmp_path, "--config", f"vods={table}")
+    assert (tmp_path / "output/exports/v5chat/v5chat_chapters.txt").read_text().startswith("0:00 ")
     doc = json.loads((tmp_path / "output/analysis/v5chat_integrated_analysis.json").read_text())
     assert "chat" in doc["signals_used"]
     assert not {"audio", "transcript", "speech_sentiment"} & set(doc["signals_used"])

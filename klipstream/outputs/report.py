@@ -7,8 +7,10 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -40,11 +42,33 @@ def reduce_waveform(peaks: dict, max_points: int = WAVE_MAX_POINTS) -> dict | No
     return {"seconds_per_point": spp, "data": out.ravel().tolist()}
 
 
-def render_report(integrated_json, out_html, *, waveform_json=None) -> Path:
+def media_links(out_html, clips_dir=None, video=None) -> dict:
+    """What the cards play, as URLs relative to the report (so the output folder can be zipped and shared):
+    {'clips': {rank: {'src', 'start', 'end'}}, 'video': full video or None}."""
+    base = Path(out_html).resolve().parent
+
+    def rel(path) -> str:
+        return quote(Path(os.path.relpath(Path(path).resolve(), base)).as_posix())
+
+    clips = {}
+    if clips_dir:
+        index = Path(clips_dir) / "clips.json"
+        try:
+            listing = read_json(index)
+        except (OSError, ValueError) as exc:
+            raise KlipError(f"cannot read the clips listing {index}: {exc}") from exc
+        for clip in listing.get("clips", []):
+            clips[str(clip["rank"])] = {"src": rel(Path(clips_dir) / clip["file"]), "start": clip["start"],
+                                        "end": clip["end"]}
+    return {"clips": clips, "video": rel(video) if video else None}
+
+
+def render_report(integrated_json, out_html, *, waveform_json=None, clips_dir=None, video=None) -> Path:
     """Write the report for one VOD from its integrated analysis (and the waveform peaks when there is audio).
 
     The integrated JSON already carries the downsampled chat/audio/emotion timeline, so the report stays one
-    small file and depends on nothing else."""
+    small file; with `clips_dir` (clips.json) and `video`, each card plays its clip inline, or the full video from
+    the moment's start, through relative links."""
     doc = read_json(integrated_json)
     validate(doc, f"integrated analysis {integrated_json}")
     wave = None
@@ -53,12 +77,15 @@ def render_report(integrated_json, out_html, *, waveform_json=None) -> Path:
             wave = reduce_waveform(read_json(waveform_json))
         except (OSError, ValueError) as exc:
             raise KlipError(f"cannot read waveform peaks {waveform_json}: {exc}") from exc
-    data = json.dumps({"analysis": doc, "waveform": wave}, ensure_ascii=False, separators=(",", ":"))
+    media = media_links(out_html, clips_dir, video)
+    data = json.dumps({"analysis": doc, "waveform": wave, "media": media}, ensure_ascii=False,
+                      separators=(",", ":"))
     # inside <script>, only "</" can end the element early; "<\/" is the same string to JSON.parse
     data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
     fills = {"TITLE": html.escape(doc["title"]), "DATA": data}
     page = re.sub(r"__(TITLE|DATA)__", lambda m: fills[m.group(1)], TEMPLATE.read_text(encoding="utf-8"))
     with atomic_open(out_html) as fh:
         fh.write(page)
-    log.info("report for %s: %d highlights -> %s", doc["vod_id"], len(doc["highlights"]), out_html)
+    log.info("report for %s: %d highlights, %d with a clip%s -> %s", doc["vod_id"], len(doc["highlights"]),
+             len(media["clips"]), ", the others play the full video" if video else "", out_html)
     return Path(out_html)

@@ -30,10 +30,12 @@ log = logging.getLogger(__name__)
 # `video:updateUrls` receives in `urls`; a kind without one (the plots) is uploaded but not pushed.
 KINDS: dict[str, tuple[str, str | None]] = {
     key: (a.bucket, a.url_field) for key, a in ARTIFACTS.items() if a.bucket and not a.folder}
-# Kinds that take a list of files or a folder; object names {vod}/{prefix}{filename}. In a clips folder, the one
-# JSON index (clips.json) gets the folder artifact's URL field.
+# Folder kinds: every (non-hidden) file in the folder is published as {vod}/{folder}/{file}; its one JSON index
+# (clips.json, captions.json, vertical.json) gets the folder's URL field.
+DIR_KINDS: dict[str, str | None] = {key: a.url_field for key, a in ARTIFACTS.items() if a.bucket and a.folder}
+# Kinds that take a list of files or a folder, by object-name prefix.
 LIST_KINDS: dict[str, tuple[str, str]] = {
-    "clips_dir": (ARTIFACTS["clips_dir"].bucket, "clips/"),
+    **{key: (a.bucket, f"{a.folder}/") for key, a in ARTIFACTS.items() if a.bucket and a.folder},
     "clips": (ARTIFACTS["clips_dir"].bucket, "clips/"),
     "plots": ("analysis", ""),
 }
@@ -71,17 +73,17 @@ def plan(vod: str, files: Mapping[str, Any], buckets: Mapping[str, str]) -> list
         elif kind in LIST_KINDS:
             role, prefix = LIST_KINDS[kind]
             paths = [value] if isinstance(value, (str, os.PathLike)) else list(value)
-            if kind == "clips_dir":
+            if kind in DIR_KINDS:
                 folders, paths = paths, []
                 for folder in map(Path, folders):
                     if not folder.is_dir():
-                        raise KlipError(f"publish {vod}: clips folder {folder} does not exist")
+                        raise KlipError(f"publish {vod}: {kind} folder {folder} does not exist")
                     paths += sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
             jsons = [Path(p) for p in paths if Path(p).suffix == ".json"]
             for p in paths:
                 path = Path(p)
-                # the one JSON index in a clips folder gets the clips URL field
-                field = ARTIFACTS["clips_dir"].url_field if kind == "clips_dir" and jsons == [path] else None
+                # the one JSON index in a folder gets the folder's URL field
+                field = DIR_KINDS.get(kind) if jsons == [path] else None
                 items.append(Item(kind, path, role, buckets[role], f"{vod}/{prefix}{path.name}", field))
         else:
             known = ", ".join(sorted(KINDS) + sorted(LIST_KINDS))

@@ -1,0 +1,93 @@
+"""YouTube chapter lines and a CSV of the ranked moments, both from the integrated analysis.
+
+YouTube shows chapters when the description lists at least three timestamps in ascending order, the first at
+0:00, each chapter at least 10 s long. Moments are taken best rank first; one starting within `min_seconds` of a
+chapter already taken (or of the VOD's end) is left out; a moment within `min_seconds` of the start becomes the
+0:00 chapter, otherwise the 0:00 chapter is `first_title`. Titles drop `<` and `>`, which YouTube refuses."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..config import section
+from ..integrate import validate
+from ..io import atomic_open, read_json, write_csv
+from .timeline import hms
+
+log = logging.getLogger(__name__)
+
+MOOD = {"excitement": "Hype", "funny": "Funny", "happiness": "Wholesome", "anger": "Rage", "sadness": "Sad",
+        "neutral": "Moment", "unknown": "Moment"}
+CSV_COLUMNS = ["rank", "start", "end", "duration", "peak", "start_hms", "end_hms", "score", "dominant_emotion",
+               "signals", "chat_messages", "explanation", "transcript_excerpt", "twitch_link"]
+
+
+def chapter_title(h: Mapping[str, Any], max_chars: int = 60) -> str:
+    """'Funny: "no way dude"' from the mood and the first words spoken (or chat's top message)."""
+    quote = h.get("transcript_excerpt") or ""
+    if not quote and h.get("chat", {}).get("top_messages"):
+        quote = h["chat"]["top_messages"][0]["message"]
+    title = MOOD.get(h.get("dominant_emotion"), "Moment")
+    quote = re.sub(r"[<>]", "", " ".join(quote.split()))
+    if quote:
+        room = max_chars - len(title) - 4
+        if len(quote) > room:
+            quote = quote[:room].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
+        title = f'{title}: "{quote}"'
+    return re.sub(r"[<>]", "", title)[:max_chars]
+
+
+def youtube_chapters(doc: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> list[tuple[int, str]]:
+    """[(second, title)] in time order, the first at 0."""
+    opts = section("chapters", settings)
+    gap, max_chars = float(opts["min_seconds"]), int(opts["max_title_chars"])
+    duration = float(doc["duration"])
+    taken: dict[int, str] = {}
+    for h in doc["highlights"]:  # best first
+        t = int(h["start"]) if h["start"] >= gap else 0
+        if duration - t < gap or any(abs(t - other) < gap for other in taken):
+            continue
+        taken[t] = f"#{h['rank']} {chapter_title(h, max_chars - 4)}"
+    taken.setdefault(0, re.sub(r"[<>]", "", str(opts["first_title"]))[:max_chars])
+    return sorted(taken.items())
+
+
+def chapter_text(chapters: list[tuple[int, str]]) -> str:
+    return "".join(f"{hms(t)} {title}\n" for t, title in chapters)
+
+
+def write_chapters(integrated_json: str | os.PathLike, out_txt: str | os.PathLike,
+                   settings: Mapping[str, Any] | None = None) -> list[tuple[int, str]]:
+    doc = read_json(integrated_json)
+    validate(doc, f"integrated analysis {integrated_json}")
+    chapters = youtube_chapters(doc, settings)
+    with atomic_open(out_txt) as fh:
+        fh.write(chapter_text(chapters))
+    if len(chapters) < 3:
+        log.warning("chapters of %s: only %d (YouTube shows chapters from 3 on)", doc["vod_id"], len(chapters))
+    log.info("chapters of %s: %d -> %s", doc["vod_id"], len(chapters), out_txt)
+    return chapters
+
+
+def moments_frame(doc: Mapping[str, Any]) -> pd.DataFrame:
+    h = pd.json_normalize(doc["highlights"]) if doc["highlights"] else pd.DataFrame()
+    if h.empty:
+        return pd.DataFrame(columns=CSV_COLUMNS)
+    h["start_hms"], h["end_hms"] = h["start"].map(hms), h["end"].map(hms)
+    h["signals"] = h["signals"].map("+".join)
+    h["chat_messages"] = h["chat.messages"]
+    return h[CSV_COLUMNS]
+
+
+def write_moments_csv(integrated_json: str | os.PathLike, out_csv: str | os.PathLike) -> int:
+    doc = read_json(integrated_json)
+    validate(doc, f"integrated analysis {integrated_json}")
+    frame = moments_frame(doc)
+    write_csv(out_csv, frame, float_format="%.3f")
+    log.info("moments of %s: %d -> %s", doc["vod_id"], len(frame), out_csv)
+    return len(frame)

