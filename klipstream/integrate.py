@@ -188,7 +188,7 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         signals.append("audio")
     if speech is not None and au is not None:
         signals.append("speech_sentiment")
-    if words is not None:
+    if words is not None and len(words):  # a video without audio has an empty transcript: not a signal
         signals.append("transcript")
     if cs is not None:
         signals.append("chat")

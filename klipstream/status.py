@@ -85,7 +85,8 @@ def report(vod: str, status: str, step: str | None = None, reason: str | None = 
         reason = _redact(" ".join(str(reason).split()))
         event["reason"] = reason
     log.info("status %s: %s%s", vod, status, f" ({step})" if step else "")
-    doc = update(vod, status_dir, status=status, step=step, reason=reason, event=event)
+    # The local file is a record, not the pipeline: if it cannot be written the push to Convex still happens.
+    doc = _safe_update(vod, status_dir, status=status, step=step, reason=reason, event=event)
     client = _client(convex)
     if client is not None:
         down = _down_until(status_dir)
@@ -98,9 +99,22 @@ def report(vod: str, status: str, step: str | None = None, reason: str | None = 
         if error:
             if outage:
                 _mark_down(status_dir, getattr(client, "breaker_seconds", 30.0))
-            doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
-                                                         "status": status, "error": error})
+            doc = _safe_update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
+                                                              "status": status, "error": error}) or doc
     return doc
+
+
+def _safe_update(vod: str, status_dir: str | os.PathLike, **changes: Any) -> dict[str, Any]:
+    """update(), but a status folder that cannot be written is logged (one line) instead of raised; the
+    document is then only what this call knows."""
+    try:
+        return update(vod, status_dir, **changes)
+    except OSError as exc:
+        log.warning("cannot write the status of %s in %s (%s); the status is not recorded locally", vod,
+                    status_dir, exc.strerror or type(exc).__name__)
+        doc = {"vod_id": vod, "history": [], "urls": {}, "updated_at": _now(), "unrecorded": True}
+        doc.update({k: v for k, v in changes.items() if k not in ("event", "convex_error", "urls")})
+        return doc
 
 
 def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR, *,

@@ -1,0 +1,81 @@
+"""What a careless user and bad data hit first: a video without audio, which ffmpeg made the audio, a stale
+Snakemake lock after kill -9, `klipstream status | head`, the status after building only the analysis."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_snakemake
+from klipstream import media
+from klipstream.media import extract_audio, ffmpeg_exe
+
+DEMO = ROOT / "data" / "demo"
+
+
+def needs_demo():
+    if not (DEMO / "demo.mp4").is_file():
+        pytest.skip("demo VOD not generated")
+
+
+@pytest.fixture(scope="module")
+def mute_video(tmp_path_factory) -> Path:
+    """The demo's first 40 s without its audio stream."""
+    needs_demo()
+    path = tmp_path_factory.mktemp("mute") / "mute.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "40", "-an", "-c:v", "copy",
+                    str(path)], check=True)
+    return path
+
+
+def test_a_video_without_audio_gives_an_empty_wav_and_one_line(mute_video, tmp_path, caplog):
+    wav = tmp_path / "a.wav"
+    assert extract_audio(mute_video, wav) is False
+    with wave.open(str(wav)) as w:
+        assert (w.getnframes(), w.getframerate(), w.getnchannels(), w.getsampwidth()) == (0, 16000, 1, 2)
+    lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert lines == [f"video {mute_video} has no audio stream: its audio is empty and the VOD goes on with its "
+                     "chat only"]
+
+
+def _ffmpegs() -> list[str]:
+    import shutil
+
+    import imageio_ffmpeg
+
+    found = [shutil.which("ffmpeg", path="/usr/bin:/usr/local/bin"), imageio_ffmpeg.get_ffmpeg_exe()]
+    return [f for f in dict.fromkeys(found) if f]
+
+
+def test_the_wav_does_not_depend_on_which_ffmpeg_made_it(tmp_path, monkeypatch):
+    """System ffmpeg and the wheel's differ (5.1 vs 9.0 here): same samples, bit for bit."""
+    needs_demo()
+    exes = _ffmpegs()
+    if len(exes) < 2:
+        pytest.skip("needs a system ffmpeg besides the imageio-ffmpeg one")
+    samples = []
+    for i, exe in enumerate(exes):
+        monkeypatch.setattr(media, "ffmpeg_exe", lambda exe=exe: exe)
+        extract_audio(DEMO / "demo.mp4", tmp_path / f"{i}.wav")
+        with wave.open(str(tmp_path / f"{i}.wav")) as w:
+            samples.append(w.readframes(w.getnframes()))
+    assert len(samples[0]) == 2 * 16000 * 240 and len(set(samples)) == 1
+
+
+@pytest.mark.workflow
+def test_a_vod_whose_video_has_no_audio_goes_on_with_its_chat(mute_video, tmp_path):
+    from test_workflow import write_table
+
+    write_table(tmp_path / "vods.tsv", [("mute", "", str(mute_video), str(DEMO / "demo_chat.json"), "Mute")])
+    run_snakemake(tmp_path, "output/analysis/mute_integrated_analysis.json", "output/report/mute.html",
+                  "--config", "vods=vods.tsv")
+    doc = json.loads((tmp_path / "output/analysis/mute_integrated_analysis.json").read_text())
+    assert doc["signals_used"] == ["chat", "chat_sentiment"] and doc["highlights"]
+    log = (tmp_path / "logs/audio_extract/mute.log").read_text()
+    assert "has no audio stream: its audio is empty and the VOD goes on with its chat only" in log
+    assert json.loads((tmp_path / "output/status/mute.json").read_text())["status"] != "Failed"
