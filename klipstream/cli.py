@@ -47,6 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     cmd, vod, workdir = snakemake_command(args), run_vod(args), run_workdir(args)
     status_dir = workflow.config_value(run_config(args), "status_dir")
     before = (read_status(vod, workdir / status_dir) or {}).get("updated_at")
+    if not args.dry_run and workflow.clear_stale_lock(workdir, run_config(args)):
+        print(f"klipstream: removed the Snakemake lock a stopped run left in {workdir}", file=sys.stderr)
     print("+ " + shlex.join(cmd), flush=True)
     code = subprocess.call(cmd, cwd=workdir)
     if args.dry_run:

@@ -79,3 +79,56 @@ def test_a_vod_whose_video_has_no_audio_goes_on_with_its_chat(mute_video, tmp_pa
     log = (tmp_path / "logs/audio_extract/mute.log").read_text()
     assert "has no audio stream: its audio is empty and the VOD goes on with its chat only" in log
     assert json.loads((tmp_path / "output/status/mute.json").read_text())["status"] != "Failed"
+
+
+def test_a_stale_lock_is_cleared_and_a_live_one_is_named(tmp_path):
+    from klipstream import workflow
+    from klipstream.errors import KlipError
+
+    assert workflow.clear_stale_lock(tmp_path) is False  # no lock, nothing to do
+    locks = tmp_path / ".snakemake" / "locks"
+    locks.mkdir(parents=True)
+    (locks / "0.input.lock").write_text(str(tmp_path / "x"))
+    # a live process of a Snakemake run in that folder (its command line names snakemake)
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"], cwd=tmp_path)
+    try:
+        with pytest.raises(KlipError) as info:
+            workflow.clear_stale_lock(tmp_path)
+        message = str(info.value)
+        assert f"locked by a running Snakemake (pid {holder.pid})" in message and "--unlock" in message
+        assert "\n" not in message and (locks / "0.input.lock").is_file()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert workflow.clear_stale_lock(tmp_path) is True
+    assert workflow.lock_files(tmp_path) == []
+
+
+@pytest.mark.workflow
+def test_klipstream_run_after_kill_9_clears_the_lock_and_finishes(tmp_path):
+    """kill -9 of a run mid-way leaves Snakemake's lock; the next `klipstream run` removes it and says so."""
+    import os
+    import signal
+    import time
+
+    from test_workflow import write_table
+
+    needs_demo()
+    write_table(tmp_path / "vods.tsv", [("chatonly", "", "", str(DEMO / "demo_chat.json"), "Chat only")])
+    cmd = [sys.executable, "-m", "klipstream.cli", "run", "chatonly", "--analysis-only", "--workdir", str(tmp_path),
+           "--config", "vods=vods.tsv"]
+    first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    from klipstream import workflow
+
+    while not workflow.lock_files(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workflow.lock_files(tmp_path), "the first run never took its lock"
+    os.killpg(first.pid, signal.SIGKILL)  # klipstream, Snakemake and its jobs: nothing can clean up
+    first.wait()
+    time.sleep(0.5)
+    assert workflow.lock_files(tmp_path)
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"klipstream: removed the Snakemake lock a stopped run left in {tmp_path}" in again.stderr
+    assert "LockException" not in again.stderr and (tmp_path / "output/report/chatonly.html").is_file()
