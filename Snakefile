@@ -30,3 +30,7 @@ rule all:
 
 onstart:
     mark_queued()
+
+
+onsuccess:
+    mark_finished()

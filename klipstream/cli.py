@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -114,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     except KlipError as exc:
         print(f"klipstream: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `klipstream status | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 0
 
 
 if __name__ == "__main__":

@@ -132,3 +132,38 @@ def test_klipstream_run_after_kill_9_clears_the_lock_and_finishes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"klipstream: removed the Snakemake lock a stopped run left in {tmp_path}" in again.stderr
     assert "LockException" not in again.stderr and (tmp_path / "output/report/chatonly.html").is_file()
+
+
+def test_status_piped_into_head_prints_no_traceback(tmp_path):
+    from klipstream import status
+
+    for i in range(3000):
+        (tmp_path / f"v{i}.json").write_text(json.dumps({"vod_id": f"v{i}", "status": "Queued", "history": []}))
+    status.report("v1", "Analyzing", step="chat_timeline_build", status_dir=tmp_path, convex=None)
+    for _ in range(200):
+        status.report("v1", "Analyzing", step="audio_plot", status_dir=tmp_path, convex=None)
+    for args in ("", "v1"):
+        done = subprocess.run(f"{sys.executable} -m klipstream.cli status --status-dir {tmp_path} {args} | head -2",
+                              shell=True, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+        assert done.stderr == "", done.stderr
+
+
+@pytest.mark.workflow
+def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path):
+    """Only the integrated analysis asked for: the status ends Completed (step workflow, stage analysis), not in
+    the last job's "Finding highlights"; a later full run ends Completed by publishing."""
+    from test_workflow import write_table
+
+    needs_demo()
+    write_table(tmp_path / "vods.tsv", [("chatonly", "", "", str(DEMO / "demo_chat.json"), "Chat only")])
+    run_snakemake(tmp_path, "output/analysis/chatonly_integrated_analysis.json", "--config", "vods=vods.tsv")
+    doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
+    assert (doc["status"], doc["step"], doc["stage"]) == ("Completed", "workflow", "analysis")
+    assert [e["status"] for e in doc["history"]][-2:] == ["Finding highlights", "Completed"]
+    done = subprocess.run([sys.executable, "-m", "klipstream.cli", "status", "--status-dir",
+                           str(tmp_path / "output/status")], capture_output=True, text=True)
+    assert "Completed up to analysis" in done.stdout
+    run_snakemake(tmp_path, "--config", "vods=vods.tsv")
+    doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
+    assert (doc["status"], doc["step"], doc["stage"]) == ("Completed", "publish", None)
