@@ -40,12 +40,14 @@ def run_vod(args: argparse.Namespace) -> str:
 
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
-    return workflow.snakemake_command(run_vod(args), stage, args.cores, workdir=args.workdir,
+    workdir = run_workdir(args) if args.workdir else None  # absolute: Snakemake runs from inside it
+    return workflow.snakemake_command(run_vod(args), stage, args.cores, workdir=workdir,
                                       options=["--dry-run"] if args.dry_run else [], config=run_config(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cmd, vod, workdir = snakemake_command(args), run_vod(args), run_workdir(args)
+    workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is a new folder for the outputs
     status_dir = workflow.config_value(run_config(args), "status_dir")
     before = (read_status(vod, workdir / status_dir) or {}).get("updated_at")
     if not args.dry_run and workflow.clear_stale_lock(workdir, run_config(args)):

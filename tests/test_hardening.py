@@ -167,3 +167,12 @@ def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path
     run_snakemake(tmp_path, "--config", "vods=vods.tsv")
     doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
     assert (doc["status"], doc["step"], doc["stage"]) == ("Completed", "publish", None)
+
+
+def test_run_into_a_new_relative_workdir(tmp_path):
+    """`klipstream run VOD --workdir ../runs` with a folder that does not exist yet: created, used as given."""
+    (tmp_path / "here").mkdir()
+    done = subprocess.run([sys.executable, "-m", "klipstream.cli", "run", "-n", "2345678901", "--workdir", "../runs"],
+                          cwd=tmp_path / "here", capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"--directory {tmp_path / 'runs'}" in done.stdout and (tmp_path / "runs").is_dir()
