@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -152,15 +153,19 @@ def live_snakemake(workdir: str | os.PathLike) -> list[int] | None:
     return sorted(pids)
 
 
-def clear_stale_lock(workdir: str | os.PathLike, config: list[str] | tuple[str, ...] = ()) -> bool:
+def clear_stale_lock(workdir: str | os.PathLike, config: list[str] | tuple[str, ...] = (), wait: float = 0.0) -> bool:
     """Before a run: if a dead run (kill -9, a crash, a power cut) left its lock in `workdir`, remove it with
     `snakemake --unlock` and return True. A lock held by a live Snakemake is kept: KlipError naming the process and
-    how to clear the lock. Used by `klipstream run` and by the service when it starts."""
+    how to clear the lock. `wait` seconds are given to processes of a stopped run that are still exiting.
+    Used by `klipstream run` and by the service when it starts."""
     if not lock_files(workdir):
         return False
     workdir = Path(workdir).resolve()
     unlock = f"cd {shlex.quote(str(workdir))} && {shlex.join(unlock_command(workdir, config))}"
-    alive = live_snakemake(workdir)
+    alive, deadline = live_snakemake(workdir), time.monotonic() + wait
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = live_snakemake(workdir)
     if alive:
         raise KlipError(f"{workdir} is locked by a running Snakemake (pid {', '.join(map(str, alive))}): wait for it "
                         f"to end, or stop it and unlock with: {unlock}")

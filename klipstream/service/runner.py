@@ -107,7 +107,7 @@ class JobRunner:
             log.warning("job %s (VOD %s) was running when the server stopped: %s", job["id"], job["vod_id"],
                         "queued again to resume" if resume else "marked interrupted")
         try:  # a lock left by a killed run (this server's or a `klipstream run`): cleared if nobody holds it
-            if await asyncio.to_thread(workflow.clear_stale_lock, self.workdir, self.config):
+            if await asyncio.to_thread(workflow.clear_stale_lock, self.workdir, self.config, 10.0):
                 log.warning("removed the Snakemake lock a stopped run left in %s", self.workdir)
         except KlipError as exc:
             log.warning("%s", exc)
