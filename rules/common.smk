@@ -273,14 +273,17 @@ def get_all_targets():
     return [MANIFEST.format(vod=vod) for vod in VODS.index]
 
 
-RUN_VODS = set()
+RUN_STAGES = {}  # VOD -> the furthest stage this run builds for it (raw, analysis)
+ANALYSIS_RULES = {"analysis_integrate", "report_render", "clips_cut"}
 
 
 def mark_queued():
     """Mark every VOD this run has jobs for as Queued (its jobs then report each later status themselves)."""
-    RUN_VODS.update({job.wildcards.get("vod") for job in workflow.dag.needrun_jobs()})
-    RUN_VODS.discard(None)
-    for vod in sorted(RUN_VODS):
+    for job in workflow.dag.needrun_jobs():
+        vod = job.wildcards.get("vod")
+        if vod is not None and RUN_STAGES.get(vod) != "analysis":
+            RUN_STAGES[vod] = "analysis" if job.rule.name in ANALYSIS_RULES else "raw"
+    for vod in sorted(RUN_STAGES):
         status_store.report(
             vod, "Queued", step="workflow", status_dir=config["status_dir"]
         )
@@ -290,11 +293,7 @@ def mark_finished():
     """After a successful run: a VOD it stopped short of publishing (e.g. only the integrated analysis was asked
     for) is Completed, with the stage it reached; publishing reports its own Completed.
     """
-    stages = {
-        vod: "analysis" if Path(INTEGRATED.format(vod=vod)).exists() else "raw"
-        for vod in RUN_VODS
-    }
-    status_store.finish_run(stages, status_dir=config["status_dir"])
+    status_store.finish_run(RUN_STAGES, status_dir=config["status_dir"])
 
 
 # The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).
