@@ -12,8 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
+# `klipstream run` runs Snakemake for the demo VOD, then prints where the report, JSON, clips and status are.
 demo: install
-	$(VENV)/bin/snakemake --cores 2 all
+	$(VENV)/bin/klipstream run demo --cores 2
 
 test:
 	bash .ci/run

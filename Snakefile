@@ -31,3 +31,7 @@ rule all:
 
 onstart:
     mark_queued()
+
+
+onsuccess:
+    mark_finished()

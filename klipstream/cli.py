@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -39,14 +40,18 @@ def run_vod(args: argparse.Namespace) -> str:
 
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
-    return workflow.snakemake_command(run_vod(args), stage, args.cores, workdir=args.workdir,
+    workdir = run_workdir(args) if args.workdir else None  # absolute: Snakemake runs from inside it
+    return workflow.snakemake_command(run_vod(args), stage, args.cores, workdir=workdir,
                                       options=["--dry-run"] if args.dry_run else [], config=run_config(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     cmd, vod, workdir = snakemake_command(args), run_vod(args), run_workdir(args)
+    workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is a new folder for the outputs
     status_dir = workflow.config_value(run_config(args), "status_dir")
     before = (read_status(vod, workdir / status_dir) or {}).get("updated_at")
+    if not args.dry_run and workflow.clear_stale_lock(workdir, run_config(args)):
+        print(f"klipstream: removed the Snakemake lock a stopped run left in {workdir}", file=sys.stderr)
     print("+ " + shlex.join(cmd), flush=True)
     code = subprocess.call(cmd, cwd=workdir)
     if args.dry_run:
@@ -112,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     except KlipError as exc:
         print(f"klipstream: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `klipstream status | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing left to flush at exit
+        return 0
 
 
 if __name__ == "__main__":

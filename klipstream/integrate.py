@@ -38,6 +38,7 @@ from .highlights import (
     transcript_excerpt,
 )
 from .io import write_json
+from .provenance import provenance
 
 log = logging.getLogger(__name__)
 
@@ -188,7 +189,7 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         signals.append("audio")
     if speech is not None and au is not None:
         signals.append("speech_sentiment")
-    if words is not None:
+    if words is not None and len(words):  # a video without audio has an empty transcript: not a signal
         signals.append("transcript")
     if cs is not None:
         signals.append("chat")
@@ -212,7 +213,9 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         "schema_version": SCHEMA_VERSION,
         "vod_id": str(vod_id), "title": title or str(vod_id), "twitch_url": twitch_url or None,
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "generator": {"name": "klipstream", "version": __version__},
+        "generator": {"name": "klipstream", "version": __version__, "provenance": provenance(
+            audio=features_csv is not None, chat=chat_timeline_csv is not None, words_csv=words_csv,
+            speech_sentiment_csv=speech_sentiment_csv)},
         "duration": _r(duration), "signals_used": signals,
         "reaction_lag": {k: (_r(v, 4) if isinstance(v, float) else v) for k, v in comb.lag.to_dict().items()},
         "params": {**all_param_defaults(), **{k: v for k, v in (params or {}).items()}},

@@ -40,7 +40,7 @@ def job(smk, status: str | None = None):
     vod = dict(smk.wildcards.items()).get("vod")
     status_dir = smk.config.get("status_dir", status_store.DEFAULT_DIR)
     if vod and status:
-        status_store.report(vod, status, step=smk.rule, status_dir=status_dir)
+        _report(vod, status, step=smk.rule, status_dir=status_dir)
     try:
         yield smk.config
     except Exception as exc:  # noqa: BLE001 - every failure is reported, then re-raised as an exit code
@@ -48,7 +48,15 @@ def job(smk, status: str | None = None):
         reason = " ".join(reason.split())
         if not isinstance(exc, KlipError):  # a bug, not bad input: keep the traceback in the job log
             log.error("%s", traceback.format_exc())
-        log.error("%s failed for %s: %s", smk.rule, vod or "-", reason)
+        log.error("%s failed for %s: %s", smk.rule, vod or "-", reason)  # first: nothing below can hide it
         if vod:
-            status_store.report(vod, "Failed", step=smk.rule, reason=reason, status_dir=status_dir)
+            _report(vod, "Failed", step=smk.rule, reason=reason, status_dir=status_dir)
         sys.exit(1)
+
+
+def _report(vod: str, status: str, **kwargs) -> None:
+    """Report a status; trouble doing so is logged, never raised: it must neither stop a job nor hide its error."""
+    try:
+        status_store.report(vod, status, **kwargs)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not report %s for %s: %s", status, vod, " ".join(f"{type(exc).__name__}: {exc}".split()))

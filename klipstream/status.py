@@ -73,19 +73,23 @@ def update(vod: str, status_dir: str | os.PathLike = DEFAULT_DIR, **changes: Any
 
 
 def report(vod: str, status: str, step: str | None = None, reason: str | None = None,
-           status_dir: str | os.PathLike = DEFAULT_DIR, *, convex: Any = "auto") -> dict[str, Any]:
-    """Record that `vod` entered `status` (during `step`); Failed carries a one-line `reason`.
+           status_dir: str | os.PathLike = DEFAULT_DIR, *, convex: Any = "auto", stage: str | None = None) -> dict[str, Any]:
+    """Record that `vod` entered `status` (during `step`); Failed carries a one-line `reason`. `stage` says how far
+    a Completed run went (raw, analysis; a published VOD is Completed by publishing, without a stage).
 
     With CONVEX_URL set (or a client passed as `convex`), the status is then pushed to Convex. That push
     never raises: after its bounded retries the error is logged and kept in the document's `convex_errors`."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
     event = {"status": status, "step": step, "at": _now()}
+    if stage:
+        event["stage"] = stage
     if reason:
         reason = _redact(" ".join(str(reason).split()))
         event["reason"] = reason
     log.info("status %s: %s%s", vod, status, f" ({step})" if step else "")
-    doc = update(vod, status_dir, status=status, step=step, reason=reason, event=event)
+    # The local file is a record, not the pipeline: if it cannot be written the push to Convex still happens.
+    doc = _safe_update(vod, status_dir, status=status, step=step, reason=reason, stage=stage, event=event)
     client = _client(convex)
     if client is not None:
         down = _down_until(status_dir)
@@ -98,9 +102,35 @@ def report(vod: str, status: str, step: str | None = None, reason: str | None = 
         if error:
             if outage:
                 _mark_down(status_dir, getattr(client, "breaker_seconds", 30.0))
-            doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
-                                                         "status": status, "error": error})
+            doc = _safe_update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
+                                                              "status": status, "error": error}) or doc
     return doc
+
+
+def _safe_update(vod: str, status_dir: str | os.PathLike, **changes: Any) -> dict[str, Any]:
+    """update(), but a status folder that cannot be written is logged (one line) instead of raised; the
+    document is then only what this call knows."""
+    try:
+        return update(vod, status_dir, **changes)
+    except OSError as exc:
+        log.warning("cannot write the status of %s in %s (%s); the status is not recorded locally", vod,
+                    status_dir, exc.strerror or type(exc).__name__)
+        doc = {"vod_id": vod, "history": [], "urls": {}, "updated_at": _now(), "unrecorded": True}
+        doc.update({k: v for k, v in changes.items() if k not in ("event", "convex_error", "urls")})
+        return doc
+
+
+def finish_run(stages: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR) -> None:
+    """At the end of a successful Snakemake run (its onsuccess hook): each VOD the run worked on and left in a
+    running status (it stopped before publishing, e.g. at the integrated analysis) becomes Completed, with
+    `stage` naming how far it went. A VOD that publishing completed, or that failed, keeps its status."""
+    for vod, stage in sorted(stages.items()):
+        try:
+            current = (read(vod, status_dir) or {}).get("status")
+        except (OSError, ValueError):
+            current = None
+        if current not in TERMINAL:
+            report(vod, "Completed", step="workflow", status_dir=status_dir, stage=stage)
 
 
 def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR, *,
@@ -174,6 +204,7 @@ def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None =
             return f"no status recorded for VOD {vod} in {status_dir}"
         lines = [f"VOD {vod}: {doc.get('status') or '-'}"
                  + (f" ({doc['step']})" if doc.get("step") else "")
+                 + (f" up to {doc['stage']}" if doc.get("stage") else "")
                  + (f" - {doc['reason']}" if doc.get("reason") else "")
                  + f"   updated {doc.get('updated_at', '-')}",
                  "history:"]
@@ -199,7 +230,8 @@ def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None =
         return f"no VOD status recorded in {status_dir}"
     rows = [("VOD", "STATUS", "STEP", "UPDATED", "REASON")]
     for doc in docs:
-        rows.append((str(doc.get("vod_id", "-")), str(doc.get("status") or "-"), str(doc.get("step") or ""),
+        shown = str(doc.get("status") or "-") + (f" up to {doc['stage']}" if doc.get("stage") else "")
+        rows.append((str(doc.get("vod_id", "-")), shown, str(doc.get("step") or ""),
                      str(doc.get("updated_at", "")), str(doc.get("reason") or "")))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join(("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4]).rstrip() for r in rows)

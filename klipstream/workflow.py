@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -96,11 +100,67 @@ def snakemake_command(vod: str, stage: str = "all", cores: int = 2, *, workdir: 
     sides = vod_sides(vod, read_table(base / config_value(config, "vods")))
     # Targets go first and --config last: `--config` takes every following word as a key=value pair.
     cmd = [sys.executable, "-m", "snakemake", *stage_targets(vod, stage, sides), "--cores", str(cores)]
-    if workdir is not None:
-        smk = snakefile()
-        cmd += ["--snakefile", str(smk), "--directory", str(workdir),
-                "--configfile", str(smk.parent / "config" / "config.yaml")]
-    cmd += list(options)
-    if config:
-        cmd += ["--config", *config]
-    return cmd
+    return cmd + _where(workdir) + list(options) + (["--config", *config] if config else [])
+
+
+def unlock_command(workdir: str | os.PathLike | None = None, config: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """`python -m snakemake --unlock` for the workflow in `workdir` (no targets: unlocking builds no DAG)."""
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1"]
+    return cmd + _where(workdir) + ["--unlock"] + (["--config", *config] if config else [])
+
+
+def _where(workdir: str | os.PathLike | None) -> list[str]:
+    if workdir is None:
+        return []
+    smk = snakefile()
+    return ["--snakefile", str(smk), "--directory", str(workdir), "--configfile", str(smk.parent / "config" / "config.yaml")]
+
+
+def lock_files(workdir: str | os.PathLike) -> list[Path]:
+    """The lock files Snakemake keeps in WORKDIR/.snakemake/locks while it runs (a killed run leaves them)."""
+    return sorted((Path(workdir) / ".snakemake" / "locks").glob("*.lock"))
+
+
+def live_snakemake(workdir: str | os.PathLike) -> list[int] | None:
+    """Pids of live processes of a Snakemake run in `workdir` (its main process or its jobs: whatever works in
+    that folder and names snakemake in its command line); None where /proc cannot tell (not Linux)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "cwd").exists():
+        return None
+    workdir, me, pids = Path(workdir).resolve(), os.getpid(), []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            if Path(os.readlink(entry / "cwd")) != workdir or b"snakemake" not in (entry / "cmdline").read_bytes():
+                continue
+            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                continue
+        except (OSError, IndexError):
+            continue
+        pids.append(int(entry.name))
+    return sorted(pids)
+
+
+def clear_stale_lock(workdir: str | os.PathLike, config: list[str] | tuple[str, ...] = (), wait: float = 0.0) -> bool:
+    """Before a run: if a dead run (kill -9, a crash, a power cut) left its lock in `workdir`, remove it with
+    `snakemake --unlock` and return True. A lock held by a live Snakemake is kept: KlipError naming the process and
+    how to clear the lock. `wait` seconds are given to processes of a stopped run that are still exiting.
+    Used by `klipstream run` and by the service when it starts."""
+    if not lock_files(workdir):
+        return False
+    workdir = Path(workdir).resolve()
+    unlock = f"cd {shlex.quote(str(workdir))} && {shlex.join(unlock_command(workdir, config))}"
+    alive, deadline = live_snakemake(workdir), time.monotonic() + wait
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.2)
+        alive = live_snakemake(workdir)
+    if alive:
+        raise KlipError(f"{workdir} is locked by a running Snakemake (pid {', '.join(map(str, alive))}): wait for it "
+                        f"to end, or stop it and unlock with: {unlock}")
+    if alive is None:  # other processes cannot be seen here: say what to do if Snakemake refuses
+        raise KlipError(f"{workdir} has a Snakemake lock; if no other run uses this folder, unlock with: {unlock}")
+    done = subprocess.run(unlock_command(workdir, config), cwd=workdir, capture_output=True, text=True)
+    if done.returncode != 0 or lock_files(workdir):
+        raise KlipError(f"could not remove the stale Snakemake lock in {workdir}; unlock with: {unlock}")
+    return True

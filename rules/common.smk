@@ -203,13 +203,27 @@ def get_all_targets():
     return [target("manifest", vod) for vod in VODS.index]
 
 
+RUN_STAGES = {}  # VOD -> the furthest stage this run builds for it (raw, analysis)
+ANALYSIS_RULES = {"analysis_integrate", "report_render", "clips_cut"}
+
+
 def mark_queued():
     """Mark every VOD this run has jobs for as Queued (its jobs then report each later status themselves)."""
-    vods = {job.wildcards.get("vod") for job in workflow.dag.needrun_jobs()} - {None}
-    for vod in sorted(vods):
+    for job in workflow.dag.needrun_jobs():
+        vod = job.wildcards.get("vod")
+        if vod is not None and RUN_STAGES.get(vod) != "analysis":
+            RUN_STAGES[vod] = "analysis" if job.rule.name in ANALYSIS_RULES else "raw"
+    for vod in sorted(RUN_STAGES):
         status_store.report(
             vod, "Queued", step="workflow", status_dir=config["status_dir"]
         )
+
+
+def mark_finished():
+    """After a successful run: a VOD it stopped short of publishing (e.g. only the integrated analysis was asked
+    for) is Completed, with the stage it reached; publishing reports its own Completed.
+    """
+    status_store.finish_run(RUN_STAGES, status_dir=config["status_dir"])
 
 
 # The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).

@@ -12,6 +12,8 @@ from klipstream.chat.importers import detect_format, import_chat
 from klipstream.chat.io import ChatWriter, make_comment, read_chat_frame, read_chat_meta
 from klipstream.errors import KlipError
 
+from conftest import ROOT
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chat"
 
 
@@ -58,7 +60,8 @@ def test_twitchdownloader_json_new_gz_sorted_and_deduplicated(tmp_path):
     with gzip.open(src, "wt", encoding="utf-8") as fh:
         json.dump(doc, fh)
     out = tmp_path / "o.json"
-    assert import_chat(src, out, "77") == {"format": "twitchdownloader_json", "comments": 2}
+    assert import_chat(src, out, "77") == {"format": "twitchdownloader_json", "comments": 2,
+                                           "dropped_out_of_range": 0}
     frame = read_chat_frame(out)
     assert frame["comment_id"].tolist() == ["a", "b"] and frame["emotes"].tolist() == ["", "Kappa"]
     meta = read_chat_meta(out)
@@ -103,7 +106,8 @@ def test_text_formats(tmp_path):
     td = tmp_path / "td.txt"
     td.write_text("[0:00:05] Ann: hello there\n[1:02:03] Bob: time: 3723\nnot a chat line\n")
     out = tmp_path / "o.json"
-    assert import_chat(td, out, "3") == {"format": "twitchdownloader_txt", "comments": 2}
+    assert import_chat(td, out, "3") == {"format": "twitchdownloader_txt", "comments": 2,
+                                          "dropped_out_of_range": 0}
     f = read_chat_frame(out)
     assert f["time"].tolist() == [5.0, 3723.0] and f["message"].tolist() == ["hello there", "time: 3723"]
     assert f["user"].tolist() == ["Ann", "Bob"]
@@ -155,13 +159,14 @@ def test_empty_unknown_missing(tmp_path):
 def test_real_v5_dump_and_fuslie_text(tmp_path):
     out = tmp_path / "v5.json"
     assert import_chat(DATA / "twitch_v5_1087079172.json", out, "1087079172") == {"format": "twitch_v5",
-                                                                                   "comments": 3090}
+                                                                                   "comments": 3090, "dropped_out_of_range": 0}
     f = read_chat_frame(out)
     assert f["time"].is_monotonic_increasing and f["time"].max() <= 2938
     assert f.loc[0, ["comment_id", "user", "message", "emotes"]].tolist() == ["9FTR2m3UkRaSkQ", "DunkoPop", "<3", "<3"]
     assert read_chat_meta(out)["streamer"] == {"name": "Northernlion", "id": 14371185}
     out2 = tmp_path / "f.json"
-    assert import_chat(DATA / "fuslie_4h.txt", out2, "1") == {"format": "hms_text", "comments": 37953}
+    assert import_chat(DATA / "fuslie_4h.txt", out2, "1") == {"format": "hms_text", "comments": 37953,
+                                                                 "dropped_out_of_range": 0}
     f2 = read_chat_frame(out2)
     assert f2.loc[0, ["time", "message"]].tolist() == [6.0, "live POGGERS"]
 
@@ -191,7 +196,7 @@ def test_json_import_streams_skips_embedded_data_and_handles_bom(tmp_path):
     assert detect_format(src) == "twitchdownloader_json"
     result = import_chat(src, tmp_path / "out.json", "9")
     out = json.loads((tmp_path / "out.json").read_text())
-    assert result == {"format": "twitchdownloader_json", "comments": 6}  # id2 twice: kept once
+    assert result == {"format": "twitchdownloader_json", "comments": 6, "dropped_out_of_range": 0}  # id2 twice: kept once
     assert [c["content_offset_seconds"] for c in out["comments"]] == [50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
     assert [c["_id"] for c in out["comments"]] == ["id5", "id4", "id3", "id2", "id1", "id0"]
     assert out["streamer"] == {"name": "somestreamer", "id": 42}
@@ -244,3 +249,33 @@ def test_text_logs_parse_the_same_in_small_batches(tmp_path, monkeypatch):
     assert irc["comment_id"][:2] == ["3-1", "3-2"] and "3-4" in irc["comment_id"]  # line numbers across batches
     assert results["h.txt"][0]["message"] == ["a", "b", "e", "c", "d"]
     assert results["u.txt"][0]["time"] == [0.0, 30.0, 90.0]  # second 0: the earliest stamp in the file
+
+
+def test_messages_outside_the_vod_are_dropped_and_counted(tmp_path):
+    """One line at 99999:00:00 or an offset of 1e12 s must not sink the VOD: dropped at import, counted."""
+    td = tmp_path / "chat.txt"
+    td.write_text("[0:00:05] ann: hi\n[0:00:07] bob: yo\n[99999:00:00] zed: broken stamp\n")
+    out = tmp_path / "o.json"
+    assert import_chat(td, out, "3")["dropped_out_of_range"] == 1
+    assert read_chat_frame(out)["time"].tolist() == [5.0, 7.0]
+    doc = {"video": {"title": "T", "length": 100},
+           "comments": [_v5("a", 10, "Ann", "hi"), _v5("b", 1e12, "Bob", "late"), _v5("c", -5, "Cy", "early"),
+                        _v5("d", 100.5, "Di", "at the end"), _v5("e", 150, "Ed", "after the VOD")]}
+    src = tmp_path / "td.json"
+    src.write_text(json.dumps(doc))
+    result = import_chat(src, out, "4")
+    assert result["comments"] == 2 and result["dropped_out_of_range"] == 3
+    assert read_chat_frame(out)["comment_id"].tolist() == ["a", "d"]
+
+
+def test_out_of_range_chat_still_builds_the_timeline(tmp_path):
+    """Through the workflow's own steps: import, sentiment, timeline."""
+    from klipstream.chat.timeline import build_chat_timeline
+    from klipstream.emotions.chat import score_chat
+
+    src = tmp_path / "chat.txt"
+    src.write_text("".join(f"[0:00:{s:02d}] u{s}: hello there\n" for s in range(1, 30)) + "[99999:00:00] x: boom\n")
+    import_chat(src, tmp_path / "c.json", "5")
+    score_chat(tmp_path / "c.json", tmp_path / "s.csv", models=sorted(str(p) for p in (ROOT / "models").glob("*.skops")))
+    frame = build_chat_timeline(tmp_path / "s.csv", tmp_path / "t.csv")
+    assert frame["messages"].sum() == 29 and len(frame) == 30

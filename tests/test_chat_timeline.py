@@ -157,3 +157,9 @@ def test_real_chat_log(tmp_path):
     assert (tl["unique_chatters"] <= tl["messages"]).all()
     top = tl.loc[tl["messages_z"].idxmax()]
     assert top["messages_z"] > 5 and top["copypasta_share"] > 0.5 and top["caps_share"] > 0.5
+
+
+def test_a_few_messages_far_beyond_the_vod_are_dropped_not_fatal():
+    rows = [(t, "a", "hi", 0, False, 0.0, 0.0) for t in (1.0, 2.0, 3.0)] + [(1e12, "b", "late", 0, False, 0.0, 0.0)]
+    frame = timeline_frame(chat_table(rows))
+    assert len(frame) == 4 and frame["messages"].sum() == 3

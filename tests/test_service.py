@@ -140,16 +140,17 @@ def client(tmp_path):
 
 
 @pytest.mark.parametrize("body, message", [
-    ({"url": "https://www.youtube.com/watch?v=abc"}, "not a Twitch VOD URL or VOD id: 'https://www.youtube.com/watch?v=abc'"),
-    ({"url": "https://www.twitch.tv/somechannel"}, "not a Twitch VOD URL or VOD id"),
-    ({"vod_id": "nosuchvod"}, "VOD 'nosuchvod' is not in the VOD table and is not a numeric Twitch VOD id"),
-    ({"vod_id": "0"}, "not a valid Twitch VOD id: '0'"),
-    ({"vod_id": "../etc"}, "not a Twitch VOD URL or VOD id: '../etc'"),
+    ({"url": "https://www.youtube.com/watch?v=abc"}, "url: not a Twitch VOD URL or VOD id: `url`"),
+    ({"url": "https://www.twitch.tv/somechannel"}, "url: not a Twitch VOD URL or VOD id"),
+    ({"vod_id": "nosuchvod"}, "vod_id: VOD `vod_id` is not in the VOD table and is not a numeric Twitch VOD id"),
+    ({"vod_id": "0"}, "vod_id: not a valid Twitch VOD id: `vod_id`"),
+    ({"vod_id": "../etc"}, "vod_id: not a Twitch VOD URL or VOD id: `vod_id`"),
 ])
-def test_bad_references_get_422_with_a_message(client, body, message):
+def test_bad_references_get_422_with_a_message_that_does_not_echo_them(client, body, message):
     response = client.post("/api/v1/analysis", json=body)
     assert response.status_code == 422
     assert message in response.json()["detail"]
+    assert list(body.values())[0] not in response.text and "\n" not in response.json()["detail"]
 
 
 @pytest.mark.parametrize("body", [{}, {"url": "42", "vod_id": "42"}, {"vod_id": "42", "stage": "clips"},
@@ -158,7 +159,81 @@ def test_malformed_bodies_get_422(client, body):
     assert client.post("/api/v1/analysis", json=body).status_code == 422
 
 
-def test_post_routes_need_the_bearer_token(client):
+@pytest.mark.parametrize("content, detail", [
+    (b'{"vod_id": "SECRET-INPUT-' + b"x" * 5000 + b'"', "JSON decode error"),
+    (b'{"vod_id": "42", "SECRET-INPUT": "' + b"y" * 5000 + b'"}', "SECRET-INPUT: Extra inputs are not permitted"),
+    (b'{"url": "https://www.twitch.tv/videos/1' + b"2" * 5000 + b'"}', "url: String should have at most 300 characters"),
+    (b'{"vod_id": ["SECRET-INPUT"]}', "vod_id: Input should be a valid string"),
+    (b'{"vod_id": "42", "stage": "SECRET-INPUT"}', "stage: Input should be 'all', 'analysis' or 'raw'"),
+    (b"[" * 3000, "There was an error parsing the body"),  # too deep for the parser: 400
+])
+def test_422s_are_one_line_and_never_echo_the_body(client, content, detail):
+    response = client.post("/api/v1/analysis", content=content, headers={"Content-Type": "application/json"})
+    assert response.status_code == (400 if content.startswith(b"[[") else 422)
+    assert detail in response.json()["detail"] and "\n" not in response.json()["detail"]
+    assert b"SECRET-INPUT-" not in response.content and b"xxxx" not in response.content
+    assert b"yyyy" not in response.content and b"2222" not in response.content and len(response.content) < 400
+
+
+def test_body_over_the_limit_gets_413_before_it_is_read(client):
+    big = b'{"vod_id": "' + b"1" * 20_000 + b'"}'
+    response = client.post("/api/v1/analysis", content=big, headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and response.json() == {"detail": "request body over 16384 bytes"}
+
+    def chunked():  # no Content-Length: counted while it streams in
+        for _ in range(100):
+            yield b"1" * 1000
+
+    response = client.post("/api/v1/analysis", content=chunked(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert client.post("/api/v1/analysis", content=b"{}", headers={"Content-Length": "nope"}).status_code == 400
+
+
+def test_the_token_is_checked_before_the_body(client):
+    read = []
+
+    def body():  # a client without the token never gets its body read
+        for _ in range(50):
+            read.append(1)
+            yield b"1" * 1000
+
+    response = client.post("/api/v1/analysis", content=body(), headers={"Authorization": ""})
+    assert response.status_code == 401 and len(read) <= 2
+    huge = client.post("/api/v1/analysis", content=b"x" * 100_000, headers={"Authorization": "Bearer no"})
+    assert huge.status_code == 401 and huge.headers["www-authenticate"] == "Bearer"
+
+
+def test_reads_need_the_token_too(client):
+    job = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
+    base = f"/api/v1/analysis/{job['job_id']}"
+    for path in ("/api/v1/analysis", base + "/status", base + "/stream", base + "/result", base + "/report",
+                 base + "/log", "/api/v1/analysis/" + "0" * 32 + "/status"):
+        response = client.get(path, headers={"Authorization": "Bearer wrong"})
+        assert response.status_code == 401, path
+        assert job["job_id"] not in response.text and "demo" not in response.text
+    assert client.get(base + "/status").status_code == 200
+    for open_path in ("/health", "/openapi.json", "/docs"):
+        assert client.get(open_path, headers={"Authorization": ""}).status_code == 200
+    # OpenAPI says which routes need the token
+    spec = client.get("/openapi.json").json()["paths"]
+    assert spec["/api/v1/analysis/{job_id}/status"]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+def test_a_full_queue_answers_429_with_retry_after(tmp_path):
+    app = create_app(workdir=tmp_path, max_jobs=0, max_queue=2)
+    with TestClient(app) as c:
+        assert [c.post("/api/v1/analysis", json={"vod_id": v}).status_code for v in ("11", "12")] == [202, 202]
+        again = c.post("/api/v1/analysis", json={"vod_id": "11"})  # the VOD's own job: not a new one
+        assert again.status_code == 200
+        full = c.post("/api/v1/analysis", json={"vod_id": "13"})
+        assert full.status_code == 429 and int(full.headers["retry-after"]) > 0
+        assert full.json()["detail"] == "the queue is full (2 jobs waiting); try again later"
+        first = c.get("/api/v1/analysis").json()[-1]["job_id"]
+        assert c.delete(f"/api/v1/analysis/{first}").status_code == 200
+        assert c.post("/api/v1/analysis", json={"vod_id": "13"}).status_code == 202
+
+
+def test_write_routes_need_the_bearer_token(client):
     for headers in ({"Authorization": ""}, {"Authorization": "Bearer wrong-token"}, {"Authorization": "Basic x"}):
         response = client.post("/api/v1/analysis", json={"vod_id": "demo"}, headers=headers)
         assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"

@@ -69,7 +69,7 @@ class Server:
         return time.monotonic() - started
 
     def get(self, path: str, **kw) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=10, **kw)
+        return httpx.get(self.url + path, timeout=10, **{"headers": AUTH, **kw})
 
     def post(self, path: str, **kw) -> httpx.Response:
         return httpx.post(self.url + path, timeout=10, headers=AUTH, **kw)
@@ -90,7 +90,8 @@ class Server:
     def events(self, job_id: str) -> list[dict]:
         """Read the job's event stream until the server ends it; the `data` of each `status` event."""
         seen, event = [], None
-        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300) as response:
+        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300,
+                          headers=AUTH) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             for line in response.iter_lines():
@@ -163,6 +164,7 @@ def test_demo_vod_from_request_to_result(server):
     assert final["results"] == {"analysis": f"/api/v1/analysis/{job_id}/result",
                                 "report": f"/api/v1/analysis/{job_id}/report"}
     assert final["error"] is None and final["attempts"] == 1 and not final["resumed"]
+    assert server.get(f"/api/v1/analysis/{job_id}/status", headers={}).status_code == 401  # reads need the token
     analysis = server.get(final["results"]["analysis"]).json()
     jsonschema.validate(analysis, load_schema())
     truth = json.loads((DEMO / "truth.json").read_text())

@@ -169,3 +169,29 @@ def test_outage_seen_by_one_job_spares_the_others_but_not_terminal_statuses(monk
     errors = status.read("11", tmp_path)["convex_errors"]
     assert [e["status"] for e in errors] == ["Downloading", "Transcribing"]
     assert errors[1]["error"].startswith("skipped: Convex unreachable until")
+
+
+def test_unwritable_status_folder_neither_hides_the_error_nor_silences_convex(monkeypatch, tmp_path):
+    """The status folder cannot be written (here: its parent is a file, which stops root too): the job's own
+    error is what the log and the exit say, and Convex still hears every status, Failed included."""
+    from klipstream import smk
+
+    (tmp_path / "blocker").write_text("not a folder")
+    unwritable = tmp_path / "blocker" / "status"
+    log_file = tmp_path / "transcribe.log"
+    fake = SimpleNamespace(log=[str(log_file)], wildcards={"vod": "909"}, rule="transcript_transcribe",
+                           scriptdir=str(tmp_path / "scripts"), config={"status_dir": str(unwritable)})
+    monkeypatch.setenv("PATH", os.environ["PATH"])
+    with ConvexStub() as stub:
+        _convex_env(monkeypatch, stub.url)
+        with pytest.raises(SystemExit) as info:
+            with smk.job(fake, status="Transcribing"):
+                raise KlipError("audio file output/raw/audio/audio_909.wav is not a PCM WAV file")
+    assert info.value.code == 1
+    assert [b["args"]["status"] for b in stub.calls()] == ["Transcribing", "Failed"]
+    text = log_file.read_text()
+    assert "transcript_transcribe failed for 909: audio file output/raw/audio/audio_909.wav is not a PCM WAV" in text
+    assert "cannot write the status of 909" in text and "Traceback" not in text
+    # and a status report alone returns what it knows instead of raising
+    doc = status.report("909", "Analyzing", status_dir=unwritable, convex=None)
+    assert doc["status"] == "Analyzing" and doc["unrecorded"] is True

@@ -46,6 +46,10 @@ TEXT_FORMATS = {"irc": _RE_IRC, "twitchdownloader_txt": _RE_TDTXT, "twitchdownlo
                 "hms_text": _RE_HMS}
 
 
+# Without a known VOD length, messages later than this are dropped at import (the longest Twitch VOD is 48 h).
+MAX_CHAT_SECONDS = 48 * 3600.0
+
+
 def _unknown(path: Path) -> KlipError:
     return KlipError(f"unrecognised chat format in {path}; supported: {SUPPORTED}")
 
@@ -231,14 +235,17 @@ class _Spool:
     def __len__(self) -> int:
         return len(self._positions)
 
-    def write_to(self, writer: ChatWriter) -> None:
+    def write_to(self, writer: ChatWriter, last_second: float = MAX_CHAT_SECONDS) -> int:
+        """Write the comments whose offset lies in [0, last_second]; returns how many fell outside."""
         offsets = np.frombuffer(self._offsets, dtype=np.float64) if len(self) else np.zeros(0)
+        inside = np.isfinite(offsets) & (offsets >= 0) & (offsets <= last_second)
         in_order = bool(np.all(np.diff(offsets) >= 0))
         order = np.arange(len(self)) if in_order else np.argsort(offsets, kind="stable")
         # Dumps stitched from overlapping pages repeat ids: keep each id's first comment in offset order.
         hashes = (np.frombuffer(self._id_hashes, dtype=np.int64) if len(self) else np.zeros(0, np.int64))[order]
         keep = hashes == 0
         keep[np.unique(hashes, return_index=True)[1]] = True
+        keep &= inside[order]
         self._fh.seek(0)
         for i in order[keep]:
             if not in_order:
@@ -247,6 +254,7 @@ class _Spool:
                 self._fh.seek(self._positions[i])
             writer.write_raw(self._fh.readline().decode().rstrip("\n"), float(offsets[i]))
         self._fh.close()
+        return int((~inside).sum())
 
 
 def _id_hash(comment_id: str) -> int:
@@ -397,11 +405,16 @@ def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str
         fmt = _text_format(path)
         spool = _spool_text(path, fmt, vod_id, created_at) if fmt != "empty" else _Spool()
     end = length if length is not None else meta.get("length") or 0.0
+    # A message outside the VOD is a broken line (a unit mix-up, a corrupt stamp), not a reason to lose the VOD.
+    last_second = float(end) + 1.0 if end and end > 0 else MAX_CHAT_SECONDS
     with ChatWriter(dst_json, vod_id=vod_id, title=title or meta.get("title", ""),
                     streamer=streamer or meta.get("streamer", ""), streamer_id=meta.get("streamer_id", 0),
                     created_at=created_at or meta.get("created_at"), length=end) as w:
-        spool.write_to(w)
+        dropped = spool.write_to(w, last_second)
+    if dropped:
+        log.warning("%s: dropped %d chat message(s) outside [0, %.0f s] (%s)", path, dropped, last_second,
+                    "the VOD's length" if end else f"no length given: at most {MAX_CHAT_SECONDS / 3600:.0f} h")
     if not end and w.count:
         log.info("chat length unknown; last message at %.1f s", w.last_offset)
     log.info("imported %d chat messages from %s (%s) into %s", w.count, path, fmt, dst_json)
-    return {"format": fmt, "comments": w.count}
+    return {"format": fmt, "comments": w.count, "dropped_out_of_range": dropped}

@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="port (default $PORT, else 8080)")
     parser.add_argument("--workdir", default=".", help="folder whose output/ the jobs build (default: current folder)")
     parser.add_argument("--max-jobs", type=_positive, default=1, help="jobs (Snakemake runs) at a time (default 1)")
+    parser.add_argument("--max-queue", type=_positive, default=100,
+                        help="jobs that may wait; a submission past that gets 429 with Retry-After (default 100)")
     parser.add_argument("--cores", type=_positive, default=os.cpu_count() or 1, help="cores per job (default: all)")
     parser.add_argument("--profile", help="Snakemake profile for the jobs, e.g. profiles/slurm")
     parser.add_argument("--config", nargs="+", default=[], metavar="KEY=VALUE",
@@ -46,10 +48,11 @@ def serve(args: argparse.Namespace) -> int:
     token = os.environ.get(TOKEN_ENV) or None
     app = create_app(workdir=Path(args.workdir), cores=args.cores, max_jobs=args.max_jobs,
                      options=["--profile", args.profile] if args.profile else [], config=args.config,
-                     token=token, resume=not args.no_resume, db=args.db, cors_origins=args.cors_origin)
+                     token=token, resume=not args.no_resume, db=args.db, cors_origins=args.cors_origin,
+                     max_queue=args.max_queue)
     logging.getLogger("klipstream.service").info(
-        "serving on http://%s:%d (docs at /docs); POST routes %s", args.host, args.port,
-        "need the bearer token" if token else f"are open (set {TOKEN_ENV} to protect them)")
+        "serving on http://%s:%d (docs at /docs); the /api/ routes %s", args.host, args.port,
+        "need the bearer token" if token else f"are open to anyone who can reach the port (set {TOKEN_ENV})")
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig, frame):

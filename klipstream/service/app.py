@@ -1,7 +1,8 @@
 """`klipstream serve`: the HTTP entry point a frontend calls to start an analysis and follow it.
 
 POST /api/v1/analysis queues a job (one Snakemake run for one VOD); the status, a server-sent event stream and
-the results are read per job. OpenAPI docs are served at /docs."""
+the results are read per job. OpenAPI docs are served at /docs. With a token, every /api/ route needs it (checked,
+like the body's size, before the body is read: see guard.py); a full queue answers 429 with Retry-After."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, PlainTextResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,11 +26,13 @@ from .. import __version__, workflow
 from ..artifacts import target
 from .. import status as status_store
 from ..errors import KlipError
+from .guard import MAX_BODY_BYTES, Guard
 from .runner import JobRunner, status_dir
-from .store import TERMINAL, JobStore
+from .store import TERMINAL, JobStore, QueueFull
 
 log = logging.getLogger("klipstream.service")
 API = "/api/v1/analysis"
+RETRY_AFTER_SECONDS = 60  # what a client is told to wait when the queue is full
 JOB_ID = PathParam(pattern=r"^[0-9a-f]{32}$", description="job id returned by POST /api/v1/analysis")
 
 
@@ -37,8 +41,10 @@ class AnalysisRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"url": "https://www.twitch.tv/videos/2345678901"}, {"vod_id": "demo", "stage": "analysis"}]})
-    url: str | None = Field(None, description="Twitch VOD URL, e.g. https://www.twitch.tv/videos/2345678901")
-    vod_id: str | None = Field(None, description="numeric Twitch VOD id, or a vod_id of the workflow's VOD table")
+    url: str | None = Field(None, max_length=300,
+                            description="Twitch VOD URL, e.g. https://www.twitch.tv/videos/2345678901")
+    vod_id: str | None = Field(None, max_length=100,
+                               description="numeric Twitch VOD id, or a vod_id of the workflow's VOD table")
     stage: Literal["all", "analysis", "raw"] = Field(
         "all", description="all: up to publishing; analysis: up to the integrated analysis and report; raw: raw files")
 
@@ -69,9 +75,27 @@ def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, A
     }
 
 
+def validation_detail(exc: RequestValidationError) -> str:
+    """The first validation error on one line: where and what, never the value the client sent."""
+    err = (exc.errors() or [{}])[0]
+    where = ".".join(str(part)[:40] for part in err.get("loc", ()) if part != "body") or "body"
+    where = "".join(ch if ch.isprintable() else "?" for ch in where)
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{where}: {' '.join(str(err.get('msg', 'invalid')).split())[:200]}{more}"
+
+
+def reference_error(exc: KlipError, field: str, ref: str) -> str:
+    """A bad `url`/`vod_id` message that names the field instead of repeating what was sent."""
+    text = str(exc)
+    for shown in {repr(ref), repr(ref.strip())}:
+        text = text.replace(shown, f"`{field}`")
+    return f"{field}: {text}"
+
+
 def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, options: list[str] | None = None,
                config: list[str] | None = None, token: str | None = None, resume: bool = True,
-               db: str | Path | None = None, cors_origins: list[str] | None = None, poll_seconds: float = 0.5, keepalive_seconds: float = 15.0) -> FastAPI:
+               db: str | Path | None = None, cors_origins: list[str] | None = None, poll_seconds: float = 0.5,
+               keepalive_seconds: float = 15.0, max_queue: int = 100, max_body: int = MAX_BODY_BYTES) -> FastAPI:
     workdir = Path(workdir).resolve()
     config = list(config or [])
     table = workdir / workflow.config_value(config, "vods")
@@ -90,15 +114,22 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
     app = FastAPI(title="klipstream", version=__version__, lifespan=lifespan,
                   description="Start a klipstream analysis of a Twitch VOD and follow it to its results.")
     app.state.stopping = False
+    app.add_middleware(Guard, token=token, max_body=max_body)  # inside CORS: its 401/413 carry CORS headers
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type"])
     bearer = HTTPBearer(auto_error=False, description="KLIPSTREAM_API_TOKEN, when the server has one")
 
+    @app.exception_handler(RequestValidationError)
+    async def one_line_422(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
+
     def authorised(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if token and not (creds and hmac.compare_digest(creds.credentials.encode(), token.encode())):
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
                                 headers={"WWW-Authenticate": "Bearer"})
+
+    auth = [Depends(authorised)]
 
     def view(job_id: str) -> dict[str, Any]:
         job = store.get(job_id)
@@ -120,15 +151,21 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         return {"status": "ok", "version": __version__,
                 "jobs": {state: store.count(state) for state in ("queued", "running", "interrupted")}}
 
-    @app.post(API, status_code=status.HTTP_202_ACCEPTED, dependencies=[Depends(authorised)],
+    @app.post(API, status_code=status.HTTP_202_ACCEPTED, dependencies=auth,
               summary="queue an analysis (or return the one already queued or running for that VOD)")
     async def submit(request: AnalysisRequest, response: Response) -> dict[str, Any]:
+        field = "url" if request.url is not None else "vod_id"
         ref = request.url if request.url is not None else request.vod_id
         try:
             vod = workflow.vod_id_of(ref, workflow.table_vod_ids(table))
         except KlipError as exc:
-            raise HTTPException(422, str(exc)) from None
-        job, created = store.submit(vod, ref, request.stage)
+            raise HTTPException(422, reference_error(exc, field, ref)) from None
+        try:
+            job, created = store.submit(vod, ref, request.stage, max_queued=max_queue)
+        except QueueFull as full:
+            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                                f"the queue is full ({full.waiting} jobs waiting); try again later",
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
         if created:
             log.info("job %s queued for VOD %s (%s)", job["id"], vod, request.stage)
             await app.state.runner.report_vod(vod, "Queued")
@@ -138,15 +175,17 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         response.headers["Location"] = f"{API}/{job['id']}/status"
         return view(job["id"])
 
-    @app.get(API, summary="recent jobs, newest first (optionally of one VOD)")
+    @app.get(API, dependencies=auth, summary="recent jobs, newest first (optionally of one VOD)")
     async def jobs(limit: int = 50, vod_id: str | None = None) -> list[dict[str, Any]]:
         return [job_view(job, None) for job in store.list(min(max(limit, 1), 500), vod_id)]
 
-    @app.get(API + "/{job_id}/status", summary="status, progress, current step, errors and result URLs")
+    @app.get(API + "/{job_id}/status", dependencies=auth,
+             summary="status, progress, current step, errors and result URLs")
     async def job_status(job_id: str = JOB_ID) -> dict[str, Any]:
         return view(job_id)
 
-    @app.get(API + "/{job_id}/stream", summary="status changes as server-sent events until the job ends",
+    @app.get(API + "/{job_id}/stream", dependencies=auth,
+             summary="status changes as server-sent events until the job ends",
              response_class=StreamingResponse)
     async def stream(job_id: str = JOB_ID) -> StreamingResponse:
         view(job_id)  # 404 before the stream starts
@@ -173,16 +212,17 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         return StreamingResponse(events(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.get(API + "/{job_id}/result", summary="the integrated analysis JSON of a completed job")
+    @app.get(API + "/{job_id}/result", dependencies=auth,
+             summary="the integrated analysis JSON of a completed job")
     async def result(job_id: str = JOB_ID) -> FileResponse:
         return FileResponse(finished_file(job_id, "integrated_json"),
                             media_type="application/json")
 
-    @app.get(API + "/{job_id}/report", summary="the HTML report of a completed job")
+    @app.get(API + "/{job_id}/report", dependencies=auth, summary="the HTML report of a completed job")
     async def report(job_id: str = JOB_ID) -> FileResponse:
         return FileResponse(finished_file(job_id, "report_html"), media_type="text/html")
 
-    @app.get(API + "/{job_id}/log", summary="the last lines of the job's Snakemake log",
+    @app.get(API + "/{job_id}/log", dependencies=auth, summary="the last lines of the job's Snakemake log",
              response_class=PlainTextResponse)
     async def job_log(job_id: str = JOB_ID, lines: int = 200) -> str:
         view(job_id)
@@ -192,7 +232,7 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         with open(path, encoding="utf-8", errors="replace") as fh:  # streamed: only the tail is kept
             return "".join(deque(fh, maxlen=min(max(lines, 1), 100_000)))
 
-    @app.delete(API + "/{job_id}", dependencies=[Depends(authorised)],
+    @app.delete(API + "/{job_id}", dependencies=auth,
                 summary="cancel a job that has not finished (a running Snakemake is stopped; finished files stay)")
     async def cancel(job_id: str = JOB_ID) -> dict[str, Any]:
         job = view(job_id)
@@ -205,7 +245,7 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is starting; try again")
         return view(job_id)
 
-    @app.post(API + "/{job_id}/resume", dependencies=[Depends(authorised)],
+    @app.post(API + "/{job_id}/resume", dependencies=auth,
               summary="queue an interrupted or failed job again; Snakemake keeps what it finished")
     async def resume_job(job_id: str = JOB_ID) -> dict[str, Any]:
         view(job_id)  # 404 for an unknown job

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import workflow
+from ..errors import KlipError
 from .store import JobStore
 
 log = logging.getLogger("klipstream.service")
@@ -105,8 +106,11 @@ class JobRunner:
             self.store.update(job["id"], pid=None)
             log.warning("job %s (VOD %s) was running when the server stopped: %s", job["id"], job["vod_id"],
                         "queued again to resume" if resume else "marked interrupted")
-        if stale and any((self.workdir / ".snakemake" / "locks").glob("*")):
-            await self._unlock(stale[0])
+        try:  # a lock left by a killed run (this server's or a `klipstream run`): cleared if nobody holds it
+            if await asyncio.to_thread(workflow.clear_stale_lock, self.workdir, self.config, 10.0):
+                log.warning("removed the Snakemake lock a stopped run left in %s", self.workdir)
+        except KlipError as exc:
+            log.warning("%s", exc)
         for job in requeued:  # the VOD's status (and Convex) would otherwise show the step it stopped in
             await self.report_vod(job["vod_id"], "Queued")
         self._dispatcher = asyncio.create_task(self._dispatch())
@@ -144,13 +148,6 @@ class JobRunner:
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=2.0)
-
-    async def _unlock(self, job: dict) -> None:
-        """Remove the locks a killed Snakemake left behind (this server is the workdir's only Snakemake user)."""
-        proc = await asyncio.create_subprocess_exec(*self.command(job, "--unlock"), cwd=self.workdir,
-                                                    stdout=asyncio.subprocess.DEVNULL,
-                                                    stderr=asyncio.subprocess.DEVNULL)
-        await proc.wait()
 
     async def _run(self, job: dict) -> None:
         job_id = job["id"]

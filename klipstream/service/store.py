@@ -44,6 +44,14 @@ CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state, created_at);
 """
 
 
+class QueueFull(Exception):
+    """The queue holds `max_queued` jobs already; the client should retry later."""
+
+    def __init__(self, waiting: int):
+        super().__init__(f"{waiting} jobs are waiting")
+        self.waiting = waiting
+
+
 def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
 
@@ -74,12 +82,17 @@ class JobStore:
     def close(self) -> None:
         self._db.close()
 
-    def submit(self, vod_id: str, source: str, stage: str) -> tuple[dict[str, Any], bool]:
-        """Queue a job for `vod_id` unless one is already active; returns (job, created)."""
+    def submit(self, vod_id: str, source: str, stage: str, max_queued: int | None = None) -> tuple[dict[str, Any], bool]:
+        """Queue a job for `vod_id` unless one is already active; returns (job, created). With `max_queued`,
+        raises QueueFull instead of queueing a new job when that many wait already."""
         with self._tx() as db:
             active = db.execute(f"SELECT * FROM jobs WHERE vod_id = ? AND state IN {_ACTIVE_SQL}", (vod_id,)).fetchone()
             if active:
                 return dict(active), False
+            if max_queued is not None:
+                waiting = db.execute("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'interrupted')").fetchone()[0]
+                if waiting >= max_queued:
+                    raise QueueFull(waiting)
             stamp = now()
             job_id = uuid.uuid4().hex
             db.execute("INSERT INTO jobs (id, vod_id, source, stage, state, created_at, updated_at) "
