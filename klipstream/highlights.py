@@ -292,12 +292,13 @@ def top_messages(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
 
 
 def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
-    if msgs.empty or "emotes" not in msgs:
+    """The k most used emotes of the messages: Twitch fragments, lexicon and channel-shaped emotes in the text
+    (klipstream.emotions.emotes; third-party emotes such as KEKW are plain text in chat logs)."""
+    from .emotions.emotes import top_emote_counts
+
+    if msgs.empty or "message" not in msgs:
         return []
-    em = msgs["emotes"].str.split().explode().dropna()
-    em = em[em != ""]
-    vc = em.value_counts().head(k)
-    return [{"emote": str(e), "count": int(c)} for e, c in vc.items()]
+    return [{"emote": e, "count": c} for e, c in top_emote_counts(msgs["message"], msgs.get("emotes"), k)]
 
 
 def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None) -> dict:

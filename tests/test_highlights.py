@@ -113,10 +113,17 @@ def test_speech_per_second_takes_max_of_overlapping_windows():
 
 
 def test_top_messages_and_emotes():
-    msgs = sentiment_frame([(1, "a", "KEKW", "KEKW"), (2, "b", "kekw ", "KEKW"), (3, "a", "KEKW", "KEKW"),
+    msgs = sentiment_frame([(1, "a", "KEKW", "KEKW"), (2, "b", "kekw ", ""), (3, "a", "KEKW", "KEKW"),
                             (4, "c", "gg", ""), (5, "c", "LUL LUL", "LUL LUL")])
     assert top_messages(msgs, 2) == [{"message": "KEKW", "count": 3, "users": 2}, {"message": "gg", "count": 1, "users": 1}]
-    assert top_emotes(msgs) == [{"emote": "KEKW", "count": 3}, {"emote": "LUL", "count": 2}]
+    assert top_emotes(msgs) == [{"emote": "KEKW", "count": 2}, {"emote": "LUL", "count": 2}]
+    # third-party emotes are plain text in chat logs (no Twitch fragments): the lexicon and the channel-emote
+    # shape find them; a Twitch fragment the lexicon does not know still counts
+    msgs = sentiment_frame([(1, "a", "Pog KEKW OMEGALUL", ""), (2, "b", "OMEGALUL fusHeart", ""), (3, "c", "KEKW", ""),
+                            (4, "d", "OMEGALUL TombRaid", "TombRaid"), (5, "e", "omegalul is fun", "")])
+    assert top_emotes(msgs) == [{"emote": "OMEGALUL", "count": 3}, {"emote": "KEKW", "count": 2},
+                                {"emote": "Pog", "count": 1}, {"emote": "fusHeart", "count": 1},
+                                {"emote": "TombRaid", "count": 1}]
 
 
 def test_chat_highlights_csv(tmp_path):
