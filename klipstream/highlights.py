@@ -302,11 +302,15 @@ def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
 
 
 def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None) -> dict:
-    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged)."""
+    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged; speech
+    windows weighted by their `weight` column when speech_windows gives one)."""
     parts = []
     for df in (msgs, speech):
         if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS):
-            parts.append(df[list(EMOTIONS)].astype(float).mean().fillna(0.0))
+            w = df["weight"].to_numpy(dtype=float) if "weight" in df.columns else np.ones(len(df))
+            vals = df[list(EMOTIONS)].astype(float).fillna(0.0)
+            parts.append(pd.Series(np.average(vals.to_numpy(), axis=0, weights=w) if w.sum() > 0 else vals.mean(),
+                                   index=list(EMOTIONS)))
     if not parts:
         return {}
     mean = sum(parts) / len(parts)
@@ -329,10 +333,21 @@ def transcript_excerpt(words: pd.DataFrame | None, t0: float, t1: float, max_wor
 
 
 def speech_windows(speech: pd.DataFrame | None, t0: float, t1: float) -> pd.DataFrame | None:
+    """The speech windows overlapping [t0, t1], with `weight` = seconds of [t0, t1] that each window owns: every
+    second belongs to the window whose centre is nearest (windows overlap by half, so the one a moment sits in the
+    middle of speaks for it, not its neighbours that only graze it)."""
     if speech is None or speech.empty:
         return None
     st, en = speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float)
-    return speech.loc[(st < t1) & (en > t0)]
+    sel = speech.loc[(st < t1) & (en > t0)].copy()
+    if sel.empty:
+        return sel
+    centres = (st + en) / 2
+    secs = np.arange(np.floor(t0), max(np.ceil(t1), np.floor(t0) + 1)) + 0.5
+    owner = np.abs(secs[:, None] - centres[None, :]).argmin(axis=1)
+    counts = np.bincount(owner, minlength=len(speech))
+    sel["weight"] = counts[np.flatnonzero((st < t1) & (en > t0))].astype(float)
+    return sel
 
 
 # ----------------------------------------------------------------------------------------------- stages

@@ -113,6 +113,7 @@ rule audio_sentiment_score:
     input:
         segments="output/raw/transcripts/audio_{vod}_segments.csv",
         features="output/analysis/audio/{vod}_features.csv",
+        words="output/raw/transcripts/audio_{vod}_words.csv",
     output:
         csv="output/analysis/audio/{vod}_sentiment.csv",
     log:

@@ -157,8 +157,10 @@ def test_audio_highlights_csv_with_transcript(tmp_path):
     r = back.iloc[0]
     # score at peak: (0.5*6 + 1 laughter) * (1 + 0.5*1.0) = 6.0 ; span 60..63 -> 55..69 with 5 s rolls
     assert r["score"] == pytest.approx(6.0) and (r["start_time"], r["end_time"]) == (55.0, 69.0)
-    # 55..69 overlaps both speech windows: excitement (0.1 + 0.9) / 2
-    assert r["loudness_z"] == 6.0 and r["dominant_emotion"] == "excitement" and r["excitement"] == pytest.approx(0.5)
+    # 55..69 overlaps both speech windows, weighted by the seconds nearest each centre (30, 90): 55-59 -> window 0,
+    # 60-68 -> window 1: excitement (5 * 0.1 + 9 * 0.9) / 14
+    assert r["loudness_z"] == 6.0 and r["dominant_emotion"] == "excitement"
+    assert r["excitement"] == pytest.approx((5 * 0.1 + 9 * 0.9) / 14, abs=1e-4)
     assert r["transcript_excerpt"] == "Oh my god!"
 
 

@@ -84,10 +84,11 @@ def emote_pattern() -> re.Pattern:
 
 def normalise_for_slang(texts: pd.Series) -> pd.Series:
     """Lower-case, squeeze runs of 3+ letters to two, fold laughter ("hahaha", "HA HA HA", "ahah" -> "haha",
-    "hehehe" -> "hehe", "lmaoooo"/"lmaoaoa" -> "lmao", "loool" -> "lol", "xddd" -> "xd")."""
+    "hehehe" -> "hehe", "no no no" -> "noo" (emphatic, like "noooo"), "lmaoooo"/"lmaoaoa" -> "lmao", "loool" -> "lol",
+    "xddd" -> "xd")."""
     s = texts.str.lower().str.replace(r"(\w)\1{2,}", r"\1\1", regex=True)
     s = s.str.replace(r"\b(?:a?ha(?:\s*ha)+h?|ah(?:ah)+)\b", "haha", regex=True)
-    s = s.str.replace(r"\b(?:he){2,}h?\b", "hehe", regex=True)
+    s = s.str.replace(r"\b(?:he){2,}h?\b", "hehe", regex=True).str.replace(r"\bno(?:[\s,]+no)+\b", "noo", regex=True)
     return s.str.replace(r"\b(?:lma+o+[ao]*|lo+l|x+d+)\b", _fold_laugh, regex=True)
 
 
