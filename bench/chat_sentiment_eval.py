@@ -84,10 +84,11 @@ def model_scorer(models_dir: str | Path | None = None) -> ScoreFn:
 
 def shipped_scorer(models_dir: str | Path | None = None) -> ScoreFn:
     """score_chat_frame with the models the workflow ships (loaded once)."""
-    from klipstream.emotions.chat import score_chat_frame
+    from klipstream.emotions.chat import BLEND, score_chat_frame
     from klipstream.emotions.chat_model import ChatModels
 
-    models = ChatModels.load(models_dir)
+    # as score_chat does: the models are loaded only when the shipped blend gives them a weight
+    models = ChatModels.load(models_dir) if BLEND.model_weight > 0 else None
 
     def score(texts: pd.DataFrame) -> pd.DataFrame:
         out = score_chat_frame(texts.reset_index(drop=True), models)

@@ -102,7 +102,9 @@ EMOTES: dict[str, tuple[float, ...]] = {
     "DonoWall": _DISGUST, "PepeGun": _ANGRY, "peepoPooPoo": _DISGUST, "WeirdDude": _DISGUST, "Weirdge": _DISGUST,
     "ReallyMad": _ANGRY, "peepoMad": _ANGRY, "Madgeclap": _ANGRY, "PepegaAim": _SARCASM, "Pepega": _SARCASM,
     "OMEGALULiguess": _LAUGH,
-    # known, without a feeling (answers, salutes, notes, lurking)
+    "PepePls": _DANCE, "AlienPls": _DANCE, "HYPERCLAP": _APPROVE, "monkaTOS": _TENSE, "FeelsLagMan": _BORED,
+    # known, without a feeling (answers, salutes, notes, lurking, memes)
+    "HACKERMANS": _NEUTRAL, "KKona": _NEUTRAL, "5Head": _NEUTRAL, "3Head": _NEUTRAL, "TombRaid": _NEUTRAL,
     "NODDERS": _NEUTRAL, "modCheck": _NEUTRAL, "Yoink": _NEUTRAL, "peepoChat": _NEUTRAL,
     "Bedge": _NEUTRAL, "peepoLeave": _NEUTRAL, "peepoArrive": _NEUTRAL, "HUH": _SHOCK,
 }
