@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from klipstream.emotions import chat as chat_mod
-from klipstream.emotions.chat_model import ChatModels
 from klipstream.emotions import lexicon as lx
+from klipstream.emotions.chat_model import ChatModels
 from klipstream.emotions.offline import lexicon_scores, vader_compound
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

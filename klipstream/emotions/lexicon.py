@@ -68,7 +68,7 @@ EMOTES: dict[str, tuple[float, ...]] = {
     "SourPls": _DANCE, "VibePls": _DANCE, "ratJAM": _DANCE, "BOP": _DANCE, "Jammies": _DANCE,
     "GlitchCat": _HYPE, "twitchRaid": _HYPE, "HSWP": _HYPE, "PopCorn": _ANTICIPATION,
     "BIGWOW": _HYPE, "Prayge": _HOPE, "PogCrazy": _HYPE, "POGCRAZY": _HYPE, "PagBounce": _HYPE, "Hypers": _HYPE,
-    "WICKED": _HYPE, "EZPogChamp": _HYPE, "POGGIES": _HYPE, "PogChampion": _HYPE, "peepoHype": _HYPE,
+    "WICKED": _HYPE, "EZPogChamp": _HYPE, "PogChampion": _HYPE, "peepoHype": _HYPE,
     "monkaS": _TENSE, "monkaW": _TENSE, "monkaGIGA": _TENSE, "monkaHmm": _NEUTRAL, "MONKERS": _TENSE,
     "monkaOMEGA": _TENSE, "monkaEyes": _TENSE,
     "lionMonkaS": _TENSE, "WutFace": (-0.5, 0.5, 0.0, 0.0, 0.7, 0.0), "D:": _DISMAY, "DxCat": _SHOCK, "Scared": _TENSE,

@@ -29,7 +29,7 @@ def _devset_section(d: dict | None) -> str:
         return ("**Human-labelled dev set**: not measured yet; run `bench/emotions.py --dev-only --update-model-card`.\n")
     names = list(d["scorers"])
     head = "| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names)
-    lines = [f"**Human-labelled dev set** ({d['n']} real chat messages, `bench/devsets/chat_messages.csv`, labelled "
+    intro = (f"**Human-labelled dev set** ({d['n']} real chat messages, `bench/devsets/chat_messages.csv`, labelled "
              f"by one annotator; guideline `docs/labelling/chat_messages.md`), measured {d['date']} with `{d['command']}`. "
              "`model` is these two models alone (argmax of the emotion model; sentiment P(positive) - P(negative) "
              "with the 0.05 thresholds); `shipped` is what `chat_sentiment.csv` contains "
@@ -38,12 +38,13 @@ def _devset_section(d: dict | None) -> str:
              "best setting with the models did not beat the best without them by the 0.01 required. "
              "Because the blend was chosen, and the lexicon revised, on this same set, `shipped` is optimistic; "
              "docs/emotions.md gives the numbers chosen on one chat and checked on the other. The labels are one "
-             "annotator's: no independent second annotator was measured.", "", head]
+             "annotator's: no independent second annotator was measured.")
+    lines = [intro, "", head]
     for task in ("sentiment", "emotion"):
         for metric in ("accuracy", "macro_f1"):
             lines.append(f"| {task} {metric.replace('_', '-')} | "
                          + " | ".join(f"{d['scorers'][n][task][metric]:.3f}" for n in names) + " |")
-        for c, pr in d["scorers"][names[0]][task]["per_class"].items():
+        for c in d["scorers"][names[0]][task]["per_class"]:
             lines.append(f"| {task} P / R {c} | " + " | ".join(
                 f"{d['scorers'][n][task]['per_class'][c]['precision']:.2f} / "
                 f"{d['scorers'][n][task]['per_class'][c]['recall']:.2f}" for n in names) + " |")
