@@ -19,8 +19,11 @@ Scorers:
              VADER part of offline.score_texts: happiness 0.5*max(v,0), anger = sadness = 0.25*max(-v,0),
              neutral 1-|v|, excitement = funny = 0
   offline    klipstream.emotions.offline.score_texts (Twitch lexicon + VADER)
-  shipped    klipstream.emotions.chat.score_chat_frame with the models in models/ (or --models): the
-             sentiment_score and emotion columns of chat_sentiment.csv, rounded to 6 places as written there
+  model      the trained models in models/ (or --models) alone, on the text with emotes masked as in training:
+             sentiment P(positive) - P(negative), emotion columns their class probabilities
+  shipped    klipstream.emotions.chat.score_chat_frame as chat_sentiment_score runs it (its Blend; the models are
+             used only when Blend.model_weight > 0): the sentiment_score and emotion columns of chat_sentiment.csv,
+             rounded to 6 places as written there
 """
 
 from __future__ import annotations
@@ -63,12 +66,29 @@ def offline_scores(texts: pd.DataFrame) -> pd.DataFrame:
     return score_texts(texts["message"].reset_index(drop=True))[SCORE_COLUMNS]
 
 
-def shipped_scorer(models_dir: str | Path | None = None) -> ScoreFn:
-    """score_chat_frame with the models the workflow ships (loaded once)."""
-    from klipstream.emotions.chat import score_chat_frame
+def model_scorer(models_dir: str | Path | None = None) -> ScoreFn:
+    """The trained chat models alone (masked text, as in training and in chat.py's blend)."""
     from klipstream.emotions.chat_model import ChatModels
+    from klipstream.emotions.filters import strip_notices
+    from klipstream.emotions.offline import emote_pattern
 
     models = ChatModels.load(models_dir)
+
+    def score(texts: pd.DataFrame) -> pd.DataFrame:
+        masked = strip_notices(texts["message"].reset_index(drop=True)).str.replace(emote_pattern(), " ", regex=True)
+        p = models.predict(masked)
+        return p.rename(columns={"sentiment": "sentiment_score"})[SCORE_COLUMNS]
+
+    return score
+
+
+def shipped_scorer(models_dir: str | Path | None = None) -> ScoreFn:
+    """score_chat_frame with the models the workflow ships (loaded once)."""
+    from klipstream.emotions.chat import BLEND, score_chat_frame
+    from klipstream.emotions.chat_model import ChatModels
+
+    # as score_chat does: the models are loaded only when the shipped blend gives them a weight
+    models = ChatModels.load(models_dir) if BLEND.model_weight > 0 else None
 
     def score(texts: pd.DataFrame) -> pd.DataFrame:
         out = score_chat_frame(texts.reset_index(drop=True), models)
@@ -78,7 +98,8 @@ def shipped_scorer(models_dir: str | Path | None = None) -> ScoreFn:
 
 
 def default_scorers(models_dir: str | Path | None = None) -> dict[str, ScoreFn]:
-    return {"vader": vader_scores, "offline": offline_scores, "shipped": shipped_scorer(models_dir)}
+    return {"vader": vader_scores, "offline": offline_scores, "model": model_scorer(models_dir),
+            "shipped": shipped_scorer(models_dir)}
 
 
 # ------------------------------------------------------------------ metrics
@@ -132,6 +153,7 @@ def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *,
                           "user": dev["user"].fillna("").astype(str), "message": dev["message"].fillna("").astype(str),
                           "emotes": dev["emotes"].fillna("").astype(str)})
     gold_s, gold_e = dev["sentiment"].to_numpy(), dev["emotion"].to_numpy()
+    calibration = {"majority": {"mean_score": 0.0, "mean_abs_score": 0.0, "share_within_threshold": 1.0}}
     preds = {"majority": (np.full(len(dev), pd.Series(gold_s).mode()[0], dtype=object),
                           np.full(len(dev), pd.Series(gold_e).mode()[0], dtype=object))}
     for name, fn in scorers.items():
@@ -139,6 +161,9 @@ def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *,
         if len(scores) != len(texts) or set(SCORE_COLUMNS) - set(scores.columns):
             raise ValueError(f"scorer {name} must return {len(texts)} rows with columns {SCORE_COLUMNS}")
         preds[name] = (sentiment_classes(scores["sentiment_score"], threshold), emotion_classes(scores))
+        on_neutral = scores["sentiment_score"].to_numpy(dtype=float)[gold_s == "neutral"]
+        calibration[name] = {"mean_score": float(np.mean(on_neutral)), "mean_abs_score": float(np.mean(np.abs(on_neutral))),
+                             "share_within_threshold": float(np.mean(np.abs(on_neutral) < threshold))}
     result = {"n": int(len(dev)), "threshold": threshold, "classes": {
         "sentiment": {c: int((gold_s == c).sum()) for c in SENTIMENTS},
         "emotion": {c: int((gold_e == c).sum()) for c in EMOTIONS}}, "scorers": {}}
@@ -159,6 +184,7 @@ def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *,
                                    for s in sorted(set(strata))},
             "kept": {"sentiment": class_metrics(gold_s[kept], ps[kept], SENTIMENTS),
                      "emotion": class_metrics(gold_e[kept], pe[kept], EMOTIONS)},
+            "neutral_calibration": calibration[name],
             "predictions": {"sentiment": {c: int((ps == c).sum()) for c in SENTIMENTS},
                             "emotion": {c: int((pe == c).sum()) for c in EMOTIONS}},
         }
@@ -205,6 +231,12 @@ def report(result: dict) -> str:
             ("accuracy", [sc[n]["kept"][task]["accuracy"] for n in names]),
             ("macro-F1", [sc[n]["kept"][task]["macro_f1"] for n in names]),
             ("R neutral", [sc[n]["kept"][task]["per_class"]["neutral"]["recall"] for n in names]))]
+        if task == "sentiment":
+            out += ["", "sentiment_score on messages people labelled neutral (calibration: near 0 is right)",
+                    _table([("mean score", [sc[n]["neutral_calibration"]["mean_score"] for n in names]),
+                            ("mean |score|", [sc[n]["neutral_calibration"]["mean_abs_score"] for n in names]),
+                            (f"share |s| < {result['threshold']}",
+                             [sc[n]["neutral_calibration"]["share_within_threshold"] for n in names])], names)]
         out += ["", f"{task}, only messages the workflow keeps (no bot accounts, commands, blanks)", _table(kept, names)]
         strata = list(sc[names[0]][f"{task}_by_stratum"])
         out += ["", f"{task} accuracy by stratum",
@@ -225,7 +257,7 @@ def main(argv=None) -> int:
     ap.add_argument("--devset", type=Path, default=DEVSET)
     ap.add_argument("--data-dir", type=Path, default=DATA_DIR)
     ap.add_argument("--threshold", type=float, default=THRESHOLD)
-    ap.add_argument("--only", nargs="+", choices=["vader", "offline", "shipped"], help="score only these")
+    ap.add_argument("--only", nargs="+", choices=["vader", "offline", "model", "shipped"], help="score only these")
     args = ap.parse_args(argv)
     try:
         dev = load_devset(args.devset, args.data_dir)
@@ -233,6 +265,8 @@ def main(argv=None) -> int:
         print(f"skipped: {exc}")
         return 0
     scorers = {"vader": vader_scores, "offline": offline_scores}
+    if not args.only or "model" in args.only:
+        scorers["model"] = model_scorer(args.models)
     if not args.only or "shipped" in args.only:
         scorers["shipped"] = shipped_scorer(args.models)
     if args.only:

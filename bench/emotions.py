@@ -1,10 +1,15 @@
-"""Emotions benchmark: LLM throughput against the loopback stub, chat classification speed, model held-out scores.
+"""Emotions benchmark: LLM throughput against the loopback stub, chat classification speed, model held-out scores,
+and every chat scorer against the human-labelled chat dev set, side by side.
 
-  .venv/bin/python bench/emotions.py [--windows 480] [--concurrency 16] [--latency 1.0] [--messages 200000]
+  PYTHONPATH=. .venv/bin/python bench/emotions.py [--windows 480] [--concurrency 16] [--latency 1.0]
+      [--messages 200000] [--skip-llm] [--dev-only] [--update-model-card]
 
-Targets (issue 5): 480 windows at 1 s stub latency and concurrency 16 in <= 35 s; 200,000 chat messages in <= 10 s
-on 2 cores. Chat text comes from ../shared/data/chat when present (repeated to the size asked), else a
-generated mix of emotes and words.
+Targets (issues 5, 15): 480 windows at 1 s stub latency and concurrency 16 in <= 35 s; 200,000 chat messages in
+<= 10 s on 2 cores (score_chat_frame exactly as chat_sentiment_score runs it). Chat text comes from
+../shared/data/chat when present (repeated to the size asked), else a generated mix of emotes and words.
+Dev set (bench/chat_sentiment_eval.py: majority, vader, offline, model, shipped): accuracy, macro-F1, per-class
+precision/recall and confusion matrices for sentiment and emotion; --update-model-card stores them in
+models/metrics.json ("devset") and models/MODEL_CARD.md. Skipped (with a line saying so) without ../shared/data.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-
+sys.path.insert(0, str(ROOT / "bench"))
 
 from klipstream.emotions import chat as chat_mod  # noqa: E402
 from klipstream.emotions import speech  # noqa: E402
@@ -142,7 +147,8 @@ def chat_frame(n: int) -> pd.DataFrame:
 
 
 def bench_chat(n: int) -> dict:
-    models = ChatModels.load()
+    # as chat_sentiment_score runs it: the models are loaded only when the shipped blend uses them
+    models = ChatModels.load() if chat_mod.BLEND.model_weight > 0 else None
     frame = chat_frame(n)
     chat_mod.score_chat_frame(frame.head(1000), models)  # warm-up: imports, regex compilation
     t0 = time.monotonic()
@@ -150,13 +156,52 @@ def bench_chat(n: int) -> dict:
     out = chat_mod.score_chat_frame(frame, models)
     score_s = time.monotonic() - t0
     cpu = time.process_time() - cpu0
+    # the scorer reads each distinct text once and the repeated log is only ~8 % distinct texts: also time the
+    # worst case, every repetition made distinct by one extra token
+    distinct = frame.assign(message=frame["message"] + " r" + (frame.index // 40_000).astype(str))
+    t2 = time.monotonic()
+    chat_mod.score_chat_frame(distinct, models)
+    distinct_s = time.monotonic() - t2
     with tempfile.TemporaryDirectory() as tmp:
         t1 = time.monotonic()
         write_csv(Path(tmp) / "chat_sentiment.csv", out.round(6), float_format=None)  # as score_chat does
         write_s = time.monotonic() - t1
     return {"messages": n, "classify_seconds": round(score_s, 2), "classify_cpu_seconds": round(cpu, 2),
+            "distinct_texts": int(frame["message"].nunique()), "classify_seconds_all_distinct":
+            round(distinct_s, 2), "distinct_texts_all_distinct": int(distinct["message"].nunique()),
             "messages_per_second": int(n / score_s), "csv_write_seconds": round(write_s, 2),
-            "filtered": int(out["is_filtered"].sum())}
+            "filtered": int(out["is_filtered"].sum()), "blend": str(chat_mod.BLEND)}
+
+
+def devset(update_card: bool) -> dict | None:
+    """Every chat scorer on the labelled dev set (printed side by side); optionally recorded in the model card."""
+    import datetime as dt
+
+    from chat_sentiment_eval import default_scorers, evaluate, report
+    from devsets.chat_source import DataMissing, load_devset
+
+    try:
+        dev = load_devset()
+    except DataMissing as exc:
+        print(f"dev set skipped: {exc}")
+        return None
+    result = evaluate(default_scorers(), dev)
+    print(report(result))
+    if update_card:
+        from klipstream.emotions.chat import BLEND
+        from klipstream.emotions.model_card import record_devset
+
+        keep = ("accuracy", "macro_f1", "per_class", "confusion")
+        summary = {"n": result["n"], "date": dt.date.today().isoformat(),
+                   "command": "PYTHONPATH=. .venv/bin/python bench/emotions.py --dev-only --update-model-card",
+                   "model_weight": BLEND.model_weight, "classes": result["classes"],
+                   "agreement": result.get("agreement"),
+                   "scorers": {n: {t: {k: r[t][k] for k in keep} for t in ("sentiment", "emotion")}
+                               | {"neutral_calibration": r["neutral_calibration"]}
+                               for n, r in result["scorers"].items()}}
+        record_devset(DEFAULT_MODELS_DIR, summary)
+        log.info("dev-set numbers written to %s", DEFAULT_MODELS_DIR / "MODEL_CARD.md")
+    return result
 
 
 def held_out() -> dict:
@@ -173,10 +218,19 @@ def main() -> int:
     ap.add_argument("--latency", type=float, default=1.0)
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--skip-llm", action="store_true")
+    ap.add_argument("--dev-only", action="store_true", help="only the dev-set comparison (no timing runs)")
+    ap.add_argument("--update-model-card", action="store_true", help="record the dev-set numbers in models/")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("klipstream").setLevel(logging.WARNING)
     results = {}
+    dev = devset(args.update_model_card)
+    if dev is not None:
+        results["devset_macro_f1"] = {n: {t: round(r[t]["macro_f1"], 3) for t in ("sentiment", "emotion")}
+                                      for n, r in dev["scorers"].items()}
+    if args.dev_only:
+        print(json.dumps(results, indent=2))
+        return 0
     if not args.skip_llm:
         results["llm"] = bench_llm(args.windows, args.concurrency, args.latency)
         log.info("LLM: %s", results["llm"])

@@ -292,20 +292,25 @@ def top_messages(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
 
 
 def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
-    if msgs.empty or "emotes" not in msgs:
+    """The k most used emotes of the messages: Twitch fragments, lexicon and channel-shaped emotes in the text
+    (klipstream.emotions.emotes; third-party emotes such as KEKW are plain text in chat logs)."""
+    from .emotions.emotes import top_emote_counts
+
+    if msgs.empty or "message" not in msgs:
         return []
-    em = msgs["emotes"].str.split().explode().dropna()
-    em = em[em != ""]
-    vc = em.value_counts().head(k)
-    return [{"emote": str(e), "count": int(c)} for e, c in vc.items()]
+    return [{"emote": e, "count": c} for e, c in top_emote_counts(msgs["message"], msgs.get("emotes"), k)]
 
 
 def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None) -> dict:
-    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged)."""
+    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged; speech
+    windows weighted by their `weight` column when speech_windows gives one)."""
     parts = []
     for df in (msgs, speech):
         if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS):
-            parts.append(df[list(EMOTIONS)].astype(float).mean().fillna(0.0))
+            w = df["weight"].to_numpy(dtype=float) if "weight" in df.columns else np.ones(len(df))
+            vals = df[list(EMOTIONS)].astype(float).fillna(0.0)
+            parts.append(pd.Series(np.average(vals.to_numpy(), axis=0, weights=w) if w.sum() > 0 else vals.mean(),
+                                   index=list(EMOTIONS)))
     if not parts:
         return {}
     mean = sum(parts) / len(parts)
@@ -328,10 +333,21 @@ def transcript_excerpt(words: pd.DataFrame | None, t0: float, t1: float, max_wor
 
 
 def speech_windows(speech: pd.DataFrame | None, t0: float, t1: float) -> pd.DataFrame | None:
+    """The speech windows overlapping [t0, t1], with `weight` = seconds of [t0, t1] that each window owns: every
+    second belongs to the window whose centre is nearest (windows overlap by half, so the one a moment sits in the
+    middle of speaks for it, not its neighbours that only graze it)."""
     if speech is None or speech.empty:
         return None
     st, en = speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float)
-    return speech.loc[(st < t1) & (en > t0)]
+    sel = speech.loc[(st < t1) & (en > t0)].copy()
+    if sel.empty:
+        return sel
+    centres = (st + en) / 2
+    secs = np.arange(np.floor(t0), max(np.ceil(t1), np.floor(t0) + 1)) + 0.5
+    owner = np.abs(secs[:, None] - centres[None, :]).argmin(axis=1)
+    counts = np.bincount(owner, minlength=len(speech))
+    sel["weight"] = counts[np.flatnonzero((st < t1) & (en > t0))].astype(float)
+    return sel
 
 
 # ----------------------------------------------------------------------------------------------- stages

@@ -4,7 +4,6 @@
 rule chat_sentiment_score:
     input:
         chat=target("chat_json"),
-        models=CHAT_MODELS,
     output:
         csv=target("chat_sentiment_csv"),
     log:
@@ -113,6 +112,7 @@ rule audio_sentiment_score:
     input:
         segments=target("segments_csv"),
         features=target("audio_features_csv"),
+        words=target("words_csv"),
     output:
         csv=target("audio_sentiment_csv"),
     log:

@@ -14,7 +14,6 @@ from klipstream.config import validate_workflow_config
 validate_workflow_config(config)
 validate(config, schema="../config/schema.yaml", set_default=True)
 
-WORKFLOW_DIR = Path(workflow.basedir)
 
 VOD_ID_PATTERN = "[A-Za-z0-9_-]+"
 VOD_COLUMNS = ["vod_id", "url", "video", "chat", "title"]
@@ -224,14 +223,6 @@ def mark_finished():
     for) is Completed, with the stage it reached; publishing reports its own Completed.
     """
     status_store.finish_run(RUN_STAGES, status_dir=config["status_dir"])
-
-
-# The trained chat emotion models shipped in models/ (rebuilt by `klipstream train-models`).
-# Taken through the source cache so that remote executors deploy them with the workflow.
-CHAT_MODELS = [
-    workflow.source_path(f"../models/{p.name}")
-    for p in sorted((WORKFLOW_DIR / "models").glob("*.skops"))
-]
 
 
 # ---- Editor exports (rules/exports.smk) and the report's media. Appended as one block, apart from the functions

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from klipstream.emotions import chat as chat_mod
+from klipstream.emotions import lexicon as lx
 from klipstream.emotions.chat_model import ChatModels
-from klipstream.emotions.offline import lexicon_scores
+from klipstream.emotions.offline import lexicon_scores, vader_compound
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -42,25 +43,58 @@ def test_contract_columns_and_filters(models):
     assert ((scores >= 0) & (scores <= 1)).all().all() and out["sentiment_score"].between(-1, 1).all()
 
 
-def test_emotes_drive_scores_by_the_blend_formula(models):
+def test_scores_follow_the_blend_formula():
     frame = _frame()
-    out = chat_mod.score_chat_frame(frame, models)
-    probs = models.predict(frame["message"])
+    out = chat_mod.score_chat_frame(frame)
+    blend = chat_mod.BLEND
     lex = lexicon_scores(frame["message"])
-    # KEKW KEKW: no word left once emotes are masked -> a = 1, pure lexicon: funny = 1 - e^-2
+    # KEKW KEKW: 2 hits, a = 2/3, no words for VADER: funny = 1 - e^-2, sentiment = 2/3 * 0.4
     assert out.loc[0, "funny"] == pytest.approx(1 - np.exp(-2))
     assert out.loc[0, "excitement"] == pytest.approx(1 - np.exp(-0.6))
-    assert out.loc[0, "sentiment_score"] == pytest.approx(0.4)
-    # "this is boring ResidentSleeper": 2 hits (slang + emote), words left -> a = 2/3, model reads "this is boring"
-    p_text = models.predict(pd.Series(["this is boring  "]))
-    want = 2 / 3 * lex.loc[4, "valence"] + 1 / 3 * p_text.loc[0, "sentiment"]
+    assert out.loc[0, "sentiment_score"] == pytest.approx(2 / 3 * 0.4)
+    assert out.loc[0, "neutral"] == 0  # funny above the emotion floor
+    # "this is boring ResidentSleeper": 2 hits -> a = 2/3; VADER reads the text with weight w_v
+    v = vader_compound(pd.Series(["this is boring ResidentSleeper"]))[0]
+    want = 2 / 3 * lex.loc[4, "valence"] + 1 / 3 * blend.vader_weight * v
     assert out.loc[4, "sentiment_score"] == pytest.approx(want)
-    assert out.loc[4, "sentiment_score"] < -0.3
+    assert out.loc[4, "sentiment_score"] < -0.3 and out.loc[4, "anger"] == out.loc[4, list(lx.EMOTIONS)].max()
     assert out.loc[5, "funny"] > 0.6
-    # a message without lexicon hits is the model's own prediction
-    assert lex.loc[7, "hits"] == 0
-    assert out.loc[7, "neutral"] == pytest.approx(probs.loc[7, "neutral"])
-    assert out.loc[7, "sentiment_score"] == pytest.approx(probs.loc[7, "sentiment"])
+    # filtered rows (command, bot) are neutral whatever they say
+    assert out.loc[[1, 2], "sentiment_score"].eq(0).all() and out.loc[[1, 2], "neutral"].eq(1).all()
+    assert out.loc[[1, 2], list(lx.EMOTIONS)].eq(0).all().all()
+    # plain text without lexicon hits: calibrated, reads neutral
+    assert abs(out.loc[7, "sentiment_score"]) < 0.05 and out.loc[7, "neutral"] == 1
+
+
+def test_neutral_text_questions_notices_and_channel_emotes():
+    msgs = ["how do you queue for squads?", "who won?", "is this good?", "true", "no", "ok", "hi chat",
+            "wonsoftie subscribed at Tier 1. They've subscribed for 26 months, currently on a 26 month streak!",
+            "Thank you yushers for the 300 bits! fusBITS", "Remember to follow if you enjoyed the stream! <3 :D",
+            "fusHeart fusHeart", "chjbHug", "sykHypers", "fusKeK", "fusWave", "noooo", "ha ha ha",
+            "whorgan1 subscribed at Tier 1. They've subscribed for 2 months! LMAO"]
+    frame = pd.DataFrame({"comment_id": [str(i) for i in range(len(msgs))], "time": np.arange(len(msgs), dtype=float),
+                          "user": "", "message": msgs, "emotes": ""})
+    out = chat_mod.score_chat_frame(frame).set_index("message")
+    for m in msgs[:10] + ["fusWave"]:
+        assert abs(out.loc[m, "sentiment_score"]) < 0.05, m
+        assert out.loc[m, "neutral"] > 0.9, m  # VADER's small share can leave a trace of happiness ("true")
+    emotion = out[chat_mod.EMOTION_COLUMNS].idxmax(axis=1)
+    assert emotion[["fusHeart fusHeart", "chjbHug", "sykHypers", "fusKeK", "noooo", "ha ha ha"]].tolist() == \
+        ["happiness", "happiness", "excitement", "funny", "sadness", "funny"]
+    assert out.loc["fusHeart fusHeart", "sentiment_score"] > 0.05 > -0.05 > out.loc["noooo", "sentiment_score"]
+    assert out.loc[msgs[-1], "funny"] > 0.6  # a subscriber's own words after the notice still count
+    assert out.loc["fusHeart fusHeart", "emote_count"] == 2 and out.loc["fusWave", "emote_count"] == 1
+
+
+def test_model_weight_blends_the_trained_models(models):
+    frame = _frame()
+    with_models = chat_mod.score_chat_frame(frame, models, blend=chat_mod.Blend(model_weight=0.5))
+    without = chat_mod.score_chat_frame(frame, models, blend=chat_mod.Blend(model_weight=0.0))
+    # emote-only rows have no word for the model; the plain text row moves by 0.5 * (1 - a) * centred model score
+    assert with_models.loc[0, "sentiment_score"] == pytest.approx(without.loc[0, "sentiment_score"])
+    p = models.predict(pd.Series(["the bus comes at noon", ""]))["sentiment"]
+    want = without.loc[7, "sentiment_score"] + 0.5 * (p.iloc[0] - p.iloc[1])
+    assert with_models.loc[7, "sentiment_score"] == pytest.approx(want, abs=1e-6)
 
 
 def test_score_chat_reads_contract_json_and_writes_csv(tmp_path):

@@ -87,22 +87,76 @@ def test_scores_stay_in_range_on_real_chat():
         assert rows["sentiment_score"].to_numpy() == pytest.approx(valence / 2), msg
 
 
+def test_slang_normalisation_keeps_plain_words():
+    lex = lexicon_scores(pd.Series(["no", "noooo", "no no no", "ha ha ha", "good", "LMAOAOA", "fusHeart", "fusSock"]))
+    assert lex.loc[0, "hits"] == 0  # a plain "no" is an answer, not dismay (squeezing to one letter made it "noo")
+    assert lex.loc[1, "sadness"] == lex.loc[2, "sadness"] > 0.5  # "noooo" and spoken "no no no" are dismay
+    assert lex.loc[3, "funny"] == pytest.approx(1 - math.exp(-1.0)) and lex.loc[4, "hits"] == 0
+    assert lex.loc[5, "funny"] == pytest.approx(1 - math.exp(-1.0))
+    assert lex.loc[6, "happiness"] == pytest.approx(1 - math.exp(-1.0))  # channel emote read by its suffix
+    assert lex.loc[7, "hits"] == 0  # an unknown suffix is an emote without a feeling
+
+
+def _speech_case(tmp_path):
+    seg = pd.DataFrame({"window_id": [0, 1, 2], "start_time": [0.0, 30.0, 60.0], "end_time": [60.0, 90.0, 120.0],
+                        "word_count": [6, 8, 8], "speech_rate": [1.0, 1.0, 2.0],
+                        "text": ["we are here. the cat sat.", "okay. no no no that hurts.", "the cat sat. ha ha ha ha."]})
+    seg.to_csv(tmp_path / "seg.csv", index=False)
+    n = 120
+    z, shout = np.zeros(n), np.zeros(n)
+    z[60], shout[60] = 6.0, 1  # a shout in window 1's middle (seconds 45-75 are nearest its centre, 60)
+    z[100] = 3.0               # a loud second in window 2's middle: arousal (3 - 2) / 2 = 0.5
+    db = np.r_[np.full(60, -30.0), np.full(60, -24.0)]
+    pd.DataFrame({"time": np.arange(float(n)), "rms_db": db, "loudness_z": z, "shout": shout,
+                  "laughter": 0}).to_csv(tmp_path / "f.csv", index=False)
+    words = [(1, "we"), (2, "are"), (3, "here"), (58, "no"), (59, "no"), (60, "no"), (61, "that"), (62, "hurts"),
+             (80, "okay"), (99, "ha"), (99.5, "ha"), (100, "ha"), (101, "ha")]
+    pd.DataFrame({"start_time": [w[0] for w in words], "end_time": [w[0] + 0.4 for w in words],
+                  "word": [w[1] for w in words], "punctuated_word": [w[1] for w in words],
+                  "confidence": 1.0}).to_csv(tmp_path / "w.csv", index=False)
+    return seg
+
+
 def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
-    from klipstream.emotions import speech
+    from klipstream.emotions import delivery, speech
 
     for name in ("NEBIUS_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    seg = pd.DataFrame({"window_id": [0, 1, 2], "start_time": [0.0, 60.0, 120.0], "end_time": [60.0, 120.0, 180.0],
-                        "word_count": [60, 60, 120], "speech_rate": [1.0, 1.0, 2.0],
-                        "text": ["the cat sat", "the cat sat", "the cat sat"]})
-    seg.to_csv(tmp_path / "seg.csv", index=False)
-    db = np.r_[np.full(120, -30.0), np.full(60, -24.0)]  # window 2 is 6 dB above the median window
-    pd.DataFrame({"time": np.arange(180.0), "rms_db": db, "loudness_z": 0.0}).to_csv(tmp_path / "f.csv", index=False)
-    out = speech.score_windows(tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv", backend="offline")
-    # windows 0, 1: arousal 0 -> nothing; window 2: loud 6 dB / 6 = 1, rate 2/1 - 1 = 1 -> arousal 1
-    assert out["excitement"].tolist() == pytest.approx([0.0, 0.0, 0.6])
-    assert out["highlight_score"].tolist() == pytest.approx([0.0, 0.0, 0.4 * 0.6 + 0.2 * 1.0])
-    assert out["neutral"].tolist() == pytest.approx([1.0, 1.0, 0.4])
-    assert (out["model"] == "offline-lexicon-v1").all()
+    seg = _speech_case(tmp_path)
+    out = speech.score_windows(tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv",
+                               words_csv=tmp_path / "w.csv", backend="offline")
+    ev = delivery.window_events(seg["start_time"].to_numpy(), seg["end_time"].to_numpy(),
+                                delivery.per_second(tmp_path / "f.csv"))
+    assert ev["event_time"].tolist() == [0.0, 60.0, 100.0] and ev["event_arousal"].tolist() == [0.0, 1.0, 0.5]
+    # window 0: no event, plain sentences -> neutral
+    assert out.loc[0, ["excitement", "funny", "happiness", "anger", "sadness"]].max() == 0
+    assert out.loc[0, "neutral"] == 1 and out.loc[0, "sentiment_score"] == 0
+    # window 1: A = 1, words around the shout "no no no that hurts": sorrow said loudly -> anger, at full strength
+    local = score_texts(["no no no that hurts"]).iloc[0]
+    assert local["sadness"] > local["excitement"]
+    assert out.loc[1, "anger"] == pytest.approx(1.0) and out.loc[1, "sadness"] == 0 and out.loc[1, "happiness"] == 0
+    assert out.loc[1, "sentiment_score"] == pytest.approx(local["sentiment_score"], abs=1e-6)
+    # window 2: A = 0.5; background = mean of its two sentences; the event words "ha ha ha ha" are laughter
+    bg = score_texts(["the cat sat.", "ha ha ha ha."]).mean()
+    assert out.loc[2, "funny"] == pytest.approx(0.5 * bg["funny"] + 0.5 * 1.0, abs=1e-6)
+    assert out.loc[2, "happiness"] == pytest.approx(0.5 * bg["happiness"], abs=1e-6)
+    assert out.loc[2, "neutral"] == 0
+    # highlight_score keeps its formula over the new emotions (window arousal: loudness and speech rate)
+    assert out.loc[0, "highlight_score"] == 0
+    assert (out["model"] == "offline-lexicon-v2").all()
     written = pd.read_csv(tmp_path / "s.csv")
-    assert list(written.columns) == speech.COLUMNS and written["highlight_score"].iloc[2] == pytest.approx(0.44)
+    assert list(written.columns) == speech.COLUMNS
+
+
+def test_event_emotions_read_delivery_with_the_words():
+    from klipstream.emotions.delivery import event_emotions
+
+    words = ["did you see that that was amazing", "you scared me more than the monster", "no no no that hurts",
+             "ha ha ha ha", "the map is on the wall", "this is the worst"]
+    ev = event_emotions(score_texts(words), np.zeros(len(words)))
+    emo = ev.idxmax(axis=1).tolist()
+    assert emo == ["excitement", "excitement", "anger", "funny", "excitement", "anger"]
+    assert ev.max(axis=1).to_numpy() == pytest.approx(np.ones(len(words)))
+    assert (ev[["happiness", "sadness"]] == 0).all().all()
+    # a laughter flag makes a loud moment funny whatever the words
+    assert event_emotions(score_texts(["the map is on the wall"]), np.ones(1)).idxmax(axis=1).iloc[0] == "funny"

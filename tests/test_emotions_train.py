@@ -81,3 +81,16 @@ def test_loader_refuses_untrusted_types(tmp_path):
         cm.load_model(tmp_path / "junk.skops")
     with pytest.raises(KlipError, match="not found"):
         cm.load_model(tmp_path / "missing.skops")
+
+
+def test_exclusion_list_removes_listed_messages_and_their_text(tmp_path):
+    frame = train.read_corpus(_corpus(tmp_path))
+    first = frame.set_index("message_id").loc["1"]  # a text log's id is its line number
+    assert first["source"] == "tiny.txt" and first["message"] == "that was hilarious KEKW"
+    (tmp_path / "dev.csv").write_text("source,message_id\ntiny.txt,1\n")
+    kept = train.exclude_messages(frame, tmp_path / "dev.csv")
+    same = frame["message"].str.lower() == first["message"].lower()
+    assert same.sum() > 1 and len(kept) == len(frame) - same.sum()
+    assert not kept["message"].str.lower().eq(first["message"].lower()).any()
+    with pytest.raises(KlipError, match="not found"):
+        train.exclude_messages(frame, tmp_path / "missing.csv")

@@ -11,7 +11,7 @@ import os
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_snakemake
+from conftest import run_snakemake
 from publish_stubs import emulator_command
 from scale_helpers import REAL_CHAT, cut_chat, write_table
 
@@ -50,11 +50,6 @@ def test_chat_only_vod_outputs_land_in_the_bucket(tmp_path, emulator):
     chat = cut_chat(tmp_path / "in" / f"{VOD}_chat.json", 0, 600)
     comments = len(json.loads(chat.read_text())["comments"])
     bucket.blob(f"{PREFIX}/in/{chat.name}").upload_from_filename(chat)
-    # Default storage also maps absolute input paths into the bucket (gs://BUCKET/PREFIX//abs/path). While the chat
-    # models are declared by absolute path (rules/common.smk CHAT_MODELS) they are mirrored there; once they are
-    # declared with workflow.source_path() Snakemake deploys them with the sources and this upload is unused.
-    for model in sorted((ROOT / "models").glob("*.skops")):
-        bucket.blob(f"{PREFIX}/{os.path.normpath(model)}").upload_from_filename(model)
     table = write_table(tmp_path / "vods.tsv", [(VOD, "", "", f"in/{chat.name}", "gcs chat")])
 
     storage_args = ["--default-storage-provider", "gcs", "--default-storage-prefix", f"gs://{BUCKET}/{PREFIX}",

@@ -36,7 +36,7 @@ for _name in ("httpx", "httpx2"):  # the HTTP layer under openai logs one INFO l
 DEFAULT_BASE_URL = "https://api.tokenfactory.nebius.com/v1/"
 DEFAULT_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
 KEY_ENV_VARS = ("NEBIUS_API_KEY", "OPENAI_API_KEY")
-PROMPT_VERSION = "speech-v1"
+PROMPT_VERSION = "speech-v2"
 SCORE_FIELDS = ("sentiment_score", "excitement", "funny", "happiness", "anger", "sadness", "neutral", "highlight_score")
 
 SCORE_SCHEMA = {
@@ -51,7 +51,9 @@ SYSTEM_PROMPT = (
     "Answer with one JSON object and nothing else, with these number fields: "
     "sentiment_score (-1 very negative .. 1 very positive), excitement, funny, happiness, anger, sadness, neutral "
     "(each 0..1, how strongly the window shows it), highlight_score (0..1, how likely viewers would clip this). "
-    "The transcript is automatic and may contain errors; loud, fast speech suggests excitement."
+    "The transcript is automatic and may contain errors. Judge delivery together with the words: a loud or "
+    "raised voice with positive or fearful words is excitement, with negative words (losing, 'no no no') anger, "
+    "and laughter is funny."
 )
 
 
@@ -64,14 +66,16 @@ def api_key_from_env() -> str | None:
 
 
 def build_prompt(text: str, speech_rate: float | None, loudness_db: float | None, loudness_rel_db: float | None,
-                 max_chars: int = 6000) -> str:
-    """The user message for one window: delivery numbers first, then the transcript (truncated)."""
+                 max_chars: int = 6000, event: str | None = None) -> str:
+    """The user message for one window: delivery numbers first (and its most aroused moment, when one stands
+    out: see speech._event_line), then the transcript (truncated)."""
     def fmt(v, unit):
         return "unknown" if v is None or v != v else f"{v:.1f} {unit}"
 
     text = " ".join(str(text).split())[:max_chars]
+    peak = f"\nLoudest moment: {event}." if event else ""
     return (f"Speech rate: {fmt(speech_rate, 'words/s')}. Mean loudness: {fmt(loudness_db, 'dBFS')} "
-            f"({fmt(loudness_rel_db, 'dB')} relative to this stream's median).\nTranscript:\n{text}")
+            f"({fmt(loudness_rel_db, 'dB')} relative to this stream's median).{peak}\nTranscript:\n{text}")
 
 
 @functools.lru_cache(maxsize=1)

@@ -28,12 +28,15 @@ from . import lexicon as lx
 MODEL_NAME = f"offline-lexicon-{lx.LEXICON_VERSION}"
 SCORE_COLUMNS = ("sentiment_score",) + lx.EMOTIONS + ("neutral",)
 
-_SQUEEZE = re.compile(r"(\w)\1+")
+_SQUEEZE = re.compile(r"(\w)\1{2,}")
+_CHANNEL_TOKEN = r"(?<!\S)" + lx.CHANNEL_EMOTE_RE + r"(?!\S)"
+_CHANNEL_SUFFIX = re.compile(r"^[a-z][a-z0-9]*([A-Z][A-Za-z0-9]*)")
 
 
 def squeeze(word: str) -> str:
-    """Repeated letters to one ("LOOOOL" -> "lol", "happy" -> "hapy"); applied to slang keys and texts alike."""
-    return _SQUEEZE.sub(r"\1", word.lower())
+    """Lower-case, runs of 3+ equal letters to two ("LOOOOL" -> "lool", "noooo" -> "noo", "no" stays "no");
+    applied to slang keys and texts alike."""
+    return _SQUEEZE.sub(r"\1\1", word.lower())
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,21 +69,49 @@ def _matchers():
 
 
 @functools.lru_cache(maxsize=1)
+def _suffix_table():
+    vocab = sorted(lx.CHANNEL_SUFFIXES)
+    return {k: i for i, k in enumerate(vocab)}, np.array([lx.CHANNEL_SUFFIXES[k] for k in vocab], dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=1)
 def emote_pattern() -> re.Pattern:
-    """Whole-token match of any lexicon emote (longest first), to mask emotes the way training did."""
+    """Whole-token match of any lexicon emote (longest first) or channel-emote-shaped token, to mask emotes
+    the way training did."""
     names = sorted(lx.EMOTES, key=len, reverse=True)
-    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + r")(?!\S)")
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + "|" + lx.CHANNEL_EMOTE_RE + r")(?!\S)")
 
 
 def normalise_for_slang(texts: pd.Series) -> pd.Series:
-    """Lower-case, squeeze repeated letters, fold laughter ("hahaha", "HAHAHAH") to "haha"."""
-    s = texts.str.lower().str.replace(r"(\w)\1+", r"\1", regex=True)
-    s = s.str.replace(r"\b(?:ha|ah){2,}h?\b", "haha", regex=True).str.replace(r"\b(?:he){2,}h?\b", "hehe", regex=True)
-    return s
+    """Lower-case, squeeze runs of 3+ letters to two, fold laughter ("hahaha", "HA HA HA", "ahah" -> "haha",
+    "hehehe" -> "hehe", "no no no" -> "noo" (emphatic, like "noooo"), "lmaoooo"/"lmaoaoa" -> "lmao", "loool" -> "lol",
+    "xddd" -> "xd")."""
+    s = texts.str.lower().str.replace(r"(\w)\1{2,}", r"\1\1", regex=True)
+    s = s.str.replace(r"\b(?:a?ha(?:\s*ha)+h?|ah(?:ah)+)\b", "haha", regex=True)
+    s = s.str.replace(r"\b(?:he){2,}h?\b", "hehe", regex=True).str.replace(r"\bno(?:[\s,]+no)+\b", "noo", regex=True)
+    return s.str.replace(r"\b(?:lma+o+[ao]*|lo+l|x+d+)\b", _fold_laugh, regex=True)
+
+
+def _fold_laugh(m: re.Match) -> str:
+    word = m.group(0)
+    return "lmao" if word[1] == "m" else ("lol" if word[0] == "l" else "xd")
+
+
+def channel_emotes(texts: pd.Series) -> pd.Series:
+    """Every channel-emote-shaped token (`fusHeart`, `chjbHug`) that EMOTES does not list, one row per token,
+    indexed by the position of its text (a flat Series: texts with none are absent)."""
+    texts = texts.fillna("").astype(str)
+    has = texts.str.contains(lx.CHANNEL_EMOTE_RE[:-len("[A-Za-z0-9_]*")], regex=True).to_numpy(dtype=bool)
+    if not has.any():
+        return pd.Series([], dtype=object, index=pd.Index([], dtype=np.int64))
+    rows = np.flatnonzero(has)
+    found = pd.Series(texts.to_numpy()[rows], index=rows).str.findall(_CHANNEL_TOKEN).explode().dropna()
+    return found[~found.isin(lx.EMOTES)]
 
 
 def lexicon_counts(texts: pd.Series) -> dict[str, np.ndarray | sparse.csr_matrix]:
-    """Sparse hit counts of emotes, slang and emoji for each text (no per-text Python loop)."""
+    """Sparse hit counts of emotes, slang, emoji and channel-emote suffixes for each text (no per-text Python
+    loop), plus `channel_emotes`: the number of channel-emote-shaped tokens, known suffix or not."""
     texts = texts.fillna("").astype(str)
     emote_vec, slang_vec, emoji_vec, *_rest, overlap = _matchers()
     ce = emote_vec.transform(texts)
@@ -96,17 +127,35 @@ def lexicon_counts(texts: pd.Series) -> dict[str, np.ndarray | sparse.csr_matrix
         rows = np.flatnonzero(has)
         sub = emoji_vec.transform(texts.iloc[rows]).tocoo()
         cj = sparse.csr_matrix((sub.data, (rows[sub.row], sub.col)), shape=cj.shape)
-    return {"emotes": ce, "slang": cs, "emoji": cj}
+    index, _w = _suffix_table()
+    tokens = channel_emotes(texts)
+    n_channel = np.bincount(tokens.index.to_numpy(dtype=np.int64), minlength=len(texts))
+    suffix = tokens.str.extract(_CHANNEL_SUFFIX, expand=False).str.split("_").str[0].str.lower().map(index)
+    known = suffix.notna().to_numpy()
+    cc = sparse.csr_matrix((np.ones(int(known.sum())), (tokens.index.to_numpy(dtype=np.int64)[known],
+                                                        suffix[known].to_numpy(dtype=np.int64))),
+                           shape=(len(texts), len(index)))
+    return {"emotes": ce, "slang": cs, "emoji": cj, "channel": cc, "channel_emotes": n_channel}
+
+
+def lexicon_totals(counts: dict, parts=("emotes", "slang", "emoji", "channel")) -> tuple[np.ndarray, np.ndarray]:
+    """Summed weights (valence, five emotions: one column each) and number of hits per text, over the lexicon
+    `parts` of `lexicon_counts`."""
+    *_v, w_emote, w_slang, w_emoji, _o = _matchers()
+    weights = {"emotes": w_emote, "slang": w_slang, "emoji": w_emoji, "channel": _suffix_table()[1]}
+    n = counts["emotes"].shape[0]
+    total = np.zeros((n, len(lx.COLUMNS)))
+    hits = np.zeros(n)
+    for part in parts:
+        total += np.asarray(counts[part] @ weights[part])
+        hits += np.asarray(counts[part].sum(axis=1)).ravel()
+    return total, hits
 
 
 def lexicon_scores(texts: pd.Series, counts: dict | None = None) -> pd.DataFrame:
     """Lexicon-only scores: `hits`, `valence` (mean, 0 without hits) and the five emotions in [0, 1]."""
     counts = counts or lexicon_counts(texts)
-    *_v, w_emote, w_slang, w_emoji, _o = _matchers()
-    total = (counts["emotes"] @ w_emote) + (counts["slang"] @ w_slang) + (counts["emoji"] @ w_emoji)
-    total = np.asarray(total)
-    hits = np.asarray(counts["emotes"].sum(axis=1)).ravel() + np.asarray(counts["slang"].sum(axis=1)).ravel() \
-        + np.asarray(counts["emoji"].sum(axis=1)).ravel()
+    total, hits = lexicon_totals(counts)
     valence = np.divide(total[:, 0], hits, out=np.zeros(len(hits)), where=hits > 0)
     out = pd.DataFrame({"hits": hits.astype(float), "valence": np.clip(valence, -1, 1)}, index=texts.index)
     for j, name in enumerate(lx.EMOTIONS, start=1):

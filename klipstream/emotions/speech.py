@@ -7,8 +7,17 @@ the LLM model name, or `offline-lexicon-v1` for offline rows, LLM fallbacks and 
 Delivery numbers per window (from features.csv, vectorised with cumulative sums):
   loudness_db = mean rms_db over the window's seconds; loud_rel = loudness_db - median over windows;
   arousal     = clip((loud_rel / 6 dB + rate_rel) / 2, 0, 1), rate_rel = speech_rate / median rate - 1 clipped to [0, 1].
-Offline: excitement = 1 - (1 - text excitement)(1 - 0.6 * arousal);
+Each window's event (delivery.py): its most aroused second (loudness, shout and laughter flags), with event
+arousal A in [0, 1] and the words spoken around it (words.csv).
+Offline, per window:
+  background = the mean over the window's sentences of the offline text scores (offline.score_texts), so a minute
+               of ordinary talk reads mild instead of saturating;
+  event      = delivery.event_emotions of the event words' scores (loud + positive -> excitement, loud + negative
+               -> anger, fear words -> excitement, laughter -> funny);
+  emotion    = (1 - A) * background + A * event;  sentiment_score = (1 - A) * background + A * event words' score;
+  neutral    = clip(1 - max emotion / 0.5, 0, 1);
   highlight_score = clip(0.4 excitement + 0.25 funny + 0.15 max(anger, sadness) + 0.2 arousal, 0, 1).
+The LLM prompt carries the same delivery numbers and the event (time, arousal, shout/laughter, its words).
 """
 
 from __future__ import annotations
@@ -22,9 +31,12 @@ import pandas as pd
 
 from ..errors import KlipError
 from ..io import write_csv
+from . import delivery as dlv
 from . import llm as llm_mod
 from .offline import MODEL_NAME as OFFLINE_MODEL
 from .offline import score_texts
+
+EMOTIONS = ["excitement", "funny", "happiness", "anger", "sadness"]
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +88,36 @@ def delivery(seg: pd.DataFrame, loud_db: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"loudness_db": loud_db, "loud_rel": loud_rel, "arousal": arousal}, index=seg.index)
 
 
-def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame) -> pd.DataFrame:
-    s = score_texts(seg["text"], use_vader=True)
-    s["excitement"] = 1 - (1 - s["excitement"]) * (1 - 0.6 * dv["arousal"])
-    s["neutral"] = np.minimum(s["neutral"], 1 - s[["excitement", "funny", "happiness", "anger", "sadness"]].max(axis=1))
+def sentence_means(texts: pd.Series) -> pd.DataFrame:
+    """Mean offline scores over the sentences of each text (split after . ! ?; a text without any is one sentence)."""
+    sentences = texts.fillna("").astype(str).str.split(r"(?<=[.!?])\s+", regex=True).explode()
+    sentences = sentences[sentences.str.contains(r"\w", regex=True)]
+    out = pd.DataFrame(0.0, index=texts.index, columns=["sentiment_score"] + EMOTIONS)
+    if sentences.empty:
+        return out
+    scored = score_texts(sentences.reset_index(drop=True), use_vader=True)
+    scored.index = sentences.index
+    means = scored[["sentiment_score"] + EMOTIONS].groupby(level=0).mean()
+    out.loc[means.index] = means.to_numpy()
+    return out
+
+
+def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame, events: pd.DataFrame | None = None,
+                   words: pd.Series | None = None) -> pd.DataFrame:
+    """Offline window scores (module docstring); without `events` the windows are read as background only."""
+    bg = sentence_means(seg["text"])
+    if events is None:
+        events = pd.DataFrame({"event_arousal": np.zeros(len(seg)), "event_laughter": np.zeros(len(seg))},
+                              index=seg.index)
+    a = events["event_arousal"].to_numpy(dtype=float)
+    local = score_texts(words if words is not None else seg["text"], use_vader=True)
+    local.index = seg.index
+    ev = dlv.event_emotions(local, events["event_laughter"].to_numpy(dtype=float))
+    s = pd.DataFrame({"sentiment_score": (1 - a) * bg["sentiment_score"].to_numpy()
+                      + a * local["sentiment_score"].to_numpy()}, index=seg.index)
+    for name in EMOTIONS:
+        s[name] = np.clip((1 - a) * bg[name].to_numpy() + a * ev[name].to_numpy(), 0, 1)
+    s["neutral"] = np.clip(1 - s[EMOTIONS].max(axis=1) / 0.5, 0, 1)
     s["highlight_score"] = np.clip(0.4 * s["excitement"] + 0.25 * s["funny"] + 0.15 * s[["anger", "sadness"]].max(axis=1)
                                    + 0.2 * dv["arousal"], 0, 1)
     s["model"] = OFFLINE_MODEL
@@ -87,7 +125,7 @@ def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out_csv: str | Path,
-                  backend: str = "auto", base_url: str | None = None, model: str | None = None,
+                  words_csv: str | Path | None = None, backend: str = "auto", base_url: str | None = None, model: str | None = None,
                   concurrency: int = 8, timeout: float = 30.0, cache_dir: str | Path | None = ".cache/llm",
                   max_retries: int = 4, backoff_base: float = 0.5) -> pd.DataFrame:
     """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written."""
@@ -98,7 +136,10 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
     starts = seg["start_time"].to_numpy(dtype=float)
     ends = seg["end_time"].to_numpy(dtype=float)
     dv = delivery(seg, window_loudness(features_csv, starts, ends))
-    scores = offline_scores(seg, dv)  # cheap; the fallback for any window the LLM cannot score
+    events = dlv.window_events(starts, ends, dlv.per_second(features_csv))
+    events.index = seg.index
+    words = dlv.event_words(words_csv, events["event_time"], seg["text"])
+    scores = offline_scores(seg, dv, events, words)  # cheap; the fallback for any window the LLM cannot score
     key = llm_mod.api_key_from_env()
     use_llm = backend == "llm" or (backend == "auto" and key is not None)
     if backend == "llm" and key is None:
@@ -110,7 +151,9 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
         has_words = seg["text"].str.contains(r"\w", regex=True).to_numpy()
         idx = np.flatnonzero(has_words)
         prompts = [llm_mod.build_prompt(seg["text"].iat[i], float(seg["speech_rate"].iat[i]),
-                                        float(dv["loudness_db"].iat[i]), float(dv["loud_rel"].iat[i])) for i in idx]
+                                        float(dv["loudness_db"].iat[i]), float(dv["loud_rel"].iat[i]),
+                                        event=_event_line(events.iloc[i], words.iat[i], float(starts[i])))
+                   for i in idx]
         scorer = llm_mod.LLMScorer(base_url=base_url or llm_mod.DEFAULT_BASE_URL, model=model or llm_mod.DEFAULT_MODEL,
                                    api_key=key, concurrency=int(concurrency), timeout=float(timeout),
                                    max_retries=int(max_retries), backoff_base=float(backoff_base), cache_dir=cache_dir)
@@ -127,3 +170,12 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
     write_csv(out_csv, out.round(6), float_format=None)  # rounded: repr is faster than %g and as short
     log.info("speech emotions: wrote %s in %.1f s", out_csv, time.monotonic() - t0)
     return out
+
+
+def _event_line(event: pd.Series, words: str, start: float) -> str | None:
+    """The window's most aroused moment for the LLM prompt, or None when nothing stands out (A < 0.5)."""
+    if not event["event_arousal"] >= 0.5 or event["event_time"] != event["event_time"]:
+        return None
+    kind = "laughter" if event["event_laughter"] >= 0.5 else "loud/raised voice"
+    return (f"{event['event_time'] - start:.0f} s into the window, {kind} (arousal {event['event_arousal']:.1f} of 1); "
+            f"words around it: {' '.join(str(words).split())[:400]}")

@@ -5,13 +5,15 @@ lexicon says what its message feels; we take that as the label, then delete ever
 (so the model must learn from the words around it) and train a text classifier.
 
   1. Read the corpus: `H:MM:SS message` text logs, Twitch v5 / TwitchDownloader JSON.
-  2. Drop bot and command messages (filters.py).
-  3. Emotion label: sum the lexicon weights of the message's emotes and emoji; the label is the strongest
-     emotion when its sum is >= 0.5, else the message is skipped. Sentiment label: mean emote valence
-     > 0.2 positive, < -0.2 negative, else neutral; for messages without emotes, VADER compound >= 0.5
-     positive or <= -0.5 negative (VADER as a teacher). Messages with no emote, emoji or slang hit, no
-     "!" or "?", and |VADER| < 0.05 are weak `neutral` examples for both models (capped at the size of the
-     largest other class).
+  2. Drop bot and command messages (filters.py) and system notices (filters.strip_notices); with --exclude
+     (a CSV of `source,message_id`, e.g. the chat dev set bench/devsets/chat_messages.csv), drop those messages
+     and every message with the same case- and space-folded text, so an evaluation set never trains the models.
+  3. Emotion label: sum the lexicon weights of the message's emotes, channel-emote suffixes and emoji; the label
+     is the strongest emotion when its sum is >= 0.5, else the message is skipped. Sentiment label: mean emote
+     valence > 0.2 positive, < -0.2 negative, else neutral; for messages without emotes, VADER compound >= 0.5
+     positive or <= -0.5 negative (VADER as a teacher). Messages with no emote, emoji or slang hit, no "!",
+     and |VADER| < 0.05 (questions included) are weak `neutral` examples for both models (capped at the size of
+     the largest other class).
   4. Mask: delete tokens that are lexicon emotes, names from the emote lists (--emotes-dir), the message's
      Twitch emote fragments, channel sub-emote shaped names (`fusHeart`, `lionFeels`: lower-case prefix
      then a capital), and emoji. Messages with no word left are dropped.
@@ -20,13 +22,12 @@ lexicon says what its message feels; we take that as the label, then delete ever
   6. Fit HashingVectorizer(1-2 grams) + LogisticRegression(class_weight=balanced); report accuracy and
      macro-F1 against the majority-class baseline; save `models/*.skops` and `models/MODEL_CARD.md`.
 
-Run: python -m klipstream.emotions.train --corpus CHAT [CHAT ...] --emotes-dir DIR --out models
+Run: python -m klipstream.emotions.train --corpus CHAT [CHAT ...] --emotes-dir DIR [--exclude DEVSET.csv] --out models
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import tempfile
@@ -39,11 +40,12 @@ import pandas as pd
 from ..chat.importers import import_chat
 from ..chat.io import read_chat_frame
 from ..errors import KlipError
-from ..io import atomic_open, write_json
+from ..io import write_json
 from . import chat_model as cm
 from . import lexicon as lx
-from .filters import filter_messages
-from .offline import lexicon_counts, vader_compound
+from .filters import filter_messages, strip_notices
+from .model_card import write_model_card
+from .offline import lexicon_counts, lexicon_totals, vader_compound
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,8 @@ HOLDOUT = 0.2
 
 
 def read_corpus(path: str | Path) -> pd.DataFrame:
-    """One corpus file, in any chat-log format the pipeline imports -> frame `source,time,user,message,emotes`."""
+    """One corpus file, in any chat-log format the pipeline imports -> frame
+    `source,message_id,time,user,message,emotes` (message_id: the comment id, or the line number of a text log)."""
     path = Path(path)
     if not path.is_file():
         raise KlipError(f"training corpus {path} not found")
@@ -62,7 +65,8 @@ def read_corpus(path: str | Path) -> pd.DataFrame:
         frame = read_chat_frame(converted)
     if frame.empty:
         raise KlipError(f"training corpus {path} has no chat messages")
-    frame = frame.drop(columns="comment_id")
+    frame = frame.rename(columns={"comment_id": "message_id"})
+    frame["message_id"] = frame["message_id"].astype(str).str.replace(r"^corpus-", "", regex=True)
     frame.insert(0, "source", path.name)
     return frame.reset_index(drop=True)
 
@@ -71,9 +75,8 @@ def weak_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """Add `emotion_label`, `sentiment_label` (None when unlabelled) from emotes/emoji and VADER."""
     texts = frame["message"].fillna("").astype(str)
     counts = lexicon_counts(texts)
-    *_v, w_emote, w_slang, w_emoji, _o = cm_matchers()
-    total = np.asarray(counts["emotes"] @ w_emote) + np.asarray(counts["emoji"] @ w_emoji)
-    hits = np.asarray(counts["emotes"].sum(axis=1)).ravel() + np.asarray(counts["emoji"].sum(axis=1)).ravel()
+    # emotes, channel-emote suffixes and emoji only: the slang is words the model can read itself
+    total, hits = lexicon_totals(counts, ("emotes", "emoji", "channel"))
     slang_hits = np.asarray(counts["slang"].sum(axis=1)).ravel()
     emo = total[:, 1:]
     best = emo.argmax(axis=1)
@@ -84,7 +87,7 @@ def weak_labels(frame: pd.DataFrame) -> pd.DataFrame:
     sentiment = np.select(
         [(hits > 0) & (valence > 0.2), (hits > 0) & (valence < -0.2), hits > 0, v >= 0.5, v <= -0.5],
         ["positive", "negative", "neutral", "positive", "negative"], default=None)
-    plain = (hits == 0) & (slang_hits == 0) & ~texts.str.contains(r"[!?]").to_numpy() & (np.abs(v) < 0.05)
+    plain = (hits == 0) & (slang_hits == 0) & ~texts.str.contains("!", regex=False).to_numpy() & (np.abs(v) < 0.05)
     emotion = np.where(plain, "neutral", emotion)
     sentiment = np.where(plain, "neutral", sentiment)
     out = frame.copy()
@@ -94,10 +97,23 @@ def weak_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def cm_matchers():
-    from .offline import _matchers
-
-    return _matchers()
+def exclude_messages(frame: pd.DataFrame, exclude: str | Path | None) -> pd.DataFrame:
+    """Drop the `source,message_id` rows listed in `exclude` and every message with the same folded text."""
+    if exclude is None:
+        return frame
+    path = Path(exclude)
+    if not path.is_file():
+        raise KlipError(f"exclusion list {path} not found")
+    ids = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not {"source", "message_id"} <= set(ids.columns):
+        raise KlipError(f"exclusion list {path} needs columns source,message_id")
+    key = pd.MultiIndex.from_frame(frame[["source", "message_id"]].astype(str))
+    listed = key.isin(pd.MultiIndex.from_frame(ids[["source", "message_id"]]))
+    folded = frame["message"].fillna("").astype(str).str.lower().str.split().str.join(" ")
+    same_text = folded.isin(set(folded[listed]))
+    log.info("excluded %d listed messages of %s and %d more with the same text", int(listed.sum()), path.name,
+             int((same_text & ~listed).sum()))
+    return frame[~(listed | same_text)].reset_index(drop=True)
 
 
 def mask_emotes(frame: pd.DataFrame, emote_names: set[str]) -> pd.Series:
@@ -160,7 +176,7 @@ def _evaluate(pipe, test: pd.DataFrame, label: str, train_labels: pd.Series) -> 
 
 
 def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_dir: str | Path,
-                 holdout: float = HOLDOUT) -> dict:
+                 holdout: float = HOLDOUT, exclude: str | Path | None = None) -> dict:
     """Train both models from `corpus`, save them in `out_dir` with MODEL_CARD.md and metrics.json."""
     t0 = time.monotonic()
     out_dir = Path(out_dir)
@@ -169,12 +185,16 @@ def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_di
     log.info("training corpus: %d messages from %d file(s)", len(frame), len(frames))
     flt = filter_messages(frame)
     frame = frame[~flt["is_filtered"]].reset_index(drop=True)
-    frame = weak_labels(frame)
+    frame = exclude_messages(frame, exclude)
+    frame["message"] = strip_notices(frame["message"])
+    frame = weak_labels(frame[frame["message"].str.strip() != ""].reset_index(drop=True))
     frame["text"] = mask_emotes(frame, lx.load_emote_names(emotes_dir))
     has_words = frame["text"].str.contains(r"\w", regex=True)
     frame = frame[has_words].reset_index(drop=True)
     frame["is_test"] = time_split(frame, holdout)
-    metrics: dict = {"corpus": [Path(p).name for p in corpus], "messages_after_filter": int(len(flt) - flt["is_filtered"].sum()),
+    metrics: dict = {"built": time.strftime("%Y-%m-%d"), "corpus": [Path(p).name for p in corpus],
+                     "excluded": Path(exclude).name if exclude else None,
+                     "messages_after_filter": int(len(flt) - flt["is_filtered"].sum()),
                      "messages_with_words_after_masking": int(len(frame)), "holdout": holdout}
     specs = (("emotion", "emotion_label", cm.EMOTION_CLASSES, cm.EMOTION_FILE),
              ("sentiment", "sentiment_label", cm.SENTIMENT_CLASSES, cm.SENTIMENT_FILE))
@@ -203,73 +223,17 @@ def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_di
     return metrics
 
 
-def write_model_card(path: Path, m: dict) -> None:
-    def table(res: dict) -> str:
-        rows = ["| class | precision | recall | F1 | test support | train examples |", "|---|---|---|---|---|---|"]
-        for k, v in sorted(res.get("per_class", {}).items()):
-            rows.append(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1-score']:.3f} | {int(v['support'])} "
-                        f"| {res['train_label_counts'].get(k, 0)} |")
-        return "\n".join(rows)
-
-    e, s = m["emotion"], m["sentiment"]
-    text = f"""# Chat emotion models (model card)
-
-Built by `python -m klipstream.emotions.train` on {dt.date.today().isoformat()}; method in `klipstream/emotions/train.py`.
-
-**Files**: `chat_emotion.skops` (classes {", ".join(cm.EMOTION_CLASSES)}), `chat_sentiment.skops`
-(classes {", ".join(cm.SENTIMENT_CLASSES)}); skops format, loaded only with the explicit trusted-type list in
-`klipstream/emotions/chat_model.py` (never pickle). `metrics.json` holds every number below.
-
-**Data**: {", ".join(m["corpus"])} (real Twitch chat from public MIT-licensed repositories, see
-`../shared/data/README.md`; not shipped here). {m["messages_after_filter"]} messages after removing bot and command
-messages; {m["messages_with_words_after_masking"]} keep at least one word once emotes are removed.
-
-**Labels** (weak, from emote meanings - the emoticon-labelled corpus method): the strongest emotion of the message's
-emotes and emoji in our lexicon (`lexicon.py`, {cm.__name__.split('.')[0]} lexicon {lx.LEXICON_VERSION}) when its weight sum is
->= 0.5; sentiment from the mean emote valence (> 0.2 positive, < -0.2 negative), else VADER compound >= 0.5 / <= -0.5 for
-messages without emotes; messages with no emote, emoji or slang, no `!`/`?` and |VADER| < 0.05 are weak `neutral`
-examples (capped at the size of the largest other class). Every emote (our lexicon, the Twitch global and BTTV lists,
-the message's own Twitch emote fragments, channel sub-emote shaped names) and emoji is deleted from the text before training.
-
-**Features / model**: HashingVectorizer (word uni+bigrams, 2^16 features, l2), LogisticRegression
-(C=4, class_weight=balanced, saga, random_state=0). No vocabulary is stored; the pipelines are deterministic.
-
-**Held-out evaluation**: the last {int(m["holdout"] * 100)} % of each stream by time, minus texts also seen in training.
-The labels are weak (emote meanings), so these scores measure agreement with the emotes the chatters chose, from the
-words alone.
-
-| model | test n | accuracy | macro-F1 | majority baseline ({e["baseline_majority"]} / {s["baseline_majority"]}) accuracy | baseline macro-F1 |
-|---|---|---|---|---|---|
-| emotion | {e["n"]} | {e["accuracy"]:.3f} | {e["macro_f1"]:.3f} | {e["baseline_accuracy"]:.3f} | {e["baseline_macro_f1"]:.3f} |
-| sentiment | {s["n"]} | {s["accuracy"]:.3f} | {s["macro_f1"]:.3f} | {s["baseline_accuracy"]:.3f} | {s["baseline_macro_f1"]:.3f} |
-
-Emotion, per class:
-
-{table(e)}
-
-Sentiment, per class:
-
-{table(s)}
-
-**Use**: `klipstream.emotions.chat` blends these text probabilities with the lexicon scores of the emotes in each
-message, which the models never see (masked as in training): the lexicon weighs h/(h+1) for h lexicon hits, and
-all of it when no word is left once emotes are masked. **Limits**: {len(m['corpus'])} chat file(s), English; weak labels
-inherit the lexicon's view of each emote; anger and sadness have few examples; sarcasm is not modelled.
-"""
-    with atomic_open(path) as fh:
-        fh.write(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m klipstream.emotions.train", description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", nargs="+", required=True, help="chat files: H:MM:SS text logs or Twitch JSON")
     parser.add_argument("--emotes-dir", default=None, help="folder of emote name lists (*.txt, *.json) to mask")
     parser.add_argument("--out", default=str(cm.DEFAULT_MODELS_DIR), help="models folder (default: the repo's models/)")
     parser.add_argument("--holdout", type=float, default=HOLDOUT)
+    parser.add_argument("--exclude", default=None, help="CSV of source,message_id never to train on (a dev set)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        train_models(args.corpus, args.emotes_dir, args.out, args.holdout)
+        train_models(args.corpus, args.emotes_dir, args.out, args.holdout, args.exclude)
     except KlipError as exc:
         log.error("%s", exc)
         return 1
