@@ -28,8 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _stages import run_audio, run_chat  # noqa: E402
 
-from klipstream.fusion import FusionParams  # noqa: E402
-from klipstream.integrate import integrate  # noqa: E402
+from klipstream.highlights import FusionParams, integrate  # noqa: E402
 from klipstream.synth import generate  # noqa: E402
 
 log = logging.getLogger("bench")

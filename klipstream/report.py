@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import KlipError
-from .integrate import validate
+from .highlights.contract import validate
 from .io import atomic_open, read_json
 
 log = logging.getLogger(__name__)

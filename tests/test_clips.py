@@ -10,7 +10,7 @@ import pytest
 
 from klipstream.clips import cut_clips, media_duration
 from klipstream.errors import KlipError
-from klipstream.integrate import integrate
+from klipstream.highlights import integrate
 from klipstream.media import ffmpeg_exe
 
 

@@ -1,0 +1,178 @@
+"""What a moment's evidence says, for people: top messages and emotes, what kinds of reaction the chat shows,
+mean emotions, the transcript excerpt, the one-sentence explanation and the Twitch link."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .cues import KINDS, message_kinds
+
+EMOTIONS = ("excitement", "funny", "happiness", "anger", "sadness")
+KIND_NAMES = {"laughter": "laughter", "hype": "hype", "shock": "shock", "sadness": "sadness/fail", "love": "love",
+              "clip_cue": "clip requests"}
+
+
+def slice_rows(df: pd.DataFrame | None, col: str, t0: float, t1: float) -> pd.DataFrame:
+    """Rows of a frame sorted by `col` with t0 <= col <= t1 (an empty frame for None)."""
+    if df is None or df.empty:
+        return df.iloc[0:0] if df is not None else pd.DataFrame()
+    times = df[col].to_numpy(dtype=float)
+    i0, i1 = np.searchsorted(times, t0, "left"), np.searchsorted(times, t1, "right")
+    return df.iloc[i0:i1]
+
+
+def fold(messages: pd.Series) -> pd.Series:
+    """Case- and space-folded text: the key under which repeated messages are counted."""
+    return messages.fillna("").astype(str).str.lower().str.split().str.join(" ")
+
+
+def window_pairs(times: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray]:
+    """(window index, row index) of every row whose time lies in each [t0, t1] window (rows sorted by time)."""
+    t0 = np.searchsorted(times, [w[0] for w in windows], "left")
+    t1 = np.searchsorted(times, [w[1] for w in windows], "right")
+    lens = np.maximum(t1 - t0, 0)
+    win = np.repeat(np.arange(len(windows)), lens)
+    rows = np.repeat(t0, lens) + (np.arange(lens.sum()) - np.repeat(np.cumsum(lens) - lens, lens))
+    return win, rows
+
+
+def window_evidence(msgs: pd.DataFrame | None, windows, k: int = 5) -> list[dict]:
+    """For each (t0, t1) chat window: `top_messages` (most repeated, folded text; by distinct senders then count),
+    `top_emotes` (Twitch emote fragments) and `reactions` ({kind: messages}), all windows in one vectorised pass.
+    `msgs` is sorted by time; its optional `key` (see fold) and `kind` (cues.message_kinds) columns are reused."""
+    out = [{"top_messages": [], "top_emotes": [], "reactions": {kd: 0 for kd in KINDS}} for _ in windows]
+    if msgs is None or msgs.empty or not len(windows):
+        return out
+    win, rows = window_pairs(msgs["time"].to_numpy(dtype=float), windows)
+    if not len(rows):
+        return out
+    sub = msgs.iloc[rows]
+    key = sub["key"] if "key" in sub else fold(sub["message"])
+    kind = sub["kind"] if "kind" in sub else pd.Series(message_kinds(sub["message"]), index=sub.index)
+    f = pd.DataFrame({"w": win, "key": key.to_numpy(), "message": sub["message"].to_numpy(),
+                      "user": sub["user"].to_numpy(), "kind": kind.to_numpy()})
+    g = f.loc[f["key"] != ""].groupby(["w", "key"], sort=False)
+    agg = g.agg(message=("message", "first"), count=("message", "size"), users=("user", "nunique")).reset_index()
+    agg = agg.sort_values(["w", "users", "count"], ascending=[True, False, False], kind="stable")
+    agg = agg.groupby("w", sort=False).head(k)
+    for w, m, c, u in zip(agg["w"], agg["message"], agg["count"], agg["users"]):
+        out[w]["top_messages"].append({"message": m, "count": int(c), "users": int(u)})
+    for (w, kd), c in f.groupby(["w", "kind"], sort=False).size().items():
+        out[w]["reactions"][kd] = int(c)
+    if "emotes" in sub:
+        em = pd.DataFrame({"w": win, "e": sub["emotes"].to_numpy()})
+        em = em.assign(e=em["e"].str.split()).explode("e").dropna()
+        em = em.loc[em["e"] != ""]
+        vc = em.groupby(["w", "e"], sort=False).size().reset_index(name="n")
+        vc = vc.sort_values(["w", "n"], ascending=[True, False], kind="stable").groupby("w", sort=False).head(k)
+        for w, e, c in zip(vc["w"], vc["e"], vc["n"]):
+            out[w]["top_emotes"].append({"emote": str(e), "count": int(c)})
+    return out
+
+
+def top_messages(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
+    """Most repeated messages (case/space-folded), each with its count and number of distinct senders."""
+    if msgs.empty:
+        return []
+    return window_evidence(msgs.assign(time=0.0), [(0.0, 0.0)], k)[0]["top_messages"]
+
+
+def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
+    """Most used Twitch emotes (the `emotes` column: names of the emote fragments) with their counts."""
+    if msgs.empty or "emotes" not in msgs:
+        return []
+    em = msgs["emotes"].str.split().explode().dropna()
+    em = em[em != ""]
+    vc = em.value_counts().head(k)
+    return [{"emote": str(e), "count": int(c)} for e, c in vc.items()]
+
+
+def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None) -> dict:
+    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged)."""
+    parts = []
+    for df in (msgs, speech):
+        if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS):
+            parts.append(df[list(EMOTIONS)].astype(float).mean().fillna(0.0))
+    if not parts:
+        return {}
+    mean = sum(parts) / len(parts)
+    return {e: round(float(mean[e]), 4) for e in EMOTIONS}
+
+
+def dominant(emotions: dict, floor: float = 0.1) -> str:
+    if not emotions:
+        return "unknown"
+    name = max(emotions, key=emotions.get)
+    return name if emotions[name] >= floor else "neutral"
+
+
+def transcript_excerpt(words: pd.DataFrame | None, t0: float, t1: float, max_words: int = 60) -> str:
+    w = slice_rows(words, "start_time", t0, t1)
+    if w is None or w.empty:
+        return ""
+    text = " ".join(w["punctuated_word"].head(max_words).tolist())
+    return text + (" ..." if len(w) > max_words else "")
+
+
+def speech_windows(speech: pd.DataFrame | None, t0: float, t1: float) -> pd.DataFrame | None:
+    if speech is None or speech.empty:
+        return None
+    st, en = speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float)
+    return speech.loc[(st < t1) & (en > t0)]
+
+
+def reaction_phrase(counts: dict) -> str:
+    """'mostly laughter (31 of 48)' for the leading reaction kind, '' when no reaction leads."""
+    total = sum(counts.values())
+    named = {k: v for k, v in counts.items() if k in KIND_NAMES and v > 0}
+    if not total or not named:
+        return ""
+    kind = max(named, key=named.get)
+    return f"mostly {KIND_NAMES[kind]} ({named[kind]} of {total})" if named[kind] * 3 >= total else \
+        f"{KIND_NAMES[kind]} ({named[kind]} of {total})"
+
+
+def explain(h: dict, lag: float) -> str:
+    """One sentence saying why this moment ranks where it does, from its own numbers."""
+    parts = []
+    a = h.get("audio") or {}
+    if "audio" in h["signals"]:
+        bits = []
+        if a.get("loudness_z", 0) >= 1:
+            bits.append(f"loudness {a['loudness_z']:.1f} sigma above baseline")
+        if a.get("laughter_or_shout", 0) > 0:
+            bits.append("laughter/shouting")
+        if h["contributions"]["speech"] > 0.05:
+            bits.append("emotional speech")
+        parts.append("audio spike" + (f" ({', '.join(bits)})" if bits else ""))
+    c = h["chat"]
+    if "chat" in h["signals"]:
+        who = f" from {c['unique_chatters']} chatters" if c.get("unique_chatters") is not None else ""
+        burst = f", {c['burst_z']:.1f} sigma above its local rate" if c.get("burst_z") is not None else ""
+        what = reaction_phrase(c.get("reactions") or {})
+        emo = f", top emote {c['top_emotes'][0]['emote']}" if c["top_emotes"] else ""
+        parts.append(f"chat burst of {c['messages']} messages{who}{burst} about {lag:.0f} s later"
+                     f"{', ' + what if what else ''}{emo}")
+    if not parts:
+        parts.append("weak signals only")
+    both = " - backed by both audio and chat" if len(h["signals"]) == 2 else ""
+    return f"{'; '.join(parts)}{both}; mood: {h['dominant_emotion']}; {h['tier']} tier."
+
+
+def twitch_timestamp(seconds: float) -> str:
+    """1h2m3s form used by Twitch's `?t=` parameter."""
+    s = max(0, int(seconds))
+    return f"{s // 3600}h{(s % 3600) // 60}m{s % 60}s"
+
+
+def twitch_link(twitch_url: str | None, seconds: float) -> str | None:
+    """https://www.twitch.tv/videos/ID?t=1h2m3s when `twitch_url` names a Twitch VOD, else None."""
+    if not twitch_url:
+        return None
+    m = re.search(r"twitch\.tv/(?:[^/]+/)?(?:videos?|v)/(\d+)", str(twitch_url))
+    if not m:
+        return None
+    return f"https://www.twitch.tv/videos/{m.group(1)}?t={twitch_timestamp(seconds)}"
