@@ -66,7 +66,7 @@ def test_long_copypasta_is_a_non_event_but_repeated_emotes_are_not():
 def test_each_named_chatter_counts_once_per_window_with_their_heaviest_message():
     sent = sentiment_frame([(0.5, "a", "hello there friend", ""), (1.0, "a", "KEKW", ""), (2.0, "a", "KEKW", ""),
                             (3.0, "b", "what is this", ""), (20.0, "a", "KEKW", "")])
-    per, kinds = weighted_counts(chat_table(sent), 30, ScoreParams(chat_window=15))
+    per, kinds = weighted_counts(chat_table(sent), 30, ScoreParams(chat_window=15, chat_weight_other=0.1))
     # a: window [0, 15) -> one message of weight 1 (KEKW beats 'other'), at its first second; b: 0.1; a again at 20 s
     assert per[0] == 1.0 and per[3] == pytest.approx(0.1) and per[20] == 1.0 and per.sum() == pytest.approx(2.1)
     assert kinds.tolist() == ["non_event", "laughter", "laughter", "other", "laughter"]

@@ -11,12 +11,12 @@ and explanations, and the integrated analysis JSON with its contract.
 | `moments` | candidate peaks, spans, ranks, tiers |
 | `explain` | top messages/emotes, reaction counts, emotions, transcript excerpt, the sentence, Twitch links |
 | `stages` | the per-signal highlight tables (`chat_highlights`, `audio_highlights`) |
-| `integrate`, `timeline` | the integrated analysis document |
+| `document`, `timeline` | the integrated analysis document (`integrate`) |
 | `contract` | its schema, version and validation |
 """
 
 from .contract import SCHEMA_PATH, SCHEMA_VERSION, load_schema, validate
-from .integrate import integrate
+from .document import integrate
 from .params import FusionParams, ScoreParams, all_param_defaults, split_params
 from .stages import AUDIO_COLUMNS, CHAT_COLUMNS, audio_highlights, chat_highlights
 

@@ -81,7 +81,8 @@ def weighted_counts(chat: ChatTable, n: int, sp: ScoreParams) -> tuple[np.ndarra
 
 
 def chat_score(timeline: pd.DataFrame, chat: ChatTable | None, sp: ScoreParams) -> pd.DataFrame:
-    """Per-second chat score in chat time with its parts: weighted (x), baseline, burst_z, command_factor, live."""
+    """Per-second chat score in chat time with its parts: weighted (x), baseline, burst_z, command_factor, live (chat
+    is alive) and valid (alive and not at an edge: where chat may give a candidate)."""
     n = len(timeline)
     out = pd.DataFrame({"time": np.arange(n, dtype=float)})
     if n == 0:
@@ -113,12 +114,13 @@ def chat_score(timeline: pd.DataFrame, chat: ChatTable | None, sp: ScoreParams) 
     z = z * factor
     span = (segments[-1][1] - segments[0][0]) if segments else 0
     edge = int(round(min(sp.edge_seconds, sp.edge_max_share * span)))
+    valid = live.copy()
     for s, e in segments:
-        z[s:min(e, s + edge)] = 0.0
-        z[max(s, e - edge):e] = 0.0
-    z[~live] = 0.0
+        valid[s:min(e, s + edge)] = False
+        valid[max(s, e - edge):e] = False
+    z[~valid] = 0.0
     out["weighted"], out["baseline"], out["command_factor"] = x, base, factor
-    out["live"] = live
+    out["live"], out["valid"] = live, valid
     out["burst_z"] = z
     out["score"] = sp.z_clip * np.tanh(z / sp.z_clip)
     return out

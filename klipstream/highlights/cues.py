@@ -33,6 +33,7 @@ _WORDS = {
     "laughter": [
         r"lu+l+[wz]?", r"kek[wl]?\w*", r"omegalu+l\w*", r"lo+l+\w*", r"lmf?a+o+\w*", r"rofl", r"(?:ha){2,}h?", r"a?ha+ha+\w*",
         r"(?:he){3,}", r"xd+", r"icant", r"i can'?t", r"4head", r"elegiggle", r"pepelaugh\w*", r"lolw", r"dead",
+        r"omegaroll", r"\w*giggle\w*", r"jebaited", r"haha\w*", r"lmfao\w*",
         r"i'?m dead", r"dying", r"crying", r"hilarious", r"(?:ja){2,}\w*", r"k{4,}", r"w{4,}", r"(?:ㅋ){2,}", r"哈哈+",
         r"草+", r"💀+", r"😂+", r"🤣+", r"😆+",
     ],
@@ -71,8 +72,8 @@ _WORDS = {
 _CHANNEL_PREFIX = r"[a-z][a-z0-9]{1,11}"
 _CHANNEL_NAMES = {
     "laughter": r"LUL\w*|Lul\w*|KEKW?|Kek\w*|LOL|Lol|Laugh\w*|LAUGH|Haha\w*|HAHA\w*|Giggle|Lmao|LMAO",
-    "hype": r"Pog\w*|POG\w*|Hype\w*|HYPE|W|Clap|Gg|GG|Letsgo|LETSGO",
-    "shock": r"Monka\w*|MonkaS|Omg|OMG|Wtf|WTF|D|Shock\w*|Scared|Wut",
+    "hype": r"Pog\w*|POG\w*|Hype\w*|HYPE|W|Clap|Gg|GG|Letsgo|LETSGO|Sheesh|SHEESH",
+    "shock": r"Monka\w*|MonkaS|Omg|OMG|Wtf|WTF|D|Shock\w*|Scared|Wut|Oh|OH",
     "sadness": r"Sad\w*|SAD|Cry\w*|Rip|RIP|F",
     "love": r"Heart\w*|Hug\w*|Love\w*|Luv|Kiss\w*|Cute\w*",
 }

@@ -64,15 +64,17 @@ def estimate_lag(audio: np.ndarray, chat: np.ndarray, p: FusionParams) -> LagEst
     return LagEstimate(float(lo + best), "cross-correlation", corr, rng, p.default_lag_seconds, [round(v, 4) for v in curve])
 
 
-def align_chat(chat: np.ndarray, lag: float, tolerance: float, n: int) -> np.ndarray:
+def align_chat(chat: np.ndarray, lag: float, tolerance: float, n: int, empty: float = 0.0) -> np.ndarray:
     """Chat score moved back to VOD time: aligned[t] = max(chat[t + lag - tol : t + lag + tol]).
 
-    The max over a tolerance window absorbs the moment-to-moment spread of the reaction lag."""
-    out = np.zeros(n)
+    The max over a tolerance window absorbs the moment-to-moment spread of the reaction lag; seconds with no chat
+    to align get `empty`."""
+    out = np.full(n, float(empty))
     if len(chat) == 0:
         return out
     shift = int(round(lag))
-    widened = maximum_filter1d(np.asarray(chat, dtype=float), size=2 * int(round(tolerance)) + 1, mode="constant", cval=0.0)
+    widened = maximum_filter1d(np.asarray(chat, dtype=float), size=2 * int(round(tolerance)) + 1, mode="constant",
+                               cval=float(empty))
     src = widened[shift: shift + n]
     out[: len(src)] = src
     return out
@@ -85,13 +87,17 @@ class Combined:
     chat: np.ndarray         # weighted, lag-aligned chat term
     agreement: np.ndarray    # weighted sqrt(audio*chat) term
     lag: LagEstimate
+    fill: np.ndarray         # audio term + chat term without the clip at 0 (-inf where chat gives no candidate)
 
 
-def combine(audio: np.ndarray | None, chat: np.ndarray | None, p: FusionParams) -> Combined:
+def combine(audio: np.ndarray | None, chat: np.ndarray | None, p: FusionParams,
+            chat_valid: np.ndarray | None = None) -> Combined:
     """One score per VOD second from the audio score (VOD time) and the chat score (chat time).
 
-    score = w_a*A + w_c*C + w_ag*sqrt(A*C), with C the chat score aligned by the estimated lag;
-    a missing signal contributes zeros, so chat-only and audio-only VODs use the same code path."""
+    score = w_a*A + w_c*C + w_ag*sqrt(A*C), with C the chat score aligned by the estimated lag (both clipped at 0);
+    a missing signal contributes zeros, so chat-only and audio-only VODs use the same code path. `fill` ranks what is
+    left when fewer peaks than wanted stand above 0: the same sum without the clip of the chat score, so a chat just
+    below its local rate ranks above one far below it; -inf outside `chat_valid` (chat edges and gaps)."""
     have_a = audio is not None and len(audio) > 0
     have_c = chat is not None and len(chat) > 0
     n = max(len(audio) if have_a else 0, len(chat) if have_c else 0)
@@ -114,4 +120,11 @@ def combine(audio: np.ndarray | None, chat: np.ndarray | None, p: FusionParams) 
     audio_term = p.weight_audio * a
     chat_term = p.weight_chat * c
     agree_term = p.weight_agreement * np.sqrt(a * c)
-    return Combined(audio_term + chat_term + agree_term, audio_term, chat_term, agree_term, lag)
+    fill = audio_term.copy()
+    if have_c:
+        raw = np.full(n, -np.inf)
+        raw[: len(chat)] = smooth(chat, p.smooth_seconds)
+        if chat_valid is not None:
+            raw[: len(chat_valid)] = np.where(np.asarray(chat_valid, dtype=bool), raw[: len(chat_valid)], -np.inf)
+        fill = fill + p.weight_chat * align_chat(raw, lag.seconds, tol, n, empty=-np.inf)
+    return Combined(audio_term + chat_term + agree_term, audio_term, chat_term, agree_term, lag, fill)

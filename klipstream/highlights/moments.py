@@ -15,10 +15,13 @@ from .params import FusionParams
 
 
 def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = None,
-                 extent: np.ndarray | None = None, limit: int | None = None) -> list[dict]:
+                 extent: np.ndarray | None = None, limit: int | None = None, fill: np.ndarray | None = None) -> list[dict]:
     """Peaks of `score` turned into ranked moments {rank, start, end, peak, score, tier}.
 
-    `limit` (default: p.candidate_count(duration)) bounds the list. A moment spans the contiguous stretch around its
+    `limit` (default: p.candidate_count(duration)) bounds the list. When fewer peaks stand above 0, the list is
+    filled up from the peaks of `fill` (if given; -inf = never) at least min_gap_seconds from every chosen peak,
+    ranked below them by `fill`: they keep their (zero) score and tier low, so the list is never starved and never
+    pretends. A moment spans the contiguous stretch around its
     peak where the score stays at or above extent_ratio x peak, widened by pre_roll_seconds/post_roll_seconds, clamped
     to [min_length_seconds, max_length_seconds] and to the VOD; moments whose spans (before the rolls) are within
     merge_gap_seconds are merged when the weaker peak reaches merge_min_ratio of the stronger (the stronger peak is
@@ -34,7 +37,7 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
     padded = np.concatenate([[-np.inf], score, [-np.inf]])  # lets a peak sit on the first or last second
     idx, _ = find_peaks(padded, height=1e-9, distance=max(1, int(round(p.min_gap_seconds))))
     idx = idx - 1
-    if len(idx) == 0 or limit <= 0:
+    if limit <= 0:
         return []
     # strongest first; a few spare peaks make up for merges (bounded: a few hundred at most)
     idx = idx[np.argsort(-score[idx], kind="stable")][: limit + max(10, limit // 5)]
@@ -70,11 +73,30 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
                           "peak": c["peak"], "score": c["score"]}, p, duration) for c in cores]
     merged.sort(key=lambda m: (-m["score"], m["peak"]))
     merged = merged[:limit]
+    if fill is not None and len(merged) < limit:
+        merged += fill_up(score, np.asarray(fill, dtype=float)[:n], [m["peak"] for m in merged], limit - len(merged),
+                          p, duration)
     for rank, m in enumerate(merged, 1):
         m["rank"] = rank
         m["start"], m["end"] = round(m["start"], 3), round(m["end"], 3)
         m["tier"] = p.tier(m["score"])
     return merged
+
+
+def fill_up(score: np.ndarray, fill: np.ndarray, taken: list[float], want: int, p: FusionParams,
+            duration: float) -> list[dict]:
+    """Up to `want` more moments at the peaks of `fill`, each at least min_gap_seconds from `taken` and each other."""
+    gap = max(1, int(round(p.min_gap_seconds)))
+    padded = np.concatenate([[-np.inf], np.where(np.isfinite(fill), fill, -1e300), [-np.inf]])
+    idx, _ = find_peaks(padded, distance=gap)
+    idx = idx - 1
+    idx = idx[np.isfinite(fill[idx])]
+    if len(taken):
+        near = np.abs(idx[:, None] - np.asarray(taken)[None, :]).min(axis=1) < gap
+        idx = idx[~near]
+    idx = idx[np.argsort(-fill[idx], kind="stable")][:want]
+    return [fit_length({"start": pk - p.pre_roll_seconds, "end": pk + 1 + p.post_roll_seconds, "peak": float(pk),
+                        "score": float(score[pk])}, p, duration) for pk in idx]
 
 
 def fit_length(m: dict, p: FusionParams, duration: float) -> dict:

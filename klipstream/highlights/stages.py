@@ -33,7 +33,9 @@ def chat_highlights(chat_timeline_csv, chat_sentiment_csv, out_csv, **params) ->
     chat = annotate(read_chat(chat_sentiment_csv)) if chat_sentiment_csv else None
     sent = chat.messages if chat is not None else None
     cs = chat_score(timeline, chat, sp)
-    moments = pick_moments(np.clip(smooth(cs["score"].to_numpy(), fp.smooth_seconds), 0, None), fp, duration=len(cs))
+    sc = smooth(cs["score"].to_numpy(), fp.smooth_seconds)
+    fill = np.where(cs["valid"].to_numpy(), sc, -np.inf) if "valid" in cs else None
+    moments = pick_moments(np.clip(sc, 0, None), fp, duration=len(cs), fill=fill)
     evidence = window_evidence(sent, [(m["start"], m["end"]) for m in moments], k=5)
     rows = []
     for m, ev in zip(moments, evidence):

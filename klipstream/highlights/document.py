@@ -83,13 +83,15 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
     cs = chat_score(timeline, chat, sp) if timeline is not None and len(timeline) else None
     au = audio_score(feats, speech, sp) if feats is not None and len(feats) else None
     comb = combine(au["score"].to_numpy() if au is not None else None,
-                   cs["score"].to_numpy() if cs is not None else None, fp)
+                   cs["score"].to_numpy() if cs is not None else None, fp,
+                   chat_valid=cs["valid"].to_numpy() if cs is not None and "valid" in cs else None)
     n = len(comb.score)
     # with audio, the VOD ends where the audio ends (chat may run on for the reaction lag)
     duration = float(len(feats)) if au is not None else float(n)
     lag = comb.lag.seconds
     tol = fp.lag_tolerance_seconds if au is not None else 0.0
-    moments = pick_moments(comb.score[: int(duration)], fp, duration=duration, extent=comb.audio[: int(duration)])
+    moments = pick_moments(comb.score[: int(duration)], fp, duration=duration, extent=comb.audio[: int(duration)],
+                           fill=comb.fill[: int(duration)])
     speech_frac = np.zeros(n)
     if au is not None:
         tot = au["score"].to_numpy()
