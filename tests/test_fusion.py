@@ -157,3 +157,16 @@ def test_param_defaults_are_the_schema_defaults():
 
     both = {**asdict(ScoreParams()), **asdict(FusionParams())}
     assert both == schema_defaults()
+
+
+def test_fill_up_to_the_candidate_count_from_the_best_remaining_peaks():
+    s = triangle(1200, 300)                       # one peak above the baseline
+    fill = np.full(1200, -3.0)
+    fill[[330, 500, 700, 900]] = [-0.5, -1.0, -0.2, -2.0]  # below the baseline, best first: 700, 330, 500, 900
+    fill[:60] = -np.inf                           # an edge: never a candidate
+    p = FusionParams(min_candidates=4, min_gap_seconds=45)
+    m = pick_moments(s, p, limit=4, fill=fill)
+    assert [x["peak"] for x in m] == [300.0, 700.0, 500.0, 900.0]  # 330 is within 45 s of 300
+    assert [x["tier"] for x in m] == ["high", "low", "low", "low"] and [x["score"] for x in m[1:]] == [0.0] * 3
+    assert [x["rank"] for x in m] == [1, 2, 3, 4]
+    assert len(pick_moments(s, p, limit=4)) == 1  # without a fill signal the list is what stands above 0

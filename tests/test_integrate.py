@@ -106,6 +106,23 @@ def test_chat_only_uses_default_lag(tmp_path):
     assert all(h["audio"] is None and h["signals"] == ["chat"] for h in doc["highlights"][:4])
 
 
+def test_chat_only_fills_its_candidate_list_and_says_so(tmp_path):
+    inp = write_inputs(tmp_path)
+    sent = pd.read_csv(inp["chat_sentiment_csv"], keep_default_na=False)
+    sent.loc[sent["message"] == "hi", "message"] = "so true"  # background talk (a greeting would weigh 0)
+    sent.to_csv(inp["chat_sentiment_csv"], index=False)
+    doc = integrate("c2", tmp_path / "a.json", chat_timeline_csv=inp["chat_timeline_csv"],
+                    chat_sentiment_csv=inp["chat_sentiment_csv"], params={"candidates_per_minute": 2})
+    hs = doc["highlights"]
+    assert 4 < len(hs) <= 30 and [h["rank"] for h in hs] == list(range(1, len(hs) + 1))
+    assert sorted(round(h["peak"] / 100) * 100 for h in hs[:4]) == [100, 300, 500, 700]
+    fillers = [h for h in hs if h["score"] == 0]
+    assert fillers and all(h["signals"] == [] and h["tier"] == "low" and "filler candidate" in h["explanation"]
+                           and sum(h["contributions"].values()) == 0 for h in fillers)
+    peaks = sorted(h["peak"] for h in hs)
+    assert min(np.diff(peaks)) >= 45 and min(peaks) >= 45 and max(peaks) <= 900 - 45  # min gap, and no edge
+
+
 def test_audio_only(tmp_path):
     inp = write_inputs(tmp_path)
     doc = integrate("a1", tmp_path / "a.json", title="a", twitch_url=None, params={}, features_csv=inp["features_csv"])

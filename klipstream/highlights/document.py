@@ -111,7 +111,8 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         a_term = float(comb.audio[pk])
         contrib = {"audio": _r(a_term * (1 - speech_frac[pk])), "speech": _r(a_term * speech_frac[pk]),
                    "chat": _r(comb.chat[pk]), "agreement": _r(comb.agreement[pk])}
-        backed = [k for k in ("audio", "chat") if contrib[k] + (contrib["speech"] if k == "audio" else 0) >= 0.1 * m["score"]]
+        part = {"audio": contrib["audio"] + contrib["speech"], "chat": contrib["chat"]}
+        backed = [k for k in ("audio", "chat") if part[k] > 0 and part[k] >= 0.1 * m["score"]]
         tc = ev["top_messages"]
         if not named_chat:  # a log without user names cannot say how many people sent a line
             tc = [{**x, "users": None} for x in tc]

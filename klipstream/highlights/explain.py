@@ -149,15 +149,17 @@ def explain(h: dict, lag: float) -> str:
             bits.append("emotional speech")
         parts.append("audio spike" + (f" ({', '.join(bits)})" if bits else ""))
     c = h["chat"]
+    who = f" from {c['unique_chatters']} chatters" if c.get("unique_chatters") is not None else ""
+    z = c.get("burst_z")
+    rel = "" if z is None else f", {abs(z):.1f} sigma {'above' if z >= 0 else 'below'} its local rate"
     if "chat" in h["signals"]:
-        who = f" from {c['unique_chatters']} chatters" if c.get("unique_chatters") is not None else ""
-        burst = f", {c['burst_z']:.1f} sigma above its local rate" if c.get("burst_z") is not None else ""
         what = reaction_phrase(c.get("reactions") or {})
         emo = f", top emote {c['top_emotes'][0]['emote']}" if c["top_emotes"] else ""
-        parts.append(f"chat burst of {c['messages']} messages{who}{burst} about {lag:.0f} s later"
+        parts.append(f"chat burst of {c['messages']} messages{who}{rel} about {lag:.0f} s later"
                      f"{', ' + what if what else ''}{emo}")
     if not parts:
-        parts.append("weak signals only")
+        chat = f" (chat: {c['messages']} messages{who}{rel})" if c["messages"] else ""
+        parts.append(f"nothing stands above this VOD's local baseline here - a filler candidate{chat}")
     both = " - backed by both audio and chat" if len(h["signals"]) == 2 else ""
     return f"{'; '.join(parts)}{both}; mood: {h['dominant_emotion']}; {h['tier']} tier."
 
