@@ -1,8 +1,8 @@
 """The chat score: how far above its own local rate the chat reacts, second by second (chat time).
 
 1. Each message gets a weight from what it says (klipstream.highlights.cues): reactions 1, explicit clip cues 3,
-   other talk 0.1, non-events (greetings, goodbyes, notifications, giveaways, links, copypasta) 0. In logs with user
-   names each chatter counts once per `chat_window` (their heaviest message), so a few people pasting cannot
+   other talk 0.05, non-events (greetings, goodbyes, notifications, giveaways, links, copypasta) 0. In logs with user
+   names each chatter counts once per `chat_window`-second slot (their heaviest message), so a few people pasting cannot
    make a burst: this is the distinct-chatter count, weighted by meaning.
 2. x(t) = the weights in the `chat_window` s centred on t.
 3. The local baseline b(t) is the rolling median of x over `baseline_seconds`, over the seconds when chat is

@@ -106,7 +106,8 @@ def message_kinds(messages: pd.Series, times=None) -> np.ndarray:
     kinds = np.asarray(per_text, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
     if times is not None and len(kinds):
         words = n_words[codes]
-        paste = copypasta_flags(np.asarray(times, dtype=float), normalise_text(text), COPYPASTA_WINDOW)
+        norm = normalise_text(d).to_numpy(dtype=object)[codes]  # once per distinct text
+        paste = copypasta_flags(np.asarray(times, dtype=float), pd.Series(norm, dtype=object), COPYPASTA_WINDOW)
         kinds = np.where(paste & (words >= COPYPASTA_MIN_WORDS), "non_event", kinds)
     return kinds
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from functools import lru_cache
 
 import numpy as np
 
@@ -18,11 +17,10 @@ from .audio import audio_score
 from .chat import annotate, chat_score
 from .contract import SCHEMA_VERSION, validate
 from .explain import (
+    EMOTIONS,
     dominant,
     emotion_means,
     explain,
-    slice_rows,
-    speech_windows,
     transcript_excerpt,
     twitch_link,
     window_evidence,
@@ -40,22 +38,20 @@ def _r(x, nd=3):
     return float(round(float(x), nd))
 
 
-@lru_cache(maxsize=8)
-def _cached_csv(path: str):
-    return read_csv_table(path, "highlights table", ["rank", "start_time", "end_time"])
+class RankLookup:
+    """Rank of the per-signal highlight (a chat or audio highlights CSV) overlapping a moment, times moved back by `shift`."""
 
+    def __init__(self, path, shift: float):
+        df = read_csv_table(path, "highlights table", ["rank", "start_time", "end_time"]) if path else None
+        empty = df is None or df.empty
+        self.s = np.zeros(0) if empty else df["start_time"].to_numpy(dtype=float) - shift
+        self.e = np.zeros(0) if empty else df["end_time"].to_numpy(dtype=float) - shift
+        self.rank = np.zeros(0, dtype=int) if empty else df["rank"].to_numpy(dtype=int)
+        self.present = path is not None
 
-def cross_ref(path, start: float, end: float, shift: float) -> int | None:
-    """Rank of the per-signal highlight overlapping [start, end] (after moving its times back by `shift`)."""
-    if path is None:
-        return None
-    df = _cached_csv(str(path))
-    if df.empty:
-        return None
-    s = df["start_time"].to_numpy(dtype=float) - shift
-    e = df["end_time"].to_numpy(dtype=float) - shift
-    hit = df.loc[(s < end) & (e > start), "rank"]
-    return int(hit.min()) if len(hit) else None
+    def __call__(self, start: float, end: float) -> int | None:
+        hit = self.rank[(self.s < end) & (self.e > start)]
+        return int(hit.min()) if self.present and len(hit) else None
 
 
 def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: str | None = None,
@@ -69,7 +65,6 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
     speech_sentiment_csv = speech_sentiment_csv or aliases.pop("audio_sentiment_csv", None)
     if aliases:
         raise KlipError(f"integrate {vod_id}: unexpected input(s) {', '.join(sorted(aliases))}")
-    _cached_csv.cache_clear()
     sp, fp = split_params(params)
     timeline = read_timeline(chat_timeline_csv) if chat_timeline_csv else None
     chat = annotate(read_chat(chat_sentiment_csv)) if chat_sentiment_csv else None
@@ -100,14 +95,18 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
     burst = cs["burst_z"].to_numpy() if cs is not None and "burst_z" in cs else None
 
     named_chat = chat is not None and chat.named
+    chat_rank, audio_rank = RankLookup(chat_highlights_csv, lag), RankLookup(audio_highlights_csv, 0.0)
+    have_emo = speech is not None and not speech.empty and all(e in speech for e in EMOTIONS)
+    sp_st, sp_en = (speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float)) if have_emo else (None, None)
+    sp_vals = speech[list(EMOTIONS)].to_numpy(dtype=float) if have_emo else None
+    a_cols = {k: au[k].to_numpy(dtype=float) for k in ("loudness", "flux", "events")} if au is not None else None
     windows = [(m["start"] + lag, m["end"] + lag + fp.lag_tolerance_seconds / 2) for m in moments]
     evidence = window_evidence(sent, windows)
     highlights = []
     for m, (chat_t0, chat_t1), ev in zip(moments, windows, evidence):
         pk = int(m["peak"])
-        msgs = slice_rows(sent, "time", chat_t0, chat_t1) if sent is not None else None
-        sw = speech_windows(speech, m["start"], m["end"])
-        emo = emotion_means(msgs, sw)
+        sw = sp_vals[(sp_st < m["end"]) & (sp_en > m["start"])] if have_emo else None
+        emo = emotion_means(None, None, chat_means=ev["emotions"] if sent is not None else None, speech_values=sw)
         a_term = float(comb.audio[pk])
         contrib = {"audio": _r(a_term * (1 - speech_frac[pk])), "speech": _r(a_term * speech_frac[pk]),
                    "chat": _r(comb.chat[pk]), "agreement": _r(comb.agreement[pk])}
@@ -116,7 +115,7 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
         tc = ev["top_messages"]
         if not named_chat:  # a log without user names cannot say how many people sent a line
             tc = [{**x, "users": None} for x in tc]
-        n_msgs = int(len(msgs)) if msgs is not None else (
+        n_msgs = ev["messages"] if sent is not None else (
             int(timeline["messages"].iloc[int(chat_t0):int(chat_t1) + 1].sum()) if timeline is not None else 0)
         c0, c1 = int(round(pk + lag - tol)), int(round(pk + lag + tol)) + 1
         bz = _r(np.max(burst[max(0, c0):c1]), 2) if burst is not None and max(0, c0) < min(c1, len(burst)) else None
@@ -126,16 +125,16 @@ def integrate(vod_id: str, out_json, *, title: str | None = None, twitch_url: st
             "signals": backed, "dominant_emotion": dominant(emo), "emotions": emo,
             "transcript_excerpt": transcript_excerpt(words, m["start"], m["end"]),
             "chat": {"window_start": _r(chat_t0), "window_end": _r(chat_t1), "messages": n_msgs,
-                     "unique_chatters": int(msgs["user"].nunique()) if msgs is not None and named_chat else None,
+                     "unique_chatters": ev["users"] if named_chat else None,
                      "burst_z": bz, "reactions": ev["reactions"] if sent is not None else None,
                      "top_messages": tc, "top_emotes": ev["top_emotes"]},
-            "audio": ({"loudness_z": _r(au["loudness"].iloc[max(0, pk - 2): pk + 3].max()),
-                       "flux_z": _r(au["flux"].iloc[max(0, pk - 2): pk + 3].max()),
-                       "laughter_or_shout": _r(au["events"].iloc[int(m["start"]): int(np.ceil(m["end"]))].max())}
+            "audio": ({"loudness_z": _r(a_cols["loudness"][max(0, pk - 2): pk + 3].max()),
+                       "flux_z": _r(a_cols["flux"][max(0, pk - 2): pk + 3].max()),
+                       "laughter_or_shout": _r(a_cols["events"][int(m["start"]): int(np.ceil(m["end"]))].max())}
                       if au is not None and pk < len(au) else None),
             "twitch_link": twitch_link(twitch_url, m["start"]),
-            "chat_highlight_rank": cross_ref(chat_highlights_csv, m["start"], m["end"], lag),
-            "audio_highlight_rank": cross_ref(audio_highlights_csv, m["start"], m["end"], 0.0),
+            "chat_highlight_rank": chat_rank(m["start"], m["end"]),
+            "audio_highlight_rank": audio_rank(m["start"], m["end"]),
         }
         h["explanation"] = explain(h, lag)
         highlights.append(h)

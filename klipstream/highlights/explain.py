@@ -25,8 +25,10 @@ def slice_rows(df: pd.DataFrame | None, col: str, t0: float, t1: float) -> pd.Da
 
 
 def fold(messages: pd.Series) -> pd.Series:
-    """Case- and space-folded text: the key under which repeated messages are counted."""
-    return messages.fillna("").astype(str).str.lower().str.split().str.join(" ")
+    """Case- and space-folded text: the key under which repeated messages are counted (computed once per distinct text)."""
+    codes, distinct = pd.factorize(messages.fillna("").astype(str))
+    folded = pd.Series(np.asarray(distinct, dtype=object)).str.lower().str.split().str.join(" ").to_numpy(dtype=object)
+    return pd.Series(folded[codes] if len(codes) else np.zeros(0, dtype=object), index=messages.index)
 
 
 def window_pairs(times: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray]:
@@ -40,10 +42,12 @@ def window_pairs(times: np.ndarray, windows) -> tuple[np.ndarray, np.ndarray]:
 
 
 def window_evidence(msgs: pd.DataFrame | None, windows, k: int = 5) -> list[dict]:
-    """For each (t0, t1) chat window: `top_messages` (most repeated, folded text; by distinct senders then count),
-    `top_emotes` (Twitch emote fragments) and `reactions` ({kind: messages}), all windows in one vectorised pass.
+    """For each (t0, t1) chat window: `messages`, `users` (distinct senders), `top_messages` (most repeated, folded
+    text; by distinct senders then count), `top_emotes` (Twitch emote fragments), `reactions` ({kind: messages}) and
+    `emotions` (mean of each emotion column, {} without them), all windows in one vectorised pass.
     `msgs` is sorted by time; its optional `key` (see fold) and `kind` (cues.message_kinds) columns are reused."""
-    out = [{"top_messages": [], "top_emotes": [], "reactions": {kd: 0 for kd in KINDS}} for _ in windows]
+    out = [{"messages": 0, "users": 0, "top_messages": [], "top_emotes": [], "reactions": {kd: 0 for kd in KINDS},
+            "emotions": {}} for _ in windows]
     if msgs is None or msgs.empty or not len(windows):
         return out
     win, rows = window_pairs(msgs["time"].to_numpy(dtype=float), windows)
@@ -62,6 +66,14 @@ def window_evidence(msgs: pd.DataFrame | None, windows, k: int = 5) -> list[dict
         out[w]["top_messages"].append({"message": m, "count": int(c), "users": int(u)})
     for (w, kd), c in f.groupby(["w", "kind"], sort=False).size().items():
         out[w]["reactions"][kd] = int(c)
+    per = f.groupby("w", sort=False).agg(n=("key", "size"), users=("user", "nunique"))
+    for w, n, u in zip(per.index, per["n"], per["users"]):
+        out[w]["messages"], out[w]["users"] = int(n), int(u)
+    if all(e in sub for e in EMOTIONS):
+        em = pd.DataFrame(sub[list(EMOTIONS)].apply(pd.to_numeric, errors="coerce").to_numpy(), columns=list(EMOTIONS))
+        means = em.assign(w=win).groupby("w", sort=False).mean().fillna(0.0)
+        for w, row in zip(means.index, means.to_dict("records")):
+            out[w]["emotions"] = row
     if "emotes" in sub:
         em = pd.DataFrame({"w": win, "e": sub["emotes"].to_numpy()})
         em = em.assign(e=em["e"].str.split()).explode("e").dropna()
@@ -90,16 +102,24 @@ def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
     return [{"emote": str(e), "count": int(c)} for e, c in vc.items()]
 
 
-def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None) -> dict:
-    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged)."""
-    parts = []
-    for df in (msgs, speech):
-        if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS):
-            parts.append(df[list(EMOTIONS)].astype(float).mean().fillna(0.0))
+def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None, chat_means: dict | None = None,
+                  speech_values: np.ndarray | None = None) -> dict:
+    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged).
+    `chat_means` (window_evidence's `emotions`) stands in for the messages, `speech_values` (rows of the EMOTIONS
+    columns) for the speech windows, when given."""
+    parts = [np.array([chat_means[e] for e in EMOTIONS], dtype=float)] if chat_means else []
+    tables = [df[list(EMOTIONS)].to_numpy(dtype=float) for df in (None if chat_means is not None else msgs, speech)
+              if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS)]
+    if speech_values is not None and len(speech_values):
+        tables.append(np.asarray(speech_values, dtype=float))
+    for vals in tables:
+        ok = np.isfinite(vals)
+        parts.append(np.divide(np.where(ok, vals, 0.0).sum(axis=0), ok.sum(axis=0), out=np.zeros(len(EMOTIONS)),
+                               where=ok.sum(axis=0) > 0))
     if not parts:
         return {}
-    mean = sum(parts) / len(parts)
-    return {e: round(float(mean[e]), 4) for e in EMOTIONS}
+    mean = np.mean(parts, axis=0)
+    return {e: round(float(v), 4) for e, v in zip(EMOTIONS, mean)}
 
 
 def dominant(emotions: dict, floor: float = 0.1) -> str:

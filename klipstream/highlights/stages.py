@@ -12,7 +12,7 @@ import pandas as pd
 from ..io import write_csv
 from .audio import audio_score
 from .chat import annotate, chat_score
-from .explain import dominant, emotion_means, slice_rows, speech_windows, transcript_excerpt, window_evidence
+from .explain import dominant, emotion_means, speech_windows, transcript_excerpt, window_evidence
 from .fusion import smooth
 from .moments import pick_moments
 from .params import split_params
@@ -39,13 +39,12 @@ def chat_highlights(chat_timeline_csv, chat_sentiment_csv, out_csv, **params) ->
     evidence = window_evidence(sent, [(m["start"], m["end"]) for m in moments], k=5)
     rows = []
     for m, ev in zip(moments, evidence):
-        msgs = slice_rows(sent, "time", m["start"], m["end"]) if sent is not None else None
         rows.append({
             "rank": m["rank"], "start_time": m["start"], "end_time": m["end"], "peak_time": m["peak"],
             "score": round(m["score"], 4),
-            "messages": int(len(msgs)) if msgs is not None else int(timeline["messages"].iloc[int(m["start"]):int(m["end"])].sum()),
-            "unique_chatters": int(msgs["user"].nunique()) if msgs is not None else 0,
-            "dominant_emotion": dominant(emotion_means(msgs, None)),
+            "messages": ev["messages"] if sent is not None else int(timeline["messages"].iloc[int(m["start"]):int(m["end"])].sum()),
+            "unique_chatters": ev["users"] if sent is not None else 0,
+            "dominant_emotion": dominant(emotion_means(None, None, chat_means=ev["emotions"])),
             "top_emotes": " ".join(f"{e['emote']}:{e['count']}" for e in ev["top_emotes"]),
             "top_messages": " | ".join(f"{x['message']} (x{x['count']})" for x in ev["top_messages"][:3]),
         })
