@@ -85,4 +85,4 @@ def run_audio(wav, work: Path, vod: str, timings: dict, words_csv=None) -> dict:
     t0 = time.perf_counter()
     compute_audio_features(wav, feats, words_csv=words_csv)
     timings["audio_features"] = time.perf_counter() - t0
-    return {"features_csv": str(feats)}
+    return {"audio_features_csv": str(feats)}

@@ -103,10 +103,10 @@ def child(work: Path) -> None:
     timed("chat_highlights", get("klipstream.highlights", "chat_highlights"), chat["chat_timeline_csv"],
           chat["chat_sentiment_csv"], work / "ch.csv")
     timed("audio_highlights", get("klipstream.highlights", "audio_highlights"), work / "f.csv", speech_csv, words, work / "ah.csv")
-    timed("integrate", get("klipstream.integrate", "integrate"), "perf", work / "perf.json", title="perf",
+    timed("integrate", get("klipstream.highlights", "integrate"), "perf", work / "perf.json", title="perf",
           twitch_url="https://www.twitch.tv/videos/1", params={}, chat_timeline_csv=chat["chat_timeline_csv"],
-          chat_sentiment_csv=chat["chat_sentiment_csv"], chat_highlights_csv=work / "ch.csv", features_csv=work / "f.csv",
-          speech_sentiment_csv=speech_csv, audio_highlights_csv=work / "ah.csv", words_csv=words)
+          chat_sentiment_csv=chat["chat_sentiment_csv"], chat_highlights_csv=work / "ch.csv", audio_features_csv=work / "f.csv",
+          audio_sentiment_csv=speech_csv, audio_highlights_csv=work / "ah.csv", words_csv=words)
     timed("report", get("klipstream.outputs.report", "render_report"), work / "perf.json", work / "perf.html",
           waveform_json=work / "peaks.json")
     print(json.dumps({"timings": timings, "status": status}))

@@ -17,7 +17,7 @@ hit one label); recall@K = labels hit by at least one of the top K / number of l
 
     PYTHONPATH=. .venv/bin/python bench/highlight_eval.py --labels bench/devsets/highlights.csv \\
         ../shared/data/chat/twitch_v5_1087079172.json ../shared/data/chat/fuslie_4h.txt \\
-        [--config 'fusion={threshold_z: 0.5, top_n: 60}'] [--json OUT] [--keep DIR]
+        [--config 'fusion={candidates_per_minute: 2}'] [--json OUT] [--keep DIR]
 
 A chat file's vod_id is its file stem unless given as ID=PATH; ids must match [A-Za-z0-9_-]+.
 Labelling agreement of a second pass (no engine run):
@@ -293,7 +293,7 @@ def main(argv=None) -> int:
     ap.add_argument("chats", nargs="*", help="chat files (any format the project imports), as PATH or ID=PATH")
     ap.add_argument("--labels", required=True, help="CSV with vod_id,start,end[,...] in seconds of VOD time")
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                    help="Snakemake --config override, e.g. 'fusion={threshold_z: 0.5}' (repeatable)")
+                    help="Snakemake --config override, e.g. 'fusion={min_gap_seconds: 30}' (repeatable)")
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="seconds added to both ends of each label")
     ap.add_argument("--seeds", type=int, default=20, help="random rankings averaged for the random reference")
     ap.add_argument("--cores", type=int, default=2)

@@ -29,9 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools beside the package
 from _stages import run_audio, run_chat  # noqa: E402
 
-from klipstream.fusion import FusionParams  # noqa: E402
-from klipstream.integrate import integrate  # noqa: E402
 from devtools.synth import generate  # noqa: E402
+from klipstream.highlights import FusionParams, integrate  # noqa: E402
 
 log = logging.getLogger("bench")
 ROOT = Path(__file__).resolve().parents[1]

@@ -270,7 +270,7 @@ def test_messages_outside_the_vod_are_dropped_and_counted(tmp_path):
 
 def test_out_of_range_chat_still_builds_the_timeline(tmp_path):
     """Through the workflow's own steps: import, sentiment, timeline."""
-    from klipstream.chat.timeline import build_chat_timeline
+    from klipstream.signals.chat_timeline import build_chat_timeline
     from klipstream.emotions.chat import score_chat
 
     src = tmp_path / "chat.txt"

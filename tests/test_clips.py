@@ -10,7 +10,7 @@ import pytest
 
 from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.errors import KlipError
-from klipstream.integrate import integrate
+from klipstream.highlights import integrate
 from klipstream.media import ffmpeg_exe
 
 
@@ -34,10 +34,11 @@ def made(tmp_path_factory):
     n = 40
     loud = np.zeros(n)
     loud[12:15] = 6.0   # a moment at 12-15 s
-    loud[35:37] = 5.0   # a weaker one at 35-37 s (more than min_gap_seconds=20 after the first)
+    loud[35:37] = 5.0   # a weaker one at 35-37 s (more than min_gap_seconds, set to 20 below, after the first)
     pd.DataFrame({"time": np.arange(n, dtype=float), "loudness_z": loud, "flux_z": 0.0}).to_csv(tmp / "f.csv", index=False)
-    integrate("clipvod", tmp / "a.json", title="t", twitch_url=None, features_csv=tmp / "f.csv",
-              params={"pre_roll_seconds": 2.3, "post_roll_seconds": 1.0, "min_length_seconds": 3.0, "smooth_seconds": 1})
+    integrate("clipvod", tmp / "a.json", title="t", twitch_url=None, audio_features_csv=tmp / "f.csv",
+              params={"pre_roll_seconds": 2.3, "post_roll_seconds": 1.0, "min_length_seconds": 3.0, "smooth_seconds": 1,
+                      "min_gap_seconds": 20})
     return tmp, video
 
 

@@ -15,7 +15,7 @@ from conftest import run_snakemake
     ({"vod": "my.tsv"}, "unknown config key vod (did you mean vods?)"),
     ({"clip": {"top_k": 3}}, "unknown config key clip (did you mean clips?)"),
     ({"clips": {"topk": 3}}, "unknown config key clips.topk (did you mean clips.top_k?)"),
-    ({"fusion": {"threshhold_z": 1}}, "unknown config key fusion.threshhold_z (did you mean fusion.threshold_z?)"),
+    ({"fusion": {"top_m": 1}}, "unknown config key fusion.top_m (did you mean fusion.top_n?)"),
     ({"publish": {"buckets": {"rwa": "x"}}}, "unknown config key publish.buckets.rwa (did you mean publish.buckets.raw?)"),
     ({"clips": {"top_k": "many"}}, "config clips.top_k: 'many' is not of type 'integer'"),
     ({"download": {"quality": "ultra"}}, "config download.quality: 'ultra' does not match '^[0-9]+p$'"),

@@ -18,7 +18,7 @@ import pytest
 from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.outputs import captions as cap
 from klipstream.outputs import chapters, timeline, vertical
-from klipstream.integrate import integrate
+from klipstream.highlights import integrate
 from klipstream.io import write_json
 from klipstream.media import ffmpeg_exe
 from klipstream.publish import plan

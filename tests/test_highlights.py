@@ -1,4 +1,5 @@
-"""Chat and audio highlight analysis: scores, spam discount, windows, explanations, CSV contracts, errors."""
+"""Chat and audio highlight analysis: message kinds, the chat burst score (chatters, commands, edges, gaps), the
+audio score, explanations, CSV contracts, errors."""
 
 from __future__ import annotations
 
@@ -7,9 +8,19 @@ import pandas as pd
 import pytest
 
 from klipstream.errors import KlipError
-from klipstream.highlights import (AUDIO_COLUMNS, CHAT_COLUMNS, ScoreParams, audio_highlights, audio_score,
-                                   chat_highlights, chat_score, read_chat_sentiment, speech_per_second, split_params,
-                                   top_emotes, top_messages, window_chatters)
+from klipstream.highlights import (
+    AUDIO_COLUMNS,
+    CHAT_COLUMNS,
+    ScoreParams,
+    audio_highlights,
+    chat_highlights,
+    split_params,
+)
+from klipstream.highlights.audio import audio_score, speech_per_second
+from klipstream.highlights.chat import chat_score, weighted_counts
+from klipstream.highlights.cues import kind_weights, message_kinds
+from klipstream.highlights.explain import top_emotes, top_messages
+from klipstream.highlights.readers import chat_table, read_chat, read_chat_sentiment, read_timeline
 
 EMO = dict(excitement=0.0, funny=0.0, happiness=0.0, anger=0.0, sadness=0.0, neutral=1.0)
 
@@ -36,60 +47,82 @@ def timeline_from(sent: pd.DataFrame, n: int) -> pd.DataFrame:
     return tl
 
 
-def test_window_chatters_by_hand():
-    sent = sentiment_frame([(0.2, "a", "x", ""), (1.5, "a", "x", ""), (1.7, "b", "y", ""), (2.1, "a", "x", ""),
-                            (2.9, "a", "x", "")])
-    msgs, users = window_chatters(sent, 6, window=3)
-    # trailing 3-s windows [t-2, t]: messages 1,3,5,4,2,0 ; users {a},{a,b},{a,b},{a,b},{a},{} ; centred = shifted by 1
-    assert msgs.tolist() == [3, 5, 4, 2, 0, 0]
-    assert users.tolist() == [2, 2, 2, 1, 0, 0]
+def test_message_kinds_by_hand():
+    msgs = pd.Series(["KEKW KEKW", "LOOOOL", "Pog", "LETSGO", "WHAT", "???", "F", "Sadge", "<3", "clip it", "CLIPPED",
+                      "hi chat", "bye everyone", "x subscribed at Tier 1", "https://scam.example.com", "fusLUL",
+                      "chjbHug", "is he going left?", "a b c d e f g", "the lullaby", "PauseChamp"])
+    assert message_kinds(msgs).tolist() == [
+        "laughter", "laughter", "hype", "hype", "shock", "shock", "sadness", "sadness", "love", "clip_cue", "clip_cue",
+        "non_event", "non_event", "non_event", "non_event", "laughter", "love", "other", "other", "other", "other"]
 
 
-def test_window_chatters_matches_brute_force():
-    rng = np.random.default_rng(1)
-    sent = sentiment_frame([(float(t), f"u{u}", "m", "") for t, u in zip(rng.uniform(0, 100, 400), rng.integers(0, 30, 400))])
-    msgs, users = window_chatters(sent, 100, window=10)
-    sec = np.floor(sent["time"].to_numpy()).astype(int)
-    for t in range(0, 95):  # centred window [t-4, t+5]
-        inside = (sec >= t - 4) & (sec <= t + 5)
-        assert msgs[t] == inside.sum()
-        assert users[t] == sent.loc[inside, "user"].nunique()
+def test_long_copypasta_is_a_non_event_but_repeated_emotes_are_not():
+    text = ["this is a long pasted line going around", "KEKW"] * 3
+    kinds = message_kinds(pd.Series(text), times=np.array([0, 1, 5, 6, 10, 11], dtype=float))
+    assert kinds.tolist() == ["other", "laughter", "non_event", "laughter", "non_event", "laughter"]
+    assert kind_weights(kinds, 1.0, 0.1, 3.0, 0.0).tolist() == [0.1, 1.0, 0.0, 1.0, 0.0, 1.0]
 
 
-def _burst_and_spam():
+def test_each_named_chatter_counts_once_per_window_with_their_heaviest_message():
+    sent = sentiment_frame([(0.5, "a", "hello there friend", ""), (1.0, "a", "KEKW", ""), (2.0, "a", "KEKW", ""),
+                            (3.0, "b", "what is this", ""), (20.0, "a", "KEKW", "")])
+    per, kinds = weighted_counts(chat_table(sent), 30, ScoreParams(chat_window=15, chat_weight_other=0.1))
+    # a: window [0, 15) -> one message of weight 1 (KEKW beats 'other'), at its first second; b: 0.1; a again at 20 s
+    assert per[0] == 1.0 and per[3] == pytest.approx(0.1) and per[20] == 1.0 and per.sum() == pytest.approx(2.1)
+    assert kinds.tolist() == ["non_event", "laughter", "laughter", "other", "laughter"]
+
+
+def _burst_and_spam(n=900):
     rng = np.random.default_rng(2)
-    rows = [(float(t), f"bg{int(u)}", "hello", "") for t, u in zip(rng.uniform(0, 600, 300), rng.integers(0, 50, 300))]
-    rows += [(100 + k * 0.2, f"fan{k}", "KEKW KEKW", "KEKW KEKW") for k in range(40)]           # 40 people react
-    rows += [(300 + k * 0.25, f"spam{k % 3}", "BUY FOLLOWERS", "") for k in range(48)]          # 3 people paste
-    rows += [(300 + k * 0.3, f"cmd{k}", "!drops", "", True) for k in range(40)]                 # commands: filtered
+    rows = [(float(t), f"bg{int(u)}", str(m), "") for t, u, m in
+            zip(rng.uniform(0, n, 900), rng.integers(0, 60, 900), rng.choice(["ok", "lol", "so true", "nice"], 900))]
+    rows += [(300 + k * 0.2, f"fan{k}", "KEKW KEKW", "KEKW KEKW") for k in range(40)]           # 40 people react
+    rows += [(500 + k * 0.25, f"spam{k % 3}", "KEKW", "KEKW") for k in range(48)]              # 3 people spam
+    rows += [(700 + k * 0.3, f"cmd{k}", "!drops", "", True) for k in range(150)]                # a command flood
+    rows += [(700 + k * 0.4, f"fan{k}", "Pog", "") for k in range(40)]                          # ... with hype in it
+    rows += [(5 + k * 0.3, f"hi{k}", "hi chat KEKW", "") for k in range(30)]                   # greetings at the start
     return sentiment_frame(rows)
 
 
-def test_spam_is_discounted_and_real_burst_is_not():
+def read_back(sent):
+    """ChatTable of a frame, as read_chat makes it from the CSV."""
+    return chat_table(sent.assign(filter_reason=np.where(sent["is_filtered"], "command", "")))
+
+
+def test_burst_against_the_local_rate_spam_commands_and_edges():
     sent = _burst_and_spam()
-    tl = timeline_from(sent, 600)
-    cs = chat_score(tl, read_chat_sentiment_frame(sent), ScoreParams())
-    assert cs.loc[104, "spam_factor"] == 1.0
-    # around 305 s: 40 spam messages from 3 users + a few background ones -> diversity ~0.16 -> factor ~0
-    d = (cs["window_chatters"] / cs["window_messages"]).iloc[295:316]
-    raw = np.clip((d - 0.15) / 0.35, 0, 1)
-    # the factor is the worst (lowest) raw factor within one window (10 s) either side
-    assert cs.loc[305, "spam_factor"] == pytest.approx(raw.min()) and cs.loc[305, "spam_factor"] < 0.1
-    assert cs["score"].iloc[95:115].max() > 2.0
-    assert cs["score"].iloc[295:320].max() < 0.1 * cs["score"].iloc[95:115].max()
-    assert cs.loc[104, "window_chatters"] >= 40
+    cs = chat_score(timeline_from(sent, 900), read_back(sent), ScoreParams())
+    z = cs["burst_z"].to_numpy()
+    assert z[295:320].max() > 5                      # 40 people laughing: a burst several sigma above the local rate
+    assert z[495:520].max() < 0.25 * z[295:320].max()  # 48 KEKWs from 3 people count as 3
+    assert cs["command_factor"].iloc[720] < 0.6 and z[700:740].max() < 0.6 * z[295:320].max()
+    # the edges give no burst (the greetings at chat start): min(60 s, 5 % of the 899 s span) = 45 s each side
+    assert (z[:46] == 0).all() and (z[-45:] == 0).all() and z[46:60].any()
+    assert cs["score"].max() <= ScoreParams().z_clip
+    assert np.allclose(cs["score"], 8 * np.tanh(z / 8))  # soft cap: same order as burst_z
 
 
-def read_chat_sentiment_frame(sent, tmp=None):
-    """The filtering that read_chat_sentiment applies, on a frame."""
-    return sent.loc[~sent["is_filtered"]].reset_index(drop=True)
+def test_gap_and_late_chat_start_are_edges_not_bursts():
+    rows = [(400 + k * 2.0, f"u{k % 30}", "ok", "") for k in range(300)]     # chat starts at 400 s, ends at 998 s
+    rows = [r for r in rows if not 600 <= r[0] < 800]                        # a 200 s gap
+    sent = sentiment_frame(rows)
+    cs = chat_score(timeline_from(sent, 1000), read_back(sent), ScoreParams())
+    assert not cs["live"].iloc[:400].any() and not cs["live"].iloc[602:800].any() and cs["live"].iloc[500]
+    # edge = min(60 s, 5 % of the 598 s span) = 30 s after the start, around the gap, before the end
+    z = cs["burst_z"]
+    assert (z.iloc[:430] == 0).all() and (z.iloc[572:830] == 0).all() and (z.iloc[969:] == 0).all()
+    assert z.iloc[430:572].any() and z.iloc[830:969].any()
 
 
-def test_read_chat_sentiment_drops_filtered(tmp_path):
-    sent = _burst_and_spam()
+def test_read_chat_keeps_clip_commands_and_times_the_other_commands(tmp_path):
+    sent = sentiment_frame([(1.0, "a", "LUL", ""), (2.0, "b", "!drops", "", True), (3.0, "c", "!clip", "", True),
+                            (4.0, "nightbot", "Follow!", "", True)])
+    sent["filter_reason"] = ["", "command", "command", "bot_account"]
     sent.to_csv(tmp_path / "s.csv", index=False)
-    got = read_chat_sentiment(tmp_path / "s.csv")
-    assert len(got) == len(sent) - 40 and not got["message"].eq("!drops").any()
+    chat = read_chat(tmp_path / "s.csv")
+    assert chat.messages["message"].tolist() == ["LUL", "!clip"] and chat.command_times.tolist() == [2.0]
+    assert chat.all_times.tolist() == [1.0, 2.0, 3.0, 4.0] and chat.named
+    assert read_chat_sentiment(tmp_path / "s.csv")["message"].tolist() == ["LUL", "!clip"]
 
 
 def test_audio_score_weights_and_speech_boost():
@@ -129,14 +162,17 @@ def test_top_messages_and_emotes():
 def test_chat_highlights_csv(tmp_path):
     sent = _burst_and_spam()
     sent.to_csv(tmp_path / "s.csv", index=False)
-    timeline_from(sent, 600).to_csv(tmp_path / "t.csv", index=False)
-    out = chat_highlights(tmp_path / "t.csv", tmp_path / "s.csv", tmp_path / "h.csv", top_n=3)
+    timeline_from(sent, 900).to_csv(tmp_path / "t.csv", index=False)
+    out = chat_highlights(tmp_path / "t.csv", tmp_path / "s.csv", tmp_path / "h.csv")
     back = pd.read_csv(tmp_path / "h.csv")
-    assert list(back.columns) == CHAT_COLUMNS and len(back) == len(out) >= 1
+    assert list(back.columns) == CHAT_COLUMNS and len(back) == len(out) >= 2
+    assert len(back) <= 15  # one candidate per minute of a 15-minute chat at most
     top = back.iloc[0]
-    assert top["rank"] == 1 and 95 <= top["peak_time"] <= 112
+    assert top["rank"] == 1 and 295 <= top["peak_time"] <= 312
     assert top["unique_chatters"] >= 40 and "KEKW KEKW" in top["top_messages"] and top["top_emotes"].startswith("KEKW:")
-    assert not ((back["peak_time"] > 290) & (back["peak_time"] < 320)).any()  # the spam burst is no highlight
+    spam = back.loc[(back["peak_time"] > 490) & (back["peak_time"] < 520), "rank"]
+    assert spam.empty or spam.min() > 2  # 3 people spamming rank below the real reactions
+    assert not (back["peak_time"] < 45).any()  # the greeting burst at chat start is no candidate (45 s edge)
 
 
 def test_audio_highlights_csv_with_transcript(tmp_path):
@@ -170,8 +206,8 @@ def test_errors_name_the_culprit(tmp_path):
     pd.DataFrame({"time": [0.0]}).to_csv(tmp_path / "t.csv", index=False)
     with pytest.raises(KlipError, match="messages"):
         chat_highlights(tmp_path / "t.csv", None, tmp_path / "o.csv")
-    with pytest.raises(KlipError, match="threshold"):
-        split_params({"threshold": 2})
+    with pytest.raises(KlipError, match="threshold_z"):
+        split_params({"threshold_z": 2})  # the absolute threshold is gone: scores are relative to each VOD
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -182,8 +218,6 @@ def test_empty_inputs_give_header_only_tables(tmp_path):
 
 
 def test_wide_timeline_bins_are_held_over_their_seconds(tmp_path):
-    from klipstream.highlights import read_timeline
-
     pd.DataFrame({"time": [0.0, 5.0, 10.0], "messages": [1, 7, 2], "messages_z": [0.0, 3.0, 0.5]}).to_csv(tmp_path / "t.csv", index=False)
     tl = read_timeline(tmp_path / "t.csv")
     assert tl["time"].tolist() == list(range(11))

@@ -32,7 +32,7 @@ def test_installed_package_reads_only_its_own_files(tmp_path):
     probe = (
         "import klipstream, pathlib, sys\n"
         f"assert pathlib.Path(klipstream.__file__).is_relative_to({str(site)!r}), klipstream.__file__\n"
-        "from klipstream.integrate import load_schema\n"
+        "from klipstream.highlights import load_schema\n"
         "assert load_schema()['title']\n"
         "from klipstream.outputs import report\n"
         "from klipstream import config\n"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.integrate import integrate
+from klipstream.highlights import integrate
 from klipstream.io import write_json
 from klipstream.outputs.report import reduce_waveform, render_report
 
@@ -62,7 +62,7 @@ def _inputs(tmp: Path) -> dict:
         data += [-a, a]
     write_json(tmp / "peaks.json", {"version": 2, "channels": 1, "sample_rate": 16000, "samples_per_pixel": 1600,
                                     "bits": 8, "length": n * 10, "data": data})
-    return {"chat_timeline_csv": tmp / "t.csv", "chat_sentiment_csv": tmp / "s.csv", "features_csv": tmp / "f.csv",
+    return {"chat_timeline_csv": tmp / "t.csv", "chat_sentiment_csv": tmp / "s.csv", "audio_features_csv": tmp / "f.csv",
             "words_csv": tmp / "w.csv"}
 
 
@@ -128,8 +128,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
 
     inputs = _inputs(tmp_path)
     doc = integrate("browser_vod", tmp_path / "a.json", title="Browser <test> VOD", twitch_url="https://www.twitch.tv/videos/42",
-                    params={}, **inputs)
-    assert doc["highlights"], "fixture must yield at least one highlight"
+                    params={"top_n": 3}, **inputs)
+    assert len(doc["highlights"]) > 3, "fixture must yield headline highlights and further candidates"
     html_path = render_report(tmp_path / "a.json", tmp_path / "report.html", waveform_json=tmp_path / "peaks.json")
     text = html_path.read_text(encoding="utf-8")
     assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "<link" not in text
@@ -159,6 +159,8 @@ def test_report_renders_in_headless_chromium(tmp_path):
             cards = dt.call("Runtime.evaluate", expression="document.querySelectorAll('.card').length", returnByValue=True)
             spans = dt.call("Runtime.evaluate", expression="document.querySelectorAll('#timeline g.span').length",
                             returnByValue=True)
+            rows = dt.call("Runtime.evaluate", expression="document.querySelectorAll('#cands tr').length", returnByValue=True)
+            folded = dt.call("Runtime.evaluate", expression="document.getElementById('cands-more').open", returnByValue=True)
             wave = dt.call("Runtime.evaluate", expression="document.querySelectorAll('#timeline path').length",
                            returnByValue=True)
             first = dt.call("Runtime.evaluate", expression="document.querySelector('.card a').href", returnByValue=True)
@@ -184,9 +186,12 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert errors == []
     fetched = [e["params"]["request"]["url"] for e in dt.events if e.get("method") == "Network.requestWillBeSent"]
     assert all(u.startswith(("file:", "data:", "about:")) for u in fetched), fetched
-    n = len(doc["highlights"])
+    n = doc["summary"]["headline_count"]
+    assert n == 3
     assert rendered["result"]["value"] == str(n)
     assert cards["result"]["value"] == n and spans["result"]["value"] == n
+    # the candidates beyond the headline ones are listed, collapsed
+    assert rows["result"]["value"] == len(doc["highlights"]) - n and folded["result"]["value"] is False
     assert wave["result"]["value"] >= 4  # waveform + three score lines
     top = doc["highlights"][0]
     assert 195 <= top["peak"] <= 215

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from klipstream.outputs.clips import cut_clips
-from klipstream.integrate import integrate
+from klipstream.highlights import integrate
 from klipstream.media import ffmpeg_exe
 from klipstream.outputs.report import render_report
 

@@ -17,7 +17,7 @@ import httpx
 import jsonschema
 import pytest
 
-from klipstream.integrate import load_schema
+from klipstream.highlights import load_schema
 from klipstream.media import ffmpeg_exe
 
 from conftest import ROOT

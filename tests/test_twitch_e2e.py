@@ -19,7 +19,7 @@ import jsonschema
 import pytest
 
 from klipstream.chat.io import read_chat_frame
-from klipstream.integrate import load_schema
+from klipstream.highlights import load_schema
 from klipstream.media import ffmpeg_exe
 from klipstream.video import probe_codecs
 

@@ -1,7 +1,7 @@
 """How speech was delivered: per-second arousal from the audio features, the strongest moment ("event") of each
 speech window, the words spoken around it, and the emotion that delivery plus words express.
 
-Per second t (features.csv, from klipstream.audio_features):
+Per second t (features.csv, from klipstream.signals.audio_features):
   arousal(t) = clip(max((loudness_z - 2) / 2, shout, laughter), 0, 1)
   (a second 2 robust SDs above the stream's loudness baseline starts to count, 4 SDs or a shout/laughter flag is
   full arousal; shout = loud with raised pitch, laughter = the "ha-ha" level rhythm.)

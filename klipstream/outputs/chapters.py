@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..config import section
-from ..integrate import validate
+from ..highlights.contract import validate
 from ..io import atomic_open, read_json, write_csv
 from .timeline import hms
 

@@ -17,8 +17,8 @@ import tempfile
 from pathlib import Path
 
 from ..errors import KlipError
-from ..fusion import twitch_timestamp
-from ..integrate import validate
+from ..highlights.contract import validate
+from ..highlights.explain import twitch_timestamp
 from ..io import read_json, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
 

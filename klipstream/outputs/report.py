@@ -15,7 +15,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ..errors import KlipError
-from ..integrate import validate
+from ..highlights.contract import validate
 from ..io import atomic_open, read_json
 
 log = logging.getLogger(__name__)

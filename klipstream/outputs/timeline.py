@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from ..config import section
 from ..errors import KlipError
 from ..io import atomic_open, atomic_path, read_json
-from ..integrate import validate
+from ..highlights.contract import validate
 from ..media import ffmpeg_exe
 
 log = logging.getLogger(__name__)
