@@ -1,7 +1,7 @@
 """Environment settings for publishing and status: `.env` reading, the older tool's variables, secret redaction.
 
-Precedence for every value: process environment (after `.env`) > workflow config (`configure()` or an
-explicit `config` argument) > built-in default. The environment wins because deployments (Cloud Run,
+Precedence for every value: process environment (after `.env`) > the workflow config passed as `config` > the
+default. The environment wins because deployments (Cloud Run,
 Batch jobs) set it per job while the config file is shared. Secrets (keys, tokens) are read only from
 the environment / `.env`, never from the config file, and `redact()` removes their values from any text
 before it is logged, written or raised."""
@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import config as config_schema
+
 log = logging.getLogger(__name__)
 
-DEFAULT_BUCKETS = {
-    "raw": "klipstream-vods-raw",           # video, audio, waveforms
-    "transcripts": "klipstream-transcripts",
-    "chatlogs": "klipstream-chatlogs",
-    "analysis": "klipstream-analysis",      # analysis files, report, clips
-}
+# Defaults come from the config schema (klipstream/schemas/config.schema.yaml), the one place they are written.
+_PUBLISH, _CONVEX = config_schema.default("publish"), config_schema.default("convex")
+DEFAULT_BUCKETS = dict(_PUBLISH["buckets"])  # raw: video, audio, waveforms; analysis: analysis, report, clips
 # The older tool's environment variable for each bucket role.
 BUCKET_ENV = {"raw": "GCS_VOD_BUCKET", "transcripts": "GCS_TRANSCRIPT_BUCKET",
               "chatlogs": "GCS_CHATLOG_BUCKET", "analysis": "GCS_ANALYSIS_BUCKET"}
@@ -38,7 +37,6 @@ _SECRET_PATTERNS = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S), "***"),
 ]
 
-_config: dict[str, Any] = {}
 _dotenv_loaded = False
 _lock = threading.Lock()
 
@@ -71,12 +69,6 @@ def load_env_files(paths: tuple[str | os.PathLike, ...] | None = None) -> None:
             load_dotenv(path, override=False)
 
 
-def configure(config: Mapping[str, Any] | None) -> None:
-    """Set the workflow config used by `get_settings()` in this process (scripts call it with smk.config)."""
-    global _config
-    _config = dict(config or {})
-
-
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -100,12 +92,12 @@ class Settings:
     buckets: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BUCKETS))
     convex_url: str | None = None
     convex_api_key: str | None = field(default=None, repr=False)
-    convex_status_function: str = "video:updateStatusByTwitchId"
-    convex_urls_function: str = "video:updateUrls"
-    convex_auth_scheme: str = "auto"
-    convex_timeout_s: float = 5.0
-    convex_attempts: int = 3
-    convex_backoff_s: float = 0.5
+    convex_status_function: str = _CONVEX["status_function"]
+    convex_urls_function: str = _CONVEX["urls_function"]
+    convex_auth_scheme: str = _CONVEX["auth_scheme"]
+    convex_timeout_s: float = _CONVEX["timeout"]
+    convex_attempts: int = _CONVEX["attempts"]
+    convex_backoff_s: float = _CONVEX["backoff_s"]
     publish: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
@@ -114,11 +106,11 @@ class Settings:
 
 
 def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Resolve settings from `env` (default: os.environ after `.env`), then `config` (default: `configure()`'s)."""
+    """Resolve settings from `env` (default: os.environ after `.env`), then the workflow `config` (default: none)."""
     if env is None:
         load_env_files()
         env = os.environ
-    cfg = _config if config is None else config
+    cfg = config or {}
 
     def pick(env_name: str | None, dotted: str, default: Any) -> Any:
         if env_name and env.get(env_name, "").strip():
@@ -126,7 +118,7 @@ def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str]
         return _get(cfg, dotted, default)
 
     in_cloud = bool(env.get("K_SERVICE"))  # Cloud Run / Functions: only /tmp is writable (older tool's rule)
-    backend = str(_get(cfg, "publish.backend", "auto")).lower()
+    backend = str(_get(cfg, "publish.backend", _PUBLISH["backend"])).lower()
     use_gcs_raw = pick("USE_GCS", "publish.use_gcs", False)
     use_gcs = backend == "gcs" or (backend == "auto" and _truthy(use_gcs_raw))
     buckets = {role: str(pick(BUCKET_ENV[role], f"publish.buckets.{role}", name))
@@ -143,12 +135,12 @@ def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str]
         convex_url=(pick("CONVEX_URL", "convex.url", None) or None),
         convex_api_key=env.get("CONVEX_API_KEY") or None,
         convex_status_function=str(pick("CONVEX_STATUS_FUNCTION", "convex.status_function",
-                                        "video:updateStatusByTwitchId")),
-        convex_urls_function=str(pick("CONVEX_URLS_FUNCTION", "convex.urls_function", "video:updateUrls")),
-        convex_auth_scheme=str(pick("CONVEX_AUTH_SCHEME", "convex.auth_scheme", "auto")),
-        convex_timeout_s=float(pick("CONVEX_TIMEOUT", "convex.timeout", _get(cfg, "convex.timeout_s", 5.0))),
-        convex_attempts=max(1, int(pick("CONVEX_ATTEMPTS", "convex.attempts", 3))),
-        convex_backoff_s=float(pick("CONVEX_BACKOFF", "convex.backoff_s", 0.5)),
+                                        _CONVEX["status_function"])),
+        convex_urls_function=str(pick("CONVEX_URLS_FUNCTION", "convex.urls_function", _CONVEX["urls_function"])),
+        convex_auth_scheme=str(pick("CONVEX_AUTH_SCHEME", "convex.auth_scheme", _CONVEX["auth_scheme"])),
+        convex_timeout_s=float(pick("CONVEX_TIMEOUT", "convex.timeout", _CONVEX["timeout"])),
+        convex_attempts=max(1, int(pick("CONVEX_ATTEMPTS", "convex.attempts", _CONVEX["attempts"]))),
+        convex_backoff_s=float(pick("CONVEX_BACKOFF", "convex.backoff_s", _CONVEX["backoff_s"])),
         publish=dict(_get(cfg, "publish", {}) or {}),
     )
 

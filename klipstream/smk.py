@@ -31,16 +31,13 @@ def job(smk, status: str | None = None):
     """Run a rule's body: log to `smk.log[0]`, report `status` for the VOD, and on error report
     Failed with the rule name and a one-line reason, then exit non-zero without a traceback on stderr."""
     setup_logging(smk.log[0] if len(smk.log) else None)
-    from .settings import configure
-
-    configure(smk.config)  # convex.* / publish.* settings for status pushes made from this job
     # Binaries dropped into the workflow's bin/ (e.g. TwitchDownloaderCLI) win over system ones.
     workflow_bin = Path(smk.scriptdir).parent / "bin"
     os.environ["PATH"] = os.pathsep.join([str(workflow_bin), os.environ.get("PATH", "")])
     vod = dict(smk.wildcards.items()).get("vod")
     status_dir = smk.config.get("status_dir", status_store.DEFAULT_DIR)
     if vod and status:
-        _report(vod, status, step=smk.rule, status_dir=status_dir)
+        _report(vod, status, step=smk.rule, status_dir=status_dir, convex=smk.config)
     try:
         yield smk.config
     except Exception as exc:  # noqa: BLE001 - every failure is reported, then re-raised as an exit code
@@ -50,7 +47,7 @@ def job(smk, status: str | None = None):
             log.error("%s", traceback.format_exc())
         log.error("%s failed for %s: %s", smk.rule, vod or "-", reason)  # first: nothing below can hide it
         if vod:
-            _report(vod, "Failed", step=smk.rule, reason=reason, status_dir=status_dir)
+            _report(vod, "Failed", step=smk.rule, reason=reason, status_dir=status_dir, convex=smk.config)
         sys.exit(1)
 
 

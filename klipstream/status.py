@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .io import atomic_open, write_json
 from .settings import redact as _redact_text
@@ -120,7 +120,7 @@ def _safe_update(vod: str, status_dir: str | os.PathLike, **changes: Any) -> dic
         return doc
 
 
-def finish_run(stages: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR) -> None:
+def finish_run(stages: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR, convex: Any = "auto") -> None:
     """At the end of a successful Snakemake run (its onsuccess hook): each VOD the run worked on and left in a
     running status (it stopped before publishing, e.g. at the integrated analysis) becomes Completed, with
     `stage` naming how far it went. A VOD that publishing completed, or that failed, keeps its status."""
@@ -130,7 +130,7 @@ def finish_run(stages: dict[str, str], status_dir: str | os.PathLike = DEFAULT_D
         except (OSError, ValueError):
             current = None
         if current not in TERMINAL:
-            report(vod, "Completed", step="workflow", status_dir=status_dir, stage=stage)
+            report(vod, "Completed", step="workflow", status_dir=status_dir, stage=stage, convex=convex)
 
 
 def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR, *,
@@ -152,11 +152,14 @@ def _redact(text: str) -> str:
 
 
 def _client(convex: Any):
-    if convex == "auto":
+    """`convex`: a client, None (no pushes), "auto" (the environment's CONVEX_URL and defaults) or the workflow
+    config (whose `convex.*` keys are used too)."""
+    if convex == "auto" or isinstance(convex, Mapping):
         try:
             from .convex import client_from_settings
+            from .settings import get_settings
 
-            return client_from_settings()
+            return client_from_settings(get_settings(convex if isinstance(convex, Mapping) else None))
         except Exception as exc:  # noqa: BLE001 - bad Convex settings must not stop the pipeline either
             log.warning("convex disabled: %s", _redact(f"{type(exc).__name__}: {exc}"))
             return None

@@ -214,7 +214,11 @@ def mark_queued():
             RUN_STAGES[vod] = "analysis" if job.rule.name in ANALYSIS_RULES else "raw"
     for vod in sorted(RUN_STAGES):
         status_store.report(
-            vod, "Queued", step="workflow", status_dir=config["status_dir"]
+            vod,
+            "Queued",
+            step="workflow",
+            status_dir=config["status_dir"],
+            convex=config,
         )
 
 
@@ -222,7 +226,7 @@ def mark_finished():
     """After a successful run: a VOD it stopped short of publishing (e.g. only the integrated analysis was asked
     for) is Completed, with the stage it reached; publishing reports its own Completed.
     """
-    status_store.finish_run(RUN_STAGES, status_dir=config["status_dir"])
+    status_store.finish_run(RUN_STAGES, status_dir=config["status_dir"], convex=config)
 
 
 # ---- Editor exports (rules/exports.smk) and the report's media. Appended as one block, apart from the functions

@@ -132,6 +132,5 @@ def clean_env(monkeypatch, tmp_path):
     for name in CLEAR_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(settings, "_dotenv_loaded", True)
-    monkeypatch.setattr(settings, "_config", {})
     monkeypatch.setattr(convex, "_clients", {})
     monkeypatch.chdir(tmp_path)

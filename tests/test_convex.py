@@ -104,7 +104,7 @@ def test_client_from_settings_uses_env_and_config(monkeypatch):
     assert client_from_settings(get_settings({})) is None
     monkeypatch.setenv("CONVEX_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CONVEX_API_KEY", SECRET)
-    cfg = {"convex": {"urls_function": "videos:setUrls", "timeout_s": 1.5, "attempts": 2}}
+    cfg = {"convex": {"urls_function": "videos:setUrls", "timeout": 1.5, "attempts": 2}}
     client = client_from_settings(get_settings(cfg))
     assert (client.url, client.urls_function, client.status_function) == \
         ("http://127.0.0.1:9", "videos:setUrls", "video:updateStatusByTwitchId")

@@ -62,10 +62,11 @@ def test_base_dir_like_the_older_tool():
     assert get_settings({}, env={"BASE_DIR": "/data/klip", "K_SERVICE": "x"}).base_dir == Path("/data/klip")
 
 
-def test_configure_sets_process_config():
-    settings.configure({"convex": {"status_function": "videos:setStatus"}, "publish": {"workers": 2}})
-    s = get_settings(env={})
+def test_settings_come_from_the_config_given_not_from_a_process_global():
+    s = get_settings({"convex": {"status_function": "videos:setStatus"}, "publish": {"workers": 2}}, env={})
     assert s.convex_status_function == "videos:setStatus" and s.publish["workers"] == 2
+    assert get_settings(env={}).convex_status_function == "video:updateStatusByTwitchId"  # nothing leaked
+    assert not hasattr(settings, "configure")
 
 
 def test_redact_known_secrets_and_credential_shapes(monkeypatch):

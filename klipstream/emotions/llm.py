@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import config
 from ..errors import KlipError
 from ..retry import backoff_delay
 
@@ -33,8 +34,8 @@ for _name in ("httpx", "httpx2"):  # the HTTP layer under openai logs one INFO l
         logging.getLogger(_name).setLevel(logging.WARNING)
 
 # Nebius AI Studio moved to "Nebius Token Factory"; the old https://api.studio.nebius.ai/v1/ still appears in docs.
-DEFAULT_BASE_URL = "https://api.tokenfactory.nebius.com/v1/"
-DEFAULT_MODEL = "meta-llama/Meta-Llama-3.1-8B-Instruct"
+DEFAULT_BASE_URL = config.default("speech_sentiment")["base_url"]
+DEFAULT_MODEL = config.default("speech_sentiment")["model"]
 KEY_ENV_VARS = ("NEBIUS_API_KEY", "OPENAI_API_KEY")
 PROMPT_VERSION = "speech-v2"
 SCORE_FIELDS = ("sentiment_score", "excitement", "funny", "happiness", "anger", "sadness", "neutral", "highlight_score")

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import config
 from ..errors import KlipError
 from ..io import write_csv
 from . import delivery as dlv
@@ -38,6 +39,8 @@ from .offline import score_texts
 
 EMOTIONS = ["excitement", "funny", "happiness", "anger", "sadness"]
 
+# the speech_sentiment section's defaults (klipstream/schemas/config.schema.yaml): one source for them
+_DEFAULTS = config.default("speech_sentiment")
 log = logging.getLogger(__name__)
 
 COLUMNS = ["window_id", "start_time", "end_time", "sentiment_score", "excitement", "funny", "happiness", "anger",
@@ -125,9 +128,11 @@ def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame, events: pd.DataFrame | N
 
 
 def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out_csv: str | Path,
-                  words_csv: str | Path | None = None, backend: str = "auto", base_url: str | None = None, model: str | None = None,
-                  concurrency: int = 8, timeout: float = 30.0, cache_dir: str | Path | None = ".cache/llm",
-                  max_retries: int = 4, backoff_base: float = 0.5) -> pd.DataFrame:
+                  words_csv: str | Path | None = None, backend: str = _DEFAULTS["backend"],
+                  base_url: str = _DEFAULTS["base_url"], model: str = _DEFAULTS["model"],
+                  concurrency: int = _DEFAULTS["concurrency"], timeout: float = _DEFAULTS["timeout"],
+                  cache_dir: str | Path | None = _DEFAULTS["cache_dir"], max_retries: int = _DEFAULTS["max_retries"],
+                  backoff_base: float = 0.5) -> pd.DataFrame:
     """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written."""
     t0 = time.monotonic()
     if backend not in ("auto", "llm", "offline"):
@@ -144,7 +149,7 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
     use_llm = backend == "llm" or (backend == "auto" and key is not None)
     if backend == "llm" and key is None:
         log.warning("emotions backend llm without %s: calling %s without a key (fine for local servers)",
-                    " or ".join(llm_mod.KEY_ENV_VARS), base_url or llm_mod.DEFAULT_BASE_URL)
+                    " or ".join(llm_mod.KEY_ENV_VARS), base_url)
     log.info("speech emotions: %d windows from %s, backend %s", len(seg), segments_csv,
              "llm" if use_llm else f"offline ({'no API key' if backend == 'auto' else 'configured'})")
     if use_llm and len(seg):
@@ -154,7 +159,7 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
                                         float(dv["loudness_db"].iat[i]), float(dv["loud_rel"].iat[i]),
                                         event=_event_line(events.iloc[i], words.iat[i], float(starts[i])))
                    for i in idx]
-        scorer = llm_mod.LLMScorer(base_url=base_url or llm_mod.DEFAULT_BASE_URL, model=model or llm_mod.DEFAULT_MODEL,
+        scorer = llm_mod.LLMScorer(base_url=base_url, model=model,
                                    api_key=key, concurrency=int(concurrency), timeout=float(timeout),
                                    max_retries=int(max_retries), backoff_base=float(backoff_base), cache_dir=cache_dir)
         results = scorer.score(prompts)

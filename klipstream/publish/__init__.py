@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .. import config
 from .. import status as status_store
 from ..artifacts import ARTIFACTS, content_type
 from ..errors import KlipError
@@ -40,10 +41,8 @@ LIST_KINDS: dict[str, tuple[str, str]] = {
     "plots": ("analysis", ""),
 }
 OTHER_OPTIONS = {"buckets", "use_gcs", "gcs_project", "service_account_path", "local_root"}
-DEFAULTS = {
-    "backend": "auto", "workers": 4, "attempts": 4, "backoff_s": 1.0, "timeout_s": 120.0,
-    "chunk_size_mb": 8, "resumable_threshold_mb": 8, "public_base_url": "", "create_buckets": "auto",
-}
+# publish.* defaults from the config schema (the one place they are written), but for the keys handled elsewhere
+DEFAULTS = {k: v for k, v in config.default("publish").items() if k not in OTHER_OPTIONS}
 
 
 @dataclass(frozen=True)
@@ -136,13 +135,11 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
     each upload is verified against the local MD5/CRC32C. URLs are recorded in the status file and pushed
     to Convex as each object lands. The manifest is written (atomically) only when every object succeeded,
     then the VOD is reported Completed. Any failure raises KlipError after the other uploads finished,
-    so a rerun only uploads what is missing. `config` is the workflow config (`publish.*`, `convex.*`;
-    default: the one given to `klipstream.settings.configure`); `options` are `publish.*` keys that
-    override it (the rule passes `config["publish"]` this way: backend, local_root, workers, buckets, ...)."""
+    so a rerun only uploads what is missing. `config` is the workflow config (`publish.*`, `convex.*`; the job
+    passes its own); `options` are `publish.*` keys that override it (the rule passes `config["publish"]` this
+    way: backend, local_root, workers, buckets, ...)."""
     t0 = time.monotonic()
-    from .. import settings as settings_mod
-
-    base = dict(settings_mod._config if config is None else config)
+    base = dict(config or {})
     publish_cfg = {**(base.get("publish") or {}), **options}
     if backend:
         publish_cfg["backend"] = backend

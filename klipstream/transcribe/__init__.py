@@ -36,7 +36,7 @@ def choose_backend(backend: str = "auto", api_key: str | None = None) -> str:
 
 def transcribe(wav: str | os.PathLike, out_json: str | os.PathLike, *, backend: str = "auto", threads: int = 2,
                language: str = "en", model: str = "nova-3", fallback_model: str | None = "nova-2",
-               timeout: float = 600.0, deepgram_url: str | None = None, api_key: str | None = None,
+               timeout: float = 600.0, deepgram_url: str = "", api_key: str | None = None,
                max_attempts: int = 5) -> dict:
     """Transcribe `wav` into `out_json` (written atomically) and return the `klipstream` provenance block.
 

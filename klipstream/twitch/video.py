@@ -209,7 +209,7 @@ def vod_info(vod_id: str, endpoints: TwitchEndpoints, timeout: float = 30.0) -> 
 def download_twitch_video(vod_id: str, dst_mp4: str | os.PathLike, metadata_json: str | os.PathLike | None = None,
                           quality: str = "720p", backend: str = "auto", *, endpoints: TwitchEndpoints | None = None,
                           retries: int = 10, timeout: float = 30.0, concurrent_fragments: int = 1,
-                          cookies: str | None = None, bin_dir: str | os.PathLike | None = "bin",
+                          cookies: str = "", bin_dir: str | os.PathLike | None = "bin",
                           ydl_options: dict | None = None) -> dict[str, Any]:
     """Download Twitch VOD `vod_id` (URL or id) to `dst_mp4` and write its metadata JSON.
 
