@@ -74,8 +74,10 @@ def clone(tmp_path_factory) -> tuple[Path, dict]:
 
 def test_make_demo_ends_with_where_the_results_are(clone):
     repo, run = clone
-    tail = run["demo"].stdout.strip().splitlines()[-8:]
-    assert tail[0] == f"klipstream: VOD demo done; results in {repo}:", tail
+    lines = run["demo"].stdout.strip().splitlines()
+    done = f"klipstream: VOD demo done; results in {repo}:"
+    assert done in lines, lines[-12:]
+    tail = lines[lines.index(done):]
     shown = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in tail[1:]}
     for name in ("report", "analysis", "clips", "status"):
         assert (repo / shown[name]).exists(), (name, tail)
