@@ -14,6 +14,7 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     vod=VOD_ID_PATTERN,
+    part="[0-9]+",
 
 
 include: "rules/raw.smk"

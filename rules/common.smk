@@ -7,9 +7,15 @@ import pandas as pd
 sys.path.insert(0, workflow.basedir)
 
 from klipstream import status as status_store
-from klipstream.artifacts import ARTIFACTS, INTEGRATION_INPUTS, available, target
+from klipstream.artifacts import (
+    ARTIFACTS,
+    INTEGRATION_INPUTS,
+    available,
+    target,
+    upload_key,
+)
+from klipstream.transcribe import workflow_backend
 from klipstream.config import validate_workflow_config
-
 
 # Unknown keys (at any depth, with the nearest valid one) and schema errors stop the run with one line naming the key.
 validate_workflow_config(config)
@@ -172,6 +178,34 @@ def artifacts_of(vod):
         key: artifact.format(vod)
         for key, artifact in available(sides_of(vod), fetches_video(vod)).items()
     }
+
+
+# Transcription: the backend is decided once, where the workflow starts (deepgram when asked for, or under auto when
+# DEEPGRAM_API_KEY is set); each kind of job gets only the settings it uses, so changing a Deepgram setting does not
+# redo an offline transcript and vice versa.
+TRANSCRIBER = workflow_backend(config["transcription"])
+UPLOAD_KEY = upload_key(config["transcription"]["upload"]["format"])
+TRANSCRIPTION_SETTINGS = (
+    {
+        key: value
+        for key, value in config["transcription"].items()
+        if key not in ("upload", "offline")
+    }
+    if TRANSCRIBER == "deepgram"
+    else {}
+)
+
+
+def get_transcription_inputs(wildcards):
+    """Deepgram: the encoded upload file. Offline: the plan and each part it has (known once the checkpoint ran)."""
+    vod = wildcards.vod
+    if TRANSCRIBER == "deepgram":
+        return {"audio": target(UPLOAD_KEY, vod)}
+    from klipstream.transcribe.scatter import part_count
+
+    plan = checkpoints.transcript_plan.get(vod=vod).output.plan
+    parts = [target("transcript_part", vod, part=i) for i in range(part_count(plan))]
+    return {"plan": plan, "parts": parts}
 
 
 def get_integration_inputs(wildcards):

@@ -1,0 +1,205 @@
+"""What Deepgram receives: bytes, upload time and (as a proxy that nothing was lost) the offline recogniser's WER on
+the compressed audio, for the WAV and each upload format the workflow can send.
+
+    .venv/bin/python bench/deepgram_upload.py wer                     # speech set, every format (~CPU minutes)
+    .venv/bin/python bench/deepgram_upload.py upload --hours 1 4      # bytes + throttled uploads at 20/50 Mbit/s
+
+`wer`: every WAV of ../shared/data/audio with a reference (bench/transcription.py's set) is encoded exactly as the
+workflow's `audio_encode` job does (klipstream.transcribe.upload.encode_for_upload), decoded back to 16 kHz PCM by
+ffmpeg, and transcribed by the offline backend (transcribe_offline, 1 worker). Reported per format: WER against the
+references, and the share of the original audio's recognised words that changed ("transcript change": the
+word-level edit distance between the two transcripts over the original transcript's length; 0 = the same words).
+
+`upload`: a stream-like WAV of N hours (the demo VOD's audio - two voices over room noise - looped), encoded into
+each format; each file is then sent through the real Deepgram client (transcribe_deepgram) to the Deepgram stand-in
+(tests/deepgram_stub.py) throttled to 20 and 50 Mbit/s, which decodes what it received. Upload time = the time the
+stand-in spent reading the body (its token bucket paces the reads, so TCP back-pressure paces the client).
+The WAV itself is measured too; with --skip-slow-wav its upload times are computed from its size instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from transcription import edit_distance, norm, references  # noqa: E402
+
+# (format, kbit/s, libopus options beyond the workflow's OPUS_OPTIONS)
+VOIP = {"application": "voip", "compression_level": 10}
+FORMATS = [("wav", None, None), ("flac", None, None), ("opus", 32, None), ("opus", 24, None), ("opus", 16, None),
+           ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP), ("opus", 12, VOIP)]
+
+
+def label(fmt: str, kbps: float | None, opus: dict | None = None) -> str:
+    extra = f" ({opus['application']}, complexity {opus['compression_level']})" if opus else ""
+    return fmt if kbps is None else f"{fmt} {kbps:g} kbit/s{extra}"
+
+
+def roundtrip(wav: Path, fmt: str, kbps: float | None, opus: dict | None, tmp: Path) -> tuple[Path, int]:
+    """(16 kHz WAV decoded from the upload file, size of the upload file)."""
+    from klipstream.media import run_ffmpeg
+    from klipstream.transcribe.upload import encode_for_upload, get_format
+
+    if fmt == "wav":
+        return wav, wav.stat().st_size
+    enc = tmp / f"{wav.stem}{get_format(fmt).suffix}"
+    encode_for_upload(wav, enc, format=fmt, bitrate_kbps=kbps or 24, opus=opus)
+    dec = tmp / f"{wav.stem}.{fmt}{kbps or ''}.wav"
+    run_ffmpeg(["-i", str(enc), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(dec)], what=str(enc))
+    return dec, enc.stat().st_size
+
+
+def bench_wer() -> list[dict]:
+    from klipstream.transcribe.offline import transcribe_offline
+
+    refs = references()
+    if not refs:
+        raise SystemExit("no reference audio under ../shared/data/audio")
+    rows, original = [], {}
+    with tempfile.TemporaryDirectory(prefix="klip-upload-wer-") as tmp:
+        for fmt, kbps, opus in FORMATS:
+            errors = n_ref = changed = n_orig = size = wav_size = 0
+            t0 = time.monotonic()
+            for wav, ref in refs.items():
+                dec, nbytes = roundtrip(wav, fmt, kbps, opus, Path(tmp))
+                doc = transcribe_offline(dec, threads=1)
+                hyp = norm(" ".join(w["word"] for w in doc["results"]["channels"][0]["alternatives"][0]["words"]))
+                if fmt == "wav":
+                    original[wav] = hyp
+                errors += edit_distance(norm(ref), hyp)
+                n_ref += len(norm(ref))
+                changed += edit_distance(original[wav], hyp)
+                n_orig += len(original[wav])
+                size += nbytes
+                wav_size += wav.stat().st_size
+            row = {"format": label(fmt, kbps, opus), "wer": round(errors / n_ref, 4),
+                   "transcript_change": round(changed / max(n_orig, 1), 4), "bytes": size,
+                   "of_wav": round(size / wav_size, 4), "seconds": round(time.monotonic() - t0, 1),
+                   "load": round(os.getloadavg()[0], 1)}
+            rows.append(row)
+            print(f"{row['format']:<40} WER {row['wer']:.4f}  transcript change {row['transcript_change']:.4f}  "
+                  f"{size:>9,} bytes ({row['of_wav']:.3f} of the WAV)  [{row['seconds']} s, load {row['load']}]",
+                  flush=True)
+    return rows
+
+
+def stream_wav(path: Path, hours: float) -> Path:
+    """`hours` of the demo VOD's audio looped, as a 16 kHz mono WAV (written block by block)."""
+    from klipstream.media import extract_audio
+
+    demo = path.parent / "demo_audio.wav"
+    if not demo.exists():
+        extract_audio(ROOT / "data" / "demo" / "demo.mp4", demo)
+    with wave.open(str(demo)) as w:
+        loop = w.readframes(w.getnframes())
+    total = int(hours * 3600 * 16000) * 2
+    with wave.open(str(path), "wb") as dst:
+        dst.setnchannels(1)
+        dst.setsampwidth(2)
+        dst.setframerate(16000)
+        written = 0
+        while written < total:
+            piece = loop[: total - written]
+            dst.writeframes(piece)
+            written += len(piece)
+    return path
+
+
+def send(path: Path, rate_mbit: float) -> dict:
+    """Upload `path` through the Deepgram client to the throttled stand-in; the stand-in's receive time."""
+    from deepgram_stub import DeepgramStub
+    from klipstream.transcribe.deepgram import transcribe_deepgram
+
+    with DeepgramStub(rate_bps=rate_mbit * 1e6) as stub:
+        t0 = time.monotonic()
+        doc = transcribe_deepgram(path, api_key="bench-key", base_url=stub.url, timeout=3600, max_attempts=1)
+        wall = time.monotonic() - t0
+    (req,) = stub.requests
+    assert req["status"] == 200 and req["bytes"] == path.stat().st_size, req
+    return {"receive_s": req["receive_seconds"], "client_wall_s": round(wall, 1), "content_type": req["content_type"],
+            "decoded_s": round(doc["metadata"]["duration"], 1), "probed": req.get("probed_format")}
+
+
+def bench_upload(hours_list: list[float], rates: list[float], formats: list[tuple[str, float | None]],
+                 skip_slow_wav: bool, keep: Path | None) -> list[dict]:
+    from klipstream.transcribe.upload import encode_for_upload, get_format
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="klip-upload-") as tmp:
+        tmp = keep or Path(tmp)
+        for hours in hours_list:
+            wav = tmp / f"stream_{hours:g}h.wav"
+            if not wav.exists():
+                stream_wav(wav, hours)
+            for fmt, kbps in formats:
+                t0, c0 = time.monotonic(), _child_cpu()
+                if fmt == "wav":
+                    path, enc_s, enc_cpu = wav, 0.0, 0.0
+                else:
+                    path = tmp / f"stream_{hours:g}h_{fmt}{kbps or ''}{get_format(fmt).suffix}"
+                    encode_for_upload(wav, path, format=fmt, bitrate_kbps=kbps or 24)
+                    enc_s, enc_cpu = time.monotonic() - t0, _child_cpu() - c0
+                size = path.stat().st_size
+                row = {"hours": hours, "format": label(fmt, kbps), "bytes": size,
+                       "of_wav": round(size / wav.stat().st_size, 4), "encode_s": round(enc_s, 1),
+                       "encode_cpu_s": round(enc_cpu, 1)}
+                for rate in rates:
+                    if fmt == "wav" and skip_slow_wav:
+                        row[f"upload_{rate:g}mbit_s"] = round(size * 8 / (rate * 1e6), 1)
+                        row[f"upload_{rate:g}mbit_note"] = "computed"
+                        continue
+                    got = send(path, rate)
+                    row[f"upload_{rate:g}mbit_s"] = got["receive_s"]
+                    row["content_type"], row["decoded_s"] = got["content_type"], got["decoded_s"]
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    return rows
+
+
+def _child_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    sub.add_parser("wer")
+    up = sub.add_parser("upload")
+    up.add_argument("--hours", type=float, nargs="+", default=[1, 4])
+    up.add_argument("--rates", type=float, nargs="+", default=[20, 50], help="Mbit/s")
+    up.add_argument("--formats", nargs="+", default=["wav", "flac", "opus:24"], help="fmt or opus:KBPS")
+    up.add_argument("--skip-slow-wav", action="store_true", help="compute the WAV's upload times from its size")
+    up.add_argument("--keep", type=Path, help="folder for the generated audio (reused when present)")
+    args = ap.parse_args()
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if args.what == "wer":
+        rows = bench_wer()
+    else:
+        formats = [(f.split(":")[0], float(f.split(":")[1]) if ":" in f else None) for f in args.formats]
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+        rows = bench_upload(args.hours, args.rates, formats, args.skip_slow_wav, args.keep)
+    print(json.dumps({"started": started, "cpus": os.cpu_count(), "load_end": os.getloadavg(), "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()
