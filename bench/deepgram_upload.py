@@ -39,8 +39,10 @@ from transcription import edit_distance, norm, references  # noqa: E402
 
 # (format, kbit/s, libopus options beyond the workflow's OPUS_OPTIONS)
 VOIP = {"application": "voip", "compression_level": 10}
-FORMATS = [("wav", None, None), ("flac", None, None), ("opus", 32, None), ("opus", 24, None), ("opus", 16, None),
-           ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP), ("opus", 12, VOIP)]
+# "dither" is a control, not a format: the WAV plus +-1 LSB of triangular noise (-90 dBFS, inaudible), to show how
+# much the recogniser's transcript moves for any change at all of the samples.
+FORMATS = [("wav", None, None), ("dither", None, None), ("flac", None, None), ("opus", 32, None), ("opus", 24, None),
+           ("opus", 16, None), ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP), ("opus", 12, VOIP)]
 
 
 def label(fmt: str, kbps: float | None, opus: dict | None = None) -> str:
@@ -55,6 +57,16 @@ def roundtrip(wav: Path, fmt: str, kbps: float | None, opus: dict | None, tmp: P
 
     if fmt == "wav":
         return wav, wav.stat().st_size
+    if fmt == "dither":
+        with wave.open(str(wav)) as src:
+            params, x = src.getparams(), np.frombuffer(src.readframes(src.getnframes()), "<i2").astype(np.int32)
+        rng = np.random.default_rng(0)
+        noise = rng.integers(0, 2, x.size) - rng.integers(0, 2, x.size)   # triangular, -1..1
+        out = tmp / f"{wav.stem}.dither.wav"
+        with wave.open(str(out), "wb") as dst:
+            dst.setparams(params)
+            dst.writeframes(np.clip(x + noise, -32768, 32767).astype("<i2").tobytes())
+        return out, wav.stat().st_size
     enc = tmp / f"{wav.stem}{get_format(fmt).suffix}"
     encode_for_upload(wav, enc, format=fmt, bitrate_kbps=kbps or 24, opus=opus)
     dec = tmp / f"{wav.stem}.{fmt}{kbps or ''}.wav"
@@ -62,7 +74,7 @@ def roundtrip(wav: Path, fmt: str, kbps: float | None, opus: dict | None, tmp: P
     return dec, enc.stat().st_size
 
 
-def bench_wer() -> list[dict]:
+def bench_wer(only: list[str] | None = None) -> list[dict]:
     from klipstream.transcribe.offline import transcribe_offline
 
     refs = references()
@@ -71,6 +83,8 @@ def bench_wer() -> list[dict]:
     rows, original = [], {}
     with tempfile.TemporaryDirectory(prefix="klip-upload-wer-") as tmp:
         for fmt, kbps, opus in FORMATS:
+            if only and fmt != "wav" and label(fmt, kbps, opus) not in only:
+                continue
             errors = n_ref = changed = n_orig = size = wav_size = 0
             t0 = time.monotonic()
             for wav, ref in refs.items():
@@ -179,7 +193,9 @@ def _child_cpu() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
-    sub.add_parser("wer")
+    wer = sub.add_parser("wer")
+    wer.add_argument("--only", nargs="+", help="rows to run (labels as printed, e.g. dither 'opus 24 kbit/s'); the "
+                                              "WAV always runs (the reference of `transcript change`)")
     up = sub.add_parser("upload")
     up.add_argument("--hours", type=float, nargs="+", default=[1, 4])
     up.add_argument("--rates", type=float, nargs="+", default=[20, 50], help="Mbit/s")
@@ -192,7 +208,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     if args.what == "wer":
-        rows = bench_wer()
+        rows = bench_wer(args.only)
     else:
         formats = [(f.split(":")[0], float(f.split(":")[1]) if ":" in f else None) for f in args.formats]
         if args.keep:

@@ -87,6 +87,8 @@ ARTIFACTS: dict[str, Artifact] = {a.key: a for a in (
     Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
 )}
 
+_PER_VOD = frozenset(key for key, a in ARTIFACTS.items() if a.per_vod)
+
 # The analysis tables the integration reads, by the names its inputs have (a subset of the keys above).
 INTEGRATION_INPUTS = ("words_csv", "chat_sentiment_csv", "chat_timeline_csv", "chat_highlights_csv",
                       "audio_features_csv", "audio_sentiment_csv", "audio_highlights_csv")
@@ -121,7 +123,7 @@ def upload_key(upload_format: str) -> str:
 def available(sides: set[str], video: bool) -> dict[str, Artifact]:
     """The per-VOD artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched."""
     have = set(sides) | ({VIDEO} if video else set()) | ({ANY} if sides else set())
-    return {key: a for key, a in ARTIFACTS.items() if a.needs in have and a.per_vod}
+    return {key: a for key, a in ARTIFACTS.items() if a.needs in have and key in _PER_VOD}
 
 
 def stage_targets(vod: str, stage: str, sides: set[str]) -> list[str]:

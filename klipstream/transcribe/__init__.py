@@ -14,10 +14,18 @@ from pathlib import Path
 
 from ..errors import KlipError
 from ..io import write_json
-from ..media import wav_info
-from .tables import write_segments, write_word_tables
 
 log = logging.getLogger(__name__)
+
+
+def __getattr__(name: str):
+    """The table writers, imported on first use: the workflow imports this package where it starts (to decide the
+    backend), where pandas would cost a third of a second for nothing."""
+    if name in ("write_segments", "write_word_tables"):
+        from . import tables
+
+        return getattr(tables, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 BACKENDS = ("auto", "deepgram", "offline")
 
@@ -59,6 +67,8 @@ def transcribe(wav: str | os.PathLike, out_json: str | os.PathLike, *, backend: 
     `wav` is a 16 kHz WAV, or for Deepgram any file it decodes (its FLAC/Opus upload file). api_key defaults to
     $DEEPGRAM_API_KEY and deepgram_url to $DEEPGRAM_BASE_URL (else api.deepgram.com). `upload` and `offline` (the
     settings of the workflow's encoding and planning jobs) are accepted so a whole settings section can be passed."""
+    from ..media import wav_info
+
     wav = Path(wav)
     if not wav.is_file():
         raise KlipError(f"audio file not found: {wav}")
