@@ -4,11 +4,13 @@ the compressed audio, for the WAV and each upload format the workflow can send.
     .venv/bin/python bench/deepgram_upload.py wer                     # speech set, every format (~CPU minutes)
     .venv/bin/python bench/deepgram_upload.py upload --hours 1 4      # bytes + throttled uploads at 20/50 Mbit/s
 
-`wer`: every WAV of ../shared/data/audio with a reference (bench/transcription.py's set) is encoded exactly as the
-workflow's `audio_encode` job does (klipstream.transcribe.upload.encode_for_upload), decoded back to 16 kHz PCM by
-ffmpeg, and transcribed by the offline backend (transcribe_offline, 1 worker). Reported per format: WER against the
-references, and the share of the original audio's recognised words that changed ("transcript change": the
+`wer`: every WAV of ../shared/data/audio with a reference (bench/transcription.py's set, 201 words) and the demo
+VOD's audio (its script in truth.json, 580 words) is encoded exactly as the workflow's `audio_encode` job does
+(klipstream.transcribe.upload.encode_for_upload), decoded back to 16 kHz PCM by ffmpeg, and transcribed by the
+offline backend (transcribe_offline, 1 worker). Reported per format: WER against the references (word errors /
+reference words), and the share of the original audio's recognised words that changed ("transcript change": the
 word-level edit distance between the two transcripts over the original transcript's length; 0 = the same words).
+A control row ("dither": the WAV plus +-1 LSB of noise) shows how far any change of the samples moves them.
 
 `upload`: a stream-like WAV of N hours (the demo VOD's audio - two voices over room noise - looped), encoded into
 each format; each file is then sent through the real Deepgram client (transcribe_deepgram) to the Deepgram stand-in
@@ -35,14 +37,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from transcription import edit_distance, norm, references  # noqa: E402
+from transcription import edit_distance, norm, references  # noqa: E402  (the speech set, as bench/transcription.py)
 
 # (format, kbit/s, libopus options beyond the workflow's OPUS_OPTIONS)
 VOIP = {"application": "voip", "compression_level": 10}
 # "dither" is a control, not a format: the WAV plus +-1 LSB of triangular noise (-90 dBFS, inaudible), to show how
 # much the recogniser's transcript moves for any change at all of the samples.
 FORMATS = [("wav", None, None), ("dither", None, None), ("flac", None, None), ("opus", 32, None), ("opus", 24, None),
-           ("opus", 16, None), ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP), ("opus", 12, VOIP)]
+           ("opus", 16, None), ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP)]
 
 
 def label(fmt: str, kbps: float | None, opus: dict | None = None) -> str:
@@ -74,39 +76,64 @@ def roundtrip(wav: Path, fmt: str, kbps: float | None, opus: dict | None, tmp: P
     return dec, enc.stat().st_size
 
 
+def speech_sets(tmp: Path) -> dict[str, list[tuple[Path, list[str]]]]:
+    """The recordings with reference words: the speech set of ../shared/data/audio (7 files, 201 words) and the
+    demo VOD's audio against its script (data/demo/truth.json, 580 words)."""
+    from demo_wer import normalise
+    from klipstream.io import read_json
+    from klipstream.media import extract_audio
+
+    sets = {"speech set": [(wav, norm(ref)) for wav, ref in references().items()]}
+    if (ROOT / "data" / "demo" / "demo.mp4").is_file():
+        demo = tmp / "demo.wav"
+        extract_audio(ROOT / "data" / "demo" / "demo.mp4", demo)
+        lines = sorted(read_json(ROOT / "data" / "demo" / "truth.json")["lines"], key=lambda line: line["start"])
+        sets["demo"] = [(demo, [w for line in lines for w in normalise(line["text"])])]
+    return sets
+
+
 def bench_wer(only: list[str] | None = None) -> list[dict]:
+    """Per format and recording set: WER against the references, transcript change against the WAV's transcript."""
+    from demo_wer import normalise
     from klipstream.transcribe.offline import transcribe_offline
 
-    refs = references()
-    if not refs:
-        raise SystemExit("no reference audio under ../shared/data/audio")
     rows, original = [], {}
     with tempfile.TemporaryDirectory(prefix="klip-upload-wer-") as tmp:
+        sets = speech_sets(Path(tmp))
+        if not sets["speech set"]:
+            raise SystemExit("no reference audio under ../shared/data/audio")
         for fmt, kbps, opus in FORMATS:
             if only and fmt != "wav" and label(fmt, kbps, opus) not in only:
                 continue
-            errors = n_ref = changed = n_orig = size = wav_size = 0
+            row = {"format": label(fmt, kbps, opus)}
             t0 = time.monotonic()
-            for wav, ref in refs.items():
-                dec, nbytes = roundtrip(wav, fmt, kbps, opus, Path(tmp))
-                doc = transcribe_offline(dec, threads=1)
-                hyp = norm(" ".join(w["word"] for w in doc["results"]["channels"][0]["alternatives"][0]["words"]))
-                if fmt == "wav":
-                    original[wav] = hyp
-                errors += edit_distance(norm(ref), hyp)
-                n_ref += len(norm(ref))
-                changed += edit_distance(original[wav], hyp)
-                n_orig += len(original[wav])
-                size += nbytes
-                wav_size += wav.stat().st_size
-            row = {"format": label(fmt, kbps, opus), "wer": round(errors / n_ref, 4),
-                   "transcript_change": round(changed / max(n_orig, 1), 4), "bytes": size,
-                   "of_wav": round(size / wav_size, 4), "seconds": round(time.monotonic() - t0, 1),
-                   "load": round(os.getloadavg()[0], 1)}
+            total_err = total_ref = 0
+            for name, items in sets.items():
+                errors = n_ref = changed = n_orig = size = wav_size = 0
+                for wav, ref in items:
+                    dec, nbytes = roundtrip(wav, fmt, kbps, opus, Path(tmp))
+                    doc = transcribe_offline(dec, threads=1)
+                    hyp = normalise(" ".join(w["word"] for w in doc["results"]["channels"][0]["alternatives"][0]["words"]))
+                    if fmt == "wav":
+                        original[wav] = hyp
+                    errors += edit_distance(ref, hyp)
+                    n_ref += len(ref)
+                    changed += edit_distance(original[wav], hyp)
+                    n_orig += len(original[wav])
+                    size += nbytes
+                    wav_size += wav.stat().st_size
+                total_err, total_ref = total_err + errors, total_ref + n_ref
+                row[name] = {"wer": round(errors / n_ref, 4), "errors": errors, "ref_words": n_ref,
+                             "transcript_change": round(changed / max(n_orig, 1), 4), "bytes": size,
+                             "of_wav": round(size / wav_size, 4)}
+            row.update(wer_all=round(total_err / total_ref, 4), errors_all=total_err, ref_words_all=total_ref,
+                       seconds=round(time.monotonic() - t0, 1), load=round(os.getloadavg()[0], 1))
             rows.append(row)
-            print(f"{row['format']:<40} WER {row['wer']:.4f}  transcript change {row['transcript_change']:.4f}  "
-                  f"{size:>9,} bytes ({row['of_wav']:.3f} of the WAV)  [{row['seconds']} s, load {row['load']}]",
-                  flush=True)
+            parts = "  ".join(f"{name}: WER {v['wer']:.4f} ({v['errors']}/{v['ref_words']}), change "
+                              f"{v['transcript_change']:.3f}, {v['of_wav']:.3f} of WAV" for name, v in row.items()
+                              if isinstance(v, dict))
+            print(f"{row['format']:<38} all: WER {row['wer_all']:.4f} ({total_err}/{total_ref})  {parts}  "
+                  f"[{row['seconds']} s, load {row['load']}]", flush=True)
     return rows
 
 

@@ -135,6 +135,7 @@ def from_twitch(vod, side):
 
 # A fetch job gets a settings section only when the section matters to it (a local file's import does not depend on
 # them, and changing a download setting must not rebuild and re-transcribe a VOD made from local files).
+@input_function
 def get_download_settings(wildcards):
     return config["download"] if from_twitch(wildcards.vod, "video") else {}
 
