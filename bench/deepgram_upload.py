@@ -41,14 +41,16 @@ from transcription import edit_distance, norm, references  # noqa: E402  (the sp
 
 # (format, kbit/s, libopus options beyond the workflow's OPUS_OPTIONS)
 VOIP = {"application": "voip", "compression_level": 10}
+FRAME60 = {"application": "audio", "compression_level": 0, "frame_duration": 60}
 # "dither" is a control, not a format: the WAV plus +-1 LSB of triangular noise (-90 dBFS, inaudible), to show how
 # much the recogniser's transcript moves for any change at all of the samples.
 FORMATS = [("wav", None, None), ("dither", None, None), ("flac", None, None), ("opus", 32, None), ("opus", 24, None),
-           ("opus", 16, None), ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP)]
+           ("opus", 16, None), ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP), ("opus", 24, FRAME60)]
 
 
 def label(fmt: str, kbps: float | None, opus: dict | None = None) -> str:
-    extra = f" ({opus['application']}, complexity {opus['compression_level']})" if opus else ""
+    extra = (f" ({opus['application']}, complexity {opus['compression_level']}"
+             f"{', ' + str(opus['frame_duration']) + ' ms frames' if 'frame_duration' in opus else ''})") if opus else ""
     return fmt if kbps is None else f"{fmt} {kbps:g} kbit/s{extra}"
 
 

@@ -176,17 +176,26 @@ def _emulator_cpu(emulator) -> float:
         return 0.0
 
 
+def job_cpu(log: Path) -> float | None:
+    """The CPU seconds a job's log reports at its end (klipstream.smk.job: the job process and its children)."""
+    found = re.findall(r"job CPU ([0-9.]+) s", log.read_text()) if log.is_file() else []
+    return float(found[-1]) if found else None
+
+
 def job_table(work: Path, wall_start: float) -> list[dict]:
-    """One row per job from Snakemake's benchmark files: end = the file's mtime, start = end - wall."""
+    """One row per job from Snakemake's benchmark files (end = the file's mtime, start = end - wall) and the job's
+    own log (CPU: Snakemake's benchmark `cpu_time` is sampled every 30 s after a job's first 15 s)."""
     rows = []
     for tsv in sorted((work / "benchmarks").glob("*/*.tsv")):
         header, *lines = tsv.read_text().splitlines()
         values = dict(zip(header.split("\t"), lines[-1].split("\t")))
         end = tsv.stat().st_mtime - wall_start
         wall = float(values["s"])
+        cpu = job_cpu(work / "logs" / tsv.parent.name / f"{tsv.stem}.log")
         rows.append({"rule": tsv.parent.name, "job": tsv.stem, "start": round(end - wall, 1), "end": round(end, 1),
-                     "wall": wall, "cpu": float(values.get("cpu_time") or 0), "max_rss": float(values["max_rss"]),
-                     "io_in_mb": float(values["io_in"]), "io_out_mb": float(values["io_out"])})
+                     "wall": wall, "cpu": cpu if cpu is not None else float(values.get("cpu_time") or 0),
+                     "max_rss": float(values["max_rss"]), "io_in_mb": float(values["io_in"]),
+                     "io_out_mb": float(values["io_out"])})
     return sorted(rows, key=lambda r: r["start"])
 
 
@@ -216,7 +225,7 @@ def critical_path(work: Path, jobs: list[dict], env: dict, config: list[str]) ->
     chain.reverse()
     out, prev_end = [], 0.0
     for j in chain:
-        out.append({"rule": j["rule"], "start": j["start"], "end": j["end"], "wall": j["wall"],
+        out.append({"rule": j["rule"], "start": j["start"], "end": j["end"], "wall": j["wall"], "cpu": j["cpu"],
                     "gap_before": round(j["start"] - prev_end, 1)})
         prev_end = j["end"]
     return out
@@ -249,8 +258,14 @@ def report(res: dict) -> None:
               f"{net / 1e6:.1f} |" if net is not None else
               f"| {j['rule']} | {j['start']:.1f} | {j['end']:.1f} | {j['wall']:.1f} | {j['cpu']:.1f} | "
               f"{j['max_rss']:.0f} | {j['io_in_mb']:.0f} / {j['io_out_mb']:.0f} | |")
-    print("\ncritical path: " + " -> ".join(f"{c['rule']} ({c['wall']:.1f} s, +{c['gap_before']:.1f} s before)"
-                                            for c in res["critical_path"]))
+    path = res["critical_path"]
+    print("\ncritical path: " + " -> ".join(f"{c['rule']} ({c['wall']:.1f} s wall, {c['cpu']:.1f} s CPU, "
+                                            f"+{c['gap_before']:.1f} s before)" for c in path))
+    dg = res["standins"]["deepgram"]["requests"]
+    service = sum(r["receive_seconds"] + r.get("decode_seconds", 0) + r.get("processing_seconds", 0) for r in dg)
+    print(f"critical path: {path[-1]['end']:.1f} s measured; the client's CPU along it {sum(c['cpu'] for c in path):.1f}"
+          f" s, Snakemake's gaps between its jobs {sum(c['gap_before'] for c in path):.1f} s, the Deepgram stand-in's "
+          f"time inside transcript_transcribe (receive, decode, processing) {service:.1f} s")
 
 
 def main() -> None:

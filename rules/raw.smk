@@ -50,6 +50,8 @@ rule audio_extract:
         "../scripts/audio_extract.py"
 
 
+# The transcription chain is the longest one of a VOD (and Deepgram's answer takes the longest to come): its jobs
+# go first when several jobs are ready.
 rule audio_encode:
     input:
         wav=target("audio"),
@@ -59,6 +61,7 @@ rule audio_encode:
         "logs/audio_encode/{vod}.log",
     benchmark:
         "benchmarks/audio_encode/{vod}.tsv"
+    priority: 10
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -81,6 +84,7 @@ checkpoint transcript_plan:
         "logs/transcript_plan/{vod}.log",
     benchmark:
         "benchmarks/transcript_plan/{vod}.tsv"
+    priority: 10
     conda:
         "../envs/klipstream.yaml"
     resources:
@@ -102,6 +106,7 @@ rule transcript_decode:
         "logs/transcript_decode/{vod}_{part}.log",
     benchmark:
         "benchmarks/transcript_decode/{vod}_{part}.tsv"
+    priority: 10
     retries: 1
     conda:
         "../envs/klipstream.yaml"
@@ -121,6 +126,7 @@ rule transcript_transcribe:
         "logs/transcript_transcribe/{vod}.log",
     benchmark:
         "benchmarks/transcript_transcribe/{vod}.tsv"
+    priority: 10
     retries: 1
     conda:
         "../envs/klipstream.yaml"

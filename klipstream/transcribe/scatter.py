@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,12 +26,6 @@ log = logging.getLogger(__name__)
 PLAN_VERSION = 1
 
 
-def process_cpu_seconds() -> float:
-    """CPU seconds of this process since it started (a job's whole cost: interpreter, imports, model, work)."""
-    ru = resource.getrusage(resource.RUSAGE_SELF)
-    return round(ru.ru_utime + ru.ru_stime, 2)
-
-
 def write_plan(wav: str | os.PathLike, plan_json: str | os.PathLike, *, job_seconds: float = 300.0,
                language: str = "en", plan: ChunkPlan = ChunkPlan()) -> dict:
     """Plan the offline transcription of `wav`: its chunks and their groups (one decoding job each)."""
@@ -46,12 +39,11 @@ def write_plan(wav: str | os.PathLike, plan_json: str | os.PathLike, *, job_seco
     doc = {"version": PLAN_VERSION, "model": MODEL_NAME, "duration": info.duration, "frames": info.frames,
            "sha256": file_sha256(wav), "plan": asdict(plan), "job_seconds": job_seconds,
            "speech_seconds": round(sum(speech), 2), "chunks": [list(c) for c in chunks],
-           "groups": [{"first": a, "last": b, "speech_seconds": round(s, 2)} for (a, b), s in zip(groups, speech)],
-           "process_cpu_seconds": process_cpu_seconds()}
+           "groups": [{"first": a, "last": b, "speech_seconds": round(s, 2)} for (a, b), s in zip(groups, speech)]}
     write_json(plan_json, doc, indent=None)
     log.info("%s: %.1f s of audio, %d chunks (%.1f s of speech) in %d decoding job(s) of about %g s; planned in "
-             "%.1f s; job CPU %.2f s", wav, info.duration, len(chunks), doc["speech_seconds"], len(groups),
-             job_seconds, time.monotonic() - t0, doc["process_cpu_seconds"])
+             "%.1f s", wav, info.duration, len(chunks), doc["speech_seconds"], len(groups), job_seconds,
+             time.monotonic() - t0)
     return doc
 
 
@@ -87,12 +79,10 @@ def decode_part(wav: str | os.PathLike, plan_json: str | os.PathLike, part: int,
     words = [list(w) for chunk in per_chunk for w in chunk]
     out = {"part": part, "first": group["first"], "last": group["last"], "model": doc["model"],
            "speech_seconds": group["speech_seconds"], "cpu_seconds": round(time.process_time() - c0, 2),
-           "wall_seconds": round(time.monotonic() - t0, 2), "process_cpu_seconds": process_cpu_seconds(),
-           "words": words}
+           "wall_seconds": round(time.monotonic() - t0, 2), "words": words}
     write_json(out_json, out, indent=None)
-    log.info("part %d/%d of %s: %d chunks, %.1f s of speech, %d words in %.1f s; job CPU %.2f s", part + 1,
-             len(doc["groups"]), wav, len(chunks), group["speech_seconds"], len(words), out["wall_seconds"],
-             out["process_cpu_seconds"])
+    log.info("part %d/%d of %s: %d chunks, %.1f s of speech, %d words in %.1f s", part + 1, len(doc["groups"]), wav,
+             len(chunks), group["speech_seconds"], len(words), out["wall_seconds"])
     return out
 
 
@@ -116,11 +106,8 @@ def gather(plan_json: str | os.PathLike, parts: list[str | os.PathLike], out_jso
     words = [tuple(w) for i in range(len(doc["groups"])) for w in found[i]["words"]]
     response = offline_response(words, doc["duration"], doc["sha256"])
     write_json(out_json, response, indent=None)
-    log.info("gather job CPU %.2f s", process_cpu_seconds())
     cpu = sum(p["cpu_seconds"] for p in found.values())
-    jobs_cpu = sum(p.get("process_cpu_seconds", 0) for p in found.values())
-    log.info("gathered %d part(s) of %s: %d words; decoding took %.0f CPU seconds (%.3f per audio second), the "
-             "decoding jobs %.0f in all (with start-up and model loading); largest job %.0f -> %s", len(found),
-             Path(plan_json).parent.name, len(words), cpu, cpu / doc["duration"] if doc["duration"] else 0, jobs_cpu,
-             max((p.get("process_cpu_seconds", 0) for p in found.values()), default=0), out_json)
+    log.info("gathered %d part(s) of %s: %d words, %.0f CPU seconds of decoding (%.3f per audio second) -> %s",
+             len(found), Path(plan_json).parent.name, len(words), cpu, cpu / doc["duration"] if doc["duration"] else 0,
+             out_json)
     return response["klipstream"]

@@ -31,12 +31,13 @@ class UploadFormat:
             return ["-c:a", "flac", "-compression_level", "5", "-f", "flac"]
         opus = {**OPUS_OPTIONS, **(opus or {})}
         return ["-c:a", "libopus", "-b:a", f"{bitrate_kbps:g}k", "-application", opus["application"],
-                "-compression_level", str(opus["compression_level"]), "-vbr", "on", "-f", "ogg"]
+                "-compression_level", str(opus["compression_level"]), "-frame_duration",
+                str(opus["frame_duration"]), "-vbr", "on", "-f", "ogg"]
 
 
 # libopus's `audio` mode at complexity 0 encodes 4 h of 16 kHz speech in about 25 CPU seconds; `voip` at the default
 # complexity 10 takes ~190 s for the same bytes and no better WER (docs/performance.md, bench/deepgram_upload.py).
-OPUS_OPTIONS = {"application": "audio", "compression_level": 0}
+OPUS_OPTIONS = {"application": "audio", "compression_level": 0, "frame_duration": 20}
 
 
 FORMATS = {f.name: f for f in (UploadFormat("opus", ".opus", True), UploadFormat("flac", ".flac", False))}
