@@ -148,8 +148,8 @@ def test_demo_vod_from_request_to_result(server):
         events = stream.result(timeout=300)
 
     assert events[-1]["status"] == "completed" and events[-1]["progress"] == 1.0
-    # 19 rules' jobs, the transcription plan (a checkpoint) and the one decoding job it plans for the demo
-    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 21
+    # 19 rules' jobs, the transcription plan (a checkpoint) and the two decoding jobs it plans for the demo
+    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 22
     running = [e for e in events if e["status"] == "running"]
     progress = [e["progress"] for e in running]
     assert progress == sorted(progress) and any(0 < p < 1 for p in progress)
@@ -172,7 +172,7 @@ def test_demo_vod_from_request_to_result(server):
     report = server.get(final["results"]["report"])
     assert report.status_code == 200 and report.text.lstrip().lower().startswith("<!doctype html")
     assert "Finished jobid" in server.get(final["log"]).text
-    assert f"job {job_id}: VOD demo 21/21 steps" in server.log.read_text()  # operators see progress lines
+    assert f"job {job_id}: VOD demo 22/22 steps" in server.log.read_text()  # operators see progress lines
 
 
 def test_job_resumes_after_a_stop_and_after_a_crash(server):

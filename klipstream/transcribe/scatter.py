@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 PLAN_VERSION = 1
 
 
-def write_plan(wav: str | os.PathLike, plan_json: str | os.PathLike, *, job_seconds: float = 300.0,
+def write_plan(wav: str | os.PathLike, plan_json: str | os.PathLike, *, job_seconds: float = 120.0,
                language: str = "en", plan: ChunkPlan = ChunkPlan()) -> dict:
     """Plan the offline transcription of `wav`: its chunks and their groups (one decoding job each)."""
     if job_seconds <= 0:

@@ -35,9 +35,10 @@ class UploadFormat:
                 str(opus["frame_duration"]), "-vbr", "on", "-f", "ogg"]
 
 
-# libopus's `audio` mode at complexity 0 encodes 4 h of 16 kHz speech in about 25 CPU seconds; `voip` at the default
-# complexity 10 takes ~190 s for the same bytes and no better WER (docs/performance.md, bench/deepgram_upload.py).
-OPUS_OPTIONS = {"application": "audio", "compression_level": 0, "frame_duration": 20}
+# libopus's `audio` mode at complexity 0 with 60 ms frames encodes 4 h of 16 kHz speech in about 16 CPU seconds;
+# `voip` at the default complexity 10 takes ~180 s for the same bytes and no better WER (docs/performance.md,
+# bench/deepgram_upload.py).
+OPUS_OPTIONS = {"application": "audio", "compression_level": 0, "frame_duration": 60}
 
 
 FORMATS = {f.name: f for f in (UploadFormat("opus", ".opus", True), UploadFormat("flac", ".flac", False))}
