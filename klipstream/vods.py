@@ -22,7 +22,8 @@ COLUMNS = ["vod_id", "url", "video", "chat", "title"]
 def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     """The table's rows as dicts of strings (column -> value); a missing column is a one-line error."""
     with open(path, encoding="utf-8", newline="") as fh:
-        text = "".join(line.split("#", 1)[0].rstrip("\r\n") + "\n" for line in fh)
+        lines = (line.split("#", 1)[0].rstrip("\r\n") for line in fh)
+        text = "".join(line + "\n" for line in lines if line.strip())
     reader = csv.DictReader(io.StringIO(text), delimiter="\t")
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
