@@ -1,7 +1,7 @@
 # klipstream: Twitch VOD -> transcript, chat and audio signals, emotions, ranked highlights, report, clips.
 # Read README.md for the targets and settings; rules live in rules/*.smk, logic in the klipstream package.
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -14,6 +14,7 @@ include: "rules/common.smk"
 
 wildcard_constraints:
     vod=VOD_ID_PATTERN,
+    part="[0-9]+",
 
 
 include: "rules/raw.smk"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 from pathlib import PurePosixPath
+from string import Formatter
 
 # What a VOD must have for an artifact to exist. A VOD "has" audio with a local video or a Twitch URL, chat with a
 # local chat log or a URL, and "video" when the video itself is fetched (not with Twitch's audio-only download).
@@ -29,8 +30,13 @@ class Artifact:
     # its one JSON index gets `url_field`
     switch: str | None = None  # the `exports.*` config key that turns it on (None: always made)
 
-    def format(self, vod: str) -> str:
-        return self.path.format(vod=vod)
+    def format(self, vod: str, **fields: object) -> str:
+        return self.path.format(vod=vod, **fields)
+
+    @property
+    def per_vod(self) -> bool:
+        """One file per VOD (False: several, told apart by another field, e.g. the transcript's {part})."""
+        return {name for _, name, _, _ in Formatter().parse(self.path) if name} == {"vod"}
 
     @property
     def content_type(self) -> str:
@@ -41,6 +47,12 @@ ARTIFACTS: dict[str, Artifact] = {a.key: a for a in (
     Artifact("video", "output/raw/videos/video_{vod}.mp4", "raw", VIDEO, "raw", "videoUrl"),
     Artifact("metadata", "output/raw/{vod}_metadata.json", "raw", VIDEO),
     Artifact("audio", "output/raw/audio/audio_{vod}.wav", "raw", AUDIO, "raw", "audioUrl"),
+    # what Deepgram receives (transcription.upload_format): the WAV encoded once, kept for reruns, not published
+    Artifact("upload_flac", "output/raw/audio/audio_{vod}.flac", "raw", AUDIO),
+    Artifact("upload_opus", "output/raw/audio/audio_{vod}.opus", "raw", AUDIO),
+    # offline transcription in parts: the plan (pause-cut chunks in groups) and one partial transcript per group
+    Artifact("transcript_plan", "output/raw/transcripts/parts/{vod}/plan.json", "raw", AUDIO),
+    Artifact("transcript_part", "output/raw/transcripts/parts/{vod}/part_{part}.json", "raw", AUDIO),
     Artifact("transcript_json", "output/raw/transcripts/audio_{vod}_transcript.json", "raw", AUDIO, "transcripts",
              "transcriptJsonUrl"),
     Artifact("words_csv", "output/raw/transcripts/audio_{vod}_words.csv", "raw", AUDIO, "transcripts",
@@ -95,6 +107,8 @@ ARTIFACTS: dict[str, Artifact] = {a.key: a for a in (
     Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
 )}
 
+_PER_VOD = frozenset(key for key, a in ARTIFACTS.items() if a.per_vod)
+
 # The analysis tables the integration reads, by the names its inputs have (a subset of the keys above).
 INTEGRATION_INPUTS = ("words_csv", "chat_sentiment_csv", "chat_timeline_csv", "chat_highlights_csv",
                       "audio_features_csv", "audio_sentiment_csv", "audio_highlights_csv")
@@ -102,7 +116,8 @@ INTEGRATION_INPUTS = ("words_csv", "chat_sentiment_csv", "chat_timeline_csv", "c
 _CONTENT_TYPES = {
     ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
     ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm",
+    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm", ".flac": "audio/flac", ".opus": "audio/ogg",
+    ".ogg": "audio/ogg",
     ".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
     ".otio": "application/json", ".edl": "text/plain; charset=utf-8", ".xml": "application/xml",
 }
@@ -113,18 +128,26 @@ def content_type(path: str) -> str:
     return _CONTENT_TYPES.get(suffix) or mimetypes.guess_type(str(path))[0] or "application/octet-stream"
 
 
-def target(key: str, vod: str | None = None) -> str:
-    """The path pattern of artifact `key` (with `{vod}`), or its path for `vod`."""
+def target(key: str, vod: str | None = None, **fields: object) -> str:
+    """The path pattern of artifact `key` (with `{vod}` and its other fields), or its path for `vod` and `fields`."""
     artifact = ARTIFACTS[key]
-    return artifact.path if vod is None else artifact.format(vod)
+    return artifact.path if vod is None else artifact.format(vod, **fields)
+
+
+def upload_key(upload_format: str) -> str:
+    """The artifact Deepgram receives for a `transcription.upload_format` (flac, opus)."""
+    key = f"upload_{upload_format}"
+    if key not in ARTIFACTS:
+        raise ValueError(f"no upload artifact for format {upload_format!r}")
+    return key
 
 
 def available(sides: set[str], video: bool, switches: set[str] | None = None) -> dict[str, Artifact]:
-    """The artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched;
+    """The per-VOD artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched;
     `switches`: the `exports.*` parts turned on (None: all)."""
     have = set(sides) | ({VIDEO} if video else set()) | ({ANY} if sides else set())
-    return {key: a for key, a in ARTIFACTS.items()
-            if a.needs in have and (a.switch is None or switches is None or a.switch in switches)}
+    return {key: a for key, a in ARTIFACTS.items() if a.needs in have and key in _PER_VOD
+            and (a.switch is None or switches is None or a.switch in switches)}
 
 
 def stage_targets(vod: str, stage: str, sides: set[str]) -> list[str]:

@@ -21,8 +21,8 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 
 @lru_cache(maxsize=1)
 def schema() -> dict:
-    with open(SCHEMA_PATH, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:  # libyaml's loader when present: read at every workflow start
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _with_defaults(node: Any, sub: dict, root: dict) -> Any:
@@ -104,6 +104,13 @@ def validate_workflow_config(config: dict[str, Any]) -> None:
     problem = first_error(config, root, root, "")
     if problem:
         raise KlipError(problem)
+
+
+def complete_workflow_config(config: dict[str, Any]) -> None:
+    """Fill every default of the schema into the workflow's (already validated) config, in place, at any depth:
+    what `snakemake.utils.validate(config, schema, set_default=True)` does, without a second validation."""
+    root = schema()
+    config.update(_with_defaults(config, root, root))
 
 
 def section(name: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -99,8 +99,10 @@ def wav_info(path: str | os.PathLike) -> WavInfo:
         raise KlipError(f"not a PCM WAV file: {path} ({exc})") from exc
 
 
-def iter_blocks(path: str | os.PathLike, block_seconds: float = 60.0) -> Iterator[tuple[float, np.ndarray]]:
-    """Yield (start_seconds, float32 samples in [-1, 1]) blocks of a 16-bit WAV, mixing channels to mono.
+def iter_blocks(path: str | os.PathLike, block_seconds: float = 60.0,
+                start_sample: int = 0) -> Iterator[tuple[float, np.ndarray]]:
+    """Yield (start_seconds, float32 samples in [-1, 1]) blocks of a 16-bit WAV, mixing channels to mono, from
+    sample `start_sample` on (a seek: the samples before it are not read).
 
     Only one block is in memory at a time, so a 10-hour file costs the same memory as a short one."""
     try:
@@ -112,7 +114,9 @@ def iter_blocks(path: str | os.PathLike, block_seconds: float = 60.0) -> Iterato
             raise KlipError(f"{path}: expected 16-bit PCM, got {8 * w.getsampwidth()}-bit")
         rate, channels = w.getframerate(), w.getnchannels()
         block = max(1, int(block_seconds * rate))
-        start = 0
+        start = min(max(0, int(start_sample)), w.getnframes())
+        if start:
+            w.setpos(start)
         while True:
             raw = w.readframes(block)
             if not raw:

@@ -26,6 +26,18 @@ def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> Non
     install_redaction()  # secrets never reach a log file, whichever library logs them
 
 
+def job_cost() -> str:
+    """CPU seconds of this job's process since it started (interpreter, imports, work) and of the children it waited
+    for (ffmpeg, worker processes), and its peak RSS: what a benchmark reads from the log (Snakemake's own benchmark
+    files sample the CPU time every 30 s after a job's first 15 s)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_own, cpu_kids = own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+    return (f"job CPU {cpu_own + cpu_kids:.2f} s (process {cpu_own:.2f} s, children {cpu_kids:.2f} s), "
+            f"peak RSS {max(own.ru_maxrss, kids.ru_maxrss) / 1024:.0f} MB")
+
+
 @contextlib.contextmanager
 def job(smk, status: str | None = None):
     """Run a rule's body: log to `smk.log[0]`, report `status` for the VOD, and on error report
@@ -40,6 +52,7 @@ def job(smk, status: str | None = None):
         _report(vod, status, step=smk.rule, status_dir=status_dir, convex=smk.config)
     try:
         yield smk.config
+        log.info("%s done: %s", smk.rule, job_cost())
     except Exception as exc:  # noqa: BLE001 - every failure is reported, then re-raised as an exit code
         reason = str(exc) if isinstance(exc, KlipError) else f"{type(exc).__name__}: {exc}"
         reason = " ".join(reason.split())

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import yaml
 
+from . import vods
 from .artifacts import EXPORTS_DIR, stage_targets, target
 from .errors import KlipError
 from .twitch.ids import parse_vod_id
@@ -39,26 +39,22 @@ def config_value(overrides: list[str] | tuple[str, ...], key: str) -> str:
         return str(yaml.safe_load(fh)[key])
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """The VOD table (config/vods.tsv) indexed by vod_id; empty when the file does not exist."""
-    path = Path(path)
-    if not path.is_file():
-        return pd.DataFrame(columns=["url", "video", "chat"]).rename_axis("vod_id")
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    return table.set_index("vod_id", drop=False)
+def read_table(path: str | Path) -> dict[str, dict[str, str]]:
+    """The VOD table (config/vods.tsv): vod_id -> row; empty when the file does not exist."""
+    return vods.load(path)
 
 
 def table_vod_ids(path: str | Path) -> set[str]:
     """The vod_id column of a VOD table; empty when the file does not exist."""
-    return set(read_table(path).index)
+    return set(read_table(path))
 
 
-def vod_sides(vod: str, table: pd.DataFrame) -> set[str]:
+def vod_sides(vod: str, table: dict[str, dict[str, str]]) -> set[str]:
     """What a VOD's inputs allow: `audio` (a local video or a Twitch URL) and/or `chat` (a local log or a URL).
     A numeric id that is not in the table is a Twitch VOD, which has both."""
-    if vod not in table.index:
+    if vod not in table:
         return {"audio", "chat"}
-    row = table.loc[vod]
+    row = table[vod]
     return {side for side, local in (("audio", "video"), ("chat", "chat")) if row.get(local) or row.get("url")}
 
 

@@ -1,64 +1,64 @@
+import inspect
 import sys
+from functools import lru_cache
 from pathlib import Path
-
-import pandas as pd
 
 # The workflow's own package, importable even when it is not pip-installed.
 sys.path.insert(0, workflow.basedir)
 
 from klipstream import status as status_store
-from klipstream.artifacts import ARTIFACTS, INTEGRATION_INPUTS, available, target
-from klipstream.config import validate_workflow_config
+from klipstream import vods as vod_table
+from klipstream.artifacts import (
+    ARTIFACTS,
+    INTEGRATION_INPUTS,
+    available,
+    target,
+    upload_key,
+)
+from klipstream.config import complete_workflow_config, validate_workflow_config
+from klipstream.transcribe import workflow_backend
 
-# Unknown keys (at any depth, with the nearest valid one) and schema errors stop the run with one line naming the key.
+# Unknown keys (at any depth, with the nearest valid one) and schema errors stop the run with one line naming the key;
+# then every default of the schema (config/schema.yaml) is filled in. (Not snakemake.utils.validate: it would check
+# the same schema a second time and import pandas, a third of a second at every start.)
 validate_workflow_config(config)
-validate(config, schema="../config/schema.yaml", set_default=True)
+complete_workflow_config(config)
 
 
+WORKFLOW_DIR = Path(workflow.basedir)
 VOD_ID_PATTERN = "[A-Za-z0-9_-]+"
-VOD_COLUMNS = ["vod_id", "url", "video", "chat", "title"]
+VOD_COLUMNS = vod_table.COLUMNS
 
 
 DEFAULT_VOD_TABLE = "config/vods.tsv"
 
 
+def input_function(func):
+    """Mark `func` as an input/params function whose signature Snakemake need not inspect again: it calls
+    inspect.signature at every use (about 15,000 times, a tenth of the job-graph time, for 100 VODs) unless the
+    function carries it, as Snakemake's own io helpers do (snakemake.common.overwrite_function_params).
+    """
+    func._overwrite_params = inspect.signature(func).parameters
+    return func
+
+
 def load_vod_table(path, check_files=True):
-    if not Path(path).is_file():
-        if path != DEFAULT_VOD_TABLE:
-            raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
-        # A workdir of its own without a table: only Twitch VODs (numeric ids) can be asked for.
-        return pd.DataFrame(columns=VOD_COLUMNS, dtype=str).set_index(
-            "vod_id", drop=False
-        )
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    missing = [c for c in VOD_COLUMNS if c not in table.columns]
-    if missing:
-        raise ValueError(f"VOD table {path} lacks column(s) {', '.join(missing)}")
-    validate(table, schema="../config/vods.schema.yaml")
-    duplicated = table.loc[table.vod_id.duplicated(), "vod_id"].tolist()
-    if duplicated:
-        raise ValueError(
-            f"VOD table {path} lists vod_id {duplicated[0]} more than once"
-        )
-    for column in ("video", "chat") if check_files else ():
-        for vod_id, file in table.loc[
-            table[column] != "", ["vod_id", column]
-        ].itertuples(index=False):
-            if not Path(file).is_file():
-                raise ValueError(
-                    f"VOD {vod_id}: {column} file not found: {file} (see {path})"
-                )
-    return table.set_index("vod_id", drop=False)
+    """vod_id -> row of the VOD table, each row checked against config/vods.schema.yaml."""
+    if not Path(path).is_file() and path != DEFAULT_VOD_TABLE:
+        raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
+    # A workdir of its own without a table: only Twitch VODs (numeric ids) can be asked for.
+    return vod_table.load(
+        path, WORKFLOW_DIR / "config" / "vods.schema.yaml", check_files=check_files
+    )
 
 
 # Local input files are checked once, where the workflow starts: jobs on cloud workers see them
 # only through the storage plugin, not on their own disk.
-VODS = load_vod_table(
+VOD_ROWS = load_vod_table(
     config["vods"],
     check_files=workflow.is_main_process
     and not workflow.storage_settings.default_storage_provider,
 )
-VOD_ROWS = VODS.to_dict(orient="index")
 
 
 def vod_row(vod):
@@ -98,6 +98,7 @@ def has_chat(vod):
     return bool(row["chat"] or row["url"])
 
 
+@input_function
 def get_video_source(wildcards):
     """The local video file to import, or nothing (the script downloads from the VOD's URL)."""
     row = vod_row(wildcards.vod)
@@ -108,6 +109,7 @@ def get_video_source(wildcards):
     return [row["video"]] if row["video"] else []
 
 
+@input_function
 def get_chat_source(wildcards):
     row = vod_row(wildcards.vod)
     if not (row["chat"] or row["url"]):
@@ -117,6 +119,7 @@ def get_chat_source(wildcards):
     return [row["chat"]] if row["chat"] else []
 
 
+@input_function
 def get_audio_source(wildcards):
     """The video to extract the audio from, or nothing on the audio-only fast path."""
     if fetches_video(wildcards.vod):
@@ -132,14 +135,17 @@ def from_twitch(vod, side):
 
 # A fetch job gets a settings section only when the section matters to it (a local file's import does not depend on
 # them, and changing a download setting must not rebuild and re-transcribe a VOD made from local files).
+@input_function
 def get_download_settings(wildcards):
     return config["download"] if from_twitch(wildcards.vod, "video") else {}
 
 
+@input_function
 def get_chat_settings(wildcards):
     return config["chat"] if from_twitch(wildcards.vod, "chat") else {}
 
 
+@input_function
 def get_twitch_settings(wildcards):
     vod = wildcards.vod
     return (
@@ -149,10 +155,12 @@ def get_twitch_settings(wildcards):
     )
 
 
+@input_function
 def get_vod_url(wildcards):
     return vod_row(wildcards.vod)["url"]
 
 
+@input_function
 def get_vod_title(wildcards):
     return vod_row(wildcards.vod)["title"]
 
@@ -164,6 +172,7 @@ def sides_of(vod):
     }
 
 
+@lru_cache(maxsize=None)
 def artifacts_of(vod):
     """Every file the VOD's inputs allow, by artifact key: chat-only VODs have no audio side and vice versa;
     the editor exports that `exports.*` turns on."""
@@ -176,11 +185,42 @@ def artifacts_of(vod):
     }
 
 
+# Transcription: the backend is decided once, where the workflow starts (deepgram when asked for, or under auto when
+# DEEPGRAM_API_KEY is set); each kind of job gets only the settings it uses, so changing a Deepgram setting does not
+# redo an offline transcript and vice versa.
+TRANSCRIBER = workflow_backend(config["transcription"])
+UPLOAD_KEY = upload_key(config["transcription"]["upload"]["format"])
+TRANSCRIPTION_SETTINGS = (
+    {
+        key: value
+        for key, value in config["transcription"].items()
+        if key not in ("upload", "offline")
+    }
+    if TRANSCRIBER == "deepgram"
+    else {}
+)
+
+
+@input_function
+def get_transcription_inputs(wildcards):
+    """Deepgram: the encoded upload file. Offline: the plan and each part it has (known once the checkpoint ran)."""
+    vod = wildcards.vod
+    if TRANSCRIBER == "deepgram":
+        return {"audio": target(UPLOAD_KEY, vod)}
+    from klipstream.transcribe.scatter import part_count
+
+    plan = checkpoints.transcript_plan.get(vod=vod).output.plan
+    parts = [target("transcript_part", vod, part=i) for i in range(part_count(plan))]
+    return {"plan": plan, "parts": parts}
+
+
+@input_function
 def get_integration_inputs(wildcards):
     files = artifacts_of(wildcards.vod)
     return {key: files[key] for key in INTEGRATION_INPUTS if key in files}
 
 
+@input_function
 def get_report_inputs(wildcards):
     """The integrated analysis (it carries the timeline the report draws), the waveform, and what the cards play:
     the clips and the full video, when the VOD has a video."""
@@ -189,6 +229,7 @@ def get_report_inputs(wildcards):
     return {key: files[key] for key in keys if key in files}
 
 
+@input_function
 def get_publish_inputs(wildcards):
     """Every published artifact of the VOD (those with a bucket), by key."""
     return {
@@ -199,7 +240,7 @@ def get_publish_inputs(wildcards):
 
 
 def get_all_targets():
-    return [target("manifest", vod) for vod in VODS.index]
+    return [target("manifest", vod) for vod in VOD_ROWS]
 
 
 RUN_STAGES = {}  # VOD -> the furthest stage this run builds for it (raw, analysis)
@@ -231,6 +272,7 @@ def mark_finished():
 
 # ---- Editor exports (rules/exports.smk) and the report's media. Appended as one block, apart from the functions
 # above: the exports are made from the integrated analysis, the clips and the transcript only.
+@input_function
 def get_timeline_inputs(wildcards):
     """The integrated analysis; with a video, the video (frame rate, length) and the clips (the selects)."""
     keys = ["integrated_json", "video", "clips_dir"]
@@ -238,6 +280,7 @@ def get_timeline_inputs(wildcards):
     return {key: files[key] for key in keys if key in files}
 
 
+@input_function
 def get_captions_inputs(wildcards):
     """The transcript's words (and its JSON for speaker labels); with a video, the clips to caption one by one."""
     files = artifacts_of(wildcards.vod)
@@ -249,6 +292,7 @@ def get_captions_inputs(wildcards):
     return {key: files[key] for key in keys if key in files}
 
 
+@input_function
 def get_vertical_inputs(wildcards):
     files = artifacts_of(wildcards.vod)
     if "clips_dir" not in files:

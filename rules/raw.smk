@@ -1,4 +1,5 @@
-# Raw artifacts: video, 16 kHz mono audio, transcript and its tables, waveform, chat.
+# Raw artifacts: video, 16 kHz mono audio (and its compressed copy for Deepgram), transcript and its tables,
+# waveform, chat.
 # The fetch rules have no `retries:`: their clients already retry what can succeed (429, 5xx, timeouts), and
 # what cannot (no network, a missing or sub-only VOD) should fail once, at once; a rerun resumes a download.
 
@@ -49,24 +50,91 @@ rule audio_extract:
         "../scripts/audio_extract.py"
 
 
-rule transcript_transcribe:
+# The transcription chain is the longest one of a VOD (and Deepgram's answer takes the longest to come): its jobs
+# go first when several jobs are ready.
+rule audio_encode:
     input:
         wav=target("audio"),
+    output:
+        audio=target(UPLOAD_KEY),
+    log:
+        "logs/audio_encode/{vod}.log",
+    benchmark:
+        "benchmarks/audio_encode/{vod}.tsv"
+    priority: 10
+    conda:
+        "../envs/klipstream.yaml"
+    resources:
+        mem_mb=200,
+        runtime=30,
+    params:
+        settings=config["transcription"]["upload"],
+    script:
+        "../scripts/audio_encode.py"
+
+
+# Offline transcription, scattered: the checkpoint cuts the audio into pause-cut chunks and groups them; one job
+# decodes each group; transcript_transcribe gathers the parts (or, with Deepgram, sends the encoded audio).
+checkpoint transcript_plan:
+    input:
+        wav=target("audio"),
+    output:
+        plan=target("transcript_plan"),
+    log:
+        "logs/transcript_plan/{vod}.log",
+    benchmark:
+        "benchmarks/transcript_plan/{vod}.tsv"
+    priority: 10
+    conda:
+        "../envs/klipstream.yaml"
+    resources:
+        mem_mb=300,
+        runtime=10,
+    params:
+        settings=config["transcription"]["offline"],
+    script:
+        "../scripts/transcript_plan.py"
+
+
+rule transcript_decode:
+    input:
+        wav=target("audio"),
+        plan=target("transcript_plan"),
+    output:
+        part=temp(target("transcript_part")),
+    log:
+        "logs/transcript_decode/{vod}_{part}.log",
+    benchmark:
+        "benchmarks/transcript_decode/{vod}_{part}.tsv"
+    priority: 10
+    retries: 1
+    conda:
+        "../envs/klipstream.yaml"
+    resources:
+        mem_mb=400,
+        runtime=30,
+    script:
+        "../scripts/transcript_decode.py"
+
+
+rule transcript_transcribe:
+    input:
+        unpack(get_transcription_inputs),
     output:
         json=target("transcript_json"),
     log:
         "logs/transcript_transcribe/{vod}.log",
     benchmark:
         "benchmarks/transcript_transcribe/{vod}.tsv"
+    priority: 10
     retries: 1
     conda:
         "../envs/klipstream.yaml"
-    threads: 2
     resources:
-        mem_mb=1000,
-        runtime=600,
+        mem_mb=500,
+        runtime=120,
     params:
-        settings=config["transcription"],
+        settings=TRANSCRIPTION_SETTINGS,
     script:
         "../scripts/transcript_transcribe.py"
 

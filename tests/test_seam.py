@@ -5,6 +5,7 @@ functions and `unpack()` evaluated for real VODs of every kind), not on the .smk
 from __future__ import annotations
 
 import ast
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,10 @@ def parsed_rules(workdir: Path, config: dict) -> list:
             workflow = api.workflow(ResourceSettings(cores=1),
                                     ConfigSettings(configfiles=[ROOT / "config" / "config.yaml"], config=config),
                                     snakefile=ROOT / "Snakefile", workdir=workdir)._workflow
+            # Checkpoints count as done for the VODs whose plan exists (written by the fixture), so input functions
+            # that read a checkpoint's output (the transcription's parts) are evaluated too.
+            workflow.checkpoints.created_output.update(str(p.relative_to(workdir))
+                                                       for p in workdir.glob("output/raw/transcripts/parts/*/plan.json"))
             return list(workflow.rules)
     finally:
         os.chdir(cwd)
@@ -87,7 +92,8 @@ def parsed_rules(workdir: Path, config: dict) -> list:
 
 def declared(rule, vod: str) -> dict[str, set[str]] | None:
     """The names a job of `rule` for `vod` is given, or None when the VOD cannot have that job (no such input)."""
-    wildcards = Wildcards(fromdict={"vod": vod} if rule.has_wildcards() else {})
+    values = {"vod": vod, "part": "0"}
+    wildcards = Wildcards(fromdict={name: values[name] for name in rule.wildcard_names})
     try:
         inputs = rule.expand_input(wildcards)[0]
     except Exception:  # an input function refusing the VOD: e.g. a chat-only VOD has no video to fetch
@@ -101,10 +107,21 @@ def declared(rule, vod: str) -> dict[str, set[str]] | None:
             "wildcards": set(rule.wildcard_names)}
 
 
+def declared_in(workdir: Path, rule, vod: str) -> dict[str, set[str]] | None:
+    """`declared` from the workdir, where the input functions read checkpoint outputs."""
+    cwd = os.getcwd()
+    os.chdir(workdir)
+    try:
+        return declared(rule, vod)
+    finally:
+        os.chdir(cwd)
+
+
 @pytest.fixture(scope="module")
 def jobs(tmp_path_factory) -> dict[str, list[dict]]:
     """rule name -> (script path, declared names) for every kind of VOD: local video + chat, chat only, video only,
-    a Twitch id not in the table, with the video downloaded and with the audio-only download."""
+    a Twitch id not in the table, with the video downloaded and with the audio-only download, and with each
+    transcription backend (the offline one with a finished transcription plan)."""
     work = tmp_path_factory.mktemp("seam")
     for name in ("v.mp4", "c.json"):
         (work / name).write_text("")
@@ -113,15 +130,20 @@ def jobs(tmp_path_factory) -> dict[str, list[dict]]:
                                    f"chatonly\t\t\t{work}/c.json\tChat\n"
                                    f"videoonly\t\t{work}/v.mp4\t\tVideo\n"
                                    "url\thttps://www.twitch.tv/videos/77\t\t\tURL\n")
+    for vod in ("both", "videoonly", "url", "2345678901"):  # a transcription plan of two parts each
+        plan = work / "output/raw/transcripts/parts" / vod / "plan.json"
+        plan.parent.mkdir(parents=True)
+        plan.write_text(json.dumps({"version": 1, "groups": [{"first": 0, "last": 1}, {"first": 1, "last": 2}]}))
     found: dict[str, list] = {}
-    for download_video in (True, False):
-        rules = parsed_rules(work, {"vods": str(work / "vods.tsv"), "download": {"video": download_video}})
+    for download_video, backend in ((True, "offline"), (False, "offline"), (True, "deepgram")):
+        rules = parsed_rules(work, {"vods": str(work / "vods.tsv"), "download": {"video": download_video},
+                                    "transcription": {"backend": backend}})
         for rule in rules:
             if not rule.script:
                 continue
             script = (ROOT / "rules" / rule.script).resolve()
             for vod in ("both", "chatonly", "videoonly", "url", "2345678901"):
-                names = declared(rule, vod)
+                names = declared_in(work, rule, vod)
                 if names is not None:
                     found.setdefault(rule.name, []).append({"script": script, "vod": vod, **names})
     return found

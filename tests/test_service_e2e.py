@@ -149,7 +149,8 @@ def test_demo_vod_from_request_to_result(server):
         events = stream.result(timeout=300)
 
     assert events[-1]["status"] == "completed" and events[-1]["progress"] == 1.0
-    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 24  # 19 steps + the 5 editor exports
+    # 19 rules' jobs, the transcription plan (a checkpoint), the two decoding jobs it plans for the demo, 5 exports
+    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 27
     running = [e for e in events if e["status"] == "running"]
     progress = [e["progress"] for e in running]
     assert progress == sorted(progress) and any(0 < p < 1 for p in progress)
@@ -158,7 +159,7 @@ def test_demo_vod_from_request_to_result(server):
     history = json.loads((server.workdir / "output" / "status" / "demo.json").read_text())["history"]
     statuses = [h["status"] for h in history]
     assert statuses[0] == "Queued" and statuses[-1] == "Completed" and "Downloading" in statuses
-    assert any("transcript_transcribe" in e["running_rules"] for e in running)
+    assert any("transcript_decode" in e["running_rules"] for e in running)
 
     final = server.status(job_id)
     assert final["results"] == {"analysis": f"/api/v1/analysis/{job_id}/result",
@@ -173,7 +174,7 @@ def test_demo_vod_from_request_to_result(server):
     report = server.get(final["results"]["report"])
     assert report.status_code == 200 and report.text.lstrip().lower().startswith("<!doctype html")
     assert "Finished jobid" in server.get(final["log"]).text
-    assert f"job {job_id}: VOD demo 24/24 steps" in server.log.read_text()  # operators see progress lines
+    assert f"job {job_id}: VOD demo 27/27 steps" in server.log.read_text()  # operators see progress lines
 
 
 def test_job_resumes_after_a_stop_and_after_a_crash(server):

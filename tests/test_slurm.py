@@ -1,5 +1,6 @@
 """The workflow really run on Slurm (a one-node cluster started by .ci/slurm-up.sh): every job is an sbatch job,
-each asks Slurm for its rule's own threads/mem_mb/runtime, and the results equal a local run's."""
+each asks Slurm for its rule's own threads/mem_mb/runtime, and the results equal a local run's; the offline
+transcription's decoding jobs are Slurm jobs too, one per group of chunks."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
+from klipstream.media import ffmpeg_exe
 
 from conftest import ROOT, run_snakemake
 from scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
@@ -100,3 +103,43 @@ def test_chat_only_vod_on_slurm_matches_local_run(chat_vod):
     assert {("Fetching chat", "chat_fetch"), ("Analyzing", "chat_sentiment_score"),
             ("Finding highlights", "chat_highlights_detect")} <= seen
     assert status["status"] != "Failed"
+
+
+SPEECH_VOD = "slurmspeech"
+WORDS = f"output/raw/transcripts/audio_{SPEECH_VOD}_words.csv"
+
+
+@pytest.fixture(scope="module")
+def speech_vod(tmp_path_factory):
+    demo = ROOT / "data" / "demo" / "demo.mp4"
+    if not demo.is_file():
+        pytest.skip("demo VOD not generated")
+    base = tmp_path_factory.mktemp("slurm_speech")
+    video = base / "speech.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(demo), "-t", "45", "-c", "copy", str(video)], check=True)
+    return base, write_table(base / "vods.tsv", [(SPEECH_VOD, "", str(video), "", "slurm speech")])
+
+
+def test_offline_transcription_parts_are_slurm_jobs(speech_vod):
+    """The offline recogniser's checkpoint, one decoding job per group of chunks and the gather each go through
+    sbatch; the words equal a local run's (itself equal to one transcribe_offline call, tests/test_transcription_jobs)."""
+    base, table = speech_vod
+    local, slurm = base / "local", base / "slurm"
+    local.mkdir()
+    slurm.mkdir()
+    config = ["--config", f"vods={table}", "transcription={offline: {job_seconds: 10}}"]
+    env = {**PLUGIN_ENV, "DEEPGRAM_API_KEY": ""}
+    with ThreadPoolExecutor(1) as pool:
+        reference = pool.submit(run_snakemake, local, WORDS, *config, env={"DEEPGRAM_API_KEY": ""})
+        proc = run_snakemake(slurm, WORDS, *SLURM_ARGS, *config, env=env)
+        reference.result()
+    text = proc.stdout + proc.stderr
+    parts = len(json.loads((slurm / f"output/raw/transcripts/parts/{SPEECH_VOD}/plan.json").read_text())["groups"])
+    assert parts >= 3
+    decode_jobs = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_transcript_decode/", text)
+    assert len(decode_jobs) == parts, text[-3000:]
+    assert {"transcript_plan", "transcript_transcribe", "transcript_tables"} <= set(submitted_jobs(text))
+    granted = scontrol(decode_jobs[0])
+    if granted:
+        assert granted["JobState"] == "COMPLETED" and int(granted["NumCPUs"]) == 1
+    assert (slurm / WORDS).read_bytes() == (local / WORDS).read_bytes()

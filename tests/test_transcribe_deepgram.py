@@ -7,6 +7,7 @@ import logging
 import time
 import wave
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -214,3 +215,67 @@ def test_deepgram_without_key_fails_before_upload(wav, tmp_path, monkeypatch):
             transcribe(wav, tmp_path / "t.json", backend="deepgram")
     assert stub.requests == []
     assert not (tmp_path / "t.json").exists()
+
+
+@pytest.fixture
+def speech_wav(tmp_path):
+    """8 s of a real voice (the demo's audio) as 16 kHz PCM: what the workflow encodes for Deepgram."""
+    from klipstream.media import run_ffmpeg
+
+    demo = Path(__file__).resolve().parents[1] / "data" / "demo" / "demo.mp4"
+    if not demo.is_file():
+        pytest.skip("demo VOD not generated")
+    wav = tmp_path / "audio_v2.wav"
+    run_ffmpeg(["-ss", "10", "-t", "8", "-i", str(demo), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav)],
+               what="demo")
+    return wav
+
+
+@pytest.mark.parametrize("fmt, content_type, probed, max_share", [("opus", "audio/ogg", "ogg", 1 / 8),
+                                                                  ("flac", "audio/flac", "flac", 0.9)])
+def test_encoded_upload_is_sent_with_its_type_and_decodes(speech_wav, tmp_path, monkeypatch, fmt, content_type,
+                                                          probed, max_share):
+    """The workflow's path: the WAV encoded once (audio_encode), then sent by the transcript job with its
+    Content-Type; the stand-in checks the type against what it received and decodes it with ffmpeg."""
+    from deepgram_stub import DeepgramStub
+    from klipstream.transcribe import transcribe_job
+    from klipstream.transcribe.upload import encode_for_upload
+
+    upload = tmp_path / f"audio_v2.{fmt}"
+    summary = encode_for_upload(speech_wav, upload, format=fmt, bitrate_kbps=24)
+    assert summary["content_type"] == content_type and summary["bytes"] == upload.stat().st_size
+    assert upload.stat().st_size <= max_share * speech_wav.stat().st_size
+    monkeypatch.setenv("DEEPGRAM_API_KEY", KEY)
+    with DeepgramStub(key=KEY) as stub:
+        out = tmp_path / "t.json"
+        info = transcribe_job(out, audio=str(upload), settings={"backend": "auto", "model": "nova-3",
+                                                                "deepgram_url": stub.url, "timeout": 10,
+                                                                "upload": {"format": fmt}, "offline": {}})
+    (req,) = stub.requests
+    assert req["status"] == 200 and req["content_type"] == content_type and not req["chunked"]
+    assert probed in req["probed_format"].split(",") and req["bytes"] == upload.stat().st_size
+    assert req["duration"] == pytest.approx(8.0, abs=0.05)     # decoded: as long as the WAV
+    assert info["upload"] == {"content_type": content_type, "bytes": upload.stat().st_size}
+    doc = json.loads(out.read_text())
+    assert doc["metadata"]["duration"] == pytest.approx(8.0, abs=0.05) and doc["klipstream"]["backend"] == "deepgram"
+
+
+def test_a_body_that_is_not_its_content_type_is_refused_once(speech_wav, tmp_path):
+    from deepgram_stub import DeepgramStub
+    from klipstream.transcribe.upload import encode_for_upload
+
+    upload = tmp_path / "audio_v2.opus"
+    encode_for_upload(speech_wav, upload, format="opus")
+    with DeepgramStub() as stub:
+        with pytest.raises(KlipError, match="HTTP 400.*body is ogg, content-type says audio/flac"):
+            transcribe_deepgram(upload, api_key=KEY, base_url=stub.url, content_type="audio/flac", sleep=[].append)
+    assert len(stub.requests) == 1
+
+
+def test_upload_settings_errors_are_one_line(speech_wav, tmp_path):
+    from klipstream.transcribe.upload import encode_for_upload
+
+    with pytest.raises(KlipError, match="upload.format must be one of opus, flac"):
+        encode_for_upload(speech_wav, tmp_path / "a.mp3", format="mp3")
+    with pytest.raises(KlipError, match="must end with .opus"):
+        encode_for_upload(speech_wav, tmp_path / "a.ogg", format="opus")

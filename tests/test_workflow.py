@@ -20,7 +20,9 @@ DEMO = ROOT / "data" / "demo"
 TINY_SECONDS = 50
 
 CHAT_JOBS = {"chat_fetch", "chat_sentiment_score", "chat_timeline_build", "chat_highlights_detect", "chat_plot"}
-AUDIO_JOBS = {"video_fetch", "audio_extract", "transcript_transcribe", "transcript_tables", "transcript_segments",
+# A dry run shows the transcription's plan (a checkpoint) and gather; the decoding jobs appear once the plan exists.
+AUDIO_JOBS = {"video_fetch", "audio_extract", "transcript_plan", "transcript_transcribe", "transcript_tables",
+              "transcript_segments",
               "waveform_render", "audio_features_compute", "audio_sentiment_score", "audio_highlights_detect",
               "audio_plot"}
 EXPORT_JOBS = {"timeline_export", "chapters_write", "moments_tabulate", "captions_write", "vertical_render"}

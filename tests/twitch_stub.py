@@ -107,6 +107,8 @@ class Stub:
         self.renditions = ["1080p60", "720p60", "480p30", "audio_only"]
         self.lock = threading.Lock()
         self.requests: list[dict] = []
+        self.bytes_out: dict[str, int] = {}  # response bytes by first path segment (gql, vod, hls)
+        self.sleep_seconds = 0.0             # simulated latency slept in total
         self.active = 0
         self.max_active = 0
         self.server: ThreadingHTTPServer | None = None
@@ -206,6 +208,9 @@ class Stub:
                 pass
 
             def _send(self, status: int, body: bytes, ctype: str = "application/json"):
+                kind = urlsplit(self.path).path.strip("/").split("/", 1)[0]
+                with stub.lock:
+                    stub.bytes_out[kind] = stub.bytes_out.get(kind, 0) + len(body)
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -222,6 +227,8 @@ class Stub:
                 try:
                     if stub.latency:
                         time.sleep(stub.latency)
+                        with stub.lock:
+                            stub.sleep_seconds += stub.latency
                     payload = json.loads(body)
                     with stub.lock:
                         stub.requests.append({"path": self.path, "client_id": self.headers.get("Client-ID"),

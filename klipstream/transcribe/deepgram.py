@@ -1,8 +1,10 @@
 """Deepgram pre-recorded transcription through the official deepgram-sdk (v7: `client.listen.v1.media`).
 
 Upload: the SDK's `transcribe_file(request=...)` accepts an iterator of bytes, which httpx sends as a
-streamed body, so the WAV is read from disk 1 MiB at a time and memory does not grow with its length.
-We also send Content-Length (httpx then streams without chunked encoding, which any proxy accepts).
+streamed body, so the audio (the WAV, or its FLAC/Opus encoding made by `upload.encode_for_upload`) is read
+from disk 1 MiB at a time and memory does not grow with its length. We send its Content-Type (from the
+file's extension, the artifact registry's table) and Content-Length (httpx then streams without chunked
+encoding, which any proxy accepts).
 
 Retries are ours, not the SDK's: the SDK would re-send the same, already consumed iterator, so its
 retries are disabled (max_retries=0) and each attempt opens the file again. 429/5xx/timeouts/malformed
@@ -22,6 +24,7 @@ from typing import Callable, Iterator
 
 import httpx
 
+from ..artifacts import content_type as artifact_content_type
 from ..errors import KlipError
 from .shape import now_iso
 from ..retry import backoff_delay
@@ -77,8 +80,10 @@ def _validate(doc) -> None:
 def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: str = "nova-3",
                         fallback_model: str | None = "nova-2", language: str = "en", timeout: float = 600.0,
                         base_url: str | None = None, max_attempts: int = 5, backoff_base: float = 2.0,
-                        backoff_cap: float = 60.0, sleep: Callable[[float], None] = time.sleep) -> dict:
-    """POST the WAV to Deepgram /v1/listen and return its JSON response (plus `klipstream` provenance)."""
+                        backoff_cap: float = 60.0, sleep: Callable[[float], None] = time.sleep,
+                        content_type: str | None = None) -> dict:
+    """POST the audio file `wav` (WAV, FLAC or Ogg/Opus; its Content-Type from its extension unless given) to
+    Deepgram /v1/listen and return its JSON response (plus `klipstream` provenance)."""
     if not api_key:
         raise KlipError("transcription backend deepgram needs DEEPGRAM_API_KEY (environment variable) to be set")
     from deepgram import DeepgramClient
@@ -90,6 +95,7 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
     if not wav.is_file():
         raise KlipError(f"audio file not found: {wav}")
     size = wav.stat().st_size
+    content_type = content_type or artifact_content_type(str(wav))
     base_url = (base_url or os.environ.get("DEEPGRAM_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
     ws_url = base_url.replace("https://", "wss://").replace("http://", "ws://")
     captured: dict[str, httpx.Response] = {}
@@ -110,7 +116,7 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
                 request=iter_file(wav), model=use_model, language=language, smart_format=True,
                 punctuate=True, paragraphs=True, utterances=True,
                 request_options={"max_retries": 0, "timeout": timeout,
-                                 "additional_headers": {"content-type": "audio/wav", "content-length": str(size)}})
+                                 "additional_headers": {"content-type": content_type, "content-length": str(size)}})
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out after {timeout:g} s ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -142,8 +148,8 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
     try:
         for m_index, use_model in enumerate(models):
             for n in range(max_attempts):
-                log.info("deepgram: uploading %s (%.1f MB) with model %s, attempt %d/%d",
-                         wav.name, size / 1e6, use_model, n + 1, max_attempts)
+                log.info("deepgram: uploading %s (%.2f MB, %s) with model %s, attempt %d/%d",
+                         wav.name, size / 1e6, content_type, use_model, n + 1, max_attempts)
                 try:
                     doc = attempt(use_model)
                 except _ModelRejected as exc:
@@ -166,7 +172,8 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
                 log.info("deepgram: model %s transcribed %.1f s of audio in %.1f s (RTF %.3f), %d words",
                          use_model, duration, elapsed, elapsed / duration if duration else 0.0,
                          len(doc["results"]["channels"][0]["alternatives"][0]["words"]))
-                doc["klipstream"] = {"backend": "deepgram", "model": use_model, "created": now_iso()}
+                doc["klipstream"] = {"backend": "deepgram", "model": use_model, "created": now_iso(),
+                                     "upload": {"content_type": content_type, "bytes": size}}
                 return doc
     finally:
         http.close()
