@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tests.helpers: the loopback stand-ins
 sys.path.insert(0, str(ROOT))
 
 
@@ -28,7 +28,7 @@ def cpu_seconds() -> float:
 
 
 def twitch(a) -> tuple[str, callable]:
-    from twitch_stub import Stub
+    from tests.helpers.twitch_stub import Stub
 
     stub = Stub(vod_id=a.vod, messages=a.messages, duration=a.seconds, hls_dir=Path(a.hls), latency=a.latency,
                 page_size=100)
@@ -46,7 +46,7 @@ def twitch(a) -> tuple[str, callable]:
 
 
 def deepgram(a) -> tuple[str, callable]:
-    from deepgram_stub import DeepgramStub
+    from tests.helpers.deepgram_stub import DeepgramStub
 
     stub = DeepgramStub(rate_bps=a.rate_mbit * 1e6 or None, processing_base=a.base, processing_rtf=a.rtf)
     stub.__enter__()
@@ -61,7 +61,7 @@ def deepgram(a) -> tuple[str, callable]:
 
 
 def llm(a) -> tuple[str, callable]:
-    from emotions_stub import StubServer
+    from tests.helpers.emotions_stub import StubServer
 
     stub = StubServer(latency=a.latency)
     stub.__enter__()
@@ -75,7 +75,7 @@ def llm(a) -> tuple[str, callable]:
 
 
 def convex(a) -> tuple[str, callable]:
-    from publish_stubs import ConvexStub
+    from tests.helpers.publish_stubs import ConvexStub
 
     stub = ConvexStub()
     stub.__enter__()

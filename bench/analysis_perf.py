@@ -33,8 +33,8 @@ log = logging.getLogger("bench")
 
 
 def make_inputs(work: Path, hours: float, messages: int, words: int) -> dict:
-    from klipstream.io import write_csv
     from devtools.synth import plan, write_audio, write_chat_json
+    from klipstream.io import write_csv
 
     duration = hours * 3600
     n_events = int(hours * 10)

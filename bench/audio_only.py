@@ -1,6 +1,6 @@
 """What the audio-only fast path (`download.video: false`) saves: bytes and time to get a VOD's 16 kHz WAV from
 Twitch's `audio_only` rendition versus downloading the 720p video and extracting its audio, on the loopback
-Twitch stub of tests/twitch_stub.py (GQL + usher + HLS on 127.0.0.1, yt-dlp's real Twitch extractor).
+Twitch stub of tests/helpers/twitch_stub.py (GQL + usher + HLS on 127.0.0.1, yt-dlp's real Twitch extractor).
 
 The stub's renditions are encoded here at Twitch-like bitrates (720p30 H.264 at --video-kbps, AAC at 160 kb/s,
 Twitch's audio_only bandwidth) so the byte ratio is meaningful; times are loopback times (no network limit), so on
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tests.helpers: the loopback stand-ins
 log = logging.getLogger("audio_only")
 VOD = "123456789"
 
@@ -53,11 +53,11 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
-    from twitch_stub import Stub
     from yt_dlp.extractor import twitch as ytw
 
     from klipstream.media import extract_audio, ffmpeg_exe, wav_info
     from klipstream.video import download_audio_only, download_twitch_video
+    from tests.helpers.twitch_stub import Stub
 
     with tempfile.TemporaryDirectory(prefix="klip-audio-only-") as tmp:
         tmp = Path(tmp)

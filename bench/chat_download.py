@@ -1,6 +1,6 @@
 """Benchmark: chat download from the loopback Twitch GQL stub with 100 ms latency per page.
 
-Runs the stub in its own process (tests/twitch_stub.py) and each download in a fresh child process,
+Runs the stub in its own process (tests/helpers/twitch_stub.py) and each download in a fresh child process,
 so wall time and peak RSS (ru_maxrss) belong to the downloader alone.
 
     .venv/bin/python bench/chat_download.py                 # 200k with 8 workers, 50k vs 200k memory, 1 worker (partial)
@@ -43,9 +43,9 @@ def child(url: str, workers: int, end: float | None) -> None:
 
 
 def run(messages: int, workers: int, end: float | None = None, latency: float = 0.1) -> dict:
-    stub = subprocess.Popen([sys.executable, str(ROOT / "tests" / "twitch_stub.py"), "--messages", str(messages),
+    stub = subprocess.Popen([sys.executable, "-m", "tests.helpers.twitch_stub", "--messages", str(messages),
                              "--duration", str(DURATION), "--latency", str(latency)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         url = stub.stdout.readline().strip() + "/gql"
         out = subprocess.run([sys.executable, __file__, "--child", url, str(workers), str(end or "")],

@@ -14,7 +14,7 @@ A control row ("dither": the WAV plus +-1 LSB of noise) shows how far any change
 
 `upload`: a stream-like WAV of N hours (the demo VOD's audio - two voices over room noise - looped), encoded into
 each format; each file is then sent through the real Deepgram client (transcribe_deepgram) to the Deepgram stand-in
-(tests/deepgram_stub.py) throttled to 20 and 50 Mbit/s, which decodes what it received. Upload time = the time the
+(tests/helpers/deepgram_stub.py) throttled to 20 and 50 Mbit/s, which decodes what it received. Upload time = the time the
 stand-in spent reading the body (its token bucket paces the reads, so TCP back-pressure paces the client).
 The WAV itself is measured too; with --skip-slow-wav its upload times are computed from its size instead.
 """
@@ -34,7 +34,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tests.helpers: the loopback stand-ins
 sys.path.insert(0, str(ROOT / "bench"))
 
 from transcription import edit_distance, norm, references  # noqa: E402  (the speech set, as bench/transcription.py)
@@ -82,6 +82,7 @@ def speech_sets(tmp: Path) -> dict[str, list[tuple[Path, list[str]]]]:
     """The recordings with reference words: the speech set of ../shared/data/audio (7 files, 201 words) and the
     demo VOD's audio against its script (data/demo/truth.json, 580 words)."""
     from demo_wer import normalise
+
     from klipstream.io import read_json
     from klipstream.media import extract_audio
 
@@ -97,6 +98,7 @@ def speech_sets(tmp: Path) -> dict[str, list[tuple[Path, list[str]]]]:
 def bench_wer(only: list[str] | None = None) -> list[dict]:
     """Per format and recording set: WER against the references, transcript change against the WAV's transcript."""
     from demo_wer import normalise
+
     from klipstream.transcribe.offline import transcribe_offline
 
     rows, original = [], {}
@@ -163,8 +165,8 @@ def stream_wav(path: Path, hours: float) -> Path:
 
 def send(path: Path, rate_mbit: float) -> dict:
     """Upload `path` through the Deepgram client to the throttled stand-in; the stand-in's receive time."""
-    from deepgram_stub import DeepgramStub
     from klipstream.transcribe.deepgram import transcribe_deepgram
+    from tests.helpers.deepgram_stub import DeepgramStub
 
     with DeepgramStub(rate_bps=rate_mbit * 1e6) as stub:
         t0 = time.monotonic()

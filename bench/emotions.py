@@ -43,8 +43,8 @@ class external_stub:
     def __init__(self, latency: float):
         import subprocess
 
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "emotions_stub.py"), "--latency", str(latency)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.helpers.emotions_stub", "--latency", str(latency)],
+                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
         self.base_url = self.proc.stdout.readline().strip()
 
     def _stats(self) -> dict:

@@ -13,12 +13,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from publish_stubs import Emulator  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.helpers
 
 from klipstream.publish import publish_vod  # noqa: E402
 from klipstream.publish.checksums import file_checksums  # noqa: E402
+from tests.helpers.publish_stubs import Emulator  # noqa: E402
 
 
 def make_files(root: Path, mb: int) -> dict:

@@ -7,12 +7,12 @@ loopback stand-in in its own process.
 What runs: `python -m klipstream.cli run https://www.twitch.tv/videos/ID --workdir W --cores 2` with
 `download.video: false` (Twitch's audio-only rendition), the Deepgram backend, the LLM speech scorer, Cloud Storage
 publishing and Convex statuses, pointed at the stand-ins only through their documented environment variables:
-- Twitch (tests/twitch_stub.py): GQL metadata, 2,000 comment pages of 100 messages (200,000 synthetic messages over
+- Twitch (tests/helpers/twitch_stub.py): GQL metadata, 2,000 comment pages of 100 messages (200,000 synthetic messages over
   the 4 h), usher and an `audio_only` HLS rendition: the demo VOD's audio looped to 4 h, AAC 160 kbit/s 48 kHz
   stereo (Twitch's audio-only bitrate) in 10 s segments, made once with ffmpeg and kept in --cache;
-- Deepgram (tests/deepgram_stub.py): receives the upload, checks its Content-Type, decodes it with ffmpeg, answers
+- Deepgram (tests/helpers/deepgram_stub.py): receives the upload, checks its Content-Type, decodes it with ffmpeg, answers
   with words where the audio is loud;
-- the LLM (tests/emotions_stub.py, OpenAI-compatible), the Convex stand-in (tests/publish_stubs.py) and
+- the LLM (tests/helpers/emotions_stub.py, OpenAI-compatible), the Convex stand-in (tests/helpers/publish_stubs.py) and
   gcp-storage-emulator (in memory).
 
 Two modes separate what no client could avoid from what the client does:
@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # tests.helpers: the loopback stand-ins
 sys.path.insert(0, str(ROOT))
 
 VOD = "987654321"
@@ -111,7 +111,7 @@ def tree_sample(pid: int) -> tuple[float, int]:
 def run_mode(mode: str, hls: Path, args, base: Path) -> dict:
     realistic = mode == "realistic"
     seconds = int(args.hours * 3600)
-    from publish_stubs import Emulator
+    from tests.helpers.publish_stubs import Emulator
 
     standins = {
         "twitch": StandIn("twitch", "--hls", str(hls), "--vod", VOD, "--seconds", str(seconds), "--messages",

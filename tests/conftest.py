@@ -1,16 +1,26 @@
-"""Shared test fixtures: repository paths, the shared real-data folder, and a Snakemake runner."""
+"""Shared test fixtures: the shared real-data folder and the GCS emulator. Helpers live in tests/helpers/."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from tests.helpers.workflow import SHARED_DATA
+
+# Modules whose tests take seconds each without running the whole workflow: a real browser, real speech decoding,
+# rendered clips, a service under load. With the `workflow` and `slurm` tests they make up the `slow` set.
+SLOW_MODULES = {"test_report_browser", "test_report_play", "test_exports", "test_transcribe_offline",
+                "test_service_load", "test_cluster_plugins", "test_twitch_video", "test_twitch_gql", "test_clips",
+                "test_emotions_llm", "test_transcribe_deepgram", "test_demo_data"}
+
+
+def pytest_collection_modifyitems(items):
+    """Mark the slow tests, so `pytest -m "not slow"` is a quick subset (under a minute) for the edit-test loop."""
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1]
+        if module in SLOW_MODULES or item.get_closest_marker("workflow") or item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -21,20 +31,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-def run_snakemake(workdir: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run the repo's workflow in `workdir` (its own output/, logs/, .snakemake/) and return the finished process."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(ROOT / "config" / "config.yaml"), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=workdir)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def emulator():
     """gcp-storage-emulator on 127.0.0.1 for one test module (publish and storage-plugin tests)."""
-    from publish_stubs import Emulator
+    from tests.helpers.publish_stubs import Emulator
 
     emu = Emulator()
     yield emu

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.signals.audio_features import COLUMNS, compute_audio_features, speech_rate_per_second
 from klipstream.errors import KlipError
 from klipstream.outputs.plots import plot_audio_features
+from klipstream.signals.audio_features import COLUMNS, compute_audio_features, speech_rate_per_second
 from klipstream.signals.robust import rolling_median_mad, rolling_robust_z
 
 SR = 16_000

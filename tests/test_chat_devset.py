@@ -1,15 +1,21 @@
 """The chat dev set (bench/devsets/chat_messages*.csv) is well formed and every id resolves to a real message."""
 
-import sys
 
 import pandas as pd
 import pytest
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT / "bench" / "devsets"))
-from chat_source import (DATA_DIR, DEVSET, DEVSET_COLUMNS, EMOTIONS, PASS2, SENTIMENTS, SOURCES,  # noqa: E402
-                         read_labels, read_source)
+from bench.devsets.chat_source import (  # noqa: E402
+    DATA_DIR,
+    DEVSET,
+    DEVSET_COLUMNS,
+    EMOTIONS,
+    PASS2,
+    SENTIMENTS,
+    SOURCES,
+    read_labels,
+    read_source,
+)
+from tests.helpers.workflow import ROOT
 
 STRATA = {"random", "emote_only", "short_text", "long_text", "question", "command", "copypasta", "non_english"}
 
@@ -65,8 +71,7 @@ def test_every_id_resolves_to_a_message(devset):
 
 
 def test_evaluate_takes_any_score_fn():
-    sys.path.insert(0, str(ROOT / "bench"))
-    import chat_sentiment_eval as ev
+    from bench import chat_sentiment_eval as ev
 
     dev = pd.DataFrame({"source": "x", "message_id": ["1", "2", "3", "4"], "stratum": "random",
                         "sentiment": ["positive", "neutral", "negative", "neutral"],

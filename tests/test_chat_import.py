@@ -11,8 +11,7 @@ import pytest
 from klipstream.chat.importers import detect_format, import_chat
 from klipstream.chat.io import ChatWriter, make_comment, read_chat_frame, read_chat_meta
 from klipstream.errors import KlipError
-
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chat"
 
@@ -270,8 +269,8 @@ def test_messages_outside_the_vod_are_dropped_and_counted(tmp_path):
 
 def test_out_of_range_chat_still_builds_the_timeline(tmp_path):
     """Through the workflow's own steps: import, sentiment, timeline."""
-    from klipstream.signals.chat_timeline import build_chat_timeline
     from klipstream.emotions.chat import score_chat
+    from klipstream.signals.chat_timeline import build_chat_timeline
 
     src = tmp_path / "chat.txt"
     src.write_text("".join(f"[0:00:{s:02d}] u{s}: hello there\n" for s in range(1, 30)) + "[99999:00:00] x: boom\n")

@@ -6,9 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.signals.chat_timeline import COLUMNS, build_chat_timeline, copypasta_flags, normalise_text, timeline_frame
 from klipstream.errors import KlipError
 from klipstream.outputs.plots import plot_chat_timeline
+from klipstream.signals.chat_timeline import (
+    COLUMNS,
+    build_chat_timeline,
+    copypasta_flags,
+    normalise_text,
+    timeline_frame,
+)
 
 SENTIMENT_COLUMNS = ["time", "comment_id", "user", "message", "emotes", "emote_count", "emoji_count", "is_filtered",
                      "filter_reason", "sentiment_score", "excitement", "funny", "happiness", "anger", "sadness",

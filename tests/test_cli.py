@@ -5,8 +5,8 @@ import argparse
 import pytest
 
 from klipstream.cli import main, snakemake_command
-from klipstream.workflow import vod_id_of
 from klipstream.errors import KlipError
+from klipstream.workflow import vod_id_of
 
 
 @pytest.mark.parametrize("ref, vod", [

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.errors import KlipError
 from klipstream.highlights import integrate
 from klipstream.media import ffmpeg_exe
+from klipstream.outputs.clips import cut_clips, media_duration
 
 
 def _frame(path, t: float | None = None) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import time
 
-from conftest import run_snakemake
+from tests.helpers.workflow import run_snakemake
 
 FAKE = '#!/bin/sh\necho "$(basename "$0") $*" >> "{marker}"\nsleep 20\n'
 

@@ -7,8 +7,7 @@ import pytest
 
 from klipstream import config
 from klipstream.errors import KlipError
-
-from conftest import run_snakemake
+from tests.helpers.workflow import run_snakemake
 
 
 @pytest.mark.parametrize("given, message", [

@@ -9,7 +9,7 @@ import pytest
 
 from klipstream.convex import ConvexClient, ConvexError, client_from_settings
 from klipstream.settings import get_settings
-from publish_stubs import SECRET, ConvexStub, clean_env
+from tests.helpers.publish_stubs import SECRET, ConvexStub, clean_env
 
 
 @pytest.fixture(autouse=True)

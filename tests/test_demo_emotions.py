@@ -4,7 +4,7 @@ data/demo/truth.json plants an excited win, a shout (a scare), both hosts laughi
 workflow runs once into a temporary folder (Snakemake target output/analysis/demo_integrated_analysis.json, the
 offline backends: no key, no network); the integrated analysis must call them excitement, excitement, funny and
 anger. The same run's transcript then goes through the LLM path against the OpenAI-compatible stand-in
-(tests/emotions_stub.py) to check what the prompt carries and that the answers validate against the schema.
+(tests/helpers/emotions_stub.py) to check what the prompt carries and that the answers validate against the schema.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, run_snakemake
+
+from tests.helpers.workflow import ROOT, run_snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -50,9 +51,8 @@ def test_planted_moments_get_their_emotions(demo_run):
 
 
 def test_llm_prompt_and_schema_on_the_demo_transcript(demo_run, tmp_path, monkeypatch):
-    from emotions_stub import StubServer
-
     from klipstream.emotions import llm, speech
+    from tests.helpers.emotions_stub import StubServer
 
     monkeypatch.setenv("NEBIUS_API_KEY", "test-key")
     tr = demo_run / "output" / "raw" / "transcripts"

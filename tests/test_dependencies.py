@@ -9,10 +9,8 @@ import sys
 import tomllib
 from importlib.metadata import packages_distributions
 
-from conftest import ROOT
-
-sys.path.insert(0, str(ROOT))
-from devtools import conda_env  # noqa: E402
+from devtools import conda_env
+from tests.helpers.workflow import ROOT
 
 # Declared but not imported by the package, on purpose: the workflow engine the package runs under, and plugins.
 USED_OUTSIDE_IMPORTS = {"snakemake",

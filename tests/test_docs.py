@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 README = (ROOT / "README.md").read_text()
 REFERENCE = (ROOT / "docs" / "reference.md").read_text()

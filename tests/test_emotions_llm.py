@@ -11,8 +11,7 @@ import pytest
 from klipstream.emotions import llm, speech
 from klipstream.emotions.offline import MODEL_NAME as OFFLINE
 from klipstream.errors import KlipError
-
-from emotions_stub import StubServer, good_answer
+from tests.helpers.emotions_stub import StubServer, good_answer
 
 KEY = "sk-test-secret-123456"
 

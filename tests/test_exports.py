@@ -15,15 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from klipstream.outputs.clips import cut_clips, media_duration
-from klipstream.outputs import captions as cap
-from klipstream.outputs import chapters, timeline, vertical
 from klipstream.highlights import integrate
 from klipstream.io import write_json
 from klipstream.media import ffmpeg_exe
+from klipstream.outputs import captions as cap
+from klipstream.outputs import chapters, timeline, vertical
+from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.publish import plan
-
-from test_report_browser import _inputs
+from tests.helpers.browser import report_inputs
 
 VOD = "exp_vod"
 
@@ -124,7 +123,7 @@ def analysed(tmp_path_factory):
     """An integrated analysis of a 10-minute VOD (6 highlights), its video at 30000/1001 fps and its top 3 clips."""
     tmp = tmp_path_factory.mktemp("exports")
     doc = integrate(VOD, tmp / "a.json", title="Export <test>", twitch_url="https://www.twitch.tv/videos/42",
-                    params={}, **_inputs(tmp))
+                    params={}, **report_inputs(tmp))
     video = tmp / f"video_{VOD}.mp4"
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x54:rate=30000/1001",
                     "-f", "lavfi", "-i", "sine=f=330:sample_rate=16000", "-t", "600", "-c:v", "libx264",

@@ -11,9 +11,9 @@ import os
 import pandas as pd
 import pytest
 
-from conftest import run_snakemake
-from publish_stubs import emulator_command
-from scale_helpers import REAL_CHAT, cut_chat, write_table
+from tests.helpers.publish_stubs import emulator_command
+from tests.helpers.scale_helpers import REAL_CHAT, cut_chat, write_table
+from tests.helpers.workflow import run_snakemake
 
 pytestmark = [
     pytest.mark.workflow,

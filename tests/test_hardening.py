@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_snakemake
 from klipstream import media
 from klipstream.media import extract_audio, ffmpeg_exe
+from tests.helpers.workflow import ROOT, run_snakemake
 
 DEMO = ROOT / "data" / "demo"
 
@@ -69,7 +69,7 @@ def test_the_wav_does_not_depend_on_which_ffmpeg_made_it(tmp_path, monkeypatch):
 
 @pytest.mark.workflow
 def test_a_vod_whose_video_has_no_audio_goes_on_with_its_chat(mute_video, tmp_path):
-    from test_workflow import write_table
+    from tests.helpers.workflow import write_table
 
     write_table(tmp_path / "vods.tsv", [("mute", "", str(mute_video), str(DEMO / "demo_chat.json"), "Mute")])
     run_snakemake(tmp_path, "output/analysis/mute_integrated_analysis.json", "output/report/mute.html",
@@ -111,7 +111,7 @@ def test_klipstream_run_after_kill_9_clears_the_lock_and_finishes(tmp_path):
     import signal
     import time
 
-    from test_workflow import write_table
+    from tests.helpers.workflow import write_table
 
     needs_demo()
     write_table(tmp_path / "vods.tsv", [("chatonly", "", "", str(DEMO / "demo_chat.json"), "Chat only")])
@@ -153,7 +153,7 @@ def test_status_piped_into_head_prints_no_traceback(tmp_path):
 def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path):
     """Only the integrated analysis asked for: the status ends Completed (step workflow, stage analysis), not in
     the last job's "Finding highlights"; a later full run ends Completed by publishing."""
-    from test_workflow import write_table
+    from tests.helpers.workflow import write_table
 
     needs_demo()
     write_table(tmp_path / "vods.tsv", [("chatonly", "", "", str(DEMO / "demo_chat.json"), "Chat only")])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 spec = importlib.util.spec_from_file_location("highlight_eval", ROOT / "bench" / "highlight_eval.py")
 he = importlib.util.module_from_spec(spec)

@@ -191,11 +191,11 @@ DEMO = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "dem
 def test_demo_vod_acceptance(tmp_path):
     """Issue 2 acceptance on the demo VOD with the real stages: every planted moment within 15 s in the top 5,
     and the chat-spam distractor ranked below all planted moments (if it is ranked at all)."""
-    from klipstream.signals.audio_features import compute_audio_features
     from klipstream.chat.importers import import_chat
-    from klipstream.signals.chat_timeline import build_chat_timeline
     from klipstream.emotions.chat import score_chat
     from klipstream.media import extract_audio
+    from klipstream.signals.audio_features import compute_audio_features
+    from klipstream.signals.chat_timeline import build_chat_timeline
 
     truth = json.loads((DEMO / "truth.json").read_text())
     extract_audio(DEMO / "demo.mp4", tmp_path / "a.wav")

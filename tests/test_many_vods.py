@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from conftest import run_snakemake
-from scale_helpers import REAL_CHAT, cut_chat, max_concurrent_jobs, snakemake_log, write_table
+from tests.helpers.scale_helpers import REAL_CHAT, cut_chat, max_concurrent_jobs, snakemake_log, write_table
+from tests.helpers.workflow import run_snakemake
 
 pytestmark = pytest.mark.workflow
 SENTIMENT = "output/analysis/chat/{vod}_chat_sentiment.csv"

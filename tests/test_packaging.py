@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tomllib
 
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 
 def wheel_files() -> list:

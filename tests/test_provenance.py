@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from conftest import ROOT
 from klipstream.provenance import provenance
 from klipstream.transcribe.shape import build_response
+from tests.helpers.workflow import ROOT
 
 
 def test_provenance_names_ffmpeg_models_and_scorers(tmp_path):

@@ -18,7 +18,7 @@ from klipstream import status
 from klipstream.errors import KlipError
 from klipstream.publish import publish_vod
 from klipstream.publish.gcs import GcsStore
-from publish_stubs import SECRET, ConvexStub, clean_env, emulator_command
+from tests.helpers.publish_stubs import SECRET, ConvexStub, clean_env, emulator_command
 
 pytestmark = pytest.mark.skipif(emulator_command() is None, reason="gcp-storage-emulator not installed")
 VOD = "2434635255"

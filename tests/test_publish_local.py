@@ -13,7 +13,7 @@ from klipstream.errors import KlipError
 from klipstream.publish import content_type, plan, publish_vod
 from klipstream.publish.checksums import file_checksums, matches
 from klipstream.settings import DEFAULT_BUCKETS
-from publish_stubs import SECRET, ConvexStub, clean_env
+from tests.helpers.publish_stubs import SECRET, ConvexStub, clean_env
 
 VOD = "1087079172"
 

@@ -11,7 +11,7 @@ import pytest
 
 from klipstream import settings
 from klipstream.settings import RedactingFilter, get_settings, load_env_files, redact
-from publish_stubs import SECRET, clean_env
+from tests.helpers.publish_stubs import SECRET, clean_env
 
 
 @pytest.fixture(autouse=True)

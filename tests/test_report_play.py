@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from klipstream.outputs.clips import cut_clips
 from klipstream.highlights import integrate
 from klipstream.media import ffmpeg_exe
+from klipstream.outputs.clips import cut_clips
 from klipstream.outputs.report import render_report
-
-from test_report_browser import CHROMIUM, FLAGS, DevTools, _inputs
+from tests.helpers.browser import CHROMIUM, FLAGS, DevTools, report_inputs
 
 VOD = "play_vod"
 
@@ -27,7 +26,7 @@ def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("play")
     out = tmp / "output"
     doc = integrate(VOD, out / "analysis" / f"{VOD}_integrated_analysis.json", title="Play test",
-                    twitch_url="https://www.twitch.tv/videos/42", params={}, **_inputs(tmp))
+                    twitch_url="https://www.twitch.tv/videos/42", params={}, **report_inputs(tmp))
     video = out / "raw" / "videos" / f"video_{VOD}.mp4"
     video.parent.mkdir(parents=True)
     subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10",

@@ -10,8 +10,7 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, run_snakemake
-from test_workflow import planned_jobs, write_table
+from tests.helpers.workflow import ROOT, planned_jobs, run_snakemake, write_table
 
 pytestmark = pytest.mark.workflow
 

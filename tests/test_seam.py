@@ -15,7 +15,7 @@ from snakemake.api import SnakemakeApi
 from snakemake.iocontainers import Wildcards
 from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
 
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 SECTIONS = ("input", "output", "params", "log", "wildcards")
 NAMEDLIST_METHODS = {"get", "keys", "items", "values"}

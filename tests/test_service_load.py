@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 spec = importlib.util.spec_from_file_location("service_limits", ROOT / "bench" / "service_limits.py")
 limits = importlib.util.module_from_spec(spec)

@@ -14,9 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from klipstream.media import ffmpeg_exe
-
-from conftest import ROOT, run_snakemake
-from scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
+from tests.helpers.scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
+from tests.helpers.workflow import ROOT, run_snakemake
 
 # .ci/run installs the Slurm executor plugin here, beside the venv (see tests/test_cluster_plugins.py for why).
 PLUGINS = ROOT / ".ci" / "cluster-plugins"

@@ -13,7 +13,7 @@ import pytest
 
 from klipstream import status
 from klipstream.errors import KlipError
-from publish_stubs import SECRET, ConvexStub, clean_env, free_port
+from tests.helpers.publish_stubs import SECRET, ConvexStub, clean_env, free_port
 
 PIPELINE = ["Queued", "Downloading", "Fetching chat", "Transcribing", "Analyzing", "Finding highlights", "Completed"]
 

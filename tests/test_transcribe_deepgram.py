@@ -16,7 +16,7 @@ import pytest
 from klipstream.errors import KlipError
 from klipstream.transcribe import transcribe, write_segments, write_word_tables
 from klipstream.transcribe.deepgram import transcribe_deepgram
-from loopback import LoopbackServer
+from tests.helpers.loopback import LoopbackServer
 
 KEY = "dg-secret-key-0123456789abcdef"
 
@@ -237,9 +237,9 @@ def test_encoded_upload_is_sent_with_its_type_and_decodes(speech_wav, tmp_path, 
                                                           probed, max_share):
     """The workflow's path: the WAV encoded once (audio_encode), then sent by the transcript job with its
     Content-Type; the stand-in checks the type against what it received and decodes it with ffmpeg."""
-    from deepgram_stub import DeepgramStub
     from klipstream.transcribe import transcribe_job
     from klipstream.transcribe.upload import encode_for_upload
+    from tests.helpers.deepgram_stub import DeepgramStub
 
     upload = tmp_path / f"audio_v2.{fmt}"
     summary = encode_for_upload(speech_wav, upload, format=fmt, bitrate_kbps=24)
@@ -261,8 +261,8 @@ def test_encoded_upload_is_sent_with_its_type_and_decodes(speech_wav, tmp_path, 
 
 
 def test_a_body_that_is_not_its_content_type_is_refused_once(speech_wav, tmp_path):
-    from deepgram_stub import DeepgramStub
     from klipstream.transcribe.upload import encode_for_upload
+    from tests.helpers.deepgram_stub import DeepgramStub
 
     upload = tmp_path / "audio_v2.opus"
     encode_for_upload(speech_wav, upload, format="opus")

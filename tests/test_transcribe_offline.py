@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from klipstream.errors import KlipError
-
 from klipstream.transcribe import transcribe, write_segments, write_word_tables
 from klipstream.transcribe.chunking import ChunkPlan, frame_energy_db, group_chunks, iter_chunk_audio, plan_chunks
 from klipstream.transcribe.offline import transcribe_offline

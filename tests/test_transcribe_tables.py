@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from klipstream.errors import KlipError
-from klipstream.transcribe.tables import (SEGMENT_COLUMNS, assign_words, window_bounds, write_segments,
-                                          write_word_tables)
+from klipstream.transcribe.tables import SEGMENT_COLUMNS, assign_words, window_bounds, write_segments, write_word_tables
 
 
 def _doc(words, duration, paragraphs=None):

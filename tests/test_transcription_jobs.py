@@ -13,10 +13,8 @@ import pytest
 from klipstream.media import ffmpeg_exe
 from klipstream.transcribe.offline import transcribe_offline
 from klipstream.transcribe.tables import write_word_tables
-
-from conftest import ROOT, run_snakemake
-from deepgram_stub import DeepgramStub
-from test_workflow import planned_jobs, write_table
+from tests.helpers.deepgram_stub import DeepgramStub
+from tests.helpers.workflow import ROOT, planned_jobs, run_snakemake, write_table
 
 pytestmark = pytest.mark.workflow
 

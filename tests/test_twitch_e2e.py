@@ -22,10 +22,9 @@ from klipstream.chat.io import read_chat_frame
 from klipstream.highlights import load_schema
 from klipstream.media import ffmpeg_exe
 from klipstream.video import probe_codecs
-
-from conftest import ROOT, run_snakemake
-from test_service_e2e import Server
-from twitch_stub import RecordedChat, Stub, make_hls
+from tests.helpers.service import Server
+from tests.helpers.twitch_stub import RecordedChat, Stub, make_hls
+from tests.helpers.workflow import ROOT, run_snakemake
 
 pytestmark = pytest.mark.workflow
 

@@ -5,19 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import stat
-import sys
 from collections import deque
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from twitch_stub import GOOD_CLIENT_ID, Stub  # noqa: E402
-
-from klipstream.twitch import comments as twitch_comments  # noqa: E402
 from klipstream.chat.io import read_chat_frame, read_chat_meta  # noqa: E402
-from klipstream.twitch.chat import download_chat, split_ranges  # noqa: E402
 from klipstream.errors import KlipError  # noqa: E402
+from klipstream.twitch import comments as twitch_comments  # noqa: E402
+from klipstream.twitch.chat import download_chat, split_ranges  # noqa: E402
+from tests.helpers.twitch_stub import GOOD_CLIENT_ID, Stub  # noqa: E402
 
 VOD = "123456789"
 

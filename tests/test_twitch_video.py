@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import wave
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from twitch_stub import Stub, make_hls  # noqa: E402
 
 from klipstream.errors import KlipError  # noqa: E402
 from klipstream.media import ffmpeg_exe  # noqa: E402
@@ -20,6 +16,7 @@ from klipstream.twitch import video as twitch_video  # noqa: E402
 from klipstream.twitch.endpoints import TwitchEndpoints  # noqa: E402
 from klipstream.twitch.video import download_audio_only, download_twitch_video, format_selector  # noqa: E402
 from klipstream.video import import_local_video, probe_codecs  # noqa: E402
+from tests.helpers.twitch_stub import Stub, make_hls  # noqa: E402
 
 VOD = "123456789"
 SIZES = {"1080p60": (1920, 1080), "720p60": (1280, 720), "480p30": (852, 480), "160p30": (284, 160),

@@ -4,8 +4,7 @@ import pytest
 
 from klipstream import vods
 from klipstream.errors import KlipError
-
-from conftest import ROOT
+from tests.helpers.workflow import ROOT
 
 SCHEMA = ROOT / "config" / "vods.schema.yaml"
 HEADER = "vod_id\turl\tvideo\tchat\ttitle\n"

@@ -4,15 +4,13 @@ dry-run output, chat-only and video-only VODs, and the errors a user meets first
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 
 import jsonschema
 import pytest
 
 from klipstream.media import ffmpeg_exe
-
-from conftest import ROOT, run_snakemake
+from tests.helpers.workflow import ROOT, cut_chat, planned_jobs, run_snakemake, write_table
 
 pytestmark = pytest.mark.workflow
 
@@ -27,28 +25,6 @@ AUDIO_JOBS = {"video_fetch", "audio_extract", "transcript_plan", "transcript_tra
               "audio_plot"}
 EXPORT_JOBS = {"timeline_export", "chapters_write", "moments_tabulate", "captions_write", "vertical_render"}
 FINAL_JOBS = {"analysis_integrate", "report_render", "clips_cut", "publish_upload"} | EXPORT_JOBS
-
-
-def planned_jobs(proc: subprocess.CompletedProcess) -> set[str]:
-    """Rule names from the 'Job stats' table of a dry run (empty when nothing is to be done)."""
-    text = proc.stdout + proc.stderr
-    if "Nothing to be done" in text:
-        return set()
-    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.M)} - {"all"}
-
-
-def write_table(path, rows):
-    lines = ["vod_id\turl\tvideo\tchat\ttitle"] + ["\t".join(r) for r in rows]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def cut_chat(src, dst, seconds):
-    """Keep the comments of the first `seconds` of a TwitchDownloader chat JSON."""
-    doc = json.loads(src.read_text())
-    doc["comments"] = [c for c in doc["comments"] if c["content_offset_seconds"] < seconds]
-    dst.write_text(json.dumps(doc))
 
 
 @pytest.fixture(scope="module")

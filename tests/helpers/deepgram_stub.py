@@ -10,7 +10,7 @@
   pre-recorded API takes seconds to tens of seconds for an hour of audio; the default 1/180 = 20 s per hour is
   an assumption, labelled as such wherever it is used).
 
-Run standalone (bench/): `python tests/deepgram_stub.py --rate-mbit 50 --rtf 0.0056` prints its URL and serves until
+Run standalone (bench/): `python -m tests.helpers.deepgram_stub --rate-mbit 50 --rtf 0.0056` prints its URL and serves until
 its stdin closes; GET /stats returns the requests it received.
 """
 
@@ -29,8 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loopback import LoopbackServer  # noqa: E402
+from tests.helpers.loopback import LoopbackServer  # noqa: E402
 
 # What each Content-Type Deepgram takes must decode as (ffprobe's format_name contains this).
 CONTENT_TYPES = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/flac": "flac",

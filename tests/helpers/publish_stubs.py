@@ -13,7 +13,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
-from loopback import LoopbackServer
+from tests.helpers.loopback import LoopbackServer
 
 SECRET = "prod:klip-test-123|s3cr3tTok3nValue9876543210"  # deploy-key shaped: `Convex <key>`
 

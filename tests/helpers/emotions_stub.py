@@ -19,7 +19,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler
 
-from loopback import LoopbackServer
+from tests.helpers.loopback import LoopbackServer
 
 
 def good_answer(prompt: str) -> dict:

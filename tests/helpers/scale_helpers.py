@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+from tests.helpers.workflow import SHARED_DATA, write_table  # noqa: F401 - write_table is used by the scale tests
+
 REAL_CHAT = SHARED_DATA / "chat" / "twitch_v5_1087079172.json"
 
 # What a chat-only VOD produces, relative to the work directory (the tables compared between runs).
@@ -22,13 +22,6 @@ AUDIO_TABLES = ["output/raw/transcripts/audio_{vod}_words.csv", "output/raw/tran
                 "output/analysis/audio/{vod}_features.csv", "output/analysis/audio/{vod}_sentiment.csv",
                 "output/analysis/audio/{vod}_highlights.csv"]
 INTEGRATED = "output/analysis/{vod}_integrated_analysis.json"
-
-
-def write_table(path: Path, rows) -> Path:
-    """A VOD table (vod_id, url, video, chat, title) with one row per tuple."""
-    lines = ["vod_id\turl\tvideo\tchat\ttitle"] + ["\t".join(str(c) for c in r) for r in rows]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def cut_chat(dst: Path, start: float, seconds: float, src: Path = REAL_CHAT) -> Path:

@@ -6,7 +6,7 @@ GQL answers in the real response shapes: `VideoCommentsByOffsetOrCursor` pages w
 small HLS streams generated with ffmpeg. Faults (429, 5xx, integrity refusals, latency, sub-only)
 are switched on per test.
 
-Run standalone for the benchmark: `python tests/twitch_stub.py --port 0 --messages 200000 --latency 0.1`.
+Run standalone for the benchmark: `python -m tests.helpers.twitch_stub --port 0 --messages 200000 --latency 0.1`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Benchmarks and evaluations (run as scripts; importable by the tests)."""

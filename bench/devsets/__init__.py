@@ -1,0 +1,1 @@
+"""The project's labelled dev sets and their readers."""

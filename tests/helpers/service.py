@@ -1,0 +1,99 @@
+"""`klipstream serve` run for real on 127.0.0.1, restartable, with a client for its routes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+TOKEN = "e2e-token-7c1d0b"
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One `klipstream serve` process on 127.0.0.1; start() again after a stop or crash reuses its workdir."""
+
+    def __init__(self, workdir: Path, config: tuple[str, ...] = ("vods=vods.tsv",)):
+        self.workdir, self.port, self.proc, self.starts = workdir, free_port(), None, 0
+        self.config = list(config)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / "server.log"
+
+    def start(self) -> None:
+        self.starts += 1
+        env = {**os.environ, "KLIPSTREAM_API_TOKEN": TOKEN}
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "klipstream.cli", "serve", "--port", str(self.port), "--workdir",
+                 str(self.workdir), "--cores", "2", *(["--config", *self.config] if self.config else [])],
+                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise AssertionError("server did not start:\n" + self.log.read_text()[-3000:])
+
+    def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> float:
+        started = time.monotonic()
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=timeout)
+        return time.monotonic() - started
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10, **{"headers": AUTH, **kw})
+
+    def post(self, path: str, **kw) -> httpx.Response:
+        return httpx.post(self.url + path, timeout=10, headers=AUTH, **kw)
+
+    def status(self, job_id: str) -> dict:
+        return self.get(f"/api/v1/analysis/{job_id}/status").json()
+
+    def wait_for(self, job_id: str, predicate, timeout: float = 180) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            current = self.status(job_id)
+            if predicate(current):
+                return current
+            assert current["status"] != "failed", current
+            time.sleep(0.3)
+        raise AssertionError(f"job {job_id} never got there: {current}")
+
+    def events(self, job_id: str) -> list[dict]:
+        """Read the job's event stream until the server ends it; the `data` of each `status` event."""
+        seen, event = [], None
+        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300,
+                          headers=AUTH) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event == "status":
+                    seen.append(json.loads(line[5:]))
+        return seen
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie has exited; only its parent's reaping is left
