@@ -25,16 +25,28 @@ def _find(candidates: list[tuple[str, str]]):
 
 
 def chat_sentiment_stage():
-    return _find([("klipstream.emotions", "score_chat"), ("klipstream.emotions.chat", "score_chat"),
-                  ("klipstream.emotions", "chat_sentiment"), ("klipstream.emotions.chat", "chat_sentiment"),
-                  ("klipstream.emotions.chat_sentiment", "score_chat_sentiment"),
-                  ("klipstream.emotions", "score_chat_sentiment")])
+    return _find(
+        [
+            ("klipstream.emotions", "score_chat"),
+            ("klipstream.emotions.chat", "score_chat"),
+            ("klipstream.emotions", "chat_sentiment"),
+            ("klipstream.emotions.chat", "chat_sentiment"),
+            ("klipstream.emotions.chat_sentiment", "score_chat_sentiment"),
+            ("klipstream.emotions", "score_chat_sentiment"),
+        ]
+    )
 
 
 def speech_sentiment_stage():
-    return _find([("klipstream.emotions", "score_speech"), ("klipstream.emotions.speech", "score_speech"),
-                  ("klipstream.emotions", "speech_sentiment"), ("klipstream.emotions", "score_speech_sentiment"),
-                  ("klipstream.emotions.speech", "score_speech_sentiment")])
+    return _find(
+        [
+            ("klipstream.emotions", "score_speech"),
+            ("klipstream.emotions.speech", "score_speech"),
+            ("klipstream.emotions", "speech_sentiment"),
+            ("klipstream.emotions", "score_speech_sentiment"),
+            ("klipstream.emotions.speech", "score_speech_sentiment"),
+        ]
+    )
 
 
 def fallback_chat_sentiment(chat_json, out_csv) -> None:
@@ -48,9 +60,20 @@ def fallback_chat_sentiment(chat_json, out_csv) -> None:
     flt = filter_messages(f)
     sc = score_texts(f["message"], use_vader=False)
     em = f["emotes"].fillna("").astype(str)
-    out = pd.DataFrame({"time": f["time"], "comment_id": f["comment_id"], "user": f["user"], "message": f["message"],
-                        "emotes": em, "emote_count": em.str.split().str.len().fillna(0).astype(int), "emoji_count": 0,
-                        "is_filtered": flt["is_filtered"], "filter_reason": flt["filter_reason"], **{c: sc[c] for c in sc}})
+    out = pd.DataFrame(
+        {
+            "time": f["time"],
+            "comment_id": f["comment_id"],
+            "user": f["user"],
+            "message": f["message"],
+            "emotes": em,
+            "emote_count": em.str.split().str.len().fillna(0).astype(int),
+            "emoji_count": 0,
+            "is_filtered": flt["is_filtered"],
+            "filter_reason": flt["filter_reason"],
+            **{c: sc[c] for c in sc},
+        }
+    )
     write_csv(out_csv, out)
 
 

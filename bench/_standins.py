@@ -30,8 +30,9 @@ def cpu_seconds() -> float:
 def twitch(a) -> tuple[str, callable]:
     from tests.helpers.twitch_stub import Stub
 
-    stub = Stub(vod_id=a.vod, messages=a.messages, duration=a.seconds, hls_dir=Path(a.hls), latency=a.latency,
-                page_size=100)
+    stub = Stub(
+        vod_id=a.vod, messages=a.messages, duration=a.seconds, hls_dir=Path(a.hls), latency=a.latency, page_size=100
+    )
     stub.renditions = ["audio_only"]
     stub.prepare()
     url = stub.start()
@@ -40,8 +41,14 @@ def twitch(a) -> tuple[str, callable]:
         hls = [r for r in stub.requests if r["path"].startswith("/hls/")]
         gql = [r for r in stub.requests if r["path"] == "/gql"]
         stub.stop()
-        return {"gql_requests": len(gql), "hls_requests": len(hls), "bytes_out": stub.bytes_out,
-                "latency_slept_s": round(stub.sleep_seconds, 1), "max_active": stub.max_active}
+        return {
+            "gql_requests": len(gql),
+            "hls_requests": len(hls),
+            "bytes_out": stub.bytes_out,
+            "latency_slept_s": round(stub.sleep_seconds, 1),
+            "max_active": stub.max_active,
+        }
+
     return url, stats
 
 
@@ -53,10 +60,12 @@ def deepgram(a) -> tuple[str, callable]:
 
     def stats():
         stub.__exit__(None, None, None)
-        return {"requests": stub.requests,
-                "latency_slept_s": round(sum(r.get("processing_seconds", 0) for r in stub.requests), 1),
-                "throttled_receive_s": round(sum(r["receive_seconds"] for r in stub.requests), 1)
-                if a.rate_mbit else 0.0}
+        return {
+            "requests": stub.requests,
+            "latency_slept_s": round(sum(r.get("processing_seconds", 0) for r in stub.requests), 1),
+            "throttled_receive_s": round(sum(r["receive_seconds"] for r in stub.requests), 1) if a.rate_mbit else 0.0,
+        }
+
     return stub.url, stats
 
 
@@ -69,8 +78,13 @@ def llm(a) -> tuple[str, callable]:
     def stats():
         stub.__exit__(None, None, None)
         sent = sum(len(json.dumps(r)) for r in stub.requests)
-        return {"calls": stub.calls, "max_in_flight": stub.max_in_flight, "request_bytes": sent,
-                "latency_slept_s": round(stub.calls * a.latency, 1)}
+        return {
+            "calls": stub.calls,
+            "max_in_flight": stub.max_in_flight,
+            "request_bytes": sent,
+            "latency_slept_s": round(stub.calls * a.latency, 1),
+        }
+
     return stub.base_url, stats
 
 
@@ -84,6 +98,7 @@ def convex(a) -> tuple[str, callable]:
         stub.__exit__(None, None, None)
         calls = stub.calls()
         return {"calls": len(calls), "statuses": [c["args"].get("status") for c in calls if "status" in c["args"]]}
+
     return stub.url, stats
 
 

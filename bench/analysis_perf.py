@@ -49,17 +49,31 @@ def make_inputs(work: Path, hours: float, messages: int, words: int) -> dict:
     log.info("generated %d chat messages in %.0f s", count, time.perf_counter() - t0)
     rng = np.random.default_rng(7)
     starts = np.sort(rng.uniform(0, duration - 1, words))
-    vocab = np.array("the a and so we go now this that what is it oh no yes okay let's chat look right here".split(), dtype=object)
+    vocab = np.array(
+        "the a and so we go now this that what is it oh no yes okay let's chat look right here".split(), dtype=object
+    )
     w = vocab[rng.integers(0, len(vocab), words)]
-    write_csv(work / "perf_words.csv", pd.DataFrame({"start_time": starts, "end_time": starts + 0.3, "word": w,
-                                                     "punctuated_word": w, "confidence": 0.9}))
+    write_csv(
+        work / "perf_words.csv",
+        pd.DataFrame(
+            {"start_time": starts, "end_time": starts + 0.3, "word": w, "punctuated_word": w, "confidence": 0.9}
+        ),
+    )
     # 60 s windows every 30 s (the transcript stage's segments contract), words assigned by start time
     ws = np.arange(0, duration, 30.0)
     we = np.minimum(ws + 60, duration)
     lo, hi = np.searchsorted(starts, ws), np.searchsorted(starts, we)
     text = pd.Series(w).groupby(np.searchsorted(ws, starts, side="right") - 1).agg(" ".join)
-    seg = pd.DataFrame({"window_id": np.arange(len(ws)), "start_time": ws, "end_time": we, "word_count": hi - lo,
-                        "speech_rate": (hi - lo) / (we - ws), "text": text.reindex(np.arange(len(ws)), fill_value="").to_numpy()})
+    seg = pd.DataFrame(
+        {
+            "window_id": np.arange(len(ws)),
+            "start_time": ws,
+            "end_time": we,
+            "word_count": hi - lo,
+            "speech_rate": (hi - lo) / (we - ws),
+            "text": text.reindex(np.arange(len(ws)), fill_value="").to_numpy(),
+        }
+    )
     write_csv(work / "perf_segments.csv", seg)
     return {"chat_messages": count, "duration": duration}
 
@@ -85,30 +99,76 @@ def child(work: Path) -> None:
     def get(mod, name):
         def call(*a, **k):
             return getattr(importlib.import_module(mod), name)(*a, **k)
+
         return call
 
     wav, words = work / "perf.wav", work / "perf_words.csv"
-    timed("audio_features", get("klipstream.signals.audio_features", "compute_audio_features"), wav, work / "f.csv", words_csv=words)
-    timed("waveform", get("klipstream.signals.waveform", "render_waveform"), wav, work / "peaks.json", work / "wave.png")
+    timed(
+        "audio_features",
+        get("klipstream.signals.audio_features", "compute_audio_features"),
+        wav,
+        work / "f.csv",
+        words_csv=words,
+    )
+    timed(
+        "waveform", get("klipstream.signals.waveform", "render_waveform"), wav, work / "peaks.json", work / "wave.png"
+    )
     timed("audio_plot", get("klipstream.outputs.plots", "plot_audio_features"), work / "f.csv", work / "audio.png")
     chat = run_chat(work / "perf_chat.json", work, "perf", timings)
     status["chat_sentiment"] = timings.pop("chat_sentiment_impl")
     timings["chat_sentiment"] = round(timings["chat_sentiment"], 2)
     timings["chat_timeline"] = round(timings["chat_timeline"], 2)
-    timed("chat_plot", get("klipstream.outputs.plots", "plot_chat_timeline"), chat["chat_timeline_csv"], work / "chat.png")
+    timed(
+        "chat_plot", get("klipstream.outputs.plots", "plot_chat_timeline"), chat["chat_timeline_csv"], work / "chat.png"
+    )
     speech = work / "speech.csv"
-    timed("speech_sentiment", get("klipstream.emotions.speech", "score_windows"), work / "perf_segments.csv",
-          work / "f.csv", speech, backend="offline")
+    timed(
+        "speech_sentiment",
+        get("klipstream.emotions.speech", "score_windows"),
+        work / "perf_segments.csv",
+        work / "f.csv",
+        speech,
+        backend="offline",
+    )
     speech_csv = speech if speech.exists() else None
-    timed("chat_highlights", get("klipstream.highlights", "chat_highlights"), chat["chat_timeline_csv"],
-          chat["chat_sentiment_csv"], work / "ch.csv")
-    timed("audio_highlights", get("klipstream.highlights", "audio_highlights"), work / "f.csv", speech_csv, words, work / "ah.csv")
-    timed("integrate", get("klipstream.highlights", "integrate"), "perf", work / "perf.json", title="perf",
-          twitch_url="https://www.twitch.tv/videos/1", params={}, chat_timeline_csv=chat["chat_timeline_csv"],
-          chat_sentiment_csv=chat["chat_sentiment_csv"], chat_highlights_csv=work / "ch.csv", audio_features_csv=work / "f.csv",
-          audio_sentiment_csv=speech_csv, audio_highlights_csv=work / "ah.csv", words_csv=words)
-    timed("report", get("klipstream.outputs.report", "render_report"), work / "perf.json", work / "perf.html",
-          waveform_json=work / "peaks.json")
+    timed(
+        "chat_highlights",
+        get("klipstream.highlights", "chat_highlights"),
+        chat["chat_timeline_csv"],
+        chat["chat_sentiment_csv"],
+        work / "ch.csv",
+    )
+    timed(
+        "audio_highlights",
+        get("klipstream.highlights", "audio_highlights"),
+        work / "f.csv",
+        speech_csv,
+        words,
+        work / "ah.csv",
+    )
+    timed(
+        "integrate",
+        get("klipstream.highlights", "integrate"),
+        "perf",
+        work / "perf.json",
+        title="perf",
+        twitch_url="https://www.twitch.tv/videos/1",
+        params={},
+        chat_timeline_csv=chat["chat_timeline_csv"],
+        chat_sentiment_csv=chat["chat_sentiment_csv"],
+        chat_highlights_csv=work / "ch.csv",
+        audio_features_csv=work / "f.csv",
+        audio_sentiment_csv=speech_csv,
+        audio_highlights_csv=work / "ah.csv",
+        words_csv=words,
+    )
+    timed(
+        "report",
+        get("klipstream.outputs.report", "render_report"),
+        work / "perf.json",
+        work / "perf.html",
+        waveform_json=work / "peaks.json",
+    )
     print(json.dumps({"timings": timings, "status": status}))
 
 
@@ -141,11 +201,16 @@ def main(argv=None) -> int:
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         t = out["timings"]
-        result = {"workload": {"hours": a.hours, "chat_messages": info["chat_messages"], "words": a.words},
-                  "stages_s": t, "stage_status": out["status"],
-                  "analysis_total_s": round(sum(t.values()), 1), "child_wall_s_including_imports": round(wall, 1),
-                  "peak_rss_mb": round(peak_mb), "audio_features_plus_waveform_s": round(t.get("audio_features", 0) + t.get("waveform", 0), 2),
-                  "targets": {"total_s": 60, "peak_mb": 1024, "audio_features_plus_waveform_s": 10}}
+        result = {
+            "workload": {"hours": a.hours, "chat_messages": info["chat_messages"], "words": a.words},
+            "stages_s": t,
+            "stage_status": out["status"],
+            "analysis_total_s": round(sum(t.values()), 1),
+            "child_wall_s_including_imports": round(wall, 1),
+            "peak_rss_mb": round(peak_mb),
+            "audio_features_plus_waveform_s": round(t.get("audio_features", 0) + t.get("waveform", 0), 2),
+            "targets": {"total_s": 60, "peak_mb": 1024, "audio_features_plus_waveform_s": 10},
+        }
         print(json.dumps(result, indent=2))
     finally:
         if not a.keep:

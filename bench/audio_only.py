@@ -30,20 +30,60 @@ def make_renditions(root: Path, ffmpeg: str, seconds: int, video_kbps: int) -> N
     common = ["-f", "hls", "-hls_time", "2", "-hls_playlist_type", "vod"]
     tone = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]
     for name, args in {
-        "720p60": ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", *tone, "-c:v", "libx264", "-preset",
-                   "ultrafast", "-b:v", f"{video_kbps}k", "-maxrate", f"{video_kbps}k", "-bufsize",
-                   f"{2 * video_kbps}k", "-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "160k"],
+        "720p60": [
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1280x720:rate=30",
+            *tone,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            f"{video_kbps}k",
+            "-maxrate",
+            f"{video_kbps}k",
+            "-bufsize",
+            f"{2 * video_kbps}k",
+            "-g",
+            "60",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "160k",
+        ],
         "audio_only": [*tone, "-c:a", "aac", "-b:a", "160k"],
     }.items():
         out = root / name
         out.mkdir(parents=True)
-        subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *args, "-t", str(seconds), *common,
-                        "-hls_segment_filename", str(out / "seg%04d.ts"), str(out / "index.m3u8")], check=True)
+        subprocess.run(
+            [
+                ffmpeg,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                *args,
+                "-t",
+                str(seconds),
+                *common,
+                "-hls_segment_filename",
+                str(out / "seg%04d.ts"),
+                str(out / "index.m3u8"),
+            ],
+            check=True,
+        )
 
 
 def served_bytes(stub, hls: Path, rendition: str) -> int:
-    return sum((hls / r["path"].split("/", 2)[2]).stat().st_size
-               for r in stub.requests if r["path"].startswith(f"/hls/{rendition}/"))
+    return sum(
+        (hls / r["path"].split("/", 2)[2]).stat().st_size
+        for r in stub.requests
+        if r["path"].startswith(f"/hls/{rendition}/")
+    )
 
 
 def main() -> int:
@@ -98,11 +138,15 @@ def main() -> int:
     print("|---|---:|---:|")
     print(f"| video (720p) + extract_audio | {video_bytes:,} | {t_video:.1f} (download {t_dl:.1f}) |")
     print(f"| audio_only rendition | {audio_bytes:,} | {t_audio:.1f} |")
-    print(f"saved: {video_bytes - audio_bytes:,} bytes ({100 * (1 - audio_bytes / video_bytes):.1f} %), "
-          f"{t_video - t_audio:.1f} s ({100 * (1 - t_audio / t_video):.1f} %); "
-          f"per hour of VOD: {(video_bytes - audio_bytes) * 3600 / args.seconds / 1e9:.2f} GB")
-    print("both WAVs: " + ", ".join(f"{w.sample_rate} Hz x {w.channels} ch, {w.frames / w.sample_rate:.1f} s"
-                                    for w in (wav_a, wav_b)))
+    print(
+        f"saved: {video_bytes - audio_bytes:,} bytes ({100 * (1 - audio_bytes / video_bytes):.1f} %), "
+        f"{t_video - t_audio:.1f} s ({100 * (1 - t_audio / t_video):.1f} %); "
+        f"per hour of VOD: {(video_bytes - audio_bytes) * 3600 / args.seconds / 1e9:.2f} GB"
+    )
+    print(
+        "both WAVs: "
+        + ", ".join(f"{w.sample_rate} Hz x {w.channels} ch, {w.frames / w.sample_rate:.1f} s" for w in (wav_a, wav_b))
+    )
     return 0
 
 

@@ -1,6 +1,6 @@
 """How the captions the workflow wrote follow the caption guidelines, read back from the SRT with pysubs2.
 
-    python bench/caption_stats.py output/exports/demo/demo.srt output/raw/transcripts/audio_demo_words.csv
+python bench/caption_stats.py output/exports/demo/demo.srt output/raw/transcripts/audio_demo_words.csv
 """
 
 from __future__ import annotations
@@ -21,10 +21,14 @@ def main(srt: str, words_csv: str) -> None:
     starts = np.array([e.start / 1000 for e in subs])
     ends = np.array([e.end / 1000 for e in subs])
     off = np.min(np.abs(starts[:, None] - words["start_time"].to_numpy()[None, :]), axis=1)
-    print(f"{len(subs)} cues from {len(words)} words; lines per cue <= {max(map(len, lines))}; "
-          f"characters per line <= {max(len(x) for cue in lines for x in cue)}")
-    print(f"duration {dur.min():.2f} to {dur.max():.2f} s (median {np.median(dur):.2f}); "
-          f"cue start to nearest word start <= {off.max():.3f} s; overlaps {int(np.sum(ends[:-1] > starts[1:] + 1e-9))}")
+    print(
+        f"{len(subs)} cues from {len(words)} words; lines per cue <= {max(map(len, lines))}; "
+        f"characters per line <= {max(len(x) for cue in lines for x in cue)}"
+    )
+    print(
+        f"duration {dur.min():.2f} to {dur.max():.2f} s (median {np.median(dur):.2f}); "
+        f"cue start to nearest word start <= {off.max():.3f} s; overlaps {int(np.sum(ends[:-1] > starts[1:] + 1e-9))}"
+    )
     print(f"reading speed median {np.median(chars / dur):.1f}, p95 {np.percentile(chars / dur, 95):.1f} characters/s")
 
 

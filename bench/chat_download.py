@@ -3,7 +3,8 @@
 Runs the stub in its own process (tests/helpers/twitch_stub.py) and each download in a fresh child process,
 so wall time and peak RSS (ru_maxrss) belong to the downloader alone.
 
-    .venv/bin/python bench/chat_download.py                 # 200k with 8 workers, 50k vs 200k memory, 1 worker (partial)
+    .venv/bin/python bench/chat_download.py                 # 200k with 8 workers, 50k vs 200k memory, 1 worker
+    (partial)
     .venv/bin/python bench/chat_download.py --full-single   # also run 1 worker over the whole 200k (~200 s)
 """
 
@@ -37,19 +38,47 @@ def child(url: str, workers: int, end: float | None) -> None:
         size = dst.stat().st_size
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ru = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"comments": res["comments"], "requests": res["requests"], "seconds": secs,
-                      "cpu_s": ru.ru_utime + ru.ru_stime,
-                      "rss_before_mb": base / 1024, "peak_rss_mb": peak / 1024, "file_mb": size / 2**20}))
+    print(
+        json.dumps(
+            {
+                "comments": res["comments"],
+                "requests": res["requests"],
+                "seconds": secs,
+                "cpu_s": ru.ru_utime + ru.ru_stime,
+                "rss_before_mb": base / 1024,
+                "peak_rss_mb": peak / 1024,
+                "file_mb": size / 2**20,
+            }
+        )
+    )
 
 
 def run(messages: int, workers: int, end: float | None = None, latency: float = 0.1) -> dict:
-    stub = subprocess.Popen([sys.executable, "-m", "tests.helpers.twitch_stub", "--messages", str(messages),
-                             "--duration", str(DURATION), "--latency", str(latency)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    stub = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.helpers.twitch_stub",
+            "--messages",
+            str(messages),
+            "--duration",
+            str(DURATION),
+            "--latency",
+            str(latency),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         url = stub.stdout.readline().strip() + "/gql"
-        out = subprocess.run([sys.executable, __file__, "--child", url, str(workers), str(end or "")],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", url, str(workers), str(end or "")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         stub.stdin.close()
@@ -66,9 +95,12 @@ def main() -> None:
         return child(url, int(workers), float(end) if end else None)
 
     def show(label: str, r: dict) -> None:
-        print(f"{label:<44} {r['comments']:>7} msgs {r['requests']:>5} req {r['seconds']:7.1f} s  "
-              f"peak RSS {r['peak_rss_mb']:6.1f} MB (after imports {r['rss_before_mb']:5.1f} MB)  "
-              f"file {r['file_mb']:5.1f} MB", flush=True)
+        print(
+            f"{label:<44} {r['comments']:>7} msgs {r['requests']:>5} req {r['seconds']:7.1f} s  "
+            f"peak RSS {r['peak_rss_mb']:6.1f} MB (after imports {r['rss_before_mb']:5.1f} MB)  "
+            f"file {r['file_mb']:5.1f} MB",
+            flush=True,
+        )
 
     r8 = run(200_000, 8)
     show("200k messages, 8 workers", r8)

@@ -28,27 +28,37 @@ def write_twitchdownloader_json(path: Path, messages: int, seed: int = 0) -> Non
     """TwitchDownloader's layout, written a comment at a time: FileInfo, streamer, video, comments, embeddedData."""
     rng = random.Random(seed)
     with open(path, "w", encoding="utf-8") as fh:
-        fh.write('{\n  "FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},\n'
-                 '  "streamer": {"name": "benchstreamer", "id": 123456},\n'
-                 '  "video": {"title": "10 hour stream", "id": "2000000000", "created_at": "2024-01-01T00:00:00Z",'
-                 ' "start": 0, "end": 36000, "length": 36000},\n  "comments": [\n')
+        fh.write(
+            '{\n  "FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},\n'
+            '  "streamer": {"name": "benchstreamer", "id": 123456},\n'
+            '  "video": {"title": "10 hour stream", "id": "2000000000", "created_at": "2024-01-01T00:00:00Z",'
+            ' "start": 0, "end": 36000, "length": 36000},\n  "comments": [\n'
+        )
         for i in range(messages):
             t = 36000.0 * i / messages
             body = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 8)))
             user = f"viewer{rng.randint(1, 40000)}"
             comment = {
-                "_id": f"{i:08x}-0000-4000-8000-{i:012x}", "created_at": "2024-01-01T00:00:00Z",
-                "channel_id": "123456", "content_type": "video", "content_id": "2000000000",
+                "_id": f"{i:08x}-0000-4000-8000-{i:012x}",
+                "created_at": "2024-01-01T00:00:00Z",
+                "channel_id": "123456",
+                "content_type": "video",
+                "content_id": "2000000000",
                 "content_offset_seconds": round(t, 3),
                 "commenter": {"display_name": user, "_id": str(rng.randint(1, 10**9)), "name": user, "logo": ""},
-                "message": {"body": body, "bits_spent": 0,
-                            "fragments": [{"text": w, "emoticon": None} for w in body.split(" ")],
-                            "user_badges": [{"_id": "subscriber", "version": "12"}], "user_color": "#1E90FF",
-                            "emoticons": []},
+                "message": {
+                    "body": body,
+                    "bits_spent": 0,
+                    "fragments": [{"text": w, "emoticon": None} for w in body.split(" ")],
+                    "user_badges": [{"_id": "subscriber", "version": "12"}],
+                    "user_color": "#1E90FF",
+                    "emoticons": [],
+                },
             }
             fh.write(("    " if i == 0 else ",\n    ") + json.dumps(comment, indent=None))
-        fh.write('\n  ],\n  "embeddedData": {"firstParty": [{"name": "Kappa", "data": "' + "A" * 2_000_000
-                 + '"}]}\n}\n')
+        fh.write(
+            '\n  ],\n  "embeddedData": {"firstParty": [{"name": "Kappa", "data": "' + "A" * 2_000_000 + '"}]}\n}\n'
+        )
 
 
 def write_twitchdownloader_txt(path: Path, messages: int, seed: int = 0) -> None:
@@ -81,15 +91,29 @@ def main() -> None:
         base_wall, base_rss = measure("import sys")
         runs = {}
         for name, path in (("json", src), ("txt", txt)):
-            wall, rss = measure(f"from klipstream.chat.importers import import_chat; "
-                                f"import_chat({str(path)!r}, {str(dst)!r}, '2000000000')")
+            wall, rss = measure(
+                f"from klipstream.chat.importers import import_chat; "
+                f"import_chat({str(path)!r}, {str(dst)!r}, '2000000000')"
+            )
             count = sum(1 for line in open(dst) if line.startswith('{"_id"'))
-            runs[name] = {"file_mb": round(path.stat().st_size / 1e6, 1), "imported": count,
-                          "seconds": round(wall, 1), "peak_rss_mb": round(rss, 1)}
+            runs[name] = {
+                "file_mb": round(path.stat().st_size / 1e6, 1),
+                "imported": count,
+                "seconds": round(wall, 1),
+                "peak_rss_mb": round(rss, 1),
+            }
         load_wall, load_rss = measure(f"import json; json.load(open({str(src)!r}))")
-    print(json.dumps({"messages": args.messages, "interpreter_rss_mb": round(base_rss, 1), "import": runs,
-                      "json_load_of_the_json": {"seconds": round(load_wall, 1), "peak_rss_mb": round(load_rss, 1)}},
-                     indent=2))
+    print(
+        json.dumps(
+            {
+                "messages": args.messages,
+                "interpreter_rss_mb": round(base_rss, 1),
+                "import": runs,
+                "json_load_of_the_json": {"seconds": round(load_wall, 1), "peak_rss_mb": round(load_rss, 1)},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

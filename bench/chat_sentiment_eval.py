@@ -31,8 +31,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -50,14 +50,23 @@ ScoreFn = Callable[[pd.DataFrame], pd.DataFrame]
 
 # ------------------------------------------------------------------ scorers
 
+
 def vader_scores(texts: pd.DataFrame) -> pd.DataFrame:
     from klipstream.emotions.offline import vader_compound
 
     v = vader_compound(texts["message"].reset_index(drop=True))
     zero = np.zeros(len(v))
-    return pd.DataFrame({"sentiment_score": v, "excitement": zero, "funny": zero,
-                         "happiness": 0.5 * np.maximum(v, 0), "anger": 0.25 * np.maximum(-v, 0),
-                         "sadness": 0.25 * np.maximum(-v, 0), "neutral": 1 - np.abs(v)})
+    return pd.DataFrame(
+        {
+            "sentiment_score": v,
+            "excitement": zero,
+            "funny": zero,
+            "happiness": 0.5 * np.maximum(v, 0),
+            "anger": 0.25 * np.maximum(-v, 0),
+            "sadness": 0.25 * np.maximum(-v, 0),
+            "neutral": 1 - np.abs(v),
+        }
+    )
 
 
 def offline_scores(texts: pd.DataFrame) -> pd.DataFrame:
@@ -98,11 +107,16 @@ def shipped_scorer(models_dir: str | Path | None = None) -> ScoreFn:
 
 
 def default_scorers(models_dir: str | Path | None = None) -> dict[str, ScoreFn]:
-    return {"vader": vader_scores, "offline": offline_scores, "model": model_scorer(models_dir),
-            "shipped": shipped_scorer(models_dir)}
+    return {
+        "vader": vader_scores,
+        "offline": offline_scores,
+        "model": model_scorer(models_dir),
+        "shipped": shipped_scorer(models_dir),
+    }
 
 
 # ------------------------------------------------------------------ metrics
+
 
 def sentiment_classes(score, threshold: float = THRESHOLD) -> np.ndarray:
     s = np.asarray(score, dtype=float)
@@ -122,8 +136,10 @@ def class_metrics(gold, pred, labels: list[str]) -> dict:
         "n": int(len(gold)),
         "accuracy": float(accuracy_score(gold, pred)),
         "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
-        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(n[i])}
-                      for i, c in enumerate(labels)},
+        "per_class": {
+            c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(n[i])}
+            for i, c in enumerate(labels)
+        },
         "confusion": {"labels": labels, "rows_gold_cols_pred": confusion_matrix(gold, pred, labels=labels).tolist()},
     }
 
@@ -136,37 +152,63 @@ def agreement(first: pd.DataFrame, second: pd.DataFrame) -> dict:
     out = {"n": int(len(m))}
     for col in ("sentiment", "emotion"):
         a, b = m[f"{col}_1"], m[f"{col}_2"]
-        out[col] = {"percent_agreement": float((a == b).mean() * 100) if len(m) else float("nan"),
-                    "cohen_kappa": float(cohen_kappa_score(a, b)) if len(m) else float("nan")}
+        out[col] = {
+            "percent_agreement": float((a == b).mean() * 100) if len(m) else float("nan"),
+            "cohen_kappa": float(cohen_kappa_score(a, b)) if len(m) else float("nan"),
+        }
     return out
 
 
-def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *, pass2: pd.DataFrame | None = None,
-             threshold: float = THRESHOLD) -> dict:
+def evaluate(
+    scorers: dict[str, ScoreFn],
+    devset: pd.DataFrame | None = None,
+    *,
+    pass2: pd.DataFrame | None = None,
+    threshold: float = THRESHOLD,
+) -> dict:
     """Score the dev set with every scorer -> {"n", "classes", "agreement", "scorers": {name: {...}}}.
 
     `devset` defaults to load_devset() (ids joined to text); `pass2` to the second-pass labels (when present).
     Each scorer entry has "sentiment" and "emotion" metrics (accuracy, macro_f1, per_class, confusion),
     "sentiment_by_stratum" accuracy, and "predictions" counts; "majority" is added as a baseline."""
     dev = (devset if devset is not None else load_devset()).reset_index(drop=True)
-    texts = pd.DataFrame({"comment_id": dev["message_id"].astype(str), "time": dev["time"].astype(float),
-                          "user": dev["user"].fillna("").astype(str), "message": dev["message"].fillna("").astype(str),
-                          "emotes": dev["emotes"].fillna("").astype(str)})
+    texts = pd.DataFrame(
+        {
+            "comment_id": dev["message_id"].astype(str),
+            "time": dev["time"].astype(float),
+            "user": dev["user"].fillna("").astype(str),
+            "message": dev["message"].fillna("").astype(str),
+            "emotes": dev["emotes"].fillna("").astype(str),
+        }
+    )
     gold_s, gold_e = dev["sentiment"].to_numpy(), dev["emotion"].to_numpy()
     calibration = {"majority": {"mean_score": 0.0, "mean_abs_score": 0.0, "share_within_threshold": 1.0}}
-    preds = {"majority": (np.full(len(dev), pd.Series(gold_s).mode()[0], dtype=object),
-                          np.full(len(dev), pd.Series(gold_e).mode()[0], dtype=object))}
+    preds = {
+        "majority": (
+            np.full(len(dev), pd.Series(gold_s).mode()[0], dtype=object),
+            np.full(len(dev), pd.Series(gold_e).mode()[0], dtype=object),
+        )
+    }
     for name, fn in scorers.items():
         scores = fn(texts)
         if len(scores) != len(texts) or set(SCORE_COLUMNS) - set(scores.columns):
             raise ValueError(f"scorer {name} must return {len(texts)} rows with columns {SCORE_COLUMNS}")
         preds[name] = (sentiment_classes(scores["sentiment_score"], threshold), emotion_classes(scores))
         on_neutral = scores["sentiment_score"].to_numpy(dtype=float)[gold_s == "neutral"]
-        calibration[name] = {"mean_score": float(np.mean(on_neutral)), "mean_abs_score": float(np.mean(np.abs(on_neutral))),
-                             "share_within_threshold": float(np.mean(np.abs(on_neutral) < threshold))}
-    result = {"n": int(len(dev)), "threshold": threshold, "classes": {
-        "sentiment": {c: int((gold_s == c).sum()) for c in SENTIMENTS},
-        "emotion": {c: int((gold_e == c).sum()) for c in EMOTIONS}}, "scorers": {}}
+        calibration[name] = {
+            "mean_score": float(np.mean(on_neutral)),
+            "mean_abs_score": float(np.mean(np.abs(on_neutral))),
+            "share_within_threshold": float(np.mean(np.abs(on_neutral) < threshold)),
+        }
+    result = {
+        "n": int(len(dev)),
+        "threshold": threshold,
+        "classes": {
+            "sentiment": {c: int((gold_s == c).sum()) for c in SENTIMENTS},
+            "emotion": {c: int((gold_e == c).sum()) for c in EMOTIONS},
+        },
+        "scorers": {},
+    }
     if pass2 is None and PASS2.is_file():
         pass2 = read_labels(PASS2)
     if pass2 is not None:
@@ -178,15 +220,21 @@ def evaluate(scorers: dict[str, ScoreFn], devset: pd.DataFrame | None = None, *,
         result["scorers"][name] = {
             "sentiment": class_metrics(gold_s, ps, SENTIMENTS),
             "emotion": class_metrics(gold_e, pe, EMOTIONS),
-            "sentiment_by_stratum": {s: float((ps[strata == s] == gold_s[strata == s]).mean())
-                                     for s in sorted(set(strata))},
-            "emotion_by_stratum": {s: float((pe[strata == s] == gold_e[strata == s]).mean())
-                                   for s in sorted(set(strata))},
-            "kept": {"sentiment": class_metrics(gold_s[kept], ps[kept], SENTIMENTS),
-                     "emotion": class_metrics(gold_e[kept], pe[kept], EMOTIONS)},
+            "sentiment_by_stratum": {
+                s: float((ps[strata == s] == gold_s[strata == s]).mean()) for s in sorted(set(strata))
+            },
+            "emotion_by_stratum": {
+                s: float((pe[strata == s] == gold_e[strata == s]).mean()) for s in sorted(set(strata))
+            },
+            "kept": {
+                "sentiment": class_metrics(gold_s[kept], ps[kept], SENTIMENTS),
+                "emotion": class_metrics(gold_e[kept], pe[kept], EMOTIONS),
+            },
             "neutral_calibration": calibration[name],
-            "predictions": {"sentiment": {c: int((ps == c).sum()) for c in SENTIMENTS},
-                            "emotion": {c: int((pe == c).sum()) for c in EMOTIONS}},
+            "predictions": {
+                "sentiment": {c: int((ps == c).sum()) for c in SENTIMENTS},
+                "emotion": {c: int((pe == c).sum()) for c in EMOTIONS},
+            },
         }
     return result
 
@@ -201,6 +249,7 @@ def _kept_by_workflow(texts: pd.DataFrame) -> np.ndarray:
 
 # ------------------------------------------------------------------ report
 
+
 def _table(rows: list[tuple[str, list]], names: list[str]) -> str:
     width = max(len(r[0]) for r in rows) + 2
     lines = [" " * width + "".join(f"{n:>10}" for n in names)]
@@ -212,40 +261,73 @@ def _table(rows: list[tuple[str, list]], names: list[str]) -> str:
 def report(result: dict) -> str:
     names = list(result["scorers"])
     sc = result["scorers"]
-    out = [f"chat dev set: {result['n']} messages; sentiment {result['classes']['sentiment']}; "
-           f"emotion {result['classes']['emotion']}"]
+    out = [
+        f"chat dev set: {result['n']} messages; sentiment {result['classes']['sentiment']}; "
+        f"emotion {result['classes']['emotion']}"
+    ]
     if "agreement" in result:
         a = result["agreement"]
-        out.append(f"labelling passes: {a['n']} messages relabelled; sentiment {a['sentiment']['percent_agreement']:.1f}% "
-                   f"agreement, kappa {a['sentiment']['cohen_kappa']:.3f}; emotion {a['emotion']['percent_agreement']:.1f}% "
-                   f"agreement, kappa {a['emotion']['cohen_kappa']:.3f}")
+        out.append(
+            f"labelling passes: {a['n']} messages relabelled; sentiment {a['sentiment']['percent_agreement']:.1f}% "
+            f"agreement, kappa {a['sentiment']['cohen_kappa']:.3f}; emotion {a['emotion']['percent_agreement']:.1f}% "
+            f"agreement, kappa {a['emotion']['cohen_kappa']:.3f}"
+        )
     for task, labels in (("sentiment", SENTIMENTS), ("emotion", EMOTIONS)):
-        rows = [("accuracy", [sc[n][task]["accuracy"] for n in names]),
-                ("macro-F1", [sc[n][task]["macro_f1"] for n in names])]
+        rows = [
+            ("accuracy", [sc[n][task]["accuracy"] for n in names]),
+            ("macro-F1", [sc[n][task]["macro_f1"] for n in names]),
+        ]
         for c in labels:
             rows.append((f"P {c}", [sc[n][task]["per_class"][c]["precision"] for n in names]))
             rows.append((f"R {c}", [sc[n][task]["per_class"][c]["recall"] for n in names]))
-        out += ["", f"== {task} (threshold {result['threshold']})" if task == "sentiment" else f"== {task} (argmax)",
-                _table(rows, names)]
-        kept = [(f"{k} (kept {result['kept_by_workflow_filter']})", [v for v in vals]) for k, vals in (
-            ("accuracy", [sc[n]["kept"][task]["accuracy"] for n in names]),
-            ("macro-F1", [sc[n]["kept"][task]["macro_f1"] for n in names]),
-            ("R neutral", [sc[n]["kept"][task]["per_class"]["neutral"]["recall"] for n in names]))]
+        out += [
+            "",
+            f"== {task} (threshold {result['threshold']})" if task == "sentiment" else f"== {task} (argmax)",
+            _table(rows, names),
+        ]
+        kept = [
+            (f"{k} (kept {result['kept_by_workflow_filter']})", [v for v in vals])
+            for k, vals in (
+                ("accuracy", [sc[n]["kept"][task]["accuracy"] for n in names]),
+                ("macro-F1", [sc[n]["kept"][task]["macro_f1"] for n in names]),
+                ("R neutral", [sc[n]["kept"][task]["per_class"]["neutral"]["recall"] for n in names]),
+            )
+        ]
         if task == "sentiment":
-            out += ["", "sentiment_score on messages people labelled neutral (calibration: near 0 is right)",
-                    _table([("mean score", [sc[n]["neutral_calibration"]["mean_score"] for n in names]),
-                            ("mean |score|", [sc[n]["neutral_calibration"]["mean_abs_score"] for n in names]),
-                            (f"share |s| < {result['threshold']}",
-                             [sc[n]["neutral_calibration"]["share_within_threshold"] for n in names])], names)]
-        out += ["", f"{task}, only messages the workflow keeps (no bot accounts, commands, blanks)", _table(kept, names)]
+            out += [
+                "",
+                "sentiment_score on messages people labelled neutral (calibration: near 0 is right)",
+                _table(
+                    [
+                        ("mean score", [sc[n]["neutral_calibration"]["mean_score"] for n in names]),
+                        ("mean |score|", [sc[n]["neutral_calibration"]["mean_abs_score"] for n in names]),
+                        (
+                            f"share |s| < {result['threshold']}",
+                            [sc[n]["neutral_calibration"]["share_within_threshold"] for n in names],
+                        ),
+                    ],
+                    names,
+                ),
+            ]
+        out += [
+            "",
+            f"{task}, only messages the workflow keeps (no bot accounts, commands, blanks)",
+            _table(kept, names),
+        ]
         strata = list(sc[names[0]][f"{task}_by_stratum"])
-        out += ["", f"{task} accuracy by stratum",
-                _table([(s, [sc[n][f"{task}_by_stratum"][s] for n in names]) for s in strata], names)]
+        out += [
+            "",
+            f"{task} accuracy by stratum",
+            _table([(s, [sc[n][f"{task}_by_stratum"][s] for n in names]) for s in strata], names),
+        ]
         for n in names:
             conf = sc[n][task]["confusion"]["rows_gold_cols_pred"]
             short = [c[:7] for c in labels]
-            out += ["", f"{task} confusion, {n} (rows gold, columns predicted)",
-                    " " * 12 + "".join(f"{c:>9}" for c in short)]
+            out += [
+                "",
+                f"{task} confusion, {n} (rows gold, columns predicted)",
+                " " * 12 + "".join(f"{c:>9}" for c in short),
+            ]
             out += [f"{c:<12}" + "".join(f"{v:>9}" for v in row) for c, row in zip(labels, conf)]
     return "\n".join(out)
 

@@ -49,9 +49,25 @@ def write_vods(work: Path, n: int, video: bool) -> Path:
 
 def dry_run(work: Path, table: Path) -> tuple[float, float, int]:
     """Wall and CPU seconds of one `snakemake --dry-run`, and the number of jobs it planned."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
-           "--configfile", str(ROOT / "config" / "config.yaml"), "--cores", "2", "--dry-run", "--quiet", "rules",
-           "--config", f"vods={table}", f"status_dir={work / 'status'}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+        "--cores",
+        "2",
+        "--dry-run",
+        "--quiet",
+        "rules",
+        "--config",
+        f"vods={table}",
+        f"status_dir={work / 'status'}",
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
@@ -71,8 +87,20 @@ def best_of(work: Path, table: Path, repeat: int) -> tuple[float, float, int]:
 
 def noop(workdir: Path, repeat: int) -> int:
     """`snakemake --dry-run` where every output is up to date (the default targets, the workflow's own config)."""
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(ROOT / "config" / "config.yaml"), "--cores", "2", "--dry-run"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+        "--cores",
+        "2",
+        "--dry-run",
+    ]
     runs = []
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -84,9 +112,11 @@ def noop(workdir: Path, repeat: int) -> int:
             raise SystemExit(f"not a no-op in {workdir}: build it first\n{(proc.stdout + proc.stderr)[-2000:]}")
         runs.append((seconds, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)))
     wall, cpu = min(r[0] for r in runs), min(r[1] for r in runs)
-    print(f"no-op dry run in {workdir}: best of {repeat}: {wall:.2f} s wall, {cpu:.2f} s CPU "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); target <= {NOOP_TARGET_SECONDS:g} s: "
-          f"{'met' if wall <= NOOP_TARGET_SECONDS else 'NOT met'}")
+    print(
+        f"no-op dry run in {workdir}: best of {repeat}: {wall:.2f} s wall, {cpu:.2f} s CPU "
+        f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); target <= {NOOP_TARGET_SECONDS:g} s: "
+        f"{'met' if wall <= NOOP_TARGET_SECONDS else 'NOT met'}"
+    )
     return 0 if wall <= NOOP_TARGET_SECONDS else 1
 
 

@@ -14,7 +14,8 @@ A control row ("dither": the WAV plus +-1 LSB of noise) shows how far any change
 
 `upload`: a stream-like WAV of N hours (the demo VOD's audio - two voices over room noise - looped), encoded into
 each format; each file is then sent through the real Deepgram client (transcribe_deepgram) to the Deepgram stand-in
-(tests/helpers/deepgram_stub.py) throttled to 20 and 50 Mbit/s, which decodes what it received. Upload time = the time the
+(tests/helpers/deepgram_stub.py) throttled to 20 and 50 Mbit/s, which decodes what it received. Upload time = the
+time the
 stand-in spent reading the body (its token bucket paces the reads, so TCP back-pressure paces the client).
 The WAV itself is measured too; with --skip-slow-wav its upload times are computed from its size instead.
 """
@@ -44,13 +45,29 @@ VOIP = {"application": "voip", "compression_level": 10}
 FRAME60 = {"application": "audio", "compression_level": 0, "frame_duration": 60}
 # "dither" is a control, not a format: the WAV plus +-1 LSB of triangular noise (-90 dBFS, inaudible), to show how
 # much the recogniser's transcript moves for any change at all of the samples.
-FORMATS = [("wav", None, None), ("dither", None, None), ("flac", None, None), ("opus", 32, None), ("opus", 24, None),
-           ("opus", 16, None), ("opus", 12, None), ("opus", 24, VOIP), ("opus", 16, VOIP), ("opus", 24, FRAME60)]
+FORMATS = [
+    ("wav", None, None),
+    ("dither", None, None),
+    ("flac", None, None),
+    ("opus", 32, None),
+    ("opus", 24, None),
+    ("opus", 16, None),
+    ("opus", 12, None),
+    ("opus", 24, VOIP),
+    ("opus", 16, VOIP),
+    ("opus", 24, FRAME60),
+]
 
 
 def label(fmt: str, kbps: float | None, opus: dict | None = None) -> str:
-    extra = (f" ({opus['application']}, complexity {opus['compression_level']}"
-             f"{', ' + str(opus['frame_duration']) + ' ms frames' if 'frame_duration' in opus else ''})") if opus else ""
+    extra = (
+        (
+            f" ({opus['application']}, complexity {opus['compression_level']}"
+            f"{', ' + str(opus['frame_duration']) + ' ms frames' if 'frame_duration' in opus else ''})"
+        )
+        if opus
+        else ""
+    )
     return fmt if kbps is None else f"{fmt} {kbps:g} kbit/s{extra}"
 
 
@@ -65,7 +82,7 @@ def roundtrip(wav: Path, fmt: str, kbps: float | None, opus: dict | None, tmp: P
         with wave.open(str(wav)) as src:
             params, x = src.getparams(), np.frombuffer(src.readframes(src.getnframes()), "<i2").astype(np.int32)
         rng = np.random.default_rng(0)
-        noise = rng.integers(0, 2, x.size) - rng.integers(0, 2, x.size)   # triangular, -1..1
+        noise = rng.integers(0, 2, x.size) - rng.integers(0, 2, x.size)  # triangular, -1..1
         out = tmp / f"{wav.stem}.dither.wav"
         with wave.open(str(out), "wb") as dst:
             dst.setparams(params)
@@ -117,7 +134,9 @@ def bench_wer(only: list[str] | None = None) -> list[dict]:
                 for wav, ref in items:
                     dec, nbytes = roundtrip(wav, fmt, kbps, opus, Path(tmp))
                     doc = transcribe_offline(dec, threads=1)
-                    hyp = normalise(" ".join(w["word"] for w in doc["results"]["channels"][0]["alternatives"][0]["words"]))
+                    hyp = normalise(
+                        " ".join(w["word"] for w in doc["results"]["channels"][0]["alternatives"][0]["words"])
+                    )
                     if fmt == "wav":
                         original[wav] = hyp
                     errors += edit_distance(ref, hyp)
@@ -127,17 +146,33 @@ def bench_wer(only: list[str] | None = None) -> list[dict]:
                     size += nbytes
                     wav_size += wav.stat().st_size
                 total_err, total_ref = total_err + errors, total_ref + n_ref
-                row[name] = {"wer": round(errors / n_ref, 4), "errors": errors, "ref_words": n_ref,
-                             "transcript_change": round(changed / max(n_orig, 1), 4), "bytes": size,
-                             "of_wav": round(size / wav_size, 4)}
-            row.update(wer_all=round(total_err / total_ref, 4), errors_all=total_err, ref_words_all=total_ref,
-                       seconds=round(time.monotonic() - t0, 1), load=round(os.getloadavg()[0], 1))
+                row[name] = {
+                    "wer": round(errors / n_ref, 4),
+                    "errors": errors,
+                    "ref_words": n_ref,
+                    "transcript_change": round(changed / max(n_orig, 1), 4),
+                    "bytes": size,
+                    "of_wav": round(size / wav_size, 4),
+                }
+            row.update(
+                wer_all=round(total_err / total_ref, 4),
+                errors_all=total_err,
+                ref_words_all=total_ref,
+                seconds=round(time.monotonic() - t0, 1),
+                load=round(os.getloadavg()[0], 1),
+            )
             rows.append(row)
-            parts = "  ".join(f"{name}: WER {v['wer']:.4f} ({v['errors']}/{v['ref_words']}), change "
-                              f"{v['transcript_change']:.3f}, {v['of_wav']:.3f} of WAV" for name, v in row.items()
-                              if isinstance(v, dict))
-            print(f"{row['format']:<38} all: WER {row['wer_all']:.4f} ({total_err}/{total_ref})  {parts}  "
-                  f"[{row['seconds']} s, load {row['load']}]", flush=True)
+            parts = "  ".join(
+                f"{name}: WER {v['wer']:.4f} ({v['errors']}/{v['ref_words']}), change "
+                f"{v['transcript_change']:.3f}, {v['of_wav']:.3f} of WAV"
+                for name, v in row.items()
+                if isinstance(v, dict)
+            )
+            print(
+                f"{row['format']:<38} all: WER {row['wer_all']:.4f} ({total_err}/{total_ref})  {parts}  "
+                f"[{row['seconds']} s, load {row['load']}]",
+                flush=True,
+            )
     return rows
 
 
@@ -174,12 +209,22 @@ def send(path: Path, rate_mbit: float) -> dict:
         wall = time.monotonic() - t0
     (req,) = stub.requests
     assert req["status"] == 200 and req["bytes"] == path.stat().st_size, req
-    return {"receive_s": req["receive_seconds"], "client_wall_s": round(wall, 1), "content_type": req["content_type"],
-            "decoded_s": round(doc["metadata"]["duration"], 1), "probed": req.get("probed_format")}
+    return {
+        "receive_s": req["receive_seconds"],
+        "client_wall_s": round(wall, 1),
+        "content_type": req["content_type"],
+        "decoded_s": round(doc["metadata"]["duration"], 1),
+        "probed": req.get("probed_format"),
+    }
 
 
-def bench_upload(hours_list: list[float], rates: list[float], formats: list[tuple[str, float | None]],
-                 skip_slow_wav: bool, keep: Path | None) -> list[dict]:
+def bench_upload(
+    hours_list: list[float],
+    rates: list[float],
+    formats: list[tuple[str, float | None]],
+    skip_slow_wav: bool,
+    keep: Path | None,
+) -> list[dict]:
     from klipstream.transcribe.upload import encode_for_upload, get_format
 
     rows = []
@@ -198,9 +243,14 @@ def bench_upload(hours_list: list[float], rates: list[float], formats: list[tupl
                     encode_for_upload(wav, path, format=fmt, bitrate_kbps=kbps or 24)
                     enc_s, enc_cpu = time.monotonic() - t0, _child_cpu() - c0
                 size = path.stat().st_size
-                row = {"hours": hours, "format": label(fmt, kbps), "bytes": size,
-                       "of_wav": round(size / wav.stat().st_size, 4), "encode_s": round(enc_s, 1),
-                       "encode_cpu_s": round(enc_cpu, 1)}
+                row = {
+                    "hours": hours,
+                    "format": label(fmt, kbps),
+                    "bytes": size,
+                    "of_wav": round(size / wav.stat().st_size, 4),
+                    "encode_s": round(enc_s, 1),
+                    "encode_cpu_s": round(enc_cpu, 1),
+                }
                 for rate in rates:
                     if fmt == "wav" and skip_slow_wav:
                         row[f"upload_{rate:g}mbit_s"] = round(size * 8 / (rate * 1e6), 1)
@@ -225,8 +275,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
     wer = sub.add_parser("wer")
-    wer.add_argument("--only", nargs="+", help="rows to run (labels as printed, e.g. dither 'opus 24 kbit/s'); the "
-                                              "WAV always runs (the reference of `transcript change`)")
+    wer.add_argument(
+        "--only",
+        nargs="+",
+        help="rows to run (labels as printed, e.g. dither 'opus 24 kbit/s'); the "
+        "WAV always runs (the reference of `transcript change`)",
+    )
     up = sub.add_parser("upload")
     up.add_argument("--hours", type=float, nargs="+", default=[1, 4])
     up.add_argument("--rates", type=float, nargs="+", default=[20, 50], help="Mbit/s")

@@ -72,7 +72,7 @@ def decode(wav: Path) -> list[tuple[str, float, float]]:
         pending = np.concatenate([pending, (block * 32767).astype("<i2")])
         n = len(pending) // frame_samples
         for k in range(n):  # the endpointer is frame-by-frame by design (30 ms frames)
-            frame = pending[k * frame_samples:(k + 1) * frame_samples].tobytes()
+            frame = pending[k * frame_samples : (k + 1) * frame_samples].tobytes()
             was = ep.in_speech
             speech = ep.process(frame)
             if speech is not None:
@@ -83,7 +83,7 @@ def decode(wav: Path) -> list[tuple[str, float, float]]:
                 if not ep.in_speech:
                     dec.end_utt()
                     collect(utt_start)
-        pending = pending[n * frame_samples:]
+        pending = pending[n * frame_samples :]
     was = ep.in_speech
     tail = pending.tobytes()
     speech = ep.end_stream(tail + b"\0" * (ep.frame_bytes - len(tail)))  # a full (zero-padded) last frame
@@ -142,8 +142,13 @@ def main() -> None:
     if not args.voices:
         demo = Path(args.demo)
         res = run(demo / "demo.mp4", demo / "truth.json")
-        log.info("demo WER %.3f (%d reference words, %d recognised), decode %.1f s", res["wer"], res["ref_words"],
-                 res["hyp_words"], res["decode_seconds"])
+        log.info(
+            "demo WER %.3f (%d reference words, %d recognised), decode %.1f s",
+            res["wer"],
+            res["ref_words"],
+            res["hyp_words"],
+            res["decode_seconds"],
+        )
         for k, v in res["per_speaker"].items():
             log.info("  %-28s WER %.3f", k, v)
         return

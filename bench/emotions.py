@@ -43,8 +43,12 @@ class external_stub:
     def __init__(self, latency: float):
         import subprocess
 
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.helpers.emotions_stub", "--latency", str(latency)],
-                                     stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.emotions_stub", "--latency", str(latency)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         self.base_url = self.proc.stdout.readline().strip()
 
     def _stats(self) -> dict:
@@ -98,9 +102,16 @@ def bench_llm(windows: int, concurrency: int, latency: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         n = windows
-        seg = pd.DataFrame({"window_id": range(n), "start_time": np.arange(n) * 30.0,
-                            "end_time": np.arange(n) * 30.0 + 60, "word_count": 120, "speech_rate": 2.0,
-                            "text": [f"window {i} that was insane lol we are so back" for i in range(n)]})
+        seg = pd.DataFrame(
+            {
+                "window_id": range(n),
+                "start_time": np.arange(n) * 30.0,
+                "end_time": np.arange(n) * 30.0 + 60,
+                "word_count": 120,
+                "speech_rate": 2.0,
+                "text": [f"window {i} that was insane lol we are so back" for i in range(n)],
+            }
+        )
         seg.to_csv(tmp / "seg.csv", index=False)
         pd.DataFrame({"time": np.arange(n * 30 + 60, dtype=float), "rms_db": -25.0}).to_csv(tmp / "f.csv", index=False)
         # warm-up outside the clock: imports (sklearn, scipy, VADER) cost seconds once per process, not per window
@@ -112,23 +123,47 @@ def bench_llm(windows: int, concurrency: int, latency: float) -> dict:
             calls0 = stub.calls
             t0 = time.monotonic()
             cpu0 = time.process_time()
-            out = speech.score_windows(tmp / "seg.csv", tmp / "f.csv", tmp / "out.csv", backend="llm",
-                                       base_url=stub.base_url, model="stub-llm", concurrency=concurrency, timeout=30,
-                                       cache_dir=tmp / "cache")
+            out = speech.score_windows(
+                tmp / "seg.csv",
+                tmp / "f.csv",
+                tmp / "out.csv",
+                backend="llm",
+                base_url=stub.base_url,
+                model="stub-llm",
+                concurrency=concurrency,
+                timeout=30,
+                cache_dir=tmp / "cache",
+            )
             first = time.monotonic() - t0
             cpu = time.process_time() - cpu0
             calls = stub.calls
             t0 = time.monotonic()
-            speech.score_windows(tmp / "seg.csv", tmp / "f.csv", tmp / "out2.csv", backend="llm",
-                                 base_url=stub.base_url, model="stub-llm", concurrency=concurrency, timeout=30,
-                                 cache_dir=tmp / "cache")
+            speech.score_windows(
+                tmp / "seg.csv",
+                tmp / "f.csv",
+                tmp / "out2.csv",
+                backend="llm",
+                base_url=stub.base_url,
+                model="stub-llm",
+                concurrency=concurrency,
+                timeout=30,
+                cache_dir=tmp / "cache",
+            )
             rerun = time.monotonic() - t0
-            return {"windows": n, "concurrency": concurrency, "latency_s": latency, "seconds": round(first, 2),
-                    "api_calls": calls - calls0, "client_cpu_seconds": round(cpu, 2),
-                    "bare_openai_client_seconds": round(base, 2), "max_in_flight_seen_by_stub": stub.max_in_flight,
-                    "llm_rows": int((out["model"] == "stub-llm").sum()), "cached_rerun_seconds": round(rerun, 2),
-                    "cached_rerun_calls": stub.calls - calls,
-                    "ideal_seconds": float(np.ceil(n / concurrency) * latency)}
+            return {
+                "windows": n,
+                "concurrency": concurrency,
+                "latency_s": latency,
+                "seconds": round(first, 2),
+                "api_calls": calls - calls0,
+                "client_cpu_seconds": round(cpu, 2),
+                "bare_openai_client_seconds": round(base, 2),
+                "max_in_flight_seen_by_stub": stub.max_in_flight,
+                "llm_rows": int((out["model"] == "stub-llm").sum()),
+                "cached_rerun_seconds": round(rerun, 2),
+                "cached_rerun_calls": stub.calls - calls,
+                "ideal_seconds": float(np.ceil(n / concurrency) * latency),
+            }
 
 
 def chat_frame(n: int) -> pd.DataFrame:
@@ -138,12 +173,35 @@ def chat_frame(n: int) -> pd.DataFrame:
         texts = pd.Series(txt.read_text(encoding="utf-8").splitlines()).str.split(" ", n=1).str[1].fillna("").tolist()
     if not texts:
         rng = np.random.default_rng(0)
-        vocab = ["KEKW", "Pog", "Sadge", "LUL", "the", "run", "is", "so", "good", "bad", "lol", "why", "!drop", "😂", "gg"]
+        vocab = [
+            "KEKW",
+            "Pog",
+            "Sadge",
+            "LUL",
+            "the",
+            "run",
+            "is",
+            "so",
+            "good",
+            "bad",
+            "lol",
+            "why",
+            "!drop",
+            "😂",
+            "gg",
+        ]
         texts = [" ".join(rng.choice(vocab, size=rng.integers(1, 8))) for _ in range(20000)]
     reps = int(np.ceil(n / len(texts)))
     msg = pd.Series(texts * reps, dtype=object)[:n].reset_index(drop=True)
-    return pd.DataFrame({"comment_id": [f"c{i}" for i in range(n)], "time": np.linspace(0, 36000, n),
-                         "user": np.where(np.arange(n) % 97 == 0, "Nightbot", "viewer"), "message": msg, "emotes": ""})
+    return pd.DataFrame(
+        {
+            "comment_id": [f"c{i}" for i in range(n)],
+            "time": np.linspace(0, 36000, n),
+            "user": np.where(np.arange(n) % 97 == 0, "Nightbot", "viewer"),
+            "message": msg,
+            "emotes": "",
+        }
+    )
 
 
 def bench_chat(n: int) -> dict:
@@ -166,11 +224,18 @@ def bench_chat(n: int) -> dict:
         t1 = time.monotonic()
         write_csv(Path(tmp) / "chat_sentiment.csv", out.round(6), float_format=None)  # as score_chat does
         write_s = time.monotonic() - t1
-    return {"messages": n, "classify_seconds": round(score_s, 2), "classify_cpu_seconds": round(cpu, 2),
-            "distinct_texts": int(frame["message"].nunique()), "classify_seconds_all_distinct":
-            round(distinct_s, 2), "distinct_texts_all_distinct": int(distinct["message"].nunique()),
-            "messages_per_second": int(n / score_s), "csv_write_seconds": round(write_s, 2),
-            "filtered": int(out["is_filtered"].sum()), "blend": str(chat_mod.BLEND)}
+    return {
+        "messages": n,
+        "classify_seconds": round(score_s, 2),
+        "classify_cpu_seconds": round(cpu, 2),
+        "distinct_texts": int(frame["message"].nunique()),
+        "classify_seconds_all_distinct": round(distinct_s, 2),
+        "distinct_texts_all_distinct": int(distinct["message"].nunique()),
+        "messages_per_second": int(n / score_s),
+        "csv_write_seconds": round(write_s, 2),
+        "filtered": int(out["is_filtered"].sum()),
+        "blend": str(chat_mod.BLEND),
+    }
 
 
 def devset(update_card: bool) -> dict | None:
@@ -192,13 +257,19 @@ def devset(update_card: bool) -> dict | None:
         from klipstream.emotions.model_card import record_devset
 
         keep = ("accuracy", "macro_f1", "per_class", "confusion")
-        summary = {"n": result["n"], "date": dt.date.today().isoformat(),
-                   "command": "PYTHONPATH=. .venv/bin/python bench/emotions.py --dev-only --update-model-card",
-                   "model_weight": BLEND.model_weight, "classes": result["classes"],
-                   "agreement": result.get("agreement"),
-                   "scorers": {n: {t: {k: r[t][k] for k in keep} for t in ("sentiment", "emotion")}
-                               | {"neutral_calibration": r["neutral_calibration"]}
-                               for n, r in result["scorers"].items()}}
+        summary = {
+            "n": result["n"],
+            "date": dt.date.today().isoformat(),
+            "command": "PYTHONPATH=. .venv/bin/python bench/emotions.py --dev-only --update-model-card",
+            "model_weight": BLEND.model_weight,
+            "classes": result["classes"],
+            "agreement": result.get("agreement"),
+            "scorers": {
+                n: {t: {k: r[t][k] for k in keep} for t in ("sentiment", "emotion")}
+                | {"neutral_calibration": r["neutral_calibration"]}
+                for n, r in result["scorers"].items()
+            },
+        }
         record_devset(DEFAULT_MODELS_DIR, summary)
         log.info("dev-set numbers written to %s", DEFAULT_MODELS_DIR / "MODEL_CARD.md")
     return result
@@ -207,8 +278,10 @@ def devset(update_card: bool) -> dict | None:
 def held_out() -> dict:
     path = DEFAULT_MODELS_DIR / "metrics.json"
     m = json.loads(path.read_text())
-    return {k: {x: m[k][x] for x in ("n", "accuracy", "macro_f1", "baseline_accuracy", "baseline_macro_f1")}
-            for k in ("emotion", "sentiment")}
+    return {
+        k: {x: m[k][x] for x in ("n", "accuracy", "macro_f1", "baseline_accuracy", "baseline_macro_f1")}
+        for k in ("emotion", "sentiment")
+    }
 
 
 def main() -> int:
@@ -226,8 +299,9 @@ def main() -> int:
     results = {}
     dev = devset(args.update_model_card)
     if dev is not None:
-        results["devset_macro_f1"] = {n: {t: round(r[t]["macro_f1"], 3) for t in ("sentiment", "emotion")}
-                                      for n, r in dev["scorers"].items()}
+        results["devset_macro_f1"] = {
+            n: {t: round(r[t]["macro_f1"], 3) for t in ("sentiment", "emotion")} for n, r in dev["scorers"].items()
+        }
     if args.dev_only:
         print(json.dumps(results, indent=2))
         return 0

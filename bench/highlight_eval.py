@@ -60,6 +60,7 @@ BASELINE_SHIFT = 15.0
 
 # ----------------------------------------------------------------------------------------------- metric
 
+
 def hit_mask(times, labels: pd.DataFrame, tol: float = TOLERANCE) -> np.ndarray:
     """For each predicted time: does it fall inside some label [start - tol, end + tol]?"""
     t = np.asarray(times, dtype=float).reshape(-1, 1)
@@ -80,14 +81,22 @@ def score(times, labels: pd.DataFrame, k: int | None = None, tol: float = TOLERA
     if len(labels) and len(top):
         s = labels["start"].to_numpy(dtype=float) - tol
         e = labels["end"].to_numpy(dtype=float) + tol
-        found = int(((top.reshape(1, -1) >= s.reshape(-1, 1)) & (top.reshape(1, -1) <= e.reshape(-1, 1))).any(axis=1).sum())
+        found = int(
+            ((top.reshape(1, -1) >= s.reshape(-1, 1)) & (top.reshape(1, -1) <= e.reshape(-1, 1))).any(axis=1).sum()
+        )
     else:
         found = 0
-    return {"k": k, "predicted": int(len(top)), "hits": hits, "precision_at_k": hits / k,
-            "recall_at_k": found / len(labels) if len(labels) else 0.0}
+    return {
+        "k": k,
+        "predicted": int(len(top)),
+        "hits": hits,
+        "precision_at_k": hits / k,
+        "recall_at_k": found / len(labels) if len(labels) else 0.0,
+    }
 
 
 # ----------------------------------------------------------------------------------------------- references
+
 
 def window_counts(times, window: float = BASELINE_WINDOW, duration: float | None = None) -> np.ndarray:
     """counts[t] = messages with time in [t - window/2, t + window/2), for every whole second t in [0, duration]."""
@@ -99,8 +108,14 @@ def window_counts(times, window: float = BASELINE_WINDOW, duration: float | None
     return (hi - lo).astype(float)
 
 
-def baseline_moments(times, k: int, window: float = BASELINE_WINDOW, min_gap: float = BASELINE_MIN_GAP,
-                     shift: float = BASELINE_SHIFT, duration: float | None = None) -> list[float]:
+def baseline_moments(
+    times,
+    k: int,
+    window: float = BASELINE_WINDOW,
+    min_gap: float = BASELINE_MIN_GAP,
+    shift: float = BASELINE_SHIFT,
+    duration: float | None = None,
+) -> list[float]:
     """The message-rate baseline: the k highest window counts (`window_counts`), each at least `min_gap` s from
     every peak picked before it, moved back `shift` s (not below 0); ranked best first.
 
@@ -131,13 +146,18 @@ def random_score(labels: pd.DataFrame, duration: float, seeds: int, tol: float =
     """Mean P@K / recall@K of `seeds` random rankings."""
     k = len(labels)
     runs = [score(random_moments(k, duration, s), labels, k, tol) for s in range(seeds)]
-    return {"k": k, "predicted": k, "seeds": seeds,
-            "hits": float(np.mean([r["hits"] for r in runs])) if runs else 0.0,
-            "precision_at_k": float(np.mean([r["precision_at_k"] for r in runs])) if runs else 0.0,
-            "recall_at_k": float(np.mean([r["recall_at_k"] for r in runs])) if runs else 0.0}
+    return {
+        "k": k,
+        "predicted": k,
+        "seeds": seeds,
+        "hits": float(np.mean([r["hits"] for r in runs])) if runs else 0.0,
+        "precision_at_k": float(np.mean([r["precision_at_k"] for r in runs])) if runs else 0.0,
+        "recall_at_k": float(np.mean([r["recall_at_k"] for r in runs])) if runs else 0.0,
+    }
 
 
 # ----------------------------------------------------------------------------------------------- agreement
+
 
 def match_intervals(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) -> list[tuple[int, int]]:
     """One-to-one matching of two label sets of one VOD: a pair may match when one interval, widened by `tol` s on
@@ -157,7 +177,8 @@ def match_intervals(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) ->
 
 
 def agreement(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) -> dict:
-    """Interval-match agreement of label set `b` (e.g. a second pass) with `a`, VOD by VOD: precision = matched / len(b),
+    """Interval-match agreement of label set `b` (e.g. a second pass) with `a`, VOD by VOD: precision = matched /
+    len(b),
     recall = matched / len(a), F1; plus how many matched pairs share the same `kind` (when both sets have one)."""
     matched = same_kind = 0
     for vod in sorted(set(a["vod_id"]) | set(b["vod_id"])):
@@ -169,11 +190,19 @@ def agreement(a: pd.DataFrame, b: pd.DataFrame, tol: float = TOLERANCE) -> dict:
             same_kind += sum(x.at[i, "kind"] == y.at[j, "kind"] for i, j in pairs)
     p = matched / len(b) if len(b) else 0.0
     r = matched / len(a) if len(a) else 0.0
-    return {"a": len(a), "b": len(b), "matched": matched, "precision": p, "recall": r,
-            "f1": 2 * p * r / (p + r) if p + r else 0.0, "same_kind": same_kind}
+    return {
+        "a": len(a),
+        "b": len(b),
+        "matched": matched,
+        "precision": p,
+        "recall": r,
+        "f1": 2 * p * r / (p + r) if p + r else 0.0,
+        "same_kind": same_kind,
+    }
 
 
 # ----------------------------------------------------------------------------------------------- the engine
+
 
 @dataclass
 class EngineRun:
@@ -193,9 +222,17 @@ def engine_peaks(doc: dict) -> list[float]:
     return [float(h["peak"]) for h in hs]
 
 
-def run_engine(chat: str | os.PathLike, vod_id: str, workdir: str | os.PathLike, config: list[str] | tuple = (),
-               *, repo: str | os.PathLike = ROOT, cores: int = 2, python: str = sys.executable,
-               timeout: float | None = None) -> EngineRun:
+def run_engine(
+    chat: str | os.PathLike,
+    vod_id: str,
+    workdir: str | os.PathLike,
+    config: list[str] | tuple = (),
+    *,
+    repo: str | os.PathLike = ROOT,
+    cores: int = 2,
+    python: str = sys.executable,
+    timeout: float | None = None,
+) -> EngineRun:
     """Run the shipped workflow on one chat-only VOD in `workdir` and return where its outputs are.
 
     Writes `<workdir>/vods.tsv` (vod_id, url, video, chat, title with only the chat set), then runs
@@ -211,11 +248,25 @@ def run_engine(chat: str | os.PathLike, vod_id: str, workdir: str | os.PathLike,
         raise FileNotFoundError(f"chat file not found: {chat}")
     work.mkdir(parents=True, exist_ok=True)
     vods = work / "vods.tsv"
-    vods.write_text("vod_id\turl\tvideo\tchat\ttitle\n" f"{vod_id}\t\t\t{chat}\t{vod_id}\n", encoding="utf-8")
+    vods.write_text(f"vod_id\turl\tvideo\tchat\ttitle\n{vod_id}\t\t\t{chat}\t{vod_id}\n", encoding="utf-8")
     target = f"output/analysis/{vod_id}_integrated_analysis.json"
-    cmd = [python, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"), "--directory", str(work),
-           "--configfile", str(repo / "config" / "config.yaml"), "--cores", str(cores), target,
-           "--config", f"vods={vods}", *config]
+    cmd = [
+        python,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(repo / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(repo / "config" / "config.yaml"),
+        "--cores",
+        str(cores),
+        target,
+        "--config",
+        f"vods={vods}",
+        *config,
+    ]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(repo), os.environ.get("PYTHONPATH", "")) if p)}
     log.info("engine %s: %s", vod_id, shlex.join(cmd))
     t0 = time.perf_counter()
@@ -223,12 +274,15 @@ def run_engine(chat: str | os.PathLike, vod_id: str, workdir: str | os.PathLike,
     took = time.perf_counter() - t0
     (work / "snakemake.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode != 0 or not (work / target).is_file():
-        raise RuntimeError(f"workflow failed for {vod_id} (exit {proc.returncode}), see {work / 'snakemake.log'}:\n"
-                           f"{(proc.stdout + proc.stderr)[-3000:]}")
+        raise RuntimeError(
+            f"workflow failed for {vod_id} (exit {proc.returncode}), see {work / 'snakemake.log'}:\n"
+            f"{(proc.stdout + proc.stderr)[-3000:]}"
+        )
     return EngineRun(vod_id, work, work / target, work / f"output/raw/chat/{vod_id}_chat.json", took)
 
 
 # ----------------------------------------------------------------------------------------------- driver
+
 
 def parse_chat_arg(arg: str) -> tuple[str, Path]:
     """ID=PATH, or PATH whose file stem is the id."""
@@ -261,9 +315,16 @@ def evaluate_vod(run: EngineRun, labels: pd.DataFrame, seeds: int, tol: float) -
     eng = engine_peaks(doc)
     base = baseline_moments(times, k, duration=duration)
     return {
-        "k": k, "messages": int(len(times)), "chat_span_s": round(duration, 1), "engine_seconds": round(run.seconds, 1),
-        "engine": {**score(eng, labels, k, tol), "returned": len(eng), "peaks": eng[:k],
-                   "reaction_lag": {x: doc["reaction_lag"][x] for x in ("seconds", "method")}},
+        "k": k,
+        "messages": int(len(times)),
+        "chat_span_s": round(duration, 1),
+        "engine_seconds": round(run.seconds, 1),
+        "engine": {
+            **score(eng, labels, k, tol),
+            "returned": len(eng),
+            "peaks": eng[:k],
+            "reaction_lag": {x: doc["reaction_lag"][x] for x in ("seconds", "method")},
+        },
         "baseline": {**score(base, labels, k, tol), "peaks": base},
         "random": random_score(labels, duration, seeds, tol),
     }
@@ -288,21 +349,32 @@ def table(results: dict) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
     ap.add_argument("chats", nargs="*", help="chat files (any format the project imports), as PATH or ID=PATH")
     ap.add_argument("--labels", required=True, help="CSV with vod_id,start,end[,...] in seconds of VOD time")
-    ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
-                    help="Snakemake --config override, e.g. 'fusion={min_gap_seconds: 30}' (repeatable)")
+    ap.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Snakemake --config override, e.g. 'fusion={min_gap_seconds: 30}' (repeatable)",
+    )
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="seconds added to both ends of each label")
     ap.add_argument("--seeds", type=int, default=20, help="random rankings averaged for the random reference")
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--json", metavar="OUT", help="write the full results here")
     ap.add_argument("--keep", metavar="DIR", help="run in DIR/<vod_id> and keep the workflow outputs")
-    ap.add_argument("--agreement", metavar="OTHER.csv",
-                    help="instead of evaluating: interval-match agreement of OTHER (e.g. a second labelling pass) with "
-                         "--labels, over OTHER's VODs and labels starting before --until")
-    ap.add_argument("--until", type=float, default=float("inf"), help="with --agreement: only labels starting before this")
+    ap.add_argument(
+        "--agreement",
+        metavar="OTHER.csv",
+        help="instead of evaluating: interval-match agreement of OTHER (e.g. a second labelling pass) with "
+        "--labels, over OTHER's VODs and labels starting before --until",
+    )
+    ap.add_argument(
+        "--until", type=float, default=float("inf"), help="with --agreement: only labels starting before this"
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
@@ -313,8 +385,10 @@ def main(argv=None) -> int:
         a = labels[labels["vod_id"].isin(set(other["vod_id"])) & (labels["start"] < args.until)]
         b = other[other["start"] < args.until]
         g = agreement(a, b, args.tolerance)
-        print(f"labels {len(a)}, other {len(b)}, matched {g['matched']} (same kind {g['same_kind']}): precision "
-              f"{g['precision']:.3f}, recall {g['recall']:.3f}, F1 {g['f1']:.3f} at {args.tolerance:g} s tolerance")
+        print(
+            f"labels {len(a)}, other {len(b)}, matched {g['matched']} (same kind {g['same_kind']}): precision "
+            f"{g['precision']:.3f}, recall {g['recall']:.3f}, F1 {g['f1']:.3f} at {args.tolerance:g} s tolerance"
+        )
         return 0
     if not args.chats:
         ap.error("give at least one chat file (or --agreement)")
@@ -339,8 +413,11 @@ def main(argv=None) -> int:
             if tmp is not None:
                 tmp.cleanup()
         r = results[vod]
-        print(f"{vod}: {r['messages']} messages over {r['chat_span_s']:.0f} s, K={r['k']}, engine returned "
-              f"{r['engine']['returned']} moments in {r['engine_seconds']:.1f} s", file=sys.stderr)
+        print(
+            f"{vod}: {r['messages']} messages over {r['chat_span_s']:.0f} s, K={r['k']}, engine returned "
+            f"{r['engine']['returned']} moments in {r['engine_seconds']:.1f} s",
+            file=sys.stderr,
+        )
     unlabelled = sorted(set(labels["vod_id"]) - {v for v, _ in chats})
     if unlabelled:
         print(f"note: labels without a chat file given: {', '.join(unlabelled)}", file=sys.stderr)
@@ -349,12 +426,20 @@ def main(argv=None) -> int:
         return 1
     print(table(results))
     if args.json:
-        out = {"date": dt.date.today().isoformat(), "command": shlex.join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
-               "config": args.config, "tolerance": args.tolerance, "seeds": args.seeds, "labels": str(args.labels),
-               "baseline": {"window_s": BASELINE_WINDOW, "min_gap_s": BASELINE_MIN_GAP, "shift_s": BASELINE_SHIFT},
-               "per_vod": results,
-               "mean": {m: {x: float(np.mean([r[m][x] for r in results.values()])) for x in ("precision_at_k", "recall_at_k")}
-                        for m in ("engine", "baseline", "random")}}
+        out = {
+            "date": dt.date.today().isoformat(),
+            "command": shlex.join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
+            "config": args.config,
+            "tolerance": args.tolerance,
+            "seeds": args.seeds,
+            "labels": str(args.labels),
+            "baseline": {"window_s": BASELINE_WINDOW, "min_gap_s": BASELINE_MIN_GAP, "shift_s": BASELINE_SHIFT},
+            "per_vod": results,
+            "mean": {
+                m: {x: float(np.mean([r[m][x] for r in results.values()])) for x in ("precision_at_k", "recall_at_k")}
+                for m in ("engine", "baseline", "random")
+            },
+        }
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return 0
 

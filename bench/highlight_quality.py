@@ -61,16 +61,28 @@ def score_vod(doc: dict, truth: dict, tol: float) -> dict:
     ranks_p = [min((h["rank"] for h in doc["highlights"] if near(h["peak"], e, tol)), default=None) for e in planted]
     ranks_d = [min((h["rank"] for h in doc["highlights"] if near(h["peak"], e, tol)), default=None) for e in distract]
     lags = [e["lag"] for e in planted]
-    return {"precision_at_k": len(hits) / k, "recall_at_k": len(found) / k, "distractors_in_top_k": len(bad),
-            "start_err": starts, "end_err": ends, "start_err_core": starts_core, "end_err_core": ends_core,
-            "planted_ranks": ranks_p, "distractor_ranks": ranks_d,
-            "lag": doc["reaction_lag"]["seconds"], "lag_method": doc["reaction_lag"]["method"],
-            "true_lag_mean": statistics.mean(lags)}
+    return {
+        "precision_at_k": len(hits) / k,
+        "recall_at_k": len(found) / k,
+        "distractors_in_top_k": len(bad),
+        "start_err": starts,
+        "end_err": ends,
+        "start_err_core": starts_core,
+        "end_err_core": ends_core,
+        "planted_ranks": ranks_p,
+        "distractor_ranks": ranks_d,
+        "lag": doc["reaction_lag"]["seconds"],
+        "lag_method": doc["reaction_lag"]["method"],
+        "true_lag_mean": statistics.mean(lags),
+    }
 
 
 def run_synthetic(seeds: int, duration: float, tol: float, work: Path) -> dict:
-    modes = {"full": {"audio": True, "chat": True}, "chat_only": {"audio": False, "chat": True},
-             "audio_only": {"audio": True, "chat": False}}
+    modes = {
+        "full": {"audio": True, "chat": True},
+        "chat_only": {"audio": False, "chat": True},
+        "audio_only": {"audio": True, "chat": False},
+    }
     res = {m: [] for m in modes}
     for seed in range(seeds):
         g = generate(work, seed, duration=duration)
@@ -80,20 +92,36 @@ def run_synthetic(seeds: int, duration: float, tol: float, work: Path) -> dict:
         audio = run_audio(g["wav"], work, g["vod_id"], timings)
         for mode, use in modes.items():
             inputs = {**(chat if use["chat"] else {}), **(audio if use["audio"] else {})}
-            doc = integrate(g["vod_id"], work / f"{g['vod_id']}_{mode}.json", title=g["vod_id"], twitch_url=None,
-                            params={}, **inputs)
+            doc = integrate(
+                g["vod_id"],
+                work / f"{g['vod_id']}_{mode}.json",
+                title=g["vod_id"],
+                twitch_url=None,
+                params={},
+                **inputs,
+            )
             r = score_vod(doc, truth, tol)
             res[mode].append(r)
         f = res["full"][-1]
-        log.info("seed %d: full P@K %.2f R@K %.2f lag %.0f (%s, true mean %.1f) | chat-only P@K %.2f | audio-only P@K %.2f",
-                 seed, f["precision_at_k"], f["recall_at_k"], f["lag"], f["lag_method"], f["true_lag_mean"],
-                 res["chat_only"][-1]["precision_at_k"], res["audio_only"][-1]["precision_at_k"])
+        log.info(
+            "seed %d: full P@K %.2f R@K %.2f lag %.0f (%s, true mean %.1f) | chat-only P@K %.2f | audio-only P@K %.2f",
+            seed,
+            f["precision_at_k"],
+            f["recall_at_k"],
+            f["lag"],
+            f["lag_method"],
+            f["true_lag_mean"],
+            res["chat_only"][-1]["precision_at_k"],
+            res["audio_only"][-1]["precision_at_k"],
+        )
         for p in Path(work).glob(f"{g['vod_id']}*"):
             p.unlink()
     summary = {}
     for mode, rows in res.items():
-        def flat(key):
+
+        def flat(key, rows=rows):
             return [x for r in rows for x in r[key]]
+
         summary[mode] = {
             "vods": len(rows),
             "precision_at_k": round(statistics.mean(r["precision_at_k"] for r in rows), 3),
@@ -101,8 +129,12 @@ def run_synthetic(seeds: int, duration: float, tol: float, work: Path) -> dict:
             "distractors_in_top_k": sum(r["distractors_in_top_k"] for r in rows),
             "start_error_median_s": round(statistics.median(flat("start_err")), 1) if flat("start_err") else None,
             "end_error_median_s": round(statistics.median(flat("end_err")), 1) if flat("end_err") else None,
-            "start_error_without_roll_median_s": round(statistics.median(flat("start_err_core")), 1) if flat("start_err") else None,
-            "end_error_without_roll_median_s": round(statistics.median(flat("end_err_core")), 1) if flat("end_err") else None,
+            "start_error_without_roll_median_s": round(statistics.median(flat("start_err_core")), 1)
+            if flat("start_err")
+            else None,
+            "end_error_without_roll_median_s": round(statistics.median(flat("end_err_core")), 1)
+            if flat("end_err")
+            else None,
             "lag_abs_error_mean_s": round(statistics.mean(abs(r["lag"] - r["true_lag_mean"]) for r in rows), 2),
         }
     return summary
@@ -124,20 +156,41 @@ def run_real(work: Path, top: int = 5) -> dict:
         import_chat(src, chat_json, vod)
         timings: dict = {}
         inputs = run_chat(chat_json, work, vod, timings)
-        doc = integrate(vod, work / f"{vod}.json", title=name, twitch_url="https://www.twitch.tv/videos/1087079172"
-                        if "1087079172" in name else None, params={}, **inputs)
+        doc = integrate(
+            vod,
+            work / f"{vod}.json",
+            title=name,
+            twitch_url="https://www.twitch.tv/videos/1087079172" if "1087079172" in name else None,
+            params={},
+            **inputs,
+        )
         took = time.perf_counter() - t0
         rows = []
         for h in doc["highlights"][:top]:
-            rows.append({"rank": h["rank"], "start": h["start"], "end": h["end"], "score": h["score"],
-                         "messages": h["chat"]["messages"], "chatters": h["chat"]["unique_chatters"],
-                         "emotion": h["dominant_emotion"],
-                         "top_chat": [f"{m['message']} (x{m['count']}" + (f", {m['users']} users)" if m["users"] else ")")
-                                      for m in h["chat"]["top_messages"][:3]],
-                         "top_emotes": [f"{e['emote']} x{e['count']}" for e in h["chat"]["top_emotes"][:3]],
-                         "link": h["twitch_link"]})
-        out[name] = {"messages": doc["summary"]["chat_messages"], "duration_s": doc["duration"],
-                     "lag": doc["reaction_lag"], "seconds": round(took, 2), "top": rows}
+            rows.append(
+                {
+                    "rank": h["rank"],
+                    "start": h["start"],
+                    "end": h["end"],
+                    "score": h["score"],
+                    "messages": h["chat"]["messages"],
+                    "chatters": h["chat"]["unique_chatters"],
+                    "emotion": h["dominant_emotion"],
+                    "top_chat": [
+                        f"{m['message']} (x{m['count']}" + (f", {m['users']} users)" if m["users"] else ")")
+                        for m in h["chat"]["top_messages"][:3]
+                    ],
+                    "top_emotes": [f"{e['emote']} x{e['count']}" for e in h["chat"]["top_emotes"][:3]],
+                    "link": h["twitch_link"],
+                }
+            )
+        out[name] = {
+            "messages": doc["summary"]["chat_messages"],
+            "duration_s": doc["duration"],
+            "lag": doc["reaction_lag"],
+            "seconds": round(took, 2),
+            "top": rows,
+        }
         out[name]["lag"] = {k: v for k, v in doc["reaction_lag"].items() if k != "curve"}
     return out
 

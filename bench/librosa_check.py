@@ -49,10 +49,12 @@ def main() -> None:
     y = speechlike(args.minutes * 60)
     scale = 240.0 / args.minutes  # to 4 hours
     rows = {
-        "librosa.yin (F0 per 40 ms frame)": timed(lambda: librosa.yin(y, fmin=65, fmax=600, sr=SR, frame_length=1024,
-                                                                     hop_length=HOP)),
-        "librosa.onset.onset_strength (flux)": timed(lambda: librosa.onset.onset_strength(y=y, sr=SR, hop_length=HOP,
-                                                                                         n_fft=512)),
+        "librosa.yin (F0 per 40 ms frame)": timed(
+            lambda: librosa.yin(y, fmin=65, fmax=600, sr=SR, frame_length=1024, hop_length=HOP)
+        ),
+        "librosa.onset.onset_strength (flux)": timed(
+            lambda: librosa.onset.onset_strength(y=y, sr=SR, hop_length=HOP, n_fft=512)
+        ),
     }
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "a.wav"
@@ -60,7 +62,8 @@ def main() -> None:
             w.setnchannels(1), w.setsampwidth(2), w.setframerate(SR)
             w.writeframes((np.clip(y, -1, 1) * 32767).astype("<i2").tobytes())
         rows["klipstream audio features (pitch + flux + loudness, all columns)"] = timed(
-            lambda: compute_audio_features(wav, Path(tmp) / "f.csv", threads=1))
+            lambda: compute_audio_features(wav, Path(tmp) / "f.csv", threads=1)
+        )
     print(f"{args.minutes:g} min of audio, extrapolated to 4 h (budget for the whole pass: 10 s)")
     for name, seconds in rows.items():
         print(f"  {name:<66} {seconds:7.2f} s  -> 4 h: {seconds * scale:8.1f} s")

@@ -26,10 +26,21 @@ def make_files(root: Path, mb: int) -> dict:
     with open(video, "wb") as fh:
         block = os.urandom(1 << 20)
         for i in range(mb):
-            fh.write(block[i % 7:] + block[: i % 7])  # distinct-ish blocks, no 200 MB of urandom needed
+            fh.write(block[i % 7 :] + block[: i % 7])  # distinct-ish blocks, no 200 MB of urandom needed
     files = {"video": str(video)}
-    for kind in ("audio", "waveform_json", "words_csv", "segments_csv", "chat_json", "chat_sentiment_csv",
-                 "chat_timeline_csv", "audio_features_csv", "audio_sentiment_csv", "integrated_json", "report_html"):
+    for kind in (
+        "audio",
+        "waveform_json",
+        "words_csv",
+        "segments_csv",
+        "chat_json",
+        "chat_sentiment_csv",
+        "chat_timeline_csv",
+        "audio_features_csv",
+        "audio_sentiment_csv",
+        "integrated_json",
+        "report_html",
+    ):
         p = root / f"{vod}_{kind}.{kind.rsplit('_', 1)[-1] if '_' in kind else 'wav'}"
         p.write_bytes(os.urandom(200_000))
         files[kind] = str(p)
@@ -39,11 +50,20 @@ def make_files(root: Path, mb: int) -> dict:
 def run(label: str, files: dict, cfg: dict, tmp: Path, mb: float) -> None:
     for attempt in ("first", "rerun"):
         t0 = time.perf_counter()
-        m = publish_vod("999", files, tmp / f"{label}_manifest.json", config=cfg, status_dir=tmp / "status",
-                        local_root=tmp / "buckets", convex=None)
+        m = publish_vod(
+            "999",
+            files,
+            tmp / f"{label}_manifest.json",
+            config=cfg,
+            status_dir=tmp / "status",
+            local_root=tmp / "buckets",
+            convex=None,
+        )
         dt = time.perf_counter() - t0
-        print(f"{label:6s} {attempt:5s}: {dt:6.2f} s  uploaded {m['run']['uploaded']:2d}  skipped "
-              f"{m['run']['skipped']:2d}  {m['run']['bytes_uploaded'] / 1e6 / dt if attempt == 'first' else mb / dt:7.1f} MB/s")
+        print(
+            f"{label:6s} {attempt:5s}: {dt:6.2f} s  uploaded {m['run']['uploaded']:2d}  skipped "
+            f"{m['run']['skipped']:2d}  {m['run']['bytes_uploaded'] / 1e6 / dt if attempt == 'first' else mb / dt:7.1f} MB/s"  # noqa: E501
+        )
 
 
 def main() -> None:

@@ -31,7 +31,8 @@ log = logging.getLogger("rule_resources")
 
 
 def collect(work: Path, workload: str) -> pd.DataFrame:
-    """All benchmark TSVs under `work/benchmarks/<rule>/<vod>.tsv` as rows (rule, vod, workload, s, cpu_time, max_rss)."""
+    """All benchmark TSVs under `work/benchmarks/<rule>/<vod>.tsv` as rows (rule, vod, workload, s, cpu_time,
+    max_rss)."""
     frames = []
     for tsv in sorted((work / "benchmarks").glob("*/*.tsv")):
         df = pd.read_csv(tsv, sep="\t")
@@ -46,9 +47,22 @@ def collect(work: Path, workload: str) -> pd.DataFrame:
 
 
 def snakemake(work: Path, table: Path, *targets: str) -> None:
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
-           "--configfile", str(ROOT / "config" / "config.yaml"), "--cores", "2", *targets,
-           "--config", f"vods={table}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+        "--cores",
+        "2",
+        *targets,
+        "--config",
+        f"vods={table}",
+    ]
     log.info("running %s", " ".join(targets) or "all")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
     if proc.returncode != 0:
@@ -81,12 +95,33 @@ def run_large(base: Path, hours: float) -> pd.DataFrame:
     work.mkdir()
     long_mp4 = work / "long.mp4"
     log.info("looping the demo video to %.1f h (stream copy)", hours)
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-stream_loop", "-1", "-i", str(ROOT / "data/demo/demo.mp4"),
-                    "-t", str(int(hours * 3600)), "-c", "copy", str(long_mp4)], check=True)
-    table = write_table(work / "vods.tsv", [("chat4h", "", "", chat, "fuslie 4h chat"),
-                                            ("video4h", "", long_mp4, "", "looped demo video")])
-    snakemake(work, table, "output/analysis/chat4h_integrated_analysis.json",
-              "output/raw/waveforms/audio_video4h_waveform.json")
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(ROOT / "data/demo/demo.mp4"),
+            "-t",
+            str(int(hours * 3600)),
+            "-c",
+            "copy",
+            str(long_mp4),
+        ],
+        check=True,
+    )
+    table = write_table(
+        work / "vods.tsv",
+        [("chat4h", "", "", chat, "fuslie 4h chat"), ("video4h", "", long_mp4, "", "looped demo video")],
+    )
+    snakemake(
+        work,
+        table,
+        "output/analysis/chat4h_integrated_analysis.json",
+        "output/raw/waveforms/audio_video4h_waveform.json",
+    )
     return collect(work, f"{hours:g} h")
 
 

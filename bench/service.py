@@ -32,9 +32,25 @@ DEMO = ROOT / "data" / "demo"
 
 def start_server(work: Path, port: int, cores: int) -> subprocess.Popen:
     log = open(work / "server.log", "a")
-    proc = subprocess.Popen([sys.executable, "-m", "klipstream.cli", "serve", "--port", str(port), "--workdir",
-                             str(work), "--cores", str(cores), "--config", "vods=vods.tsv"],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=work)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "klipstream.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workdir",
+            str(work),
+            "--cores",
+            str(cores),
+            "--config",
+            "vods=vods.tsv",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=work,
+    )
     for _ in range(150):
         try:
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
@@ -85,8 +101,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="klip-bench-service-") as tmp:
         work = Path(tmp)
-        (work / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\n"
-                                       f"demo\t\t{DEMO / 'demo.mp4'}\t{DEMO / 'demo_chat.json'}\tDemo\n")
+        (work / "vods.tsv").write_text(
+            f"vod_id\turl\tvideo\tchat\ttitle\ndemo\t\t{DEMO / 'demo.mp4'}\t{DEMO / 'demo_chat.json'}\tDemo\n"
+        )
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -129,15 +146,25 @@ def main() -> None:
         stop_idle = time.perf_counter() - t4
 
     result = {
-        "demo_seconds_no_traffic": round(quiet_seconds, 1), "demo_seconds_while_polled": round(busy_seconds, 1),
-        "job_status": [quiet["status"], final["status"]], "steps": final["steps_total"],
-        "clients": args.clients, "interval_seconds": args.interval, "status_requests": len(lat), "errors": errors,
+        "demo_seconds_no_traffic": round(quiet_seconds, 1),
+        "demo_seconds_while_polled": round(busy_seconds, 1),
+        "job_status": [quiet["status"], final["status"]],
+        "steps": final["steps_total"],
+        "clients": args.clients,
+        "interval_seconds": args.interval,
+        "status_requests": len(lat),
+        "errors": errors,
         "requests_per_second": round(len(lat) / busy_seconds, 1),
-        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 1), "p95": round(float(np.percentile(lat, 95)), 1),
-                       "p99": round(float(np.percentile(lat, 99)), 1), "max": round(float(lat.max()), 1)},
+        "latency_ms": {
+            "p50": round(float(np.percentile(lat, 50)), 1),
+            "p95": round(float(np.percentile(lat, 95)), 1),
+            "p99": round(float(np.percentile(lat, 99)), 1),
+            "max": round(float(lat.max()), 1),
+        },
         "resubmit_nothing_to_do_seconds": round(nothing_to_do, 1),
         "first_step_done_event_seconds": round(first_event, 1),
-        "sigterm_mid_job_seconds": round(stop_busy, 1), "sigterm_idle_seconds": round(stop_idle, 1),
+        "sigterm_mid_job_seconds": round(stop_busy, 1),
+        "sigterm_idle_seconds": round(stop_idle, 1),
     }
     print(json.dumps(result, indent=2))
 

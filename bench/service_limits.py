@@ -46,9 +46,26 @@ def start_server(work: Path, port: int) -> subprocess.Popen:
     (work / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\n")
     env = {**os.environ, "KLIPSTREAM_API_TOKEN": TOKEN}
     env.pop("CONVEX_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "klipstream.cli", "serve", "--port", str(port), "--workdir",
-                             str(work), "--max-queue", "2", "--config", "vods=vods.tsv"],
-                            stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT, cwd=work, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "klipstream.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workdir",
+            str(work),
+            "--max-queue",
+            "2",
+            "--config",
+            "vods=vods.tsv",
+        ],
+        stdout=open(work / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        cwd=work,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -64,8 +81,12 @@ def request(port: int, method: str, path: str, body, headers: dict[str, str], ti
     """One HTTP/1.1 request on a fresh connection; `body` is bytes, or ("declared", n) / ("chunked", n) for
     n bytes streamed in 64 KiB pieces until the server stops reading. Returns (status or 0 if none, body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close",
-                *(f"{k}: {v}" for k, v in headers.items())]
+        head = [
+            f"{method} {path} HTTP/1.1",
+            "Host: 127.0.0.1",
+            "Connection: close",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
         kind, size = ("bytes", len(body)) if isinstance(body, bytes) else body if body else ("none", 0)
         if kind in ("bytes", "declared"):
             head.append(f"Content-Length: {size}")
@@ -81,13 +102,13 @@ def request(port: int, method: str, path: str, body, headers: dict[str, str], ti
                     sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece) if kind == "chunked" else piece)
                 if kind == "chunked":
                     sock.sendall(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError):
             pass  # the server answered and closed before taking the whole body: what a limit should do
         data = b""
         try:
             while chunk := sock.recv(65536):
                 data += chunk
-        except (ConnectionResetError, socket.timeout):
+        except (TimeoutError, ConnectionResetError):
             pass
     if not data.startswith(b"HTTP/1.1 "):
         return 0, b""
@@ -107,8 +128,13 @@ def hostile_requests(body_mb: float):
         ("malformed json", "POST", api, b'{"vod_id": "1' + b"2" * 8000, {**js, **auth}),
         ("deep json", "POST", api, b"[" * 16000, {**js, **auth}),
         ("extra keys", "POST", api, json.dumps({f"k{i}": "v" * 50 for i in range(200)}).encode(), {**js, **auth}),
-        ("bad reference", "POST", api, json.dumps({"url": "https://example.com/" + "a" * 250}).encode(),
-         {**js, **auth}),
+        (
+            "bad reference",
+            "POST",
+            api,
+            json.dumps({"url": "https://example.com/" + "a" * 250}).encode(),
+            {**js, **auth},
+        ),
         ("read, no token", "GET", api + "/" + "0" * 32 + "/status", None, {}),
     ]
 
@@ -151,12 +177,18 @@ def run(port: int, pid: int, *, requests: int, concurrency: int, seconds: float,
     rss.append(rss_mb(pid))
     health = sorted(health_ms)
     return {
-        "requests": sum(sum(c.values()) for c in codes.values()), "seconds": round(elapsed, 1),
-        "concurrency": concurrency, "body_mb": body_mb,
-        "status_codes": {k: dict(c) for k, c in codes.items()}, "echoed_input": dict(echoed),
+        "requests": sum(sum(c.values()) for c in codes.values()),
+        "seconds": round(elapsed, 1),
+        "concurrency": concurrency,
+        "body_mb": body_mb,
+        "status_codes": {k: dict(c) for k, c in codes.items()},
+        "echoed_input": dict(echoed),
         "rss_mb": {"before": round(rss[0], 1), "after": round(rss[-1], 1), "peak": round(max(rss), 1)},
-        "health_ms": {"n": len(health), "median": round(health[len(health) // 2], 1) if health else None,
-                      "max": round(health[-1], 1) if health else None},
+        "health_ms": {
+            "n": len(health),
+            "median": round(health[len(health) // 2], 1) if health else None,
+            "max": round(health[-1], 1) if health else None,
+        },
     }
 
 
@@ -173,8 +205,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for _ in range(20):  # warm up: imports and first-request allocations are not a leak
                 request(port, "POST", "/api/v1/analysis", b"{}", {"Authorization": f"Bearer {TOKEN}"})
-            result = run(port, proc.pid, requests=args.requests, concurrency=args.concurrency,
-                         seconds=args.seconds, body_mb=args.body_mb)
+            result = run(
+                port,
+                proc.pid,
+                requests=args.requests,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                body_mb=args.body_mb,
+            )
         finally:
             proc.terminate()
             proc.wait(timeout=30)

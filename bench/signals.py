@@ -5,7 +5,8 @@ Usage: .venv/bin/python bench/signals.py [--hours 4] [--messages 200000] [--thre
                                         [--workdir /tmp/klip-bench-signals] [--keep]
 
 Inputs are generated (streamed, so generating needs no memory either): speech-like audio (harmonic voiced
-bursts of irregular syllable lengths with drifting pitch over a noise floor, plus loud events), a words table at ~2.8 words/s,
+bursts of irregular syllable lengths with drifting pitch over a noise floor, plus loud events), a words table at ~2.8
+words/s,
 and a chat sentiment table. Each stage then runs in its own fresh Python process; wall time and the process's
 peak RSS (from wait4) are printed.
 """
@@ -52,7 +53,7 @@ def make_wav(path: Path, hours: float, seed: int = 1) -> None:
             x = 0.08 * voice * syllables + 0.005 * rng.standard_normal(n)
             if rng.random() < 0.2:  # a loud event somewhere in this minute
                 a = rng.integers(0, max(1, n - 3 * SR))
-                x[a:a + 3 * SR] *= 6
+                x[a : a + 3 * SR] *= 6
             w.writeframes((np.clip(x, -1, 1) * 32767).astype("<i2").tobytes())
 
 
@@ -60,28 +61,60 @@ def make_words(path: Path, hours: float, seed: int = 2) -> None:
     rng = np.random.default_rng(seed)
     n = int(hours * 3600 * 2.8)
     start = np.sort(rng.uniform(0, hours * 3600, n))
-    pd.DataFrame({"start_time": start, "end_time": start + 0.3, "word": "word", "punctuated_word": "word",
-                  "confidence": 0.9}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"start_time": start, "end_time": start + 0.3, "word": "word", "punctuated_word": "word", "confidence": 0.9}
+    ).to_csv(path, index=False)
 
 
 def make_chat(path: Path, hours: float, messages: int, seed: int = 3) -> None:
     rng = np.random.default_rng(seed)
     t = np.sort(rng.uniform(0, hours * 3600, messages))
-    pool = np.array(["KEKW", "LUL LUL LUL", "what a play", "PogChamp", "gg", "no way!!", "hello chat", "W", "OMEGALUL",
-                     "that was insane", "lol", "Kappa", "HYPE HYPE HYPE", "first time here, love the stream"])
+    pool = np.array(
+        [
+            "KEKW",
+            "LUL LUL LUL",
+            "what a play",
+            "PogChamp",
+            "gg",
+            "no way!!",
+            "hello chat",
+            "W",
+            "OMEGALUL",
+            "that was insane",
+            "lol",
+            "Kappa",
+            "HYPE HYPE HYPE",
+            "first time here, love the stream",
+        ]
+    )
     msg = pool[rng.integers(0, len(pool), messages)].astype(object)
     # Most real chat lines are distinct: give 60 % of them a random tail from a 2,000-word vocabulary.
     vocab = np.array([f"w{i}" for i in range(2000)], dtype=object)
     tail = rng.random(messages) < 0.6
-    msg[tail] = msg[tail] + " " + vocab[rng.integers(0, 2000, tail.sum())] + " " + vocab[rng.integers(0, 2000, tail.sum())]
+    msg[tail] = (
+        msg[tail] + " " + vocab[rng.integers(0, 2000, tail.sum())] + " " + vocab[rng.integers(0, 2000, tail.sum())]
+    )
     emo = rng.dirichlet(np.ones(6), messages)
-    pd.DataFrame({
-        "time": t, "comment_id": np.arange(messages).astype(str), "user": "user" + pd.Series(rng.integers(0, 20000, messages)).astype(str),
-        "message": msg, "emotes": "", "emote_count": rng.integers(0, 3, messages), "emoji_count": 0,
-        "is_filtered": rng.random(messages) < 0.02, "filter_reason": "", "sentiment_score": rng.uniform(-1, 1, messages),
-        "excitement": emo[:, 0], "funny": emo[:, 1], "happiness": emo[:, 2], "anger": emo[:, 3], "sadness": emo[:, 4],
-        "neutral": emo[:, 5],
-    }).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "time": t,
+            "comment_id": np.arange(messages).astype(str),
+            "user": "user" + pd.Series(rng.integers(0, 20000, messages)).astype(str),
+            "message": msg,
+            "emotes": "",
+            "emote_count": rng.integers(0, 3, messages),
+            "emoji_count": 0,
+            "is_filtered": rng.random(messages) < 0.02,
+            "filter_reason": "",
+            "sentiment_score": rng.uniform(-1, 1, messages),
+            "excitement": emo[:, 0],
+            "funny": emo[:, 1],
+            "happiness": emo[:, 2],
+            "anger": emo[:, 3],
+            "sadness": emo[:, 4],
+            "neutral": emo[:, 5],
+        }
+    ).to_csv(path, index=False)
 
 
 def run_stage(name: str, code: str) -> tuple[float, float]:
@@ -89,9 +122,11 @@ def run_stage(name: str, code: str) -> tuple[float, float]:
 
     Peak RSS is the child's own VmHWM (ru_maxrss would include the parent's high-water mark inherited at fork).
     CPU seconds (user + sys) are printed too: on a shared machine they say more than the wall time."""
-    hwm = ("import atexit\ndef _hwm():\n    for line in open('/proc/self/status'):\n"
-           "        if line.startswith('VmHWM'):\n            print('HWM', line.split()[1], flush=True)\n"
-           "atexit.register(_hwm)\n")
+    hwm = (
+        "import atexit\ndef _hwm():\n    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM'):\n            print('HWM', line.split()[1], flush=True)\n"
+        "atexit.register(_hwm)\n"
+    )
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", hwm + code], stdout=subprocess.PIPE, text=True)
     out, _ = proc.communicate()
@@ -129,30 +164,45 @@ def main() -> None:
     run_stage("python + numpy import", "import numpy, pandas, scipy.fft")
     # Calibration: the issue's reference pass (numpy over 60 s blocks, RMS per second + STFT flux; measured at 7.2 s
     # for 4 h on a quiet machine of this kind), run here under the same conditions as ours.
-    run_stage("reference numpy pass", "import numpy as np, scipy.fft as sf\nfrom klipstream.media import iter_blocks\n"
-              "w = np.hanning(2048).astype(np.float32)\n"
-              f"for _, x in iter_blocks({str(wav)!r}, 60):\n"
-              "    r = np.square(x[: len(x) // 16000 * 16000].reshape(-1, 16000)).sum(1)\n"
-              "    m = np.abs(sf.rfft(np.lib.stride_tricks.sliding_window_view(x, 2048)[::512] * w, axis=1))\n"
-              "    f = np.maximum(np.diff(m, axis=0), 0).mean(1)\n")
+    run_stage(
+        "reference numpy pass",
+        "import numpy as np, scipy.fft as sf\nfrom klipstream.media import iter_blocks\n"
+        "w = np.hanning(2048).astype(np.float32)\n"
+        f"for _, x in iter_blocks({str(wav)!r}, 60):\n"
+        "    r = np.square(x[: len(x) // 16000 * 16000].reshape(-1, 16000)).sum(1)\n"
+        "    m = np.abs(sf.rfft(np.lib.stride_tricks.sliding_window_view(x, 2048)[::512] * w, axis=1))\n"
+        "    f = np.maximum(np.diff(m, axis=0), 0).mean(1)\n",
+    )
     totals, peaks = [], []
     for _ in range(args.repeat):  # the machine is shared: repeat and keep the best pair
         wall_f, rss_f = run_stage(
-            "audio features", f"from klipstream.signals.audio_features import compute_audio_features as f; "
-            f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, threads={args.threads})")
+            "audio features",
+            f"from klipstream.signals.audio_features import compute_audio_features as f; "
+            f"f({str(wav)!r}, {str(wd / 'features.csv')!r}, words_csv={str(words)!r}, threads={args.threads})",
+        )
         wall_w, rss_w = run_stage(
-            "waveform json + png", f"from klipstream.signals.waveform import render_waveform as f; "
-            f"f({str(wav)!r}, {str(wd / 'waveform.json')!r}, {str(wd / 'waveform.png')!r})")
+            "waveform json + png",
+            f"from klipstream.signals.waveform import render_waveform as f; "
+            f"f({str(wav)!r}, {str(wd / 'waveform.json')!r}, {str(wd / 'waveform.png')!r})",
+        )
         totals.append(wall_f + wall_w)
         peaks.append(max(rss_f, rss_w))
-    run_stage("chat timeline", f"from klipstream.signals.chat_timeline import build_chat_timeline as f; "
-              f"f({str(chat)!r}, {str(wd / 'timeline.csv')!r}, duration={args.hours * 3600})")
-    run_stage("plots (audio + chat)", f"from klipstream.outputs.plots import plot_audio_features as a, plot_chat_timeline as c; "
-              f"a({str(wd / 'features.csv')!r}, {str(wd / 'loudness.png')!r}); "
-              f"c({str(wd / 'timeline.csv')!r}, {str(wd / 'chat.png')!r})")
-    print(f"audio features + waveform: best {min(totals):.2f} s, median {sorted(totals)[len(totals) // 2]:.2f} s "
-          f"of {len(totals)}, peak {max(peaks):.0f} MB (target <= 10 s, <= 300 MB); load average now "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    run_stage(
+        "chat timeline",
+        f"from klipstream.signals.chat_timeline import build_chat_timeline as f; "
+        f"f({str(chat)!r}, {str(wd / 'timeline.csv')!r}, duration={args.hours * 3600})",
+    )
+    run_stage(
+        "plots (audio + chat)",
+        f"from klipstream.outputs.plots import plot_audio_features as a, plot_chat_timeline as c; "
+        f"a({str(wd / 'features.csv')!r}, {str(wd / 'loudness.png')!r}); "
+        f"c({str(wd / 'timeline.csv')!r}, {str(wd / 'chat.png')!r})",
+    )
+    print(
+        f"audio features + waveform: best {min(totals):.2f} s, median {sorted(totals)[len(totals) // 2]:.2f} s "
+        f"of {len(totals)}, peak {max(peaks):.0f} MB (target <= 10 s, <= 300 MB); load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     if not args.keep:
         shutil.rmtree(wd)
 

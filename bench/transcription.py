@@ -69,6 +69,7 @@ def references() -> dict[Path, str]:
 def cpu_split() -> tuple[float, float]:
     """(CPU seconds of this process, of its finished children)."""
     import resource
+
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return s.ru_utime + s.ru_stime, c.ru_utime + c.ru_stime
 
@@ -81,6 +82,7 @@ def critical_path(self_cpu: float, child_cpu: float) -> float:
     """Wall time the last transcribe_offline call would take on idle cores: the main process's CPU, plus
     the busiest worker's decoding CPU, plus each worker's share of start-up (model loading) CPU."""
     from klipstream.transcribe.offline import last_run_stats as st
+
     per_worker = st.get("worker_cpu_seconds") or [0.0]
     if st.get("workers", 1) == 1:
         return self_cpu + child_cpu
@@ -93,15 +95,25 @@ def duration(wav: Path) -> float:
         return w.getnframes() / w.getframerate()
 
 
-def report(name: str, errors: int, ref_words: int, wall: float, cpu: float, audio: float,
-           idle: float | None = None) -> dict:
-    row = {"run": name, "wer": round(errors / ref_words, 4), "rtf": round(wall / audio, 3),
-           "cpu_rtf": round(cpu / audio, 3), "audio_s": round(audio, 1), "wall_s": round(wall, 1)}
+def report(
+    name: str, errors: int, ref_words: int, wall: float, cpu: float, audio: float, idle: float | None = None
+) -> dict:
+    row = {
+        "run": name,
+        "wer": round(errors / ref_words, 4),
+        "rtf": round(wall / audio, 3),
+        "cpu_rtf": round(cpu / audio, 3),
+        "audio_s": round(audio, 1),
+        "wall_s": round(wall, 1),
+    }
     if idle is not None:
         row["idle_cores_rtf"] = round(idle / audio, 3)
-    print(f"{name:<34} WER {row['wer']:.4f}  RTF {row['rtf']:.3f}  CPU-RTF {row['cpu_rtf']:.3f}  "
-          f"idle-cores RTF {row.get('idle_cores_rtf', row['cpu_rtf']):.3f}  "
-          f"({audio:.1f} s audio, {wall:.1f} s wall, load {os.getloadavg()[0]:.1f})", flush=True)
+    print(
+        f"{name:<34} WER {row['wer']:.4f}  RTF {row['rtf']:.3f}  CPU-RTF {row['cpu_rtf']:.3f}  "
+        f"idle-cores RTF {row.get('idle_cores_rtf', row['cpu_rtf']):.3f}  "
+        f"({audio:.1f} s audio, {wall:.1f} s wall, load {os.getloadavg()[0]:.1f})",
+        flush=True,
+    )
     return row
 
 
@@ -111,6 +123,7 @@ def words_of(doc: dict) -> list[str]:
 
 def bench_single_pass(refs: dict[Path, str]) -> dict:
     from pocketsphinx import Decoder
+
     errors = n_ref = 0
     audio = 0.0
     t0, c0 = time.monotonic(), cpu_seconds()
@@ -130,6 +143,7 @@ def bench_single_pass(refs: dict[Path, str]) -> dict:
 
 def bench_chunked_per_file(refs: dict[Path, str], workers: int) -> dict:
     from klipstream.transcribe.offline import transcribe_offline
+
     errors = n_ref = 0
     audio = idle = 0.0
     t0, c0 = time.monotonic(), cpu_seconds()
@@ -141,8 +155,9 @@ def bench_chunked_per_file(refs: dict[Path, str], workers: int) -> dict:
         audio += duration(wav)
         errors += edit_distance(norm(ref), norm(" ".join(words_of(doc))))
         n_ref += len(norm(ref))
-    return report(f"chunked, {workers} worker(s), per file", errors, n_ref,
-                  time.monotonic() - t0, cpu_seconds() - c0, audio, idle)
+    return report(
+        f"chunked, {workers} worker(s), per file", errors, n_ref, time.monotonic() - t0, cpu_seconds() - c0, audio, idle
+    )
 
 
 def join_wavs(refs: dict[Path, str], out: Path, gap: float = 1.0) -> tuple[list[float], list[float]]:
@@ -166,6 +181,7 @@ def join_wavs(refs: dict[Path, str], out: Path, gap: float = 1.0) -> tuple[list[
 
 def bench_chunked_joined(refs: dict[Path, str], workers: int, tmp: Path) -> dict:
     from klipstream.transcribe.offline import transcribe_offline
+
     joined = tmp / "joined.wav"
     starts, ends = join_wavs(refs, joined)
     t0, (s0, k0) = time.monotonic(), cpu_split()
@@ -174,7 +190,7 @@ def bench_chunked_joined(refs: dict[Path, str], workers: int, tmp: Path) -> dict
     cpu, idle = (s1 - s0) + (k1 - k0), critical_path(s1 - s0, k1 - k0)
     words = doc["results"]["channels"][0]["alternatives"][0]["words"]
     errors = n_ref = 0
-    for (wav, ref), s, e in zip(refs.items(), starts, ends):
+    for (_wav, ref), s, e in zip(refs.items(), starts, ends):
         mid = [w["word"] for w in words if s <= (w["start"] + w["end"]) / 2 < e + 0.5]
         errors += edit_distance(norm(ref), norm(" ".join(mid)))
         n_ref += len(norm(ref))
@@ -182,6 +198,7 @@ def bench_chunked_joined(refs: dict[Path, str], workers: int, tmp: Path) -> dict
 
 
 # ---------------------------------------------------------------- memory
+
 
 def make_long_wav(path: Path, hours: float, every: float = 600.0) -> None:
     """`hours` of quiet noise (-70 dBFS) with jfk.wav pasted every `every` seconds, written block by block."""
@@ -195,7 +212,7 @@ def make_long_wav(path: Path, hours: float, every: float = 600.0) -> None:
         dst.setframerate(16000)
         for _ in range(int(round(hours * 3600 / every))):
             x = (rng.standard_normal(block) * 10).astype("<i2")
-            x[16000:16000 + speech.size] = speech
+            x[16000 : 16000 + speech.size] = speech
             dst.writeframes(x.tobytes())
 
 
@@ -239,9 +256,14 @@ print("DONE", json.dumps({"wall": time.monotonic() - t0, "info": info,
 
 
 def run_child(wav: Path, out: Path, backend: str, env: dict) -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(wav), str(out), backend], cwd=ROOT,
-                            env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(wav), str(out), backend],
+        cwd=ROOT,
+        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     peak = peak_pss = 0
     while proc.poll() is None:
         rss, pss = tree_memory(proc.pid)
@@ -254,14 +276,18 @@ def run_child(wav: Path, out: Path, backend: str, env: dict) -> dict:
     done = json.loads(next(line[5:] for line in stdout.splitlines() if line.startswith("DONE")))
     progress = [line for line in stderr.splitlines() if "transcribed" in line or "deepgram:" in line]
     peak = max(peak, done["self_maxrss"])
-    return {"backend": backend, "peak_tree_rss_mb": round(peak / 2**20, 1),
-            "interpreter_rss_mb": round(base / 2**20, 1),
-            "above_interpreter_mb": round((peak - base) / 2**20, 1),
-            "peak_tree_pss_mb": round(peak_pss / 2**20, 1),
-            "pss_above_interpreter_mb": round((peak_pss - base) / 2**20, 1),
-            "self_peak_mb": round(done["self_maxrss"] / 2**20, 1),
-            "largest_worker_maxrss_mb": round(done["children_maxrss"] / 2**20, 1),
-            "wall_s": round(done["wall"], 1), "last_log": progress[-1][-160:] if progress else ""}
+    return {
+        "backend": backend,
+        "peak_tree_rss_mb": round(peak / 2**20, 1),
+        "interpreter_rss_mb": round(base / 2**20, 1),
+        "above_interpreter_mb": round((peak - base) / 2**20, 1),
+        "peak_tree_pss_mb": round(peak_pss / 2**20, 1),
+        "pss_above_interpreter_mb": round((peak_pss - base) / 2**20, 1),
+        "self_peak_mb": round(done["self_maxrss"] / 2**20, 1),
+        "largest_worker_maxrss_mb": round(done["children_maxrss"] / 2**20, 1),
+        "wall_s": round(done["wall"], 1),
+        "last_log": progress[-1][-160:] if progress else "",
+    }
 
 
 class SinkStub:
@@ -297,6 +323,7 @@ class SinkStub:
 
 def bench_memory(hours: float, tmp: Path) -> list[dict]:
     from klipstream.transcribe.shape import build_response
+
     wav = tmp / "long.wav"
     t0 = time.monotonic()
     make_long_wav(wav, hours)
@@ -308,8 +335,11 @@ def bench_memory(hours: float, tmp: Path) -> list[dict]:
     # the stub answers with a realistic Deepgram-shaped body for the whole file
     response = build_response([], hours * 3600, backend="deepgram", model="nova-3")
     stub = SinkStub(response)
-    rows.append(run_child(wav, tmp / "deepgram.json", "deepgram",
-                          {"DEEPGRAM_API_KEY": "bench-key", "DEEPGRAM_BASE_URL": stub.url}))
+    rows.append(
+        run_child(
+            wav, tmp / "deepgram.json", "deepgram", {"DEEPGRAM_API_KEY": "bench-key", "DEEPGRAM_BASE_URL": stub.url}
+        )
+    )
     rows[-1]["uploaded_mb"] = round(stub.received / 1e6, 1)
     assert stub.received == size, (stub.received, size)
     stub.server.shutdown()

@@ -35,8 +35,20 @@ sys.path.insert(0, str(ROOT))
 VOD = "scale"
 TRANSCRIPT = f"output/raw/transcripts/audio_{VOD}_transcript.json"
 PLUGINS = ROOT / ".ci" / "cluster-plugins"
-SLURM_ARGS = ["--executor", "slurm", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks",
-              "2", "--slurm-no-account", "--default-resources", "mem_mb=200", "runtime=5", "--jobs", "16"]
+SLURM_ARGS = [
+    "--executor",
+    "slurm",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--slurm-no-account",
+    "--default-resources",
+    "mem_mb=200",
+    "runtime=5",
+    "--jobs",
+    "16",
+]
 
 
 def source_video(tmp: Path, hours: float | None) -> Path:
@@ -46,8 +58,23 @@ def source_video(tmp: Path, hours: float | None) -> Path:
     from klipstream.media import ffmpeg_exe
 
     out = tmp / f"demo_{hours:g}h.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-stream_loop", "-1", "-i", str(demo), "-t", str(int(hours * 3600)),
-                    "-c", "copy", str(out)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(demo),
+            "-t",
+            str(int(hours * 3600)),
+            "-c",
+            "copy",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -74,10 +101,15 @@ def bench_rows(work: Path) -> dict[str, list[dict]]:
         header, *lines = tsv.read_text().splitlines()
         v = dict(zip(header.split("\t"), lines[-1].split("\t")))
         end = tsv.stat().st_mtime
-        rows.setdefault(tsv.parent.name, []).append({"s": float(v["s"]), "start": end - float(v["s"]), "end": end,
-                                                     "rss": float(v["max_rss"]),
-                                                     "cpu": job_cpu(work / "logs" / tsv.parent.name /
-                                                                    tsv.name.replace(".tsv", ".log"))})
+        rows.setdefault(tsv.parent.name, []).append(
+            {
+                "s": float(v["s"]),
+                "start": end - float(v["s"]),
+                "end": end,
+                "rss": float(v["max_rss"]),
+                "cpu": job_cpu(work / "logs" / tsv.parent.name / tsv.name.replace(".tsv", ".log")),
+            }
+        )
     return rows
 
 
@@ -86,8 +118,20 @@ def run(n: int, video: Path, speech: float, base: Path, executor: str, cores: in
     work.mkdir()
     (work / "vods.tsv").write_text(f"vod_id\turl\tvideo\tchat\ttitle\n{VOD}\t\t{video}\t\tscaling\n")
     job_seconds = speech / n * (1 + 1e-6)
-    cmd = [sys.executable, "-m", "snakemake", TRANSCRIPT, "--snakefile", str(ROOT / "Snakefile"), "--directory",
-           str(work), "--configfile", str(ROOT / "config" / "config.yaml"), "--cores", str(cores)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        TRANSCRIPT,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+        "--cores",
+        str(cores),
+    ]
     env = {**os.environ, "DEEPGRAM_API_KEY": "", "PYTHONPATH": str(ROOT)}
     if executor == "slurm":
         cmd += SLURM_ARGS
@@ -104,13 +148,23 @@ def run(n: int, video: Path, speech: float, base: Path, executor: str, cores: in
     doc = json.loads((work / TRANSCRIPT).read_text())
     words = doc["results"]["channels"][0]["alternatives"][0]["words"]
     digest = hashlib.sha256(json.dumps(words).encode()).hexdigest()[:16]
-    return {"jobs": n, "executor": executor, "stage_wall_s": round(gather["end"] - plan["start"], 1),
-            "snakemake_wall_s": round(total, 1), "plan_cpu_s": plan["cpu"], "decode_cpu_s": [d["cpu"] for d in decode],
-            "decode_wall_s": [d["s"] for d in decode], "gather_cpu_s": gather["cpu"],
-            "simulated_idle_cores_s": round(plan["cpu"] + max(d["cpu"] for d in decode) + gather["cpu"], 1),
-            "decode_cpu_total_s": round(sum(d["cpu"] for d in decode), 1), "peak_rss_mb": max(d["rss"] for d in decode),
-            "words": len(words), "words_sha256": digest, "duration_s": doc["metadata"]["duration"],
-            "load": round(os.getloadavg()[0], 1)}
+    return {
+        "jobs": n,
+        "executor": executor,
+        "stage_wall_s": round(gather["end"] - plan["start"], 1),
+        "snakemake_wall_s": round(total, 1),
+        "plan_cpu_s": plan["cpu"],
+        "decode_cpu_s": [d["cpu"] for d in decode],
+        "decode_wall_s": [d["s"] for d in decode],
+        "gather_cpu_s": gather["cpu"],
+        "simulated_idle_cores_s": round(plan["cpu"] + max(d["cpu"] for d in decode) + gather["cpu"], 1),
+        "decode_cpu_total_s": round(sum(d["cpu"] for d in decode), 1),
+        "peak_rss_mb": max(d["rss"] for d in decode),
+        "words": len(words),
+        "words_sha256": digest,
+        "duration_s": doc["metadata"]["duration"],
+        "load": round(os.getloadavg()[0], 1),
+    }
 
 
 def main() -> None:
@@ -134,12 +188,16 @@ def main() -> None:
             print(json.dumps(row), flush=True)
     first = rows[0]
     print(f"\nstarted {started}; {args.executor}, {args.cores} cores, {os.cpu_count()} CPUs")
-    print("| decoding jobs | stage wall, measured (s) | simulated: each job on an idle core (s) | speed-up "
-          "(simulated) | decoding CPU, all jobs (s) | words identical |\n|---:|---:|---:|---:|---:|---|")
+    print(
+        "| decoding jobs | stage wall, measured (s) | simulated: each job on an idle core (s) | speed-up "
+        "(simulated) | decoding CPU, all jobs (s) | words identical |\n|---:|---:|---:|---:|---:|---|"
+    )
     for r in rows:
-        print(f"| {r['jobs']} | {r['stage_wall_s']} | {r['simulated_idle_cores_s']} | "
-              f"{first['simulated_idle_cores_s'] / r['simulated_idle_cores_s']:.2f}x | {r['decode_cpu_total_s']} | "
-              f"{'yes' if r['words_sha256'] == first['words_sha256'] else 'NO'} ({r['words']}) |")
+        print(
+            f"| {r['jobs']} | {r['stage_wall_s']} | {r['simulated_idle_cores_s']} | "
+            f"{first['simulated_idle_cores_s'] / r['simulated_idle_cores_s']:.2f}x | {r['decode_cpu_total_s']} | "
+            f"{'yes' if r['words_sha256'] == first['words_sha256'] else 'NO'} ({r['words']}) |"
+        )
     if args.json:
         args.json.write_text(json.dumps({"started": started, "rows": rows}, indent=1))
 

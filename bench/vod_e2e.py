@@ -7,10 +7,12 @@ loopback stand-in in its own process.
 What runs: `python -m klipstream.cli run https://www.twitch.tv/videos/ID --workdir W --cores 2` with
 `download.video: false` (Twitch's audio-only rendition), the Deepgram backend, the LLM speech scorer, Cloud Storage
 publishing and Convex statuses, pointed at the stand-ins only through their documented environment variables:
-- Twitch (tests/helpers/twitch_stub.py): GQL metadata, 2,000 comment pages of 100 messages (200,000 synthetic messages over
+- Twitch (tests/helpers/twitch_stub.py): GQL metadata, 2,000 comment pages of 100 messages (200,000 synthetic
+messages over
   the 4 h), usher and an `audio_only` HLS rendition: the demo VOD's audio looped to 4 h, AAC 160 kbit/s 48 kHz
   stereo (Twitch's audio-only bitrate) in 10 s segments, made once with ffmpeg and kept in --cache;
-- Deepgram (tests/helpers/deepgram_stub.py): receives the upload, checks its Content-Type, decodes it with ffmpeg, answers
+- Deepgram (tests/helpers/deepgram_stub.py): receives the upload, checks its Content-Type, decodes it with ffmpeg,
+answers
   with words where the audio is loud;
 - the LLM (tests/helpers/emotions_stub.py, OpenAI-compatible), the Convex stand-in (tests/helpers/publish_stubs.py) and
   gcp-storage-emulator (in memory).
@@ -48,10 +50,23 @@ sys.path.insert(0, str(ROOT))
 
 VOD = "987654321"
 URL = f"https://www.twitch.tv/videos/{VOD}"
-KEYS = {"DEEPGRAM_API_KEY": "bench-deepgram-key", "NEBIUS_API_KEY": "bench-llm-key",
-        "CONVEX_API_KEY": "prod:bench|0123456789abcdef"}
-CLEAR = ("DEEPGRAM_BASE_URL", "OPENAI_API_KEY", "USE_GCS", "STORAGE_EMULATOR_HOST", "CONVEX_URL", "GCS_PROJECT",
-         "KLIPSTREAM_TWITCH_GQL_URL", "KLIPSTREAM_TWITCH_USHER_URL", "K_SERVICE", "BASE_DIR")
+KEYS = {
+    "DEEPGRAM_API_KEY": "bench-deepgram-key",
+    "NEBIUS_API_KEY": "bench-llm-key",
+    "CONVEX_API_KEY": "prod:bench|0123456789abcdef",
+}
+CLEAR = (
+    "DEEPGRAM_BASE_URL",
+    "OPENAI_API_KEY",
+    "USE_GCS",
+    "STORAGE_EMULATOR_HOST",
+    "CONVEX_URL",
+    "GCS_PROJECT",
+    "KLIPSTREAM_TWITCH_GQL_URL",
+    "KLIPSTREAM_TWITCH_USHER_URL",
+    "K_SERVICE",
+    "BASE_DIR",
+)
 
 
 def make_hls(cache: Path, hours: float) -> Path:
@@ -63,11 +78,40 @@ def make_hls(cache: Path, hours: float) -> Path:
         return out
     (out / "audio_only").mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1",
-                    "-i", str(ROOT / "data" / "demo" / "demo.mp4"), "-t", str(int(hours * 3600)), "-vn",
-                    "-ac", "2", "-ar", "48000", "-c:a", "aac", "-b:a", "160k", "-f", "hls", "-hls_time", "10",
-                    "-hls_playlist_type", "vod", "-hls_segment_filename", str(out / "audio_only" / "seg%05d.ts"),
-                    str(out / "audio_only" / "index.m3u8.part")], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(ROOT / "data" / "demo" / "demo.mp4"),
+            "-t",
+            str(int(hours * 3600)),
+            "-vn",
+            "-ac",
+            "2",
+            "-ar",
+            "48000",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "160k",
+            "-f",
+            "hls",
+            "-hls_time",
+            "10",
+            "-hls_playlist_type",
+            "vod",
+            "-hls_segment_filename",
+            str(out / "audio_only" / "seg%05d.ts"),
+            str(out / "audio_only" / "index.m3u8.part"),
+        ],
+        check=True,
+    )
     (out / "audio_only" / "index.m3u8.part").rename(out / "audio_only" / "index.m3u8")
     print(f"made the {hours:g} h audio_only HLS rendition in {time.monotonic() - t0:.0f} s", flush=True)
     return out
@@ -77,8 +121,12 @@ class StandIn:
     """A stand-in in its own process (bench/_standins.py)."""
 
     def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_standins.py"), *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "_standins.py"), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         self.url = json.loads(self.proc.stdout.readline())["url"]
 
     def stop(self) -> dict:
@@ -114,10 +162,28 @@ def run_mode(mode: str, hls: Path, args, base: Path) -> dict:
     from tests.helpers.publish_stubs import Emulator
 
     standins = {
-        "twitch": StandIn("twitch", "--hls", str(hls), "--vod", VOD, "--seconds", str(seconds), "--messages",
-                          str(args.messages), "--latency", "0.1" if realistic else "0"),
-        "deepgram": StandIn("deepgram", "--rate-mbit", str(args.uplink_mbit if realistic else 0),
-                            "--rtf", str(1 / 180 if realistic else 0), "--base", "1" if realistic else "0"),
+        "twitch": StandIn(
+            "twitch",
+            "--hls",
+            str(hls),
+            "--vod",
+            VOD,
+            "--seconds",
+            str(seconds),
+            "--messages",
+            str(args.messages),
+            "--latency",
+            "0.1" if realistic else "0",
+        ),
+        "deepgram": StandIn(
+            "deepgram",
+            "--rate-mbit",
+            str(args.uplink_mbit if realistic else 0),
+            "--rtf",
+            str(1 / 180 if realistic else 0),
+            "--base",
+            "1" if realistic else "0",
+        ),
         "llm": StandIn("llm", "--latency", "1" if realistic else "0"),
         "convex": StandIn("convex"),
     }
@@ -125,17 +191,38 @@ def run_mode(mode: str, hls: Path, args, base: Path) -> dict:
     work = base / f"work_{mode}"
     work.mkdir(parents=True)
     env = {k: v for k, v in os.environ.items() if k not in CLEAR and k not in KEYS}
-    env.update(KEYS, KLIPSTREAM_TWITCH_GQL_URL=f"{standins['twitch'].url}/gql",
-               KLIPSTREAM_TWITCH_USHER_URL=standins["twitch"].url, DEEPGRAM_BASE_URL=standins["deepgram"].url,
-               USE_GCS="true", STORAGE_EMULATOR_HOST=emulator.host, GCS_PROJECT="bench",
-               CONVEX_URL=standins["convex"].url, PYTHONPATH=str(ROOT))
-    config = ["download={video: false}",
-              f"speech_sentiment={{base_url: '{standins['llm'].url}', concurrency: {args.llm_concurrency}}}"]
-    cmd = [sys.executable, "-m", "klipstream.cli", "run", URL, "--workdir", str(work), "--cores", str(args.cores),
-           "--config", *config]
+    env.update(
+        KEYS,
+        KLIPSTREAM_TWITCH_GQL_URL=f"{standins['twitch'].url}/gql",
+        KLIPSTREAM_TWITCH_USHER_URL=standins["twitch"].url,
+        DEEPGRAM_BASE_URL=standins["deepgram"].url,
+        USE_GCS="true",
+        STORAGE_EMULATOR_HOST=emulator.host,
+        GCS_PROJECT="bench",
+        CONVEX_URL=standins["convex"].url,
+        PYTHONPATH=str(ROOT),
+    )
+    config = [
+        "download={video: false}",
+        f"speech_sentiment={{base_url: '{standins['llm'].url}', concurrency: {args.llm_concurrency}}}",
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "klipstream.cli",
+        "run",
+        URL,
+        "--workdir",
+        str(work),
+        "--cores",
+        str(args.cores),
+        "--config",
+        *config,
+    ]
     emu_cpu0 = _emulator_cpu(emulator)
     print(f"[{mode}] {' '.join(cmd[2:])}", flush=True)
     import resource
+
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     wall_start = time.time()
@@ -159,10 +246,18 @@ def run_mode(mode: str, hls: Path, args, base: Path) -> dict:
         raise SystemExit(f"[{mode}] run failed ({proc.returncode}, status {status['status']}):\n{tail}")
     jobs = job_table(work, wall_start)
     path = critical_path(work, jobs, env, config)
-    return {"mode": mode, "wall_s": round(wall, 1), "client_cpu_s": round(client_cpu, 1),
-            "peak_tree_rss_mb": round(peak_rss / 2**20), "load_end": round(os.getloadavg()[0], 1),
-            "standins": stand_stats, "jobs": jobs, "critical_path": path,
-            "network": network_bytes(work, stand_stats), "history": status["history"]}
+    return {
+        "mode": mode,
+        "wall_s": round(wall, 1),
+        "client_cpu_s": round(client_cpu, 1),
+        "peak_tree_rss_mb": round(peak_rss / 2**20),
+        "load_end": round(os.getloadavg()[0], 1),
+        "standins": stand_stats,
+        "jobs": jobs,
+        "critical_path": path,
+        "network": network_bytes(work, stand_stats),
+        "history": status["history"],
+    }
 
 
 def _emulator_cpu(emulator) -> float:
@@ -192,18 +287,40 @@ def job_table(work: Path, wall_start: float) -> list[dict]:
         end = tsv.stat().st_mtime - wall_start
         wall = float(values["s"])
         cpu = job_cpu(work / "logs" / tsv.parent.name / f"{tsv.stem}.log")
-        rows.append({"rule": tsv.parent.name, "job": tsv.stem, "start": round(end - wall, 1), "end": round(end, 1),
-                     "wall": wall, "cpu": cpu if cpu is not None else float(values.get("cpu_time") or 0),
-                     "max_rss": float(values["max_rss"]), "io_in_mb": float(values["io_in"]),
-                     "io_out_mb": float(values["io_out"])})
+        rows.append(
+            {
+                "rule": tsv.parent.name,
+                "job": tsv.stem,
+                "start": round(end - wall, 1),
+                "end": round(end, 1),
+                "wall": wall,
+                "cpu": cpu if cpu is not None else float(values.get("cpu_time") or 0),
+                "max_rss": float(values["max_rss"]),
+                "io_in_mb": float(values["io_in"]),
+                "io_out_mb": float(values["io_out"]),
+            }
+        )
     return sorted(rows, key=lambda r: r["start"])
 
 
 def dag_edges(work: Path, env: dict, config: list[str]) -> dict[str, set[str]]:
     """rule -> rules it depends on, from `snakemake --dag` of the finished run (one VOD: one job per rule)."""
-    cmd = [sys.executable, "-m", "snakemake", f"output/publish/{VOD}_manifest.json", "--snakefile",
-           str(ROOT / "Snakefile"), "--directory", str(work), "--configfile", str(ROOT / "config" / "config.yaml"),
-           "--dag", "dot", "--config", *config]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        f"output/publish/{VOD}_manifest.json",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(ROOT / "config" / "config.yaml"),
+        "--dag",
+        "dot",
+        "--config",
+        *config,
+    ]
     dot = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=True).stdout
     names = {m.group(1): m.group(2) for m in re.finditer(r'^\s*(\d+)\[label = "(\w+)', dot, re.M)}
     deps: dict[str, set[str]] = {name: set() for name in names.values()}
@@ -225,8 +342,16 @@ def critical_path(work: Path, jobs: list[dict], env: dict, config: list[str]) ->
     chain.reverse()
     out, prev_end = [], 0.0
     for j in chain:
-        out.append({"rule": j["rule"], "start": j["start"], "end": j["end"], "wall": j["wall"], "cpu": j["cpu"],
-                    "gap_before": round(j["start"] - prev_end, 1)})
+        out.append(
+            {
+                "rule": j["rule"],
+                "start": j["start"],
+                "end": j["end"],
+                "wall": j["wall"],
+                "cpu": j["cpu"],
+                "gap_before": round(j["start"] - prev_end, 1),
+            }
+        )
         prev_end = j["end"]
     return out
 
@@ -238,34 +363,51 @@ def network_bytes(work: Path, stand: dict) -> dict[str, int]:
     manifest = json.loads((work / "output" / "publish" / f"{VOD}_manifest.json").read_text())
     objects = manifest.get("objects") or []
     published = sum(int(o.get("size") or 0) for o in objects)
-    return {"audio_extract": twitch.get("hls", 0) + twitch.get("vod", 0), "chat_fetch": twitch.get("gql", 0),
-            "transcript_transcribe": sum(r["bytes"] for r in dg), "audio_sentiment_score":
-            stand["llm"]["request_bytes"], "publish_upload": published}
+    return {
+        "audio_extract": twitch.get("hls", 0) + twitch.get("vod", 0),
+        "chat_fetch": twitch.get("gql", 0),
+        "transcript_transcribe": sum(r["bytes"] for r in dg),
+        "audio_sentiment_score": stand["llm"]["request_bytes"],
+        "publish_upload": published,
+    }
 
 
 def report(res: dict) -> None:
-    print(f"\n## mode `{res['mode']}`: {res['wall_s']} s wall to Completed, client CPU {res['client_cpu_s']} s, "
-          f"peak process-tree RSS {res['peak_tree_rss_mb']} MB, load average at the end {res['load_end']}")
+    print(
+        f"\n## mode `{res['mode']}`: {res['wall_s']} s wall to Completed, client CPU {res['client_cpu_s']} s, "
+        f"peak process-tree RSS {res['peak_tree_rss_mb']} MB, load average at the end {res['load_end']}"
+    )
     slept = {k: v.get("latency_slept_s", 0) for k, v in res["standins"].items()}
     cpu = {k: v.get("cpu_s", 0) for k, v in res["standins"].items()}
     print(f"stand-ins slept (simulated latency, s): {slept}; their CPU (s): {cpu}")
-    print("\n| job | start (s) | end (s) | wall (s) | CPU (s) | peak RSS (MB) | disk read / written (MB) | "
-          "network (MB) |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "\n| job | start (s) | end (s) | wall (s) | CPU (s) | peak RSS (MB) | disk read / written (MB) | "
+        "network (MB) |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+    )
     for j in res["jobs"]:
         net = res["network"].get(j["rule"])
-        print(f"| {j['job'] if j['rule'] == 'transcript_decode' else j['rule']} | {j['start']:.1f} | {j['end']:.1f} | "
-              f"{j['wall']:.1f} | {j['cpu']:.1f} | {j['max_rss']:.0f} | {j['io_in_mb']:.0f} / {j['io_out_mb']:.0f} | "
-              f"{net / 1e6:.1f} |" if net is not None else
-              f"| {j['rule']} | {j['start']:.1f} | {j['end']:.1f} | {j['wall']:.1f} | {j['cpu']:.1f} | "
-              f"{j['max_rss']:.0f} | {j['io_in_mb']:.0f} / {j['io_out_mb']:.0f} | |")
+        print(
+            f"| {j['job'] if j['rule'] == 'transcript_decode' else j['rule']} | {j['start']:.1f} | {j['end']:.1f} | "
+            f"{j['wall']:.1f} | {j['cpu']:.1f} | {j['max_rss']:.0f} | {j['io_in_mb']:.0f} / {j['io_out_mb']:.0f} | "
+            f"{net / 1e6:.1f} |"
+            if net is not None
+            else f"| {j['rule']} | {j['start']:.1f} | {j['end']:.1f} | {j['wall']:.1f} | {j['cpu']:.1f} | "
+            f"{j['max_rss']:.0f} | {j['io_in_mb']:.0f} / {j['io_out_mb']:.0f} | |"
+        )
     path = res["critical_path"]
-    print("\ncritical path: " + " -> ".join(f"{c['rule']} ({c['wall']:.1f} s wall, {c['cpu']:.1f} s CPU, "
-                                            f"+{c['gap_before']:.1f} s before)" for c in path))
+    print(
+        "\ncritical path: "
+        + " -> ".join(
+            f"{c['rule']} ({c['wall']:.1f} s wall, {c['cpu']:.1f} s CPU, +{c['gap_before']:.1f} s before)" for c in path
+        )
+    )
     dg = res["standins"]["deepgram"]["requests"]
     service = sum(r["receive_seconds"] + r.get("decode_seconds", 0) + r.get("processing_seconds", 0) for r in dg)
-    print(f"critical path: {path[-1]['end']:.1f} s measured; the client's CPU along it {sum(c['cpu'] for c in path):.1f}"
-          f" s, Snakemake's gaps between its jobs {sum(c['gap_before'] for c in path):.1f} s, the Deepgram stand-in's "
-          f"time inside transcript_transcribe (receive, decode, processing) {service:.1f} s")
+    print(
+        f"critical path: {path[-1]['end']:.1f} s measured; the client's CPU along it {sum(c['cpu'] for c in path):.1f}"
+        f" s, Snakemake's gaps between its jobs {sum(c['gap_before'] for c in path):.1f} s, the Deepgram stand-in's "
+        f"time inside transcript_transcribe (receive, decode, processing) {service:.1f} s"
+    )
 
 
 def main() -> None:
@@ -290,8 +432,14 @@ def main() -> None:
             res = run_mode(mode, hls, args, base)
             report(res)
             results.append(res)
-    out = {"started": started, "hours": args.hours, "messages": args.messages, "cores": args.cores,
-           "cpus": os.cpu_count(), "results": results}
+    out = {
+        "started": started,
+        "hours": args.hours,
+        "messages": args.messages,
+        "cores": args.cores,
+        "cpus": os.cpu_count(),
+        "results": results,
+    }
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
     for res in results:

@@ -41,8 +41,19 @@ def render() -> str:
             pip.append(f"      - {name}{spec}")
         else:
             conda.append(f"  - {CONDA_NAMES.get(name, name)}{spec}")
-    lines = [HEADER.rstrip("\n"), "channels:", "  - conda-forge", "  - nodefaults", "dependencies:",
-             "  - python=3.11", "  - ffmpeg", *conda, "  - pip", "  - pip:", *pip]
+    lines = [
+        HEADER.rstrip("\n"),
+        "channels:",
+        "  - conda-forge",
+        "  - nodefaults",
+        "dependencies:",
+        "  - python=3.11",
+        "  - ffmpeg",
+        *conda,
+        "  - pip",
+        "  - pip:",
+        *pip,
+    ]
     return "\n".join(lines) + "\n"
 
 

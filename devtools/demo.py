@@ -39,7 +39,7 @@ STREAMER_VOICE = "slt"
 COHOST_VOICE = "rms"  # chosen with bench/demo_wer.py (see README, "The demo VOD")
 STREAMER, COHOST = "Riley", "Sam"
 CHANNEL = "klipstream_demo"
-VOD_START = dt.datetime(2026, 11, 20, 18, 0, 0, tzinfo=dt.timezone.utc)
+VOD_START = dt.datetime(2026, 11, 20, 18, 0, 0, tzinfo=dt.UTC)
 
 # Levels in dBFS (RMS over the utterance). Ordinary talk sits at SPEECH_DB; planted moments are louder.
 SPEECH_DB = -24.0
@@ -47,69 +47,110 @@ NOISE_DB = -45.0
 
 # Twitch global emotes (ids as in real Twitch logs / the 2017 global emote list).
 TWITCH_EMOTES = {
-    "Kappa": "25", "PogChamp": "305954156", "LUL": "425618", "BibleThump": "86", "NotLikeThis": "58765",
-    "WutFace": "28087", "Kreygasm": "41", "SeemsGood": "64138", "<3": "555555584", "4Head": "354",
-    "DansGame": "33", "ResidentSleeper": "245", "HeyGuys": "30259", "FailFish": "360", "BloodTrail": "69",
-    "CoolStoryBob": "123171", "Jebaited": "114836", "EleGiggle": "4339",
+    "Kappa": "25",
+    "PogChamp": "305954156",
+    "LUL": "425618",
+    "BibleThump": "86",
+    "NotLikeThis": "58765",
+    "WutFace": "28087",
+    "Kreygasm": "41",
+    "SeemsGood": "64138",
+    "<3": "555555584",
+    "4Head": "354",
+    "DansGame": "33",
+    "ResidentSleeper": "245",
+    "HeyGuys": "30259",
+    "FailFish": "360",
+    "BloodTrail": "69",
+    "CoolStoryBob": "123171",
+    "Jebaited": "114836",
+    "EleGiggle": "4339",
 }
 
 # ---------------------------------------------------------------------------------------------- script
 # Ordinary conversation as exchanges (placed whole, in order). Plain words the offline recogniser knows.
 SCRIPT: list[list[tuple[str, str]]] = [
     [("S", "hey chat, welcome back to the stream"), ("C", "hello everyone, good to be here again")],
-    [("S", "today we are going to try to finish the last world"),
-     ("C", "we have been stuck on this level for two days")],
-    [("S", "i think we can do it tonight, i have a good feeling"),
-     ("C", "you said that yesterday"),
-     ("S", "yeah, but yesterday i was tired")],
+    [
+        ("S", "today we are going to try to finish the last world"),
+        ("C", "we have been stuck on this level for two days"),
+    ],
+    [
+        ("S", "i think we can do it tonight, i have a good feeling"),
+        ("C", "you said that yesterday"),
+        ("S", "yeah, but yesterday i was tired"),
+    ],
     [("C", "let me check the map first"), ("S", "okay, the door is on the left side")],
     [("C", "careful, there is a guard near the bridge")],
     [("S", "thanks for the follow, welcome to the channel")],
     [("C", "do we need more health potions"), ("S", "i have three, that should be enough")],
     [("C", "the boss hits really hard in the second phase"), ("S", "we will dodge to the right this time")],
-    [("C", "somebody in chat says we should use the bow"),
-     ("S", "the bow is too slow, i like the sword"),
-     ("C", "okay, your choice, but i warned you")],
-    [("S", "let me read chat for a second"),
-     ("C", "they want to know what time we stream tomorrow"),
-     ("S", "same time as today, around six in the evening")],
-    [("C", "there is a chest behind that wall"),
-     ("S", "i see it, let me open it"),
-     ("C", "nice, that is a rare shield"),
-     ("S", "this is much better than the old one")],
+    [
+        ("C", "somebody in chat says we should use the bow"),
+        ("S", "the bow is too slow, i like the sword"),
+        ("C", "okay, your choice, but i warned you"),
+    ],
+    [
+        ("S", "let me read chat for a second"),
+        ("C", "they want to know what time we stream tomorrow"),
+        ("S", "same time as today, around six in the evening"),
+    ],
+    [
+        ("C", "there is a chest behind that wall"),
+        ("S", "i see it, let me open it"),
+        ("C", "nice, that is a rare shield"),
+        ("S", "this is much better than the old one"),
+    ],
     [("C", "we should save the game before the next room"), ("S", "good idea, saving now")],
     [("C", "the music in this part is really good"), ("S", "i know, i listen to it when i work")],
     [("C", "watch the floor, some of these tiles fall"), ("S", "i remember, i fell here last time")],
     [("C", "jump now, then wait for the platform"), ("S", "okay, we made it across")],
     [("C", "chat is asking about your settings"), ("S", "the settings are in the description below")],
-    [("C", "there are two more keys in this area"),
-     ("S", "one is up the stairs, i think"),
-     ("C", "and the other one is under the water")],
+    [
+        ("C", "there are two more keys in this area"),
+        ("S", "one is up the stairs, i think"),
+        ("C", "and the other one is under the water"),
+    ],
     [("S", "i hate the water levels so much"), ("C", "everybody hates the water levels")],
     [("S", "thank you for the five gifted subs"), ("C", "that is very kind, thank you")],
     [("C", "the boss room is right after this hall"), ("S", "let me heal up before we go in")],
     [("S", "let us go down to the lower room"), ("C", "there are three enemies waiting for us")],
     [("S", "i will take the one on the left"), ("C", "i will cover you from the back")],
-    [("S", "that went better than i expected"),
-     ("C", "we are getting good at this game"),
-     ("S", "do not say that, it is bad luck")],
+    [
+        ("S", "that went better than i expected"),
+        ("C", "we are getting good at this game"),
+        ("S", "do not say that, it is bad luck"),
+    ],
     [("S", "okay, next time we win"), ("C", "we need to be more careful")],
-    [("S", "chat, tell me if you see anything strange"),
-     ("C", "a lot of people are saying hello"),
-     ("S", "hello to everyone who just joined")],
+    [
+        ("S", "chat, tell me if you see anything strange"),
+        ("C", "a lot of people are saying hello"),
+        ("S", "hello to everyone who just joined"),
+    ],
     [("C", "the next checkpoint is not far")],
     [("S", "let us take a short break after this part"), ("C", "good plan, i need some water")],
     [("S", "one more try and then we rest"), ("C", "this time we will get it")],
 ]
 
 # Said at the very end of the stream.
-CLOSING: list[tuple[str, str]] = [("S", "thank you all for watching tonight"), ("C", "see you all tomorrow"),
-                                  ("S", "bye chat")]
+CLOSING: list[tuple[str, str]] = [
+    ("S", "thank you all for watching tonight"),
+    ("C", "see you all tomorrow"),
+    ("S", "bye chat"),
+]
 
 # Short lines used to fill gaps that no script line fits into.
 FILLERS: list[tuple[str, str]] = [
-    ("S", "okay"), ("C", "right"), ("S", "let me see"), ("C", "yeah"), ("S", "nice"), ("C", "good"),
-    ("S", "alright"), ("C", "okay then"), ("S", "hold on"), ("C", "go on"),
+    ("S", "okay"),
+    ("C", "right"),
+    ("S", "let me see"),
+    ("C", "yeah"),
+    ("S", "nice"),
+    ("C", "good"),
+    ("S", "alright"),
+    ("C", "okay then"),
+    ("S", "hold on"),
+    ("C", "go on"),
 ]
 
 
@@ -147,7 +188,12 @@ def moments_plan(voices: dict[str, str]) -> list[Moment]:
     hi = lambda sp: _f0(sp, 290.0, 190.0, voices)  # noqa: E731
     return [
         Moment(
-            "m1", "excited", 30.0, "excited fast speech with raised pitch: a clutch win", "hype", "CLUTCH!",
+            "m1",
+            "excited",
+            30.0,
+            "excited fast speech with raised pitch: a clutch win",
+            "hype",
+            "CLUTCH!",
             lead=[("C", "one enemy left, it is all on you")],
             parts=[
                 Part("S", "no way, no way, did you see that", -19, 0.72, hi("S"), 45, 0.1),
@@ -158,13 +204,23 @@ def moments_plan(voices: dict[str, str]) -> list[Moment]:
             after=[("S", "okay, okay, i need to calm down")],
         ),
         Moment(
-            "m2", "shout", 77.0, "a sudden loud shout: a monster jumps out", "scare", "AAAH!",
+            "m2",
+            "shout",
+            77.0,
+            "a sudden loud shout: a monster jumps out",
+            "scare",
+            "AAAH!",
             lead=[("C", "it is really quiet in this room")],
             parts=[Part("S", "watch out, behind you", -8, 0.95, hi("S") + 20, 60, 0.2, shout=True)],
             after=[("C", "you scared me more than the monster")],
         ),
         Moment(
-            "m3", "laughter", 150.0, "both hosts laugh loudly: the co-host walked off the map", "laugh", "HA HA HA",
+            "m3",
+            "laughter",
+            150.0,
+            "both hosts laugh loudly: the co-host walked off the map",
+            "laugh",
+            "HA HA HA",
             lead=[("C", "wait, where did the floor go"), ("S", "you just walked off the map")],
             parts=[
                 Part("C", "ha ha ha ha ha ha", -13, 1.2, _f0("C", 300, 170, voices), 60),
@@ -176,9 +232,17 @@ def moments_plan(voices: dict[str, str]) -> list[Moment]:
             after=[("C", "i did not see the hole at all")],
         ),
         Moment(
-            "m4", "rage", 197.0, "a rage scream after losing to the boss with one hit left", "fail", "NOOOO!",
-            lead=[("C", "remember the plan, dodge to the right"), ("S", "i will go in first"),
-                  ("C", "the boss has almost no health left")],
+            "m4",
+            "rage",
+            197.0,
+            "a rage scream after losing to the boss with one hit left",
+            "fail",
+            "NOOOO!",
+            lead=[
+                ("C", "remember the plan, dodge to the right"),
+                ("S", "i will go in first"),
+                ("C", "the boss has almost no health left"),
+            ],
             parts=[
                 Part("S", "no, no, no", -9, 1.6, hi("S") + 30, 70, 0.2, shout=True),
                 Part("S", "ah", -8, 3.0, hi("S") + 60, 80, 0.05, shout=True),
@@ -212,8 +276,11 @@ class Synth:
             self.n += 1
             out = self.workdir / f"u{self.n}.wav"
             cmd = ["flite", "-voice", voice]
-            for name, val in (("duration_stretch", stretch), ("int_f0_target_mean", f0),
-                              ("int_f0_target_stddev", f0_std)):
+            for name, val in (
+                ("duration_stretch", stretch),
+                ("int_f0_target_mean", f0),
+                ("int_f0_target_stddev", f0_std),
+            ):
                 if val is not None:
                     cmd += ["--setf", f"{name}={val}"]
             proc = subprocess.run([*cmd, "-t", text, "-o", str(out)], capture_output=True, text=True)
@@ -237,7 +304,7 @@ def _trim(x: np.ndarray, floor_db: float = -50.0, keep: float = 0.02) -> np.ndar
     if loud.size == 0:
         return x
     pad = int(keep * SR)
-    return x[max(0, loud[0] * frame - pad): min(len(x), (loud[-1] + 1) * frame + pad)]
+    return x[max(0, loud[0] * frame - pad) : min(len(x), (loud[-1] + 1) * frame + pad)]
 
 
 def _level(x: np.ndarray, db: float, shout: bool) -> np.ndarray:
@@ -258,8 +325,9 @@ class Placed:
     moment: str | None = None
 
 
-def build_audio(rng: np.random.Generator, voices: dict[str, str], synth: Synth,
-                duration: float = DURATION) -> tuple[np.ndarray, list[Placed], list[dict]]:
+def build_audio(
+    rng: np.random.Generator, voices: dict[str, str], synth: Synth, duration: float = DURATION
+) -> tuple[np.ndarray, list[Placed], list[dict]]:
     """Lay out the conversation around the planted moments and mix it over a noise floor."""
     mix = np.zeros(int(round(duration * SR)), dtype=np.float64)
     placed: list[Placed] = []
@@ -270,7 +338,7 @@ def build_audio(rng: np.random.Generator, voices: dict[str, str], synth: Synth,
         x = _level(x, p.level_db, p.shout)
         i = int(round(t * SR))
         x = x[: max(0, len(mix) - i)]
-        mix[i: i + len(x)] += x
+        mix[i : i + len(x)] += x
         end = t + len(x) / SR
         placed.append(Placed(sp, voices[sp], round(t, 3), round(end, 3), text, moment))
         return end
@@ -376,64 +444,291 @@ def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> 
     for tm in moments:  # flash under the text, caption on top
         a, b = tm["start"], max(tm["end"], tm["start"] + 1.5)
         filters.insert(0, f"drawbox=x=0:y=0:w=iw:h=ih:color=0xffd166@0.55:t=fill:enable='between(t,{a:.2f},{b:.2f})'")
-        filters.append(f"drawtext={font}text='{tm['moment'].caption}':fontsize=40:fontcolor=0xef476f:"
-                       f"x=(w-text_w)/2:y=155:enable='between(t,{a:.2f},{b:.2f})'")
+        filters.append(
+            f"drawtext={font}text='{tm['moment'].caption}':fontsize=40:fontcolor=0xef476f:"
+            f"x=(w-text_w)/2:y=155:enable='between(t,{a:.2f},{b:.2f})'"
+        )
     with atomic_path(out) as tmp:
-        run_ffmpeg([
-            "-f", "lavfi", "-i", f"color=c=0x1d2b53:s=426x240:r=5:d={duration}",
-            "-i", str(wav),
-            "-vf", ",".join(filters),
-            "-map", "0:v", "-map", "1:a", "-t", f"{duration}",
-            "-c:v", "libx264", "-preset", "veryslow", "-crf", "30", "-tune", "stillimage", "-g", "50",
-            "-pix_fmt", "yuv420p", "-threads", "1",
-            "-c:a", "aac", "-b:a", "48k", "-ar", "24000", "-ac", "1",
-            "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:v", "+bitexact", "-flags:a", "+bitexact",
-            "-movflags", "+faststart", str(tmp),
-        ], what=f"demo video {out}")
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                f"color=c=0x1d2b53:s=426x240:r=5:d={duration}",
+                "-i",
+                str(wav),
+                "-vf",
+                ",".join(filters),
+                "-map",
+                "0:v",
+                "-map",
+                "1:a",
+                "-t",
+                f"{duration}",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryslow",
+                "-crf",
+                "30",
+                "-tune",
+                "stillimage",
+                "-g",
+                "50",
+                "-pix_fmt",
+                "yuv420p",
+                "-threads",
+                "1",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "48k",
+                "-ar",
+                "24000",
+                "-ac",
+                "1",
+                "-map_metadata",
+                "-1",
+                "-fflags",
+                "+bitexact",
+                "-flags:v",
+                "+bitexact",
+                "-flags:a",
+                "+bitexact",
+                "-movflags",
+                "+faststart",
+                str(tmp),
+            ],
+            what=f"demo video {out}",
+        )
 
 
 # ------------------------------------------------------------------------------------------------- chat
-GREETINGS = ["hi chat", "hello {s}", "hey {s} and {c}", "yo", "hi everyone", "good evening", "just got here",
-             "hey hey HeyGuys", "hello from germany", "first time here, hi", "evening all", "sup"]
-QUESTIONS = ["what game is this", "how long have you been playing", "what rank is this", "is this the last world",
-             "what are your settings", "when is the next stream", "is {c} on mic", "what keyboard is that",
-             "how many deaths so far", "is this the hard mode", "what time is it there"]
-BACKSEAT = ["go left", "use the bow", "check the corner", "you missed a chest", "save the game first",
-            "dodge right!", "heal before the boss", "the key is under the water", "jump earlier",
-            "dont forget the potion", "behind the wall", "you should upgrade the shield"]
-CHATTER = ["nice", "gg", "this music is so good", "lol", "love this game", "{c} is carrying", "good run so far",
-           "so smooth", "that looked easy", "ok that was clean", "the boss is coming up", "i remember this part",
-           "nice shield", "chat is slow today", "any drops today?", "{s} you got this", "great stream as always",
-           "lurking", "this level is hard", "the water level is the worst"]
-EMOTE_LINES = ["Kappa", "LUL", "SeemsGood", "<3", "Kreygasm", "4Head", "Kappa Kappa", "SeemsGood nice",
-               "ResidentSleeper", "<3 <3", "CoolStoryBob"]
+GREETINGS = [
+    "hi chat",
+    "hello {s}",
+    "hey {s} and {c}",
+    "yo",
+    "hi everyone",
+    "good evening",
+    "just got here",
+    "hey hey HeyGuys",
+    "hello from germany",
+    "first time here, hi",
+    "evening all",
+    "sup",
+]
+QUESTIONS = [
+    "what game is this",
+    "how long have you been playing",
+    "what rank is this",
+    "is this the last world",
+    "what are your settings",
+    "when is the next stream",
+    "is {c} on mic",
+    "what keyboard is that",
+    "how many deaths so far",
+    "is this the hard mode",
+    "what time is it there",
+]
+BACKSEAT = [
+    "go left",
+    "use the bow",
+    "check the corner",
+    "you missed a chest",
+    "save the game first",
+    "dodge right!",
+    "heal before the boss",
+    "the key is under the water",
+    "jump earlier",
+    "dont forget the potion",
+    "behind the wall",
+    "you should upgrade the shield",
+]
+CHATTER = [
+    "nice",
+    "gg",
+    "this music is so good",
+    "lol",
+    "love this game",
+    "{c} is carrying",
+    "good run so far",
+    "so smooth",
+    "that looked easy",
+    "ok that was clean",
+    "the boss is coming up",
+    "i remember this part",
+    "nice shield",
+    "chat is slow today",
+    "any drops today?",
+    "{s} you got this",
+    "great stream as always",
+    "lurking",
+    "this level is hard",
+    "the water level is the worst",
+]
+EMOTE_LINES = [
+    "Kappa",
+    "LUL",
+    "SeemsGood",
+    "<3",
+    "Kreygasm",
+    "4Head",
+    "Kappa Kappa",
+    "SeemsGood nice",
+    "ResidentSleeper",
+    "<3 <3",
+    "CoolStoryBob",
+]
 BURSTS = {
-    "hype": ["PogChamp", "Pog", "POGGERS", "PogChamp PogChamp", "LETS GOOO", "NO WAY", "CLIP IT", "Pog Pog Pog",
-             "insane", "POGGERS POGGERS", "WHAT A PLAY PogChamp", "clip that", "clutch!!", "PogChamp CLUTCH",
-             "omg", "Pog", "HOLY", "LETS GO {s}", "Kreygasm"],
-    "scare": ["monkaS", "WutFace", "LMAO", "MY EARS", "WHAT WAS THAT!!!", "monkaS monkaS", "WutFace WutFace",
-              "LMAO the scream", "JUMPSCARE", "I JUMPED", "AAAAH", "monkaS", "LMAO", "my headphones!!!",
-              "WutFace LMAO", "OMEGALUL"],
-    "laugh": ["KEKW", "LUL", "OMEGALUL", "LMAO", "hahaha", "KEKW KEKW", "LULW", "im dying", "LUL LUL LUL",
-              "OMEGALUL he walked off", "KEKW the laugh", "lmaooo", "4Head", "LUL", "KEKW", "{c} OMEGALUL"],
-    "fail": ["NotLikeThis", "BibleThump", "F", "F F F", "unlucky", "NotLikeThis NotLikeThis", "rip",
-             "KEKW", "one hit BibleThump", "so close", "F", "noooo", "NotLikeThis so close", "FailFish",
-             "LUL threw", "pain"],
+    "hype": [
+        "PogChamp",
+        "Pog",
+        "POGGERS",
+        "PogChamp PogChamp",
+        "LETS GOOO",
+        "NO WAY",
+        "CLIP IT",
+        "Pog Pog Pog",
+        "insane",
+        "POGGERS POGGERS",
+        "WHAT A PLAY PogChamp",
+        "clip that",
+        "clutch!!",
+        "PogChamp CLUTCH",
+        "omg",
+        "Pog",
+        "HOLY",
+        "LETS GO {s}",
+        "Kreygasm",
+    ],
+    "scare": [
+        "monkaS",
+        "WutFace",
+        "LMAO",
+        "MY EARS",
+        "WHAT WAS THAT!!!",
+        "monkaS monkaS",
+        "WutFace WutFace",
+        "LMAO the scream",
+        "JUMPSCARE",
+        "I JUMPED",
+        "AAAAH",
+        "monkaS",
+        "LMAO",
+        "my headphones!!!",
+        "WutFace LMAO",
+        "OMEGALUL",
+    ],
+    "laugh": [
+        "KEKW",
+        "LUL",
+        "OMEGALUL",
+        "LMAO",
+        "hahaha",
+        "KEKW KEKW",
+        "LULW",
+        "im dying",
+        "LUL LUL LUL",
+        "OMEGALUL he walked off",
+        "KEKW the laugh",
+        "lmaooo",
+        "4Head",
+        "LUL",
+        "KEKW",
+        "{c} OMEGALUL",
+    ],
+    "fail": [
+        "NotLikeThis",
+        "BibleThump",
+        "F",
+        "F F F",
+        "unlucky",
+        "NotLikeThis NotLikeThis",
+        "rip",
+        "KEKW",
+        "one hit BibleThump",
+        "so close",
+        "F",
+        "noooo",
+        "NotLikeThis so close",
+        "FailFish",
+        "LUL threw",
+        "pain",
+    ],
 }
 COPYPASTA = "Wanna become famous? Buy followers, primes and viewers on bigfollows dot com"
 PASTA_2 = "{s} is my favourite streamer, I watch every day, I like the game, I like the chat, I like {c} too"
 COMMANDS = ["!uptime", "!discord", "!specs", "!sens", "!uptime", "!socials"]
-BOT_REPLY = {"!uptime": "klipstream_demo has been live for {m} minutes",
-             "!discord": "Join the discord: discord dot gg slash demo",
-             "!specs": "PC specs are in the panels below", "!sens": "800 dpi, 0.4 in game",
-             "!socials": "Follow on all socials @klipstream_demo"}
+BOT_REPLY = {
+    "!uptime": "klipstream_demo has been live for {m} minutes",
+    "!discord": "Join the discord: discord dot gg slash demo",
+    "!specs": "PC specs are in the panels below",
+    "!sens": "800 dpi, 0.4 in game",
+    "!socials": "Follow on all socials @klipstream_demo",
+}
 
-_ADJ = ["Pixel", "Salty", "Happy", "Lazy", "Cosmic", "Turbo", "Sneaky", "Frosty", "Mega", "Tiny", "Shadow",
-        "Lucky", "Crispy", "Silent", "Fuzzy", "Rapid", "Sleepy", "Golden", "Noisy", "Brave"]
-_NOUN = ["Panda", "Goose", "Wizard", "Potato", "Falcon", "Noodle", "Knight", "Otter", "Cactus", "Tiger",
-         "Muffin", "Ranger", "Pickle", "Badger", "Comet", "Waffle", "Viking", "Llama", "Ghost", "Raccoon"]
-_COLORS = ["#FF0000", "#0000FF", "#008000", "#B22222", "#FF7F50", "#9ACD32", "#FF4500", "#2E8B57",
-           "#DAA520", "#D2691E", "#5F9EA0", "#1E90FF", "#FF69B4", "#8A2BE2", "#00FF7F"]
+_ADJ = [
+    "Pixel",
+    "Salty",
+    "Happy",
+    "Lazy",
+    "Cosmic",
+    "Turbo",
+    "Sneaky",
+    "Frosty",
+    "Mega",
+    "Tiny",
+    "Shadow",
+    "Lucky",
+    "Crispy",
+    "Silent",
+    "Fuzzy",
+    "Rapid",
+    "Sleepy",
+    "Golden",
+    "Noisy",
+    "Brave",
+]
+_NOUN = [
+    "Panda",
+    "Goose",
+    "Wizard",
+    "Potato",
+    "Falcon",
+    "Noodle",
+    "Knight",
+    "Otter",
+    "Cactus",
+    "Tiger",
+    "Muffin",
+    "Ranger",
+    "Pickle",
+    "Badger",
+    "Comet",
+    "Waffle",
+    "Viking",
+    "Llama",
+    "Ghost",
+    "Raccoon",
+]
+_COLORS = [
+    "#FF0000",
+    "#0000FF",
+    "#008000",
+    "#B22222",
+    "#FF7F50",
+    "#9ACD32",
+    "#FF4500",
+    "#2E8B57",
+    "#DAA520",
+    "#D2691E",
+    "#5F9EA0",
+    "#1E90FF",
+    "#FF69B4",
+    "#8A2BE2",
+    "#00FF7F",
+]
 
 
 def make_users(rng: np.random.Generator, n: int = 60) -> list[dict]:
@@ -447,8 +742,14 @@ def make_users(rng: np.random.Generator, n: int = 60) -> list[dict]:
         badges = []
         if rng.random() < 0.45:
             badges.append({"_id": "subscriber", "version": str(int(rng.choice([0, 3, 6, 12, 24])))})
-        users.append({"name": name, "id": str(int(rng.integers(10_000_000, 900_000_000))),
-                      "color": None if rng.random() < 0.15 else str(rng.choice(_COLORS)), "badges": badges})
+        users.append(
+            {
+                "name": name,
+                "id": str(int(rng.integers(10_000_000, 900_000_000))),
+                "color": None if rng.random() < 0.15 else str(rng.choice(_COLORS)),
+                "badges": badges,
+            }
+        )
     users[0]["badges"].insert(0, {"_id": "moderator", "version": "1"})
     users[1]["badges"].insert(0, {"_id": "vip", "version": "1"})
     return users
@@ -492,8 +793,11 @@ def build_chat(rng: np.random.Generator, moments: list[dict], distractor: dict, 
 
     # Distractor: about as many messages as a burst but from few users (copypasta/promo + a !command flood).
     d0, d1 = distractor["start"], distractor["end"]
-    spammers = [{"name": "bigfollows_promo", "id": "987654321", "color": None, "badges": []},
-                users[int(rng.integers(2, 30))], users[int(rng.integers(30, 60))]]
+    spammers = [
+        {"name": "bigfollows_promo", "id": "987654321", "color": None, "badges": []},
+        users[int(rng.integers(2, 30))],
+        users[int(rng.integers(30, 60))],
+    ]
     commanders = [users[i] for i in rng.choice(np.arange(2, 60), size=3, replace=False)]
     bot = {"name": "Nightbot", "id": "19264788", "color": "#7C7CE1", "badges": [{"_id": "moderator", "version": "1"}]}
     k = distractor["messages"]
@@ -540,12 +844,24 @@ def _iso(t: float) -> str:
 def write_chat(path: Path, msgs: list[dict], duration: float, rng: np.random.Generator) -> None:
     """TwitchDownloader-compatible JSON, one comment per line so the file streams."""
     header = {
-        "FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}, "CreatedAt": _iso(duration + 60),
-                     "UpdatedAt": _iso(duration + 60)},
+        "FileInfo": {
+            "Version": {"Major": 1, "Minor": 3, "Patch": 0},
+            "CreatedAt": _iso(duration + 60),
+            "UpdatedAt": _iso(duration + 60),
+        },
         "streamer": {"name": CHANNEL, "id": 424242424},
-        "video": {"title": "klipstream demo stream", "description": None, "id": "demo", "created_at": _iso(0),
-                  "start": 0, "end": int(round(duration)), "length": int(round(duration)), "viewCount": 137,
-                  "game": None, "chapters": []},
+        "video": {
+            "title": "klipstream demo stream",
+            "description": None,
+            "id": "demo",
+            "created_at": _iso(0),
+            "start": 0,
+            "end": int(round(duration)),
+            "length": int(round(duration)),
+            "viewCount": 137,
+            "game": None,
+            "chapters": [],
+        },
     }
     ids = rng.integers(0, 2**63 - 1, size=len(msgs), dtype=np.int64)
     with atomic_open(path) as fh:
@@ -554,11 +870,23 @@ def write_chat(path: Path, msgs: list[dict], duration: float, rng: np.random.Gen
         for i, (m, cid) in enumerate(zip(msgs, ids)):
             frags, ranges = _fragments(m["body"])
             u = m["user"]
-            c = {"_id": f"{int(cid):016x}", "created_at": _iso(m["t"]), "channel_id": "424242424",
-                 "content_type": "video", "content_id": "demo", "content_offset_seconds": round(m["t"], 3),
-                 "commenter": {"display_name": u["name"], "_id": u["id"], "name": u["name"].lower(), "logo": ""},
-                 "message": {"body": m["body"], "bits_spent": 0, "fragments": frags, "user_badges": u["badges"],
-                             "user_color": u["color"], "emoticons": ranges}}
+            c = {
+                "_id": f"{int(cid):016x}",
+                "created_at": _iso(m["t"]),
+                "channel_id": "424242424",
+                "content_type": "video",
+                "content_id": "demo",
+                "content_offset_seconds": round(m["t"], 3),
+                "commenter": {"display_name": u["name"], "_id": u["id"], "name": u["name"].lower(), "logo": ""},
+                "message": {
+                    "body": m["body"],
+                    "bits_spent": 0,
+                    "fragments": frags,
+                    "user_badges": u["badges"],
+                    "user_color": u["color"],
+                    "emoticons": ranges,
+                },
+            }
             fh.write(json.dumps(c, ensure_ascii=False) + (",\n" if i < len(msgs) - 1 else "\n"))
         fh.write('],\n"embeddedData": null}\n')
 
@@ -584,12 +912,17 @@ def plan_chat(rng: np.random.Generator, truth_moments: list[dict], duration: flo
         raise KlipError("demo plan: no room for the distractor burst; move the planted moments")
     start = round(float(rng.uniform(lo, hi)), 2)
     sizes = [tm["burst_rate"] * (tm["burst_end"] - tm["burst_start"]) for tm in truth_moments]
-    return {"kind": "chat_spam", "start": start, "end": round(start + length, 2),
-            "messages": int(round(np.mean(sizes)))}
+    return {
+        "kind": "chat_spam",
+        "start": start,
+        "end": round(start + length, 2),
+        "messages": int(round(np.mean(sizes))),
+    }
 
 
-def generate(out_dir: str | Path, seed: int = SEED, cohost_voice: str = COHOST_VOICE,
-             duration: float = DURATION) -> dict:
+def generate(
+    out_dir: str | Path, seed: int = SEED, cohost_voice: str = COHOST_VOICE, duration: float = DURATION
+) -> dict:
     """Write demo.mp4, demo_chat.json and truth.json into out_dir; return the truth document."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -613,18 +946,42 @@ def generate(out_dir: str | Path, seed: int = SEED, cohost_voice: str = COHOST_V
         "duration": duration,
         "seed": seed,
         "voices": {STREAMER: voices["S"], COHOST: voices["C"]},
-        "moments": [{
-            "id": tm["moment"].id, "kind": tm["moment"].kind, "start": round(tm["start"], 2),
-            "end": round(tm["end"], 2), "peak": tm["peak"], "description": tm["moment"].description,
-            "chat_lag_seconds": tm["lag"],
-            "chat_burst": {"start": tm["burst_start"], "end": tm["burst_end"],
-                           "messages": int(np.count_nonzero((chat_t >= tm["burst_start"])
-                                                            & (chat_t < tm["burst_end"])))},
-        } for tm in tms],
-        "distractors": [{"kind": distractor["kind"], "start": distractor["start"], "end": distractor["end"],
-                         "description": "copypasta/promo spam from 3 users plus a !command flood; no audio event"}],
-        "lines": [{"speaker": names[p.speaker], "voice": p.voice, "start": p.start, "end": p.end, "text": p.text,
-                   "moment": p.moment} for p in placed],
+        "moments": [
+            {
+                "id": tm["moment"].id,
+                "kind": tm["moment"].kind,
+                "start": round(tm["start"], 2),
+                "end": round(tm["end"], 2),
+                "peak": tm["peak"],
+                "description": tm["moment"].description,
+                "chat_lag_seconds": tm["lag"],
+                "chat_burst": {
+                    "start": tm["burst_start"],
+                    "end": tm["burst_end"],
+                    "messages": int(np.count_nonzero((chat_t >= tm["burst_start"]) & (chat_t < tm["burst_end"]))),
+                },
+            }
+            for tm in tms
+        ],
+        "distractors": [
+            {
+                "kind": distractor["kind"],
+                "start": distractor["start"],
+                "end": distractor["end"],
+                "description": "copypasta/promo spam from 3 users plus a !command flood; no audio event",
+            }
+        ],
+        "lines": [
+            {
+                "speaker": names[p.speaker],
+                "voice": p.voice,
+                "start": p.start,
+                "end": p.end,
+                "text": p.text,
+                "moment": p.moment,
+            }
+            for p in placed
+        ],
     }
     write_json(out_dir / "truth.json", truth)
     return truth
@@ -643,8 +1000,15 @@ def main(argv: list[str] | None = None) -> None:
     except KlipError as exc:
         raise SystemExit(f"error: {exc}") from None
     for m in truth["moments"]:
-        log.info("%s %-8s %6.1f-%6.1f s peak %6.1f, chat lag %.1f s", m["id"], m["kind"], m["start"], m["end"],
-                 m["peak"], m["chat_lag_seconds"])
+        log.info(
+            "%s %-8s %6.1f-%6.1f s peak %6.1f, chat lag %.1f s",
+            m["id"],
+            m["kind"],
+            m["start"],
+            m["end"],
+            m["peak"],
+            m["chat_lag_seconds"],
+        )
 
 
 if __name__ == "__main__":

@@ -27,21 +27,59 @@ log = logging.getLogger(__name__)
 
 SR = 16_000
 BACKGROUND_LINES = [
-    "what game is this", "hi chat", "lol", "gg", "nice", "where are you from", "how long is stream today",
-    "that was close", "good morning", "is this ranked", "first time here", "love the stream", "what rank is he",
-    "bro", "true", "ok", "hmm", "same", "wait what", "chat is slow today", "any plans after this", "lets go",
+    "what game is this",
+    "hi chat",
+    "lol",
+    "gg",
+    "nice",
+    "where are you from",
+    "how long is stream today",
+    "that was close",
+    "good morning",
+    "is this ranked",
+    "first time here",
+    "love the stream",
+    "what rank is he",
+    "bro",
+    "true",
+    "ok",
+    "hmm",
+    "same",
+    "wait what",
+    "chat is slow today",
+    "any plans after this",
+    "lets go",
 ]
 EMOTES = ["KEKW", "LUL", "OMEGALUL", "PogChamp", "Kappa", "monkaS", "Pog", "LULW"]
-REACTION_LINES = ["KEKW", "LUL LUL LUL", "OMEGALUL", "NO WAY", "CLIP IT", "PogChamp", "HAHAHA", "Pog",
-                  "LMAO", "KEKW KEKW", "what just happened", "LULW", "monkaS", "insane"]
-SPAM_LINES = ["FOLLOW MY CHANNEL FOR FREE SUBS twitch.tv/notascam", "buy cheap viewers at viewbot dot com",
-              "COPY PASTE THIS IF YOU LOVE THE STREAM"]
+REACTION_LINES = [
+    "KEKW",
+    "LUL LUL LUL",
+    "OMEGALUL",
+    "NO WAY",
+    "CLIP IT",
+    "PogChamp",
+    "HAHAHA",
+    "Pog",
+    "LMAO",
+    "KEKW KEKW",
+    "what just happened",
+    "LULW",
+    "monkaS",
+    "insane",
+]
+SPAM_LINES = [
+    "FOLLOW MY CHANNEL FOR FREE SUBS twitch.tv/notascam",
+    "buy cheap viewers at viewbot dot com",
+    "COPY PASTE THIS IF YOU LOVE THE STREAM",
+]
 COMMANDS = ["!drops", "!discord", "!uptime", "!giveaway", "!sens"]
 
 
 TABLE_SIZE = 4096
 # one period of a harmonic voice (4 harmonics, 1/h amplitudes) and a 4 Hz syllable envelope, as lookup tables
-VOICE_TABLE = sum(np.sin(h * 2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE) / h for h in range(1, 5)).astype(np.float32)
+VOICE_TABLE = sum(np.sin(h * 2 * np.pi * np.arange(TABLE_SIZE) / TABLE_SIZE) / h for h in range(1, 5)).astype(
+    np.float32
+)
 SYLLABLE = ((0.5 * (1 + np.sin(2 * np.pi * 4 * np.arange(SR // 4) / SR))) ** 2).astype(np.float32)
 
 
@@ -59,12 +97,26 @@ def _comment(i: int, t: float, user: str, body: str, vod_id: str) -> dict:
         else:
             frags.append({"text": text, "emoticon": None})
         pos += len(text)
-    return make_comment(f"c{i}", round(float(t), 3), user, body, vod_id=vod_id, user_id=str(zlib.crc32(user.encode())),
-                        fragments=frags, emoticons=emos)
+    return make_comment(
+        f"c{i}",
+        round(float(t), 3),
+        user,
+        body,
+        vod_id=vod_id,
+        user_id=str(zlib.crc32(user.encode())),
+        fragments=frags,
+        emoticons=emos,
+    )
 
 
-def plan(seed: int, duration: float, n_moments: int = 5, n_spam: int = 2, n_loud: int = 2,
-         lag_range: tuple[float, float] = (5.0, 15.0)) -> dict:
+def plan(
+    seed: int,
+    duration: float,
+    n_moments: int = 5,
+    n_spam: int = 2,
+    n_loud: int = 2,
+    lag_range: tuple[float, float] = (5.0, 15.0),
+) -> dict:
     """Place planted moments and distractors at random, non-overlapping times (at least 90 s apart)."""
     rng = np.random.default_rng(seed)
     kinds = ["planted"] * n_moments + ["spam"] * n_spam + ["loud_audio"] * n_loud
@@ -142,7 +194,9 @@ def chat_frame(truth: dict, base_rate: float = 0.8, n_users: int = 400):
     ub = rng.choice(users, size=len(tb), p=weights)
     body = np.array(BACKGROUND_LINES, dtype=object)[rng.integers(0, len(BACKGROUND_LINES), len(tb))]
     with_emote = rng.random(len(tb)) < 0.15
-    body[with_emote] = body[with_emote] + " " + np.array(EMOTES, dtype=object)[rng.integers(0, len(EMOTES), with_emote.sum())]
+    body[with_emote] = (
+        body[with_emote] + " " + np.array(EMOTES, dtype=object)[rng.integers(0, len(EMOTES), with_emote.sum())]
+    )
     parts = [(tb, ub, body)]
     for e in truth["events"]:
         if e["kind"] == "planted":
@@ -155,11 +209,17 @@ def chat_frame(truth: dict, base_rate: float = 0.8, n_users: int = 400):
             spammers = rng.choice(users, size=int(rng.integers(2, 5)), replace=False)
             line = SPAM_LINES[int(rng.integers(0, len(SPAM_LINES)))]
             k = int((e["end"] - e["start"]) * rng.uniform(1.5, 3.0))
-            parts.append((rng.uniform(e["start"], e["end"], k), rng.choice(spammers, size=k),
-                          np.full(k, line, dtype=object)))
+            parts.append(
+                (rng.uniform(e["start"], e["end"], k), rng.choice(spammers, size=k), np.full(k, line, dtype=object))
+            )
             kc = int(rng.integers(20, 50))  # a !command flood: filtered upstream, must not count
-            parts.append((rng.uniform(e["start"], e["end"], kc), rng.choice(users, size=kc),
-                          np.array(COMMANDS, dtype=object)[rng.integers(0, len(COMMANDS), kc)]))
+            parts.append(
+                (
+                    rng.uniform(e["start"], e["end"], kc),
+                    rng.choice(users, size=kc),
+                    np.array(COMMANDS, dtype=object)[rng.integers(0, len(COMMANDS), kc)],
+                )
+            )
     t = np.concatenate([p[0] for p in parts])
     u = np.concatenate([p[1] for p in parts])
     b = np.concatenate([p[2] for p in parts])
@@ -170,13 +230,26 @@ def chat_frame(truth: dict, base_rate: float = 0.8, n_users: int = 400):
 
 def write_chat_json(path: str | os.PathLike, truth: dict, vod_id: str, **kw) -> int:
     t, u, b = chat_frame(truth, **kw)
-    comments = (_comment(i, ti, ui, bi, vod_id) for i, (ti, ui, bi) in enumerate(zip(t.tolist(), u.tolist(), b.tolist())))
+    comments = (
+        _comment(i, ti, ui, bi, vod_id) for i, (ti, ui, bi) in enumerate(zip(t.tolist(), u.tolist(), b.tolist()))
+    )
     return write_chat(path, comments, vod_id=vod_id, title=f"synthetic {vod_id}", length=truth["duration"])
 
 
-def generate(out_dir: str | os.PathLike, seed: int, *, duration: float = 1200.0, n_moments: int = 5, n_spam: int = 2,
-             n_loud: int = 2, audio: bool = True, chat: bool = True, base_rate: float = 0.8) -> dict:
-    """Write `synth_{seed}.wav`, `synth_{seed}_chat.json` and `synth_{seed}_truth.json` into out_dir; return paths + truth."""
+def generate(
+    out_dir: str | os.PathLike,
+    seed: int,
+    *,
+    duration: float = 1200.0,
+    n_moments: int = 5,
+    n_spam: int = 2,
+    n_loud: int = 2,
+    audio: bool = True,
+    chat: bool = True,
+    base_rate: float = 0.8,
+) -> dict:
+    """Write `synth_{seed}.wav`, `synth_{seed}_chat.json` and `synth_{seed}_truth.json` into out_dir; return paths +
+    truth."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     vod = f"synth_{seed}"

@@ -43,83 +43,227 @@ class Artifact:
         return content_type(self.path)
 
 
-ARTIFACTS: dict[str, Artifact] = {a.key: a for a in (
-    Artifact("video", "output/raw/videos/video_{vod}.mp4", "raw", VIDEO, "raw", "videoUrl"),
-    Artifact("metadata", "output/raw/{vod}_metadata.json", "raw", VIDEO),
-    Artifact("audio", "output/raw/audio/audio_{vod}.wav", "raw", AUDIO, "raw", "audioUrl"),
-    # what Deepgram receives (transcription.upload_format): the WAV encoded once, kept for reruns, not published
-    Artifact("upload_flac", "output/raw/audio/audio_{vod}.flac", "raw", AUDIO),
-    Artifact("upload_opus", "output/raw/audio/audio_{vod}.opus", "raw", AUDIO),
-    # offline transcription in parts: the plan (pause-cut chunks in groups) and one partial transcript per group
-    Artifact("transcript_plan", "output/raw/transcripts/parts/{vod}/plan.json", "raw", AUDIO),
-    Artifact("transcript_part", "output/raw/transcripts/parts/{vod}/part_{part}.json", "raw", AUDIO),
-    Artifact("transcript_json", "output/raw/transcripts/audio_{vod}_transcript.json", "raw", AUDIO, "transcripts",
-             "transcriptJsonUrl"),
-    Artifact("words_csv", "output/raw/transcripts/audio_{vod}_words.csv", "raw", AUDIO, "transcripts",
-             "transcriptWordUrl"),
-    Artifact("paragraphs_csv", "output/raw/transcripts/audio_{vod}_paragraphs.csv", "raw", AUDIO, "transcripts",
-             "transcriptParagraphUrl"),
-    # the older tool's transcriptUrl was the segments CSV
-    Artifact("segments_csv", "output/raw/transcripts/audio_{vod}_segments.csv", "raw", AUDIO, "transcripts",
-             "transcriptUrl"),
-    Artifact("waveform_png", "output/raw/waveforms/audio_{vod}_waveform.png", "raw", AUDIO, "raw",
-             "audiowaveImageUrl"),
-    # peaks.js JSON: what the frontend's player draws
-    Artifact("waveform_json", "output/raw/waveforms/audio_{vod}_waveform.json", "raw", AUDIO, "raw", "audiowaveUrl"),
-    Artifact("chat_json", "output/raw/chat/{vod}_chat.json", "raw", CHAT, "chatlogs", "chatUrl"),
-    Artifact("chat_sentiment_csv", "output/analysis/chat/{vod}_chat_sentiment.csv", "analysis", CHAT, "analysis",
-             "chatSentimentUrl"),
-    Artifact("chat_timeline_csv", "output/analysis/chat/{vod}_chat_timeline.csv", "analysis", CHAT, "analysis",
-             "chatTimelineUrl"),
-    Artifact("chat_highlights_csv", "output/analysis/chat/{vod}_highlight_analysis.csv", "analysis", CHAT,
-             "analysis", "chatHighlightsUrl"),
-    Artifact("chat_activity_png", "output/analysis/chat/{vod}_chat_activity.png", "analysis", CHAT, "analysis"),
-    Artifact("audio_features_csv", "output/analysis/audio/{vod}_features.csv", "analysis", AUDIO, "analysis",
-             "audioFeaturesUrl"),
-    # per-window transcript sentiment
-    Artifact("audio_sentiment_csv", "output/analysis/audio/{vod}_sentiment.csv", "analysis", AUDIO, "analysis",
-             "transcriptAnalysisUrl"),
-    Artifact("audio_highlights_csv", "output/analysis/audio/{vod}_highlights.csv", "analysis", AUDIO, "analysis",
-             "audioHighlightsUrl"),
-    Artifact("audio_loudness_png", "output/analysis/audio/{vod}_loudness.png", "analysis", AUDIO, "analysis"),
-    Artifact("integrated_json", "output/analysis/{vod}_integrated_analysis.json", "analysis", ANY, "analysis",
-             "analysisUrl"),
-    Artifact("report_html", "output/report/{vod}.html", "report", ANY, "analysis", "reportUrl"),
-    # a folder: its clips.json gets clipsUrl; object names {vod}/clips/{file}
-    Artifact("clips_dir", "output/clips/{vod}", "clips", VIDEO, "analysis", "clipsUrl", folder="clips"),
-    # editor hand-offs (rules/exports.smk, docs/exports.md)
-    *(Artifact(f"{cut}_{fmt}", f"output/exports/{{vod}}/{{vod}}_{cut}.{ext}", "exports", ANY, "analysis",
-               f"{cut}{field}Url", switch="timelines")
-      for cut in ("moments", "selects") for fmt, ext, field in (("otio", "otio", "Otio"), ("edl", "edl", "Edl"),
-                                                                 ("xml", "xml", "FcpXml"))),
-    Artifact("chapters_txt", "output/exports/{vod}/{vod}_chapters.txt", "exports", ANY, "analysis", "chaptersUrl",
-             switch="chapters"),
-    Artifact("moments_csv", "output/exports/{vod}/{vod}_moments.csv", "exports", ANY, "analysis", "momentsCsvUrl",
-             switch="moments_csv"),
-    Artifact("captions_srt", "output/exports/{vod}/{vod}.srt", "exports", AUDIO, "transcripts", "captionsSrtUrl",
-             switch="captions"),
-    Artifact("captions_vtt", "output/exports/{vod}/{vod}.vtt", "exports", AUDIO, "transcripts", "captionsVttUrl",
-             switch="captions"),
-    Artifact("clip_captions_dir", "output/exports/{vod}/captions", "exports", VIDEO, "analysis", "clipCaptionsUrl",
-             folder="captions", switch="captions"),
-    Artifact("vertical_dir", "output/exports/{vod}/vertical", "exports", VIDEO, "analysis", "verticalClipsUrl",
-             folder="vertical", switch="vertical"),
-    Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
-)}
+ARTIFACTS: dict[str, Artifact] = {
+    a.key: a
+    for a in (
+        Artifact("video", "output/raw/videos/video_{vod}.mp4", "raw", VIDEO, "raw", "videoUrl"),
+        Artifact("metadata", "output/raw/{vod}_metadata.json", "raw", VIDEO),
+        Artifact("audio", "output/raw/audio/audio_{vod}.wav", "raw", AUDIO, "raw", "audioUrl"),
+        # what Deepgram receives (transcription.upload_format): the WAV encoded once, kept for reruns, not published
+        Artifact("upload_flac", "output/raw/audio/audio_{vod}.flac", "raw", AUDIO),
+        Artifact("upload_opus", "output/raw/audio/audio_{vod}.opus", "raw", AUDIO),
+        # offline transcription in parts: the plan (pause-cut chunks in groups) and one partial transcript per group
+        Artifact("transcript_plan", "output/raw/transcripts/parts/{vod}/plan.json", "raw", AUDIO),
+        Artifact("transcript_part", "output/raw/transcripts/parts/{vod}/part_{part}.json", "raw", AUDIO),
+        Artifact(
+            "transcript_json",
+            "output/raw/transcripts/audio_{vod}_transcript.json",
+            "raw",
+            AUDIO,
+            "transcripts",
+            "transcriptJsonUrl",
+        ),
+        Artifact(
+            "words_csv",
+            "output/raw/transcripts/audio_{vod}_words.csv",
+            "raw",
+            AUDIO,
+            "transcripts",
+            "transcriptWordUrl",
+        ),
+        Artifact(
+            "paragraphs_csv",
+            "output/raw/transcripts/audio_{vod}_paragraphs.csv",
+            "raw",
+            AUDIO,
+            "transcripts",
+            "transcriptParagraphUrl",
+        ),
+        # the older tool's transcriptUrl was the segments CSV
+        Artifact(
+            "segments_csv",
+            "output/raw/transcripts/audio_{vod}_segments.csv",
+            "raw",
+            AUDIO,
+            "transcripts",
+            "transcriptUrl",
+        ),
+        Artifact(
+            "waveform_png", "output/raw/waveforms/audio_{vod}_waveform.png", "raw", AUDIO, "raw", "audiowaveImageUrl"
+        ),
+        # peaks.js JSON: what the frontend's player draws
+        Artifact(
+            "waveform_json", "output/raw/waveforms/audio_{vod}_waveform.json", "raw", AUDIO, "raw", "audiowaveUrl"
+        ),
+        Artifact("chat_json", "output/raw/chat/{vod}_chat.json", "raw", CHAT, "chatlogs", "chatUrl"),
+        Artifact(
+            "chat_sentiment_csv",
+            "output/analysis/chat/{vod}_chat_sentiment.csv",
+            "analysis",
+            CHAT,
+            "analysis",
+            "chatSentimentUrl",
+        ),
+        Artifact(
+            "chat_timeline_csv",
+            "output/analysis/chat/{vod}_chat_timeline.csv",
+            "analysis",
+            CHAT,
+            "analysis",
+            "chatTimelineUrl",
+        ),
+        Artifact(
+            "chat_highlights_csv",
+            "output/analysis/chat/{vod}_highlight_analysis.csv",
+            "analysis",
+            CHAT,
+            "analysis",
+            "chatHighlightsUrl",
+        ),
+        Artifact("chat_activity_png", "output/analysis/chat/{vod}_chat_activity.png", "analysis", CHAT, "analysis"),
+        Artifact(
+            "audio_features_csv",
+            "output/analysis/audio/{vod}_features.csv",
+            "analysis",
+            AUDIO,
+            "analysis",
+            "audioFeaturesUrl",
+        ),
+        # per-window transcript sentiment
+        Artifact(
+            "audio_sentiment_csv",
+            "output/analysis/audio/{vod}_sentiment.csv",
+            "analysis",
+            AUDIO,
+            "analysis",
+            "transcriptAnalysisUrl",
+        ),
+        Artifact(
+            "audio_highlights_csv",
+            "output/analysis/audio/{vod}_highlights.csv",
+            "analysis",
+            AUDIO,
+            "analysis",
+            "audioHighlightsUrl",
+        ),
+        Artifact("audio_loudness_png", "output/analysis/audio/{vod}_loudness.png", "analysis", AUDIO, "analysis"),
+        Artifact(
+            "integrated_json",
+            "output/analysis/{vod}_integrated_analysis.json",
+            "analysis",
+            ANY,
+            "analysis",
+            "analysisUrl",
+        ),
+        Artifact("report_html", "output/report/{vod}.html", "report", ANY, "analysis", "reportUrl"),
+        # a folder: its clips.json gets clipsUrl; object names {vod}/clips/{file}
+        Artifact("clips_dir", "output/clips/{vod}", "clips", VIDEO, "analysis", "clipsUrl", folder="clips"),
+        # editor hand-offs (rules/exports.smk, docs/exports.md)
+        *(
+            Artifact(
+                f"{cut}_{fmt}",
+                f"output/exports/{{vod}}/{{vod}}_{cut}.{ext}",
+                "exports",
+                ANY,
+                "analysis",
+                f"{cut}{field}Url",
+                switch="timelines",
+            )
+            for cut in ("moments", "selects")
+            for fmt, ext, field in (("otio", "otio", "Otio"), ("edl", "edl", "Edl"), ("xml", "xml", "FcpXml"))
+        ),
+        Artifact(
+            "chapters_txt",
+            "output/exports/{vod}/{vod}_chapters.txt",
+            "exports",
+            ANY,
+            "analysis",
+            "chaptersUrl",
+            switch="chapters",
+        ),
+        Artifact(
+            "moments_csv",
+            "output/exports/{vod}/{vod}_moments.csv",
+            "exports",
+            ANY,
+            "analysis",
+            "momentsCsvUrl",
+            switch="moments_csv",
+        ),
+        Artifact(
+            "captions_srt",
+            "output/exports/{vod}/{vod}.srt",
+            "exports",
+            AUDIO,
+            "transcripts",
+            "captionsSrtUrl",
+            switch="captions",
+        ),
+        Artifact(
+            "captions_vtt",
+            "output/exports/{vod}/{vod}.vtt",
+            "exports",
+            AUDIO,
+            "transcripts",
+            "captionsVttUrl",
+            switch="captions",
+        ),
+        Artifact(
+            "clip_captions_dir",
+            "output/exports/{vod}/captions",
+            "exports",
+            VIDEO,
+            "analysis",
+            "clipCaptionsUrl",
+            folder="captions",
+            switch="captions",
+        ),
+        Artifact(
+            "vertical_dir",
+            "output/exports/{vod}/vertical",
+            "exports",
+            VIDEO,
+            "analysis",
+            "verticalClipsUrl",
+            folder="vertical",
+            switch="vertical",
+        ),
+        Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
+    )
+}
 
 _PER_VOD = frozenset(key for key, a in ARTIFACTS.items() if a.per_vod)
 
 # The analysis tables the integration reads, by the names its inputs have (a subset of the keys above).
-INTEGRATION_INPUTS = ("words_csv", "chat_sentiment_csv", "chat_timeline_csv", "chat_highlights_csv",
-                      "audio_features_csv", "audio_sentiment_csv", "audio_highlights_csv")
+INTEGRATION_INPUTS = (
+    "words_csv",
+    "chat_sentiment_csv",
+    "chat_timeline_csv",
+    "chat_highlights_csv",
+    "audio_features_csv",
+    "audio_sentiment_csv",
+    "audio_highlights_csv",
+)
 
 _CONTENT_TYPES = {
-    ".json": "application/json", ".csv": "text/csv; charset=utf-8", ".html": "text/html; charset=utf-8",
-    ".wav": "audio/wav", ".mp4": "video/mp4", ".png": "image/png", ".txt": "text/plain; charset=utf-8",
-    ".mp3": "audio/mpeg", ".m4a": "audio/mp4", ".webm": "video/webm", ".flac": "audio/flac", ".opus": "audio/ogg",
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".wav": "audio/wav",
+    ".mp4": "video/mp4",
+    ".png": "image/png",
+    ".txt": "text/plain; charset=utf-8",
+    ".mp3": "audio/mpeg",
+    ".m4a": "audio/mp4",
+    ".webm": "video/webm",
+    ".flac": "audio/flac",
+    ".opus": "audio/ogg",
     ".ogg": "audio/ogg",
-    ".srt": "application/x-subrip; charset=utf-8", ".vtt": "text/vtt; charset=utf-8",
-    ".otio": "application/json", ".edl": "text/plain; charset=utf-8", ".xml": "application/xml",
+    ".srt": "application/x-subrip; charset=utf-8",
+    ".vtt": "text/vtt; charset=utf-8",
+    ".otio": "application/json",
+    ".edl": "text/plain; charset=utf-8",
+    ".xml": "application/xml",
 }
 
 
@@ -146,8 +290,11 @@ def available(sides: set[str], video: bool, switches: set[str] | None = None) ->
     """The per-VOD artifacts a VOD's inputs allow: `sides` ⊆ {audio, chat}; `video` when the video itself is fetched;
     `switches`: the `exports.*` parts turned on (None: all)."""
     have = set(sides) | ({VIDEO} if video else set()) | ({ANY} if sides else set())
-    return {key: a for key, a in ARTIFACTS.items() if a.needs in have and key in _PER_VOD
-            and (a.switch is None or switches is None or a.switch in switches)}
+    return {
+        key: a
+        for key, a in ARTIFACTS.items()
+        if a.needs in have and key in _PER_VOD and (a.switch is None or switches is None or a.switch in switches)
+    }
 
 
 def stage_targets(vod: str, stage: str, sides: set[str]) -> list[str]:

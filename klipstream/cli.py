@@ -1,10 +1,10 @@
 """`klipstream` command: a thin front door onto the Snakemake workflow and the local status store.
 
-    klipstream run URL_OR_ID [--raw-only | --analysis-only] [--cores N] [--concurrency N] [--timeout S] [-n]
-                   [--workdir DIR] [--config KEY=VALUE ...]
-    klipstream status [VOD]
-    klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
-    klipstream train-models [--corpus FILE ...]
+klipstream run URL_OR_ID [--raw-only | --analysis-only] [--cores N] [--concurrency N] [--timeout S] [-n]
+               [--workdir DIR] [--config KEY=VALUE ...]
+klipstream status [VOD]
+klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
+klipstream train-models [--corpus FILE ...]
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from pathlib import Path
 
 from . import workflow
 from .errors import KlipError
+from .service import add_arguments as add_service_arguments
+from .service import serve as serve_http
 from .status import read as read_status
-from .service import add_arguments as add_service_arguments, serve as serve_http
 
 
 def run_config(args: argparse.Namespace) -> list[str]:
@@ -41,8 +42,14 @@ def run_vod(args: argparse.Namespace) -> str:
 def snakemake_command(args: argparse.Namespace) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
     workdir = run_workdir(args) if args.workdir else None  # absolute: Snakemake runs from inside it
-    return workflow.snakemake_command(run_vod(args), stage, args.cores, workdir=workdir,
-                                      options=["--dry-run"] if args.dry_run else [], config=run_config(args))
+    return workflow.snakemake_command(
+        run_vod(args),
+        stage,
+        args.cores,
+        workdir=workdir,
+        options=["--dry-run"] if args.dry_run else [],
+        config=run_config(args),
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -60,8 +67,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         doc = read_status(vod, workdir / status_dir) or {}
         # only a failure this run recorded (a Failed left by an earlier run says nothing about this one)
         fresh = doc.get("status") == "Failed" and doc.get("updated_at") != before
-        cause = f" in {doc.get('step')}: {doc.get('reason')}" if fresh and doc.get("reason") else \
-            f" (snakemake exit code {code}; see its output above)"
+        cause = (
+            f" in {doc.get('step')}: {doc.get('reason')}"
+            if fresh and doc.get("reason")
+            else f" (snakemake exit code {code}; see its output above)"
+        )
         print(f"klipstream: VOD {vod} failed{cause}", file=sys.stderr)
         return code
     print(f"klipstream: VOD {vod} done; results in {workdir}:")
@@ -91,8 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--timeout", type=float, help="seconds per LLM call (speech_sentiment.timeout)")
     run.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
     run.add_argument("--workdir", help="folder for output/, logs/ and .snakemake/ (default: the workflow's folder)")
-    run.add_argument("--config", nargs="+", action="extend", metavar="KEY=VALUE",
-                     help="workflow settings, as snakemake --config takes them, e.g. download='{quality: 480p}'")
+    run.add_argument(
+        "--config",
+        nargs="+",
+        action="extend",
+        metavar="KEY=VALUE",
+        help="workflow settings, as snakemake --config takes them, e.g. download='{quality: 480p}'",
+    )
     run.set_defaults(func=cmd_run)
 
     status = sub.add_parser("status", help="status and history of one or all VODs")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -72,8 +73,7 @@ def unknown_keys(node: Any, sub: dict, root: dict, path: tuple[str, ...] = ()) -
             problems += unknown_keys(value, known[key], root, (*path, str(key)))
         elif sub.get("additionalProperties") is False:
             near = difflib.get_close_matches(str(key), list(known), n=1, cutoff=0.6)
-            hint = f" (did you mean {'.'.join((*path, near[0]))}?)" if near else \
-                f" (known: {', '.join(sorted(known))})"
+            hint = f" (did you mean {'.'.join((*path, near[0]))}?)" if near else f" (known: {', '.join(sorted(known))})"
             problems.append(f"unknown config key {where}{hint}")
     return problems
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from .settings import Settings, get_settings, redact
 from .retry import backoff_delay
+from .settings import Settings, get_settings, redact
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,21 @@ class ConvexError(Exception):
 
 
 class ConvexClient:
-    def __init__(self, url: str, api_key: str | None = None, *, auth_scheme: str = "auto",
-                 timeout_s: float = 5.0, attempts: int = 3, backoff_s: float = 0.5, max_backoff_s: float = 4.0,
-                 breaker_after: int = 2, breaker_seconds: float = 30.0,
-                 status_function: str = "video:updateStatusByTwitchId", urls_function: str = "video:updateUrls"):
+    def __init__(
+        self,
+        url: str,
+        api_key: str | None = None,
+        *,
+        auth_scheme: str = "auto",
+        timeout_s: float = 5.0,
+        attempts: int = 3,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 4.0,
+        breaker_after: int = 2,
+        breaker_seconds: float = 30.0,
+        status_function: str = "video:updateStatusByTwitchId",
+        urls_function: str = "video:updateUrls",
+    ):
         self.url = url.rstrip("/")
         self._key = api_key
         self.auth_scheme = self._scheme(auth_scheme, api_key)
@@ -50,8 +61,9 @@ class ConvexClient:
         self._failures = 0
         self._open_until = 0.0
         self._lock = threading.Lock()
-        self._http = httpx.Client(timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 3.0)),
-                                  follow_redirects=False)
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 3.0)), follow_redirects=False
+        )
 
     def __repr__(self) -> str:
         return f"ConvexClient(url={redact(self.url)!r}, auth={self.auth_scheme}, key={'***' if self._key else None})"
@@ -118,18 +130,27 @@ class ConvexClient:
                 if isinstance(payload, dict) and payload.get("status") == "success":
                     return payload.get("value")
                 if isinstance(payload, dict) and payload.get("status") == "error" and code in (200, UDF_FAILED):
-                    raise ConvexError(f"{path} failed: {payload.get('errorMessage', 'unknown error')}",
-                                      retryable=False)
+                    raise ConvexError(f"{path} failed: {payload.get('errorMessage', 'unknown error')}", retryable=False)
                 if code == 429 or code >= 500:
                     last = f"HTTP {code}"
                 else:  # 4xx: bad key, unknown function, invalid args - retrying cannot help
-                    detail = payload.get("errorMessage") or payload.get("message") if isinstance(payload, dict) \
+                    detail = (
+                        payload.get("errorMessage") or payload.get("message")
+                        if isinstance(payload, dict)
                         else resp.text[:200]
+                    )
                     raise ConvexError(f"{path} refused: HTTP {code} {detail or ''}".strip(), retryable=False)
             if attempt < self.attempts:
                 delay = backoff_delay(attempt - 1, self.backoff_s, self.max_backoff_s)
-                log.warning("convex %s %s: %s; retry %d/%d in %.1f s", kind, path, redact(last),
-                            attempt, self.attempts - 1, delay)
+                log.warning(
+                    "convex %s %s: %s; retry %d/%d in %.1f s",
+                    kind,
+                    path,
+                    redact(last),
+                    attempt,
+                    self.attempts - 1,
+                    delay,
+                )
                 time.sleep(delay)
         raise ConvexError(f"{path} failed after {self.attempts} attempts: {last}")
 
@@ -150,16 +171,28 @@ def client_from_settings(settings: Settings | None = None) -> ConvexClient | Non
     settings = settings or get_settings()
     if not settings.convex_url:
         return None
-    key = (settings.convex_url, settings.convex_api_key, settings.convex_auth_scheme, settings.convex_timeout_s,
-           settings.convex_attempts, settings.convex_backoff_s, settings.convex_status_function,
-           settings.convex_urls_function)
+    key = (
+        settings.convex_url,
+        settings.convex_api_key,
+        settings.convex_auth_scheme,
+        settings.convex_timeout_s,
+        settings.convex_attempts,
+        settings.convex_backoff_s,
+        settings.convex_status_function,
+        settings.convex_urls_function,
+    )
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = ConvexClient(settings.convex_url, settings.convex_api_key,
-                                  auth_scheme=settings.convex_auth_scheme, timeout_s=settings.convex_timeout_s,
-                                  attempts=settings.convex_attempts, backoff_s=settings.convex_backoff_s,
-                                  status_function=settings.convex_status_function,
-                                  urls_function=settings.convex_urls_function)
+            client = ConvexClient(
+                settings.convex_url,
+                settings.convex_api_key,
+                auth_scheme=settings.convex_auth_scheme,
+                timeout_s=settings.convex_timeout_s,
+                attempts=settings.convex_attempts,
+                backoff_s=settings.convex_backoff_s,
+                status_function=settings.convex_status_function,
+                urls_function=settings.convex_urls_function,
+            )
             _clients[key] = client
     return client

@@ -7,8 +7,8 @@ import os
 import shutil
 import subprocess
 import wave
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -47,8 +47,9 @@ def run_ffmpeg(args: list[str], what: str, cwd: str | os.PathLike | None = None)
 # defaults), and `-cpuflags 0` turns off the CPU-specific (SIMD) code paths, whose float rounding differs between
 # builds. With both, ffmpeg 5.1 (Debian) and 9.0 (the imageio-ffmpeg wheel) give bit-identical WAVs; decoding
 # costs ~1.6x the time (2 h of AAC: 9 s instead of 6 s), small next to transcription.
-RESAMPLE_FILTER = (f"aresample={SAMPLE_RATE}:resampler=swr:filter_size=32:phase_shift=10:cutoff=0.97"
-                   ":dither_method=none:ochl=mono")
+RESAMPLE_FILTER = (
+    f"aresample={SAMPLE_RATE}:resampler=swr:filter_size=32:phase_shift=10:cutoff=0.97:dither_method=none:ochl=mono"
+)
 DECODE_FLAGS = ["-cpuflags", "0"]
 
 
@@ -67,8 +68,24 @@ def extract_audio(video: str | os.PathLike, wav: str | os.PathLike) -> bool:
         write_empty_wav(wav)
         return False
     with atomic_path(wav) as tmp:
-        run_ffmpeg([*DECODE_FLAGS, "-i", str(video), "-vn", "-map", "0:a:0", "-af", RESAMPLE_FILTER,
-                    "-c:a", "pcm_s16le", "-f", "wav", str(tmp)], what=str(video))
+        run_ffmpeg(
+            [
+                *DECODE_FLAGS,
+                "-i",
+                str(video),
+                "-vn",
+                "-map",
+                "0:a:0",
+                "-af",
+                RESAMPLE_FILTER,
+                "-c:a",
+                "pcm_s16le",
+                "-f",
+                "wav",
+                str(tmp),
+            ],
+            what=str(video),
+        )
     info = wav_info(wav)
     log.info("extracted %.1f s of audio from %s", info.duration, video)
     return True
@@ -99,8 +116,9 @@ def wav_info(path: str | os.PathLike) -> WavInfo:
         raise KlipError(f"not a PCM WAV file: {path} ({exc})") from exc
 
 
-def iter_blocks(path: str | os.PathLike, block_seconds: float = 60.0,
-                start_sample: int = 0) -> Iterator[tuple[float, np.ndarray]]:
+def iter_blocks(
+    path: str | os.PathLike, block_seconds: float = 60.0, start_sample: int = 0
+) -> Iterator[tuple[float, np.ndarray]]:
     """Yield (start_seconds, float32 samples in [-1, 1]) blocks of a 16-bit WAV, mixing channels to mono, from
     sample `start_sample` on (a seek: the samples before it are not read).
 

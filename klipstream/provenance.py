@@ -31,12 +31,16 @@ def ffmpeg_info(exe: str | None = None) -> dict[str, Any]:
 
     path = exe or ffmpeg_exe()
     try:
-        first = subprocess.run([path, "-hide_banner", "-version"], capture_output=True, text=True,
-                               timeout=20).stdout.splitlines()[0]
+        first = subprocess.run(
+            [path, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20
+        ).stdout.splitlines()[0]
     except (OSError, IndexError, subprocess.TimeoutExpired) as exc:
         first = f"unknown ({type(exc).__name__})"
-    return {"path": str(path), "version": first.strip(), "audio_decode": " ".join([*DECODE_FLAGS, "-af",
-                                                                                    RESAMPLE_FILTER])}
+    return {
+        "path": str(path),
+        "version": first.strip(),
+        "audio_decode": " ".join([*DECODE_FLAGS, "-af", RESAMPLE_FILTER]),
+    }
 
 
 @functools.lru_cache(maxsize=8)

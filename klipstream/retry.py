@@ -10,7 +10,7 @@ def backoff_delay(attempt: int, base: float, cap: float, retry_after: float | st
 
     Full jitter (uniform in [0, min(cap, base * 2**attempt)]) keeps parallel jobs from retrying in lockstep;
     a server's Retry-After (seconds) is honoured up to `cap`."""
-    delay = random.uniform(0.0, min(cap, base * 2 ** attempt))
+    delay = random.uniform(0.0, min(cap, base * 2**attempt))
     if retry_after is not None:
         try:
             delay = max(delay, min(cap, float(retry_after)))

@@ -12,9 +12,10 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import config as config_schema
 
@@ -24,8 +25,12 @@ log = logging.getLogger(__name__)
 _PUBLISH, _CONVEX = config_schema.default("publish"), config_schema.default("convex")
 DEFAULT_BUCKETS = dict(_PUBLISH["buckets"])  # raw: video, audio, waveforms; analysis: analysis, report, clips
 # The older tool's environment variable for each bucket role.
-BUCKET_ENV = {"raw": "GCS_VOD_BUCKET", "transcripts": "GCS_TRANSCRIPT_BUCKET",
-              "chatlogs": "GCS_CHATLOG_BUCKET", "analysis": "GCS_ANALYSIS_BUCKET"}
+BUCKET_ENV = {
+    "raw": "GCS_VOD_BUCKET",
+    "transcripts": "GCS_TRANSCRIPT_BUCKET",
+    "chatlogs": "GCS_CHATLOG_BUCKET",
+    "analysis": "GCS_ANALYSIS_BUCKET",
+}
 
 _SECRET_NAME = re.compile(r"(API_KEY|_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL_JSON|PRIVATE)", re.I)
 # Values that look like credentials even when we do not know them by name.
@@ -62,7 +67,7 @@ def load_env_files(paths: tuple[str | os.PathLike, ...] | None = None) -> None:
             except yaml.YAMLError as exc:
                 log.warning("ignoring %s: not valid YAML (%s)", path, type(exc).__name__)
                 continue
-            for key, value in (data.items() if isinstance(data, dict) else ()):
+            for key, value in data.items() if isinstance(data, dict) else ():
                 if value is not None:
                     os.environ.setdefault(str(key), str(value))
         else:
@@ -101,8 +106,10 @@ class Settings:
     publish: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or a traceback
-        return (f"Settings(use_gcs={self.use_gcs}, base_dir={str(self.base_dir)!r}, "
-                f"convex_url={redact(self.convex_url or '')!r}, convex_api_key={'***' if self.convex_api_key else None})")
+        return (
+            f"Settings(use_gcs={self.use_gcs}, base_dir={str(self.base_dir)!r}, "
+            f"convex_url={redact(self.convex_url or '')!r}, convex_api_key={'***' if self.convex_api_key else None})"
+        )
 
 
 def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -121,8 +128,9 @@ def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str]
     backend = str(_get(cfg, "publish.backend", _PUBLISH["backend"])).lower()
     use_gcs_raw = pick("USE_GCS", "publish.use_gcs", False)
     use_gcs = backend == "gcs" or (backend == "auto" and _truthy(use_gcs_raw))
-    buckets = {role: str(pick(BUCKET_ENV[role], f"publish.buckets.{role}", name))
-               for role, name in DEFAULT_BUCKETS.items()}
+    buckets = {
+        role: str(pick(BUCKET_ENV[role], f"publish.buckets.{role}", name)) for role, name in DEFAULT_BUCKETS.items()
+    }
     if not _get(cfg, "publish.buckets.raw") and _get(cfg, "publish.buckets.vods") and not env.get("GCS_VOD_BUCKET"):
         buckets["raw"] = str(_get(cfg, "publish.buckets.vods"))  # alias of the raw bucket's role
     return Settings(
@@ -134,8 +142,9 @@ def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str]
         buckets=buckets,
         convex_url=(pick("CONVEX_URL", "convex.url", None) or None),
         convex_api_key=env.get("CONVEX_API_KEY") or None,
-        convex_status_function=str(pick("CONVEX_STATUS_FUNCTION", "convex.status_function",
-                                        _CONVEX["status_function"])),
+        convex_status_function=str(
+            pick("CONVEX_STATUS_FUNCTION", "convex.status_function", _CONVEX["status_function"])
+        ),
         convex_urls_function=str(pick("CONVEX_URLS_FUNCTION", "convex.urls_function", _CONVEX["urls_function"])),
         convex_auth_scheme=str(pick("CONVEX_AUTH_SCHEME", "convex.auth_scheme", _CONVEX["auth_scheme"])),
         convex_timeout_s=float(pick("CONVEX_TIMEOUT", "convex.timeout", _CONVEX["timeout"])),
@@ -155,7 +164,7 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
 def redact(text: Any, secrets: list[str] | tuple[str, ...] | None = None) -> str:
     """Return `text` with secret values (env secrets + `secrets`) and credential-looking tokens replaced by ***."""
     out = str(text)
-    for value in (list(secrets or []) + secret_values()):
+    for value in list(secrets or []) + secret_values():
         if value and len(value) >= 4:
             out = out.replace(value, "***")
             if "|" in value:  # Convex deploy keys are `name|secret`; hide the secret half wherever it shows alone

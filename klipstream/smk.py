@@ -19,8 +19,9 @@ def setup_logging(log_file: str | None = None, level: int = logging.INFO) -> Non
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
-    logging.basicConfig(level=level, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, handlers=handlers, force=True, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     from .settings import install_redaction
 
     install_redaction()  # secrets never reach a log file, whichever library logs them
@@ -34,8 +35,10 @@ def job_cost() -> str:
 
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_own, cpu_kids = own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
-    return (f"job CPU {cpu_own + cpu_kids:.2f} s (process {cpu_own:.2f} s, children {cpu_kids:.2f} s), "
-            f"peak RSS {max(own.ru_maxrss, kids.ru_maxrss) / 1024:.0f} MB")
+    return (
+        f"job CPU {cpu_own + cpu_kids:.2f} s (process {cpu_own:.2f} s, children {cpu_kids:.2f} s), "
+        f"peak RSS {max(own.ru_maxrss, kids.ru_maxrss) / 1024:.0f} MB"
+    )
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ each takes whole config sections (completed from the schema), so a rule never ha
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from . import config
 from .twitch.endpoints import TwitchEndpoints
@@ -17,8 +18,17 @@ def _twitch(twitch: Section) -> tuple[dict[str, Any], TwitchEndpoints]:
     return settings, TwitchEndpoints.resolve(settings)
 
 
-def fetch_video(vod_id: str, local: Sequence[str], video_out: str | os.PathLike, metadata_out: str | os.PathLike, *,
-                url: str = "", title: str = "", download: Section = None, twitch: Section = None) -> dict[str, Any]:
+def fetch_video(
+    vod_id: str,
+    local: Sequence[str],
+    video_out: str | os.PathLike,
+    metadata_out: str | os.PathLike,
+    *,
+    url: str = "",
+    title: str = "",
+    download: Section = None,
+    twitch: Section = None,
+) -> dict[str, Any]:
     """`video_{vod}.mp4` + metadata: import the local video if the VOD has one, else download it from `url`."""
     if local:
         from .video import import_local_video
@@ -28,13 +38,29 @@ def fetch_video(vod_id: str, local: Sequence[str], video_out: str | os.PathLike,
 
     dl = config.section("download", download)
     tw, endpoints = _twitch(twitch)
-    return download_twitch_video(url or vod_id, video_out, metadata_out, quality=dl["quality"], backend=dl["backend"],
-                                 endpoints=endpoints, retries=dl["retries"], timeout=tw["timeout"],
-                                 concurrent_fragments=dl["concurrent_fragments"], cookies=dl["cookies"] or None)
+    return download_twitch_video(
+        url or vod_id,
+        video_out,
+        metadata_out,
+        quality=dl["quality"],
+        backend=dl["backend"],
+        endpoints=endpoints,
+        retries=dl["retries"],
+        timeout=tw["timeout"],
+        concurrent_fragments=dl["concurrent_fragments"],
+        cookies=dl["cookies"] or None,
+    )
 
 
-def fetch_audio(vod_id: str, video: str | None, wav_out: str | os.PathLike, *, url: str = "",
-                download: Section = None, twitch: Section = None) -> None:
+def fetch_audio(
+    vod_id: str,
+    video: str | None,
+    wav_out: str | os.PathLike,
+    *,
+    url: str = "",
+    download: Section = None,
+    twitch: Section = None,
+) -> None:
     """16 kHz mono WAV: from the VOD's video when there is one, else from Twitch's audio-only rendition."""
     if video:
         from .media import extract_audio
@@ -44,12 +70,27 @@ def fetch_audio(vod_id: str, video: str | None, wav_out: str | os.PathLike, *, u
 
     dl = config.section("download", download)
     tw, endpoints = _twitch(twitch)
-    download_audio_only(url or vod_id, wav_out, endpoints=endpoints, retries=dl["retries"], timeout=tw["timeout"],
-                        concurrent_fragments=dl["concurrent_fragments"], cookies=dl["cookies"] or None)
+    download_audio_only(
+        url or vod_id,
+        wav_out,
+        endpoints=endpoints,
+        retries=dl["retries"],
+        timeout=tw["timeout"],
+        concurrent_fragments=dl["concurrent_fragments"],
+        cookies=dl["cookies"] or None,
+    )
 
 
-def fetch_chat(vod_id: str, local: Sequence[str], chat_out: str | os.PathLike, *, url: str = "", title: str = "",
-               chat: Section = None, twitch: Section = None) -> dict[str, Any]:
+def fetch_chat(
+    vod_id: str,
+    local: Sequence[str],
+    chat_out: str | os.PathLike,
+    *,
+    url: str = "",
+    title: str = "",
+    chat: Section = None,
+    twitch: Section = None,
+) -> dict[str, Any]:
     """The chat JSON: import the local chat log if the VOD has one, else download the chat from Twitch."""
     if local:
         from .chat.importers import import_chat
@@ -59,5 +100,13 @@ def fetch_chat(vod_id: str, local: Sequence[str], chat_out: str | os.PathLike, *
 
     ch = config.section("chat", chat)
     tw, endpoints = _twitch(twitch)
-    return download_chat(url or vod_id, chat_out, workers=ch["workers"], backend=ch["backend"], paging=ch["paging"],
-                         gql_url=endpoints.gql_url, timeout=tw["timeout"], allow_cli=endpoints.is_twitch)
+    return download_chat(
+        url or vod_id,
+        chat_out,
+        workers=ch["workers"],
+        backend=ch["backend"],
+        paging=ch["paging"],
+        gql_url=endpoints.gql_url,
+        timeout=tw["timeout"],
+        allow_cli=endpoints.is_twitch,
+    )

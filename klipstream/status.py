@@ -12,8 +12,9 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .io import atomic_open, write_json
 from .settings import redact as _redact_text
@@ -23,13 +24,21 @@ MAX_CONVEX_ERRORS = 50  # keep the status file small even through a long outage
 TERMINAL = ("Completed", "Failed")
 DOWN_FILE = ".convex_down"  # epoch until which Convex counts as unreachable for this status folder
 
-STATUSES = ("Queued", "Downloading", "Fetching chat", "Transcribing", "Analyzing",
-            "Finding highlights", "Completed", "Failed")
+STATUSES = (
+    "Queued",
+    "Downloading",
+    "Fetching chat",
+    "Transcribing",
+    "Analyzing",
+    "Finding highlights",
+    "Completed",
+    "Failed",
+)
 DEFAULT_DIR = "output/status"
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 @contextlib.contextmanager
@@ -72,8 +81,16 @@ def update(vod: str, status_dir: str | os.PathLike = DEFAULT_DIR, **changes: Any
     return doc
 
 
-def report(vod: str, status: str, step: str | None = None, reason: str | None = None,
-           status_dir: str | os.PathLike = DEFAULT_DIR, *, convex: Any = "auto", stage: str | None = None) -> dict[str, Any]:
+def report(
+    vod: str,
+    status: str,
+    step: str | None = None,
+    reason: str | None = None,
+    status_dir: str | os.PathLike = DEFAULT_DIR,
+    *,
+    convex: Any = "auto",
+    stage: str | None = None,
+) -> dict[str, Any]:
     """Record that `vod` entered `status` (during `step`); Failed carries a one-line `reason`. `stage` says how far
     a Completed run went (raw, analysis; a published VOD is Completed by publishing, without a stage).
 
@@ -102,8 +119,14 @@ def report(vod: str, status: str, step: str | None = None, reason: str | None = 
         if error:
             if outage:
                 _mark_down(status_dir, getattr(client, "breaker_seconds", 30.0))
-            doc = _safe_update(vod, status_dir, convex_error={"at": _now(), "function": client.status_function,
-                                                              "status": status, "error": error}) or doc
+            doc = (
+                _safe_update(
+                    vod,
+                    status_dir,
+                    convex_error={"at": _now(), "function": client.status_function, "status": status, "error": error},
+                )
+                or doc
+            )
     return doc
 
 
@@ -113,8 +136,12 @@ def _safe_update(vod: str, status_dir: str | os.PathLike, **changes: Any) -> dic
     try:
         return update(vod, status_dir, **changes)
     except OSError as exc:
-        log.warning("cannot write the status of %s in %s (%s); the status is not recorded locally", vod,
-                    status_dir, exc.strerror or type(exc).__name__)
+        log.warning(
+            "cannot write the status of %s in %s (%s); the status is not recorded locally",
+            vod,
+            status_dir,
+            exc.strerror or type(exc).__name__,
+        )
         doc = {"vod_id": vod, "history": [], "urls": {}, "updated_at": _now(), "unrecorded": True}
         doc.update({k: v for k, v in changes.items() if k not in ("event", "convex_error", "urls")})
         return doc
@@ -133,8 +160,14 @@ def finish_run(stages: dict[str, str], status_dir: str | os.PathLike = DEFAULT_D
             report(vod, "Completed", step="workflow", status_dir=status_dir, stage=stage, convex=convex)
 
 
-def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = DEFAULT_DIR, *,
-                convex: Any = "auto", push: bool = True) -> dict[str, Any]:
+def record_urls(
+    vod: str,
+    urls: dict[str, str],
+    status_dir: str | os.PathLike = DEFAULT_DIR,
+    *,
+    convex: Any = "auto",
+    push: bool = True,
+) -> dict[str, Any]:
     """Store file URLs in the status document (`urls`) and push them to Convex (`video:updateUrls`); never raises
     for Convex trouble (recorded in `convex_errors`)."""
     doc = update(vod, status_dir, urls=dict(urls))
@@ -142,8 +175,11 @@ def record_urls(vod: str, urls: dict[str, str], status_dir: str | os.PathLike = 
     if client is not None and urls:
         error, _ = _push(client, "update_urls", vod, dict(urls))
         if error:
-            doc = update(vod, status_dir, convex_error={"at": _now(), "function": client.urls_function,
-                                                         "urls": sorted(urls), "error": error})
+            doc = update(
+                vod,
+                status_dir,
+                convex_error={"at": _now(), "function": client.urls_function, "urls": sorted(urls), "error": error},
+            )
     return doc
 
 
@@ -195,7 +231,7 @@ def _mark_down(status_dir: str | os.PathLike, seconds: float) -> None:
 
 
 def _iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
 
 
 def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None = None) -> str:
@@ -205,21 +241,27 @@ def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None =
         doc = read(vod, status_dir)
         if doc is None:
             return f"no status recorded for VOD {vod} in {status_dir}"
-        lines = [f"VOD {vod}: {doc.get('status') or '-'}"
-                 + (f" ({doc['step']})" if doc.get("step") else "")
-                 + (f" up to {doc['stage']}" if doc.get("stage") else "")
-                 + (f" - {doc['reason']}" if doc.get("reason") else "")
-                 + f"   updated {doc.get('updated_at', '-')}",
-                 "history:"]
+        lines = [
+            f"VOD {vod}: {doc.get('status') or '-'}"
+            + (f" ({doc['step']})" if doc.get("step") else "")
+            + (f" up to {doc['stage']}" if doc.get("stage") else "")
+            + (f" - {doc['reason']}" if doc.get("reason") else "")
+            + f"   updated {doc.get('updated_at', '-')}",
+            "history:",
+        ]
         for ev in doc.get("history", []):
-            lines.append(f"  {ev.get('at', '-'):<29}  {ev.get('status', '-'):<18}  {ev.get('step') or '':<22}"
-                         f"  {ev.get('reason') or ''}".rstrip())
+            lines.append(
+                f"  {ev.get('at', '-'):<29}  {ev.get('status', '-'):<18}  {ev.get('step') or '':<22}"
+                f"  {ev.get('reason') or ''}".rstrip()
+            )
         if doc.get("urls"):
             lines.append("urls:")
             lines.extend(f"  {name}: {url}" for name, url in sorted(doc["urls"].items()))
         errors = doc.get("convex_errors") or []
         if errors:
-            lines.append(f"convex errors: {len(errors)} (last: {errors[-1].get('at', '-')} {errors[-1].get('error', '')})")
+            lines.append(
+                f"convex errors: {len(errors)} (last: {errors[-1].get('at', '-')} {errors[-1].get('error', '')})"
+            )
         return "\n".join(lines)
     docs = []
     if status_dir.is_dir():
@@ -234,7 +276,14 @@ def format_status(status_dir: str | os.PathLike = DEFAULT_DIR, vod: str | None =
     rows = [("VOD", "STATUS", "STEP", "UPDATED", "REASON")]
     for doc in docs:
         shown = str(doc.get("status") or "-") + (f" up to {doc['stage']}" if doc.get("stage") else "")
-        rows.append((str(doc.get("vod_id", "-")), shown, str(doc.get("step") or ""),
-                     str(doc.get("updated_at", "")), str(doc.get("reason") or "")))
+        rows.append(
+            (
+                str(doc.get("vod_id", "-")),
+                shown,
+                str(doc.get("step") or ""),
+                str(doc.get("updated_at", "")),
+                str(doc.get("reason") or ""),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     return "\n".join(("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4]).rstrip() for r in rows)

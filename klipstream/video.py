@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 def _stream_listing(path: str | os.PathLike) -> str:
     """What `ffmpeg -i` says about a file's container and streams (one process per probe)."""
-    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                          capture_output=True, text=True).stderr
+    return subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True
+    ).stderr
 
 
 def _codecs(text: str, path: str | os.PathLike) -> dict[str, Any]:
@@ -33,8 +34,11 @@ def _codecs(text: str, path: str | os.PathLike) -> dict[str, Any]:
         raise KlipError(f"not a readable video file: {path} ({lines[-1].strip() if lines else 'no streams'})")
     video = re.search(r"Stream #\S+.*?: Video: (\w+)[^\n]*?, (\d{2,5})x(\d{2,5})", text)
     audio = re.search(r"Stream #\S+.*?: Audio: (\w+)", text)
-    return {"video": video.group(1) if video else None, "audio": audio.group(1) if audio else None,
-            "height": int(video.group(3)) if video else None}
+    return {
+        "video": video.group(1) if video else None,
+        "audio": audio.group(1) if audio else None,
+        "height": int(video.group(3)) if video else None,
+    }
 
 
 def _duration(text: str) -> float:
@@ -52,9 +56,16 @@ def probe_duration(path: str | os.PathLike) -> float:
     return _duration(_stream_listing(path))
 
 
-def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike, metadata_json: str | os.PathLike | None = None,
-                       *, vod_id: str | None = None, title: str = "", streamer: str = "",
-                       created_at: str | None = None) -> dict[str, str]:
+def import_local_video(
+    src: str | os.PathLike,
+    dst_mp4: str | os.PathLike,
+    metadata_json: str | os.PathLike | None = None,
+    *,
+    vod_id: str | None = None,
+    title: str = "",
+    streamer: str = "",
+    created_at: str | None = None,
+) -> dict[str, str]:
     """Make `dst_mp4` from a local video: copy an H.264/AAC .mp4, remux other containers holding
     H.264/AAC, transcode anything else (libx264 + AAC). With `metadata_json`, also write the VOD
     metadata (duration probed from the result). Returns {'mode': copy|remux|transcode}."""
@@ -72,29 +83,84 @@ def import_local_video(src: str | os.PathLike, dst_mp4: str | os.PathLike, metad
             shutil.copyfile(src, tmp)
     else:
         mode = "remux" if ok_video and ok_audio else "transcode"
-        codec_args = (["-c", "copy"] if mode == "remux" else
-                      ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-                       "-c:a", "aac", "-b:a", "160k"])
+        codec_args = (
+            ["-c", "copy"]
+            if mode == "remux"
+            else [
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "23",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "160k",
+            ]
+        )
         log.info("%s %s -> %s", "remuxing" if mode == "remux" else "transcoding", src, dst)
         with atomic_path(dst) as tmp:
-            run_ffmpeg(["-i", str(src), "-map", "0:v:0", "-map", "0:a:0?", *codec_args, "-movflags", "+faststart",
-                        "-f", "mp4", str(tmp)], what=str(src))
+            run_ffmpeg(
+                [
+                    "-i",
+                    str(src),
+                    "-map",
+                    "0:v:0",
+                    "-map",
+                    "0:a:0?",
+                    *codec_args,
+                    "-movflags",
+                    "+faststart",
+                    "-f",
+                    "mp4",
+                    str(tmp),
+                ],
+                what=str(src),
+            )
     log.info("video %s ready from %s (%s)", dst, src, mode)
     if metadata_json:
         listing = _stream_listing(dst)  # one probe for both duration and height
-        write_local_metadata(vod_id or dst.stem.removeprefix("video_"), metadata_json, title=title or src.stem,
-                             streamer=streamer, duration=_duration(listing), created_at=created_at, source=str(src),
-                             height=_codecs(listing, dst)["height"])
+        write_local_metadata(
+            vod_id or dst.stem.removeprefix("video_"),
+            metadata_json,
+            title=title or src.stem,
+            streamer=streamer,
+            duration=_duration(listing),
+            created_at=created_at,
+            source=str(src),
+            height=_codecs(listing, dst)["height"],
+        )
     return {"mode": mode}
 
 
-def write_local_metadata(vod_id: str, metadata_json: str | os.PathLike, *, title: str = "", streamer: str = "",
-                         duration: float = 0.0, created_at: str | None = None, source: str = "",
-                         height: int | None = None) -> dict[str, Any]:
+def write_local_metadata(
+    vod_id: str,
+    metadata_json: str | os.PathLike,
+    *,
+    title: str = "",
+    streamer: str = "",
+    duration: float = 0.0,
+    created_at: str | None = None,
+    source: str = "",
+    height: int | None = None,
+) -> dict[str, Any]:
     """Metadata JSON for a VOD made from local files (same keys as a download)."""
-    meta = {"vod_id": str(vod_id), "url": vod_url(vod_id) if re.fullmatch(r"[1-9]\d*", str(vod_id)) else None,
-            "title": title, "streamer": streamer, "streamer_login": streamer.lower(), "duration": float(duration),
-            "created_at": created_at, "view_count": None, "backend": "local", "format": None, "height": height,
-            "source": source}
+    meta = {
+        "vod_id": str(vod_id),
+        "url": vod_url(vod_id) if re.fullmatch(r"[1-9]\d*", str(vod_id)) else None,
+        "title": title,
+        "streamer": streamer,
+        "streamer_login": streamer.lower(),
+        "duration": float(duration),
+        "created_at": created_at,
+        "view_count": None,
+        "backend": "local",
+        "format": None,
+        "height": height,
+        "source": source,
+    }
     write_json(metadata_json, meta)
     return meta

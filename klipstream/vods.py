@@ -28,8 +28,11 @@ def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise KlipError(f"VOD table {path} lacks column(s) {', '.join(missing)}")
-    return [{key: value or "" for key, value in row.items() if key is not None}
-            for row in reader if any(isinstance(v, str) and v.strip() for v in row.values())]
+    return [
+        {key: value or "" for key, value in row.items() if key is not None}
+        for row in reader
+        if any(isinstance(v, str) and v.strip() for v in row.values())
+    ]
 
 
 @lru_cache(maxsize=4)
@@ -55,8 +58,9 @@ def check_rows(rows: list[dict[str, str]], path: str | os.PathLike, schema_path:
         seen.add(row["vod_id"])
 
 
-def load(path: str | os.PathLike, schema_path: str | os.PathLike | None = None,
-         check_files: bool = False) -> dict[str, dict[str, str]]:
+def load(
+    path: str | os.PathLike, schema_path: str | os.PathLike | None = None, check_files: bool = False
+) -> dict[str, dict[str, str]]:
     """vod_id -> row of the table at `path` ({} when it does not exist); rows checked against `schema_path` when
     given, and the local video/chat files named in it must exist when `check_files`."""
     if not Path(path).is_file():

@@ -75,22 +75,36 @@ def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
         if table_ids is None:
             return ref
         raise KlipError(f"VOD {ref!r} is not in the VOD table and is not a numeric Twitch VOD id")
-    raise KlipError(f"not a Twitch VOD URL or VOD id: {ref!r} (expected https://www.twitch.tv/videos/ID or ID)"
-                    ) from bad_reference
+    raise KlipError(
+        f"not a Twitch VOD URL or VOD id: {ref!r} (expected https://www.twitch.tv/videos/ID or ID)"
+    ) from bad_reference
 
 
 def results_of(vod: str, workdir: str | Path, status_dir: str = "output/status") -> dict[str, Path]:
     """The user-facing results of a VOD that exist in `workdir`, by name, as paths relative to `workdir` (absolute
     for a status_dir outside it): what `klipstream run` and the service say when a VOD is done."""
-    names = {"report": "report_html", "analysis": "integrated_json", "clips": "clips_dir", "manifest": "manifest",
-             "raw chat": "chat_json", "transcript": "transcript_json"}
+    names = {
+        "report": "report_html",
+        "analysis": "integrated_json",
+        "clips": "clips_dir",
+        "manifest": "manifest",
+        "raw chat": "chat_json",
+        "transcript": "transcript_json",
+    }
     candidates = {name: target(key, vod) for name, key in names.items()}
     candidates |= {"exports": EXPORTS_DIR.format(vod=vod), "status": f"{status_dir}/{vod}.json"}
     return {name: Path(rel) for name, rel in candidates.items() if (Path(workdir) / rel).exists()}
 
 
-def snakemake_command(vod: str, stage: str = "all", cores: int = 2, *, workdir: str | Path | None = None,
-                      options: list[str] | tuple[str, ...] = (), config: list[str] | tuple[str, ...] = ()) -> list[str]:
+def snakemake_command(
+    vod: str,
+    stage: str = "all",
+    cores: int = 2,
+    *,
+    workdir: str | Path | None = None,
+    options: list[str] | tuple[str, ...] = (),
+    config: list[str] | tuple[str, ...] = (),
+) -> list[str]:
     """`python -m snakemake TARGETS --cores N [--snakefile .. --directory WORKDIR] OPTIONS [--config K=V ..]`."""
     base = Path(workdir) if workdir is not None else snakefile().parent
     sides = vod_sides(vod, read_table(base / config_value(config, "vods")))
@@ -109,7 +123,14 @@ def _where(workdir: str | os.PathLike | None) -> list[str]:
     if workdir is None:
         return []
     smk = snakefile()
-    return ["--snakefile", str(smk), "--directory", str(workdir), "--configfile", str(smk.parent / "config" / "config.yaml")]
+    return [
+        "--snakefile",
+        str(smk),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(smk.parent / "config" / "config.yaml"),
+    ]
 
 
 def lock_files(workdir: str | os.PathLike) -> list[Path]:
@@ -152,8 +173,10 @@ def clear_stale_lock(workdir: str | os.PathLike, config: list[str] | tuple[str, 
         time.sleep(0.2)
         alive = live_snakemake(workdir)
     if alive:
-        raise KlipError(f"{workdir} is locked by a running Snakemake (pid {', '.join(map(str, alive))}): wait for it "
-                        f"to end, or stop it and unlock with: {unlock}")
+        raise KlipError(
+            f"{workdir} is locked by a running Snakemake (pid {', '.join(map(str, alive))}): wait for it "
+            f"to end, or stop it and unlock with: {unlock}"
+        )
     if alive is None:  # other processes cannot be seen here: say what to do if Snakemake refuses
         raise KlipError(f"{workdir} has a Snakemake lock; if no other run uses this folder, unlock with: {unlock}")
     done = subprocess.run(unlock_command(workdir, config), cwd=workdir, capture_output=True, text=True)

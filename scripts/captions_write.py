@@ -3,7 +3,13 @@ from klipstream.smk import job
 with job(snakemake):
     from klipstream.outputs.captions import write_captions
 
-    write_captions(snakemake.input.words_csv, snakemake.output.srt, snakemake.output.vtt,
-                   transcript_json=snakemake.input.transcript_json, clips_dir=snakemake.input.get("clips_dir"),
-                   clip_captions_dir=snakemake.output.clip_captions, settings=snakemake.params.settings,
-                   vod=snakemake.wildcards.vod)
+    write_captions(
+        snakemake.input.words_csv,
+        snakemake.output.srt,
+        snakemake.output.vtt,
+        transcript_json=snakemake.input.transcript_json,
+        clips_dir=snakemake.input.get("clips_dir"),
+        clip_captions_dir=snakemake.output.clip_captions,
+        settings=snakemake.params.settings,
+        vod=snakemake.wildcards.vod,
+    )

@@ -10,9 +10,20 @@ from tests.helpers.workflow import SHARED_DATA
 
 # Modules whose tests take seconds each without running the whole workflow: a real browser, real speech decoding,
 # rendered clips, a service under load. With the `workflow` and `slurm` tests they make up the `slow` set.
-SLOW_MODULES = {"test_report_browser", "test_report_play", "test_exports", "test_transcribe_offline",
-                "test_service_load", "test_cluster_plugins", "test_twitch_video", "test_twitch_gql", "test_clips",
-                "test_emotions_llm", "test_transcribe_deepgram", "test_demo_data"}
+SLOW_MODULES = {
+    "test_report_browser",
+    "test_report_play",
+    "test_exports",
+    "test_transcribe_offline",
+    "test_service_load",
+    "test_cluster_plugins",
+    "test_twitch_video",
+    "test_twitch_gql",
+    "test_clips",
+    "test_emotions_llm",
+    "test_transcribe_deepgram",
+    "test_demo_data",
+}
 
 
 def pytest_collection_modifyitems(items):

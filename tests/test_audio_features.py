@@ -102,8 +102,10 @@ def test_results_do_not_depend_on_block_size_or_threads(tmp_path):
     t = np.arange(n) / SR
     x = 0.01 * rng.standard_normal(n) + harmonic(t, 150 + 30 * np.sin(t), 0.2) * (np.sin(2 * np.pi * 0.3 * t) > 0)
     wav = write_wav(tmp_path / "b.wav", x)
-    runs = [compute_audio_features(wav, tmp_path / f"f{b}{th}.csv", block_seconds=b, threads=th)
-            for b, th in [(7, 1), (60, 1), (1.37, 1), (7, 2), (3, 3)]]
+    runs = [
+        compute_audio_features(wav, tmp_path / f"f{b}{th}.csv", block_seconds=b, threads=th)
+        for b, th in [(7, 1), (60, 1), (1.37, 1), (7, 2), (3, 3)]
+    ]
     assert len(runs[0]) == 26
     for other in runs[1:]:
         for col in COLUMNS:
@@ -118,8 +120,15 @@ def test_partial_last_second_level_uses_its_real_samples(tmp_path):
 
 
 def test_speech_rate_counts_words_by_midpoint(tmp_path):
-    words = pd.DataFrame({"start_time": [0.1, 0.8, 1.2, 1.5, 2.9, 9.0], "end_time": [0.4, 1.4, 1.4, 1.9, 3.3, 9.5],
-                          "word": list("abcdef"), "punctuated_word": list("abcdef"), "confidence": 1.0})
+    words = pd.DataFrame(
+        {
+            "start_time": [0.1, 0.8, 1.2, 1.5, 2.9, 9.0],
+            "end_time": [0.4, 1.4, 1.4, 1.9, 3.3, 9.5],
+            "word": list("abcdef"),
+            "punctuated_word": list("abcdef"),
+            "confidence": 1.0,
+        }
+    )
     words.to_csv(tmp_path / "w.csv", index=False)
     # midpoints 0.25, 1.1, 1.3, 1.7, 3.1, 9.25 -> second 0: 1, 1: 3, 3: 1 (9.25 is past the 5-s audio)
     assert speech_rate_per_second(tmp_path / "w.csv", 5).tolist() == [1, 3, 0, 1, 0]
@@ -153,8 +162,8 @@ def _laughter_signal(seconds: float, start: float, stop: float, rate: float, rng
     while start + k / rate < stop:
         s = int((start + k / rate + rng.uniform(-0.02, 0.02)) * SR)
         f0 = 260.0 * (1 - 0.1 * k / (rate * (stop - start)))
-        seg = t[s:s + burst]
-        x[s:s + burst] += harmonic(seg, f0, 0.3, n=4) * np.hanning(len(seg))
+        seg = t[s : s + burst]
+        x[s : s + burst] += harmonic(seg, f0, 0.3, n=4) * np.hanning(len(seg))
         k += 1
     return x
 

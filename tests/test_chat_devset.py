@@ -1,6 +1,5 @@
 """The chat dev set (bench/devsets/chat_messages*.csv) is well formed and every id resolves to a real message."""
 
-
 import pandas as pd
 import pytest
 
@@ -47,8 +46,10 @@ def test_devset_is_well_formed(devset):
     # fuslie ids are 1-based line numbers
     assert devset.loc[devset["source"] == "fuslie_4h.txt", "message_id"].str.fullmatch(r"[1-9]\d*").all()
     sampled = pd.read_csv(ROOT / "bench" / "devsets" / "chat_sample_ids.csv", dtype=str, keep_default_na=False)
-    assert sampled.sort_values(["source", "message_id"]).values.tolist() == \
-        devset[["source", "message_id", "stratum"]].sort_values(["source", "message_id"]).values.tolist()
+    assert (
+        sampled.sort_values(["source", "message_id"]).values.tolist()
+        == devset[["source", "message_id", "stratum"]].sort_values(["source", "message_id"]).values.tolist()
+    )
 
 
 def test_second_pass_is_200_ids_of_the_devset(devset, pass2):
@@ -73,16 +74,26 @@ def test_every_id_resolves_to_a_message(devset):
 def test_evaluate_takes_any_score_fn():
     from bench import chat_sentiment_eval as ev
 
-    dev = pd.DataFrame({"source": "x", "message_id": ["1", "2", "3", "4"], "stratum": "random",
-                        "sentiment": ["positive", "neutral", "negative", "neutral"],
-                        "emotion": ["funny", "neutral", "anger", "neutral"], "time": [0.0, 1, 2, 3], "user": "u",
-                        "message": ["KEKW", "hi", "ugh", "!uptime"], "emotes": ""})
+    dev = pd.DataFrame(
+        {
+            "source": "x",
+            "message_id": ["1", "2", "3", "4"],
+            "stratum": "random",
+            "sentiment": ["positive", "neutral", "negative", "neutral"],
+            "emotion": ["funny", "neutral", "anger", "neutral"],
+            "time": [0.0, 1, 2, 3],
+            "user": "u",
+            "message": ["KEKW", "hi", "ugh", "!uptime"],
+            "emotes": "",
+        }
+    )
 
     def perfect(texts):
         s = {"KEKW": 0.9, "hi": 0.0, "ugh": -0.9, "!uptime": 0.01}
         e = {"KEKW": "funny", "hi": "neutral", "ugh": "anger", "!uptime": "neutral"}
-        return pd.DataFrame([{"sentiment_score": s[m], **{c: float(c == e[m]) for c in ev.EMOTIONS}}
-                             for m in texts["message"]])
+        return pd.DataFrame(
+            [{"sentiment_score": s[m], **{c: float(c == e[m]) for c in ev.EMOTIONS}} for m in texts["message"]]
+        )
 
     result = ev.evaluate({"perfect": perfect}, dev, pass2=dev[["source", "message_id", "sentiment", "emotion"]])
     assert result["scorers"]["perfect"]["sentiment"]["macro_f1"] == 1.0

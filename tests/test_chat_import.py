@@ -18,17 +18,28 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "chat"
 
 def _v5(cid, t, user, body, emote=None):
     frags = [{"text": body, "emoticon": {"emoticon_id": "25", "emoticon_set_id": ""} if emote else None}]
-    return {"_id": cid, "created_at": "2021-07-15T02:00:00Z", "content_offset_seconds": t,
-            "commenter": {"display_name": user, "_id": "7", "name": user.lower()},
-            "message": {"body": body, "fragments": frags, "emoticons": [], "user_badges": [], "user_color": None}}
+    return {
+        "_id": cid,
+        "created_at": "2021-07-15T02:00:00Z",
+        "content_offset_seconds": t,
+        "commenter": {"display_name": user, "_id": "7", "name": user.lower()},
+        "message": {"body": body, "fragments": frags, "emoticons": [], "user_badges": [], "user_color": None},
+    }
 
 
 def test_writer_layout_is_valid_json_one_comment_per_line(tmp_path):
     dst = tmp_path / "c.json"
     with ChatWriter(dst, vod_id="5", title="T", streamer="S", streamer_id=9, length=61.4) as w:
-        w.write(make_comment("a", 1.5, "Ann", "hi Kappa", vod_id="5",
-                             fragments=[{"text": "hi ", "emoticon": None},
-                                        {"text": "Kappa", "emoticon": {"emoticon_id": "25"}}]))
+        w.write(
+            make_comment(
+                "a",
+                1.5,
+                "Ann",
+                "hi Kappa",
+                vod_id="5",
+                fragments=[{"text": "hi ", "emoticon": None}, {"text": "Kappa", "emoticon": {"emoticon_id": "25"}}],
+            )
+        )
         w.write(make_comment("b", 2.0, "Bob", "yo", vod_id="5"))
     lines = dst.read_text().splitlines()
     assert len(lines) == 4 and lines[0].endswith('"comments": [') and lines[-1] == '], "embeddedData": null}'
@@ -51,16 +62,21 @@ def test_failed_write_leaves_no_file(tmp_path):
 
 
 def test_twitchdownloader_json_new_gz_sorted_and_deduplicated(tmp_path):
-    doc = {"FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},
-           "streamer": {"name": "Strm", "id": 11}, "video": {"title": "Vid", "length": 100, "created_at": "X"},
-           "comments": [_v5("b", 20, "Bob", "Kappa", emote=True), _v5("a", 10, "Ann", "hello"),
-                        _v5("b", 20, "Bob", "Kappa", emote=True)]}
+    doc = {
+        "FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},
+        "streamer": {"name": "Strm", "id": 11},
+        "video": {"title": "Vid", "length": 100, "created_at": "X"},
+        "comments": [
+            _v5("b", 20, "Bob", "Kappa", emote=True),
+            _v5("a", 10, "Ann", "hello"),
+            _v5("b", 20, "Bob", "Kappa", emote=True),
+        ],
+    }
     src = tmp_path / "td.json.gz"
     with gzip.open(src, "wt", encoding="utf-8") as fh:
         json.dump(doc, fh)
     out = tmp_path / "o.json"
-    assert import_chat(src, out, "77") == {"format": "twitchdownloader_json", "comments": 2,
-                                           "dropped_out_of_range": 0}
+    assert import_chat(src, out, "77") == {"format": "twitchdownloader_json", "comments": 2, "dropped_out_of_range": 0}
     frame = read_chat_frame(out)
     assert frame["comment_id"].tolist() == ["a", "b"] and frame["emotes"].tolist() == ["", "Kappa"]
     meta = read_chat_meta(out)
@@ -69,8 +85,15 @@ def test_twitchdownloader_json_new_gz_sorted_and_deduplicated(tmp_path):
 
 def test_twitchdownloader_json_old_and_v5_list(tmp_path):
     old = tmp_path / "old.json"
-    old.write_text(json.dumps({"streamer": {"name": "S", "id": 1}, "video": {"start": 0, "end": 50},
-                               "comments": [_v5("x", 3.25, "Zed", "hey")]}))
+    old.write_text(
+        json.dumps(
+            {
+                "streamer": {"name": "S", "id": 1},
+                "video": {"start": 0, "end": 50},
+                "comments": [_v5("x", 3.25, "Zed", "hey")],
+            }
+        )
+    )
     assert detect_format(old) == "twitchdownloader_json_old"
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps([_v5("y", 4, "Yan", "yo")]))
@@ -82,10 +105,17 @@ def test_twitchdownloader_json_old_and_v5_list(tmp_path):
 
 
 def test_chat_downloader_json_and_jsonl(tmp_path):
-    items = [{"message_id": "m2", "message": "LUL so good", "time_in_seconds": 9.5, "timestamp": 1_600_000_000_000_000,
-              "author": {"id": "3", "name": "carl", "display_name": "Carl"},
-              "emotes": [{"id": "425618", "name": "LUL"}]},
-             {"message_id": "m1", "message": "first", "time_in_seconds": 1.0, "author": {"name": "dan"}}]
+    items = [
+        {
+            "message_id": "m2",
+            "message": "LUL so good",
+            "time_in_seconds": 9.5,
+            "timestamp": 1_600_000_000_000_000,
+            "author": {"id": "3", "name": "carl", "display_name": "Carl"},
+            "emotes": [{"id": "425618", "name": "LUL"}],
+        },
+        {"message_id": "m1", "message": "first", "time_in_seconds": 1.0, "author": {"name": "dan"}},
+    ]
     src = tmp_path / "cd.json"
     src.write_text(json.dumps(items))
     out = tmp_path / "o.json"
@@ -105,8 +135,7 @@ def test_text_formats(tmp_path):
     td = tmp_path / "td.txt"
     td.write_text("[0:00:05] Ann: hello there\n[1:02:03] Bob: time: 3723\nnot a chat line\n")
     out = tmp_path / "o.json"
-    assert import_chat(td, out, "3") == {"format": "twitchdownloader_txt", "comments": 2,
-                                          "dropped_out_of_range": 0}
+    assert import_chat(td, out, "3") == {"format": "twitchdownloader_txt", "comments": 2, "dropped_out_of_range": 0}
     f = read_chat_frame(out)
     assert f["time"].tolist() == [5.0, 3723.0] and f["message"].tolist() == ["hello there", "time: 3723"]
     assert f["user"].tolist() == ["Ann", "Bob"]
@@ -157,15 +186,21 @@ def test_empty_unknown_missing(tmp_path):
 @pytest.mark.skipif(not DATA.is_dir(), reason="shared data not present")
 def test_real_v5_dump_and_fuslie_text(tmp_path):
     out = tmp_path / "v5.json"
-    assert import_chat(DATA / "twitch_v5_1087079172.json", out, "1087079172") == {"format": "twitch_v5",
-                                                                                   "comments": 3090, "dropped_out_of_range": 0}
+    assert import_chat(DATA / "twitch_v5_1087079172.json", out, "1087079172") == {
+        "format": "twitch_v5",
+        "comments": 3090,
+        "dropped_out_of_range": 0,
+    }
     f = read_chat_frame(out)
     assert f["time"].is_monotonic_increasing and f["time"].max() <= 2938
     assert f.loc[0, ["comment_id", "user", "message", "emotes"]].tolist() == ["9FTR2m3UkRaSkQ", "DunkoPop", "<3", "<3"]
     assert read_chat_meta(out)["streamer"] == {"name": "Northernlion", "id": 14371185}
     out2 = tmp_path / "f.json"
-    assert import_chat(DATA / "fuslie_4h.txt", out2, "1") == {"format": "hms_text", "comments": 37953,
-                                                                 "dropped_out_of_range": 0}
+    assert import_chat(DATA / "fuslie_4h.txt", out2, "1") == {
+        "format": "hms_text",
+        "comments": 37953,
+        "dropped_out_of_range": 0,
+    }
     f2 = read_chat_frame(out2)
     assert f2.loc[0, ["time", "message"]].tolist() == [6.0, "live POGGERS"]
 
@@ -185,17 +220,23 @@ def test_corrupt_comment_line_names_file_and_line(tmp_path):
 def test_json_import_streams_skips_embedded_data_and_handles_bom(tmp_path):
     """TwitchDownloader's layout: FileInfo, streamer, video, comments, then embeddedData (emote images)."""
     comments = [_v5(f"id{i}", 100.0 - i * 10, f"U{i}", f"m{i}") for i in range(6)] + [_v5("id2", 80.0, "U2", "m2")]
-    doc = {"FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},
-           "streamer": {"name": "somestreamer", "id": 42},
-           "video": {"title": "Big stream", "id": "9", "created_at": "2021-07-15T02:00:00Z", "length": 3600},
-           "comments": comments,
-           "embeddedData": {"firstParty": [{"name": "Kappa", "data": "A" * 100_000}], "broken": [1, {"x": [2]}]}}
+    doc = {
+        "FileInfo": {"Version": {"Major": 1, "Minor": 3, "Patch": 0}},
+        "streamer": {"name": "somestreamer", "id": 42},
+        "video": {"title": "Big stream", "id": "9", "created_at": "2021-07-15T02:00:00Z", "length": 3600},
+        "comments": comments,
+        "embeddedData": {"firstParty": [{"name": "Kappa", "data": "A" * 100_000}], "broken": [1, {"x": [2]}]},
+    }
     src = tmp_path / "td.json"
     src.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc).encode())
     assert detect_format(src) == "twitchdownloader_json"
     result = import_chat(src, tmp_path / "out.json", "9")
     out = json.loads((tmp_path / "out.json").read_text())
-    assert result == {"format": "twitchdownloader_json", "comments": 6, "dropped_out_of_range": 0}  # id2 twice: kept once
+    assert result == {
+        "format": "twitchdownloader_json",
+        "comments": 6,
+        "dropped_out_of_range": 0,
+    }  # id2 twice: kept once
     assert [c["content_offset_seconds"] for c in out["comments"]] == [50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
     assert [c["_id"] for c in out["comments"]] == ["id5", "id4", "id3", "id2", "id1", "id0"]
     assert out["streamer"] == {"name": "somestreamer", "id": 42}
@@ -227,9 +268,9 @@ def test_text_logs_parse_the_same_in_small_batches(tmp_path, monkeypatch):
 
     logs = {
         "irc.log": "[23:59:50] <ann> gn\n[23:59:58] <@bob> Kappa\n\n[00:00:10] <ann> past midnight\n"
-                   "[00:00:05] <cy> late line\n[23:59:59] <ann> next night\n[00:00:01] <bob> day three\n",
+        "[00:00:05] <cy> late line\n[23:59:59] <ann> next night\n[00:00:01] <bob> day three\n",
         "h.txt": "0:00:09 c\n0:00:02 b\n0:00:01 a\n1:00:00 d\njunk\n0:00:05 e\n",
-        "u.txt": "[2021-07-15 02:00:30 UTC] Ann: a\n[2021-07-15 02:00:00 UTC] Bob: b\n[2021-07-15 02:01:30 UTC] Cy: c\n",
+        "u.txt": "[2021-07-15 02:00:30 UTC] Ann: a\n[2021-07-15 02:00:00 UTC] Bob: b\n[2021-07-15 02:01:30 UTC] Cy: c\n",  # noqa: E501
     }
     results = {}
     for batch in (100_000, 2, 1):
@@ -257,9 +298,16 @@ def test_messages_outside_the_vod_are_dropped_and_counted(tmp_path):
     out = tmp_path / "o.json"
     assert import_chat(td, out, "3")["dropped_out_of_range"] == 1
     assert read_chat_frame(out)["time"].tolist() == [5.0, 7.0]
-    doc = {"video": {"title": "T", "length": 100},
-           "comments": [_v5("a", 10, "Ann", "hi"), _v5("b", 1e12, "Bob", "late"), _v5("c", -5, "Cy", "early"),
-                        _v5("d", 100.5, "Di", "at the end"), _v5("e", 150, "Ed", "after the VOD")]}
+    doc = {
+        "video": {"title": "T", "length": 100},
+        "comments": [
+            _v5("a", 10, "Ann", "hi"),
+            _v5("b", 1e12, "Bob", "late"),
+            _v5("c", -5, "Cy", "early"),
+            _v5("d", 100.5, "Di", "at the end"),
+            _v5("e", 150, "Ed", "after the VOD"),
+        ],
+    }
     src = tmp_path / "td.json"
     src.write_text(json.dumps(doc))
     result = import_chat(src, out, "4")
@@ -275,6 +323,8 @@ def test_out_of_range_chat_still_builds_the_timeline(tmp_path):
     src = tmp_path / "chat.txt"
     src.write_text("".join(f"[0:00:{s:02d}] u{s}: hello there\n" for s in range(1, 30)) + "[99999:00:00] x: boom\n")
     import_chat(src, tmp_path / "c.json", "5")
-    score_chat(tmp_path / "c.json", tmp_path / "s.csv", models=sorted(str(p) for p in (ROOT / "models").glob("*.skops")))
+    score_chat(
+        tmp_path / "c.json", tmp_path / "s.csv", models=sorted(str(p) for p in (ROOT / "models").glob("*.skops"))
+    )
     frame = build_chat_timeline(tmp_path / "s.csv", tmp_path / "t.csv")
     assert frame["messages"].sum() == 29 and len(frame) == 30

@@ -16,15 +16,31 @@ from klipstream.signals.chat_timeline import (
     timeline_frame,
 )
 
-SENTIMENT_COLUMNS = ["time", "comment_id", "user", "message", "emotes", "emote_count", "emoji_count", "is_filtered",
-                     "filter_reason", "sentiment_score", "excitement", "funny", "happiness", "anger", "sadness",
-                     "neutral"]
+SENTIMENT_COLUMNS = [
+    "time",
+    "comment_id",
+    "user",
+    "message",
+    "emotes",
+    "emote_count",
+    "emoji_count",
+    "is_filtered",
+    "filter_reason",
+    "sentiment_score",
+    "excitement",
+    "funny",
+    "happiness",
+    "anger",
+    "sadness",
+    "neutral",
+]
 
 
 def chat_table(rows: list[tuple]) -> pd.DataFrame:
     """rows: (time, user, message, emote_count, is_filtered, sentiment, excitement)."""
-    frame = pd.DataFrame(rows, columns=["time", "user", "message", "emote_count", "is_filtered", "sentiment_score",
-                                        "excitement"])
+    frame = pd.DataFrame(
+        rows, columns=["time", "user", "message", "emote_count", "is_filtered", "sentiment_score", "excitement"]
+    )
     frame["comment_id"] = [f"c{i}" for i in range(len(frame))]
     frame["emotes"] = ""
     frame["emoji_count"] = 0
@@ -82,8 +98,12 @@ def test_bins_wider_than_a_second():
 
 
 def test_copypasta_window_and_normalisation():
-    assert normalise_text(pd.Series(["KEKW  KEKW!!", " kekw kekw", "Pog_Champ", "?!"])).tolist() == \
-        ["kekw kekw", "kekw kekw", "pog champ", ""]
+    assert normalise_text(pd.Series(["KEKW  KEKW!!", " kekw kekw", "Pog_Champ", "?!"])).tolist() == [
+        "kekw kekw",
+        "kekw kekw",
+        "pog champ",
+        "",
+    ]
     times = np.array([0.0, 5.0, 36.0, 40.0, 41.0, 42.0])
     text = pd.Series(["gg", "gg", "gg", "", "", "hi"])
     # 5.0 repeats 0.0; 36.0 is 31 s after 5.0 (> 30); empty texts never count
@@ -105,6 +125,7 @@ def test_empty_chat_gives_zero_table_for_the_duration(tmp_path):
 
 def test_quiet_and_busy_streams_are_judged_on_their_own_scale():
     """The same pattern at 1x and 100x the volume gives the same z-scores."""
+
     def stream(scale: int) -> pd.DataFrame:
         counts = np.where(np.arange(120) % 2 == 0, 1, 3) * scale
         counts[61] = 10 * scale  # the burst replaces a 3
@@ -154,9 +175,19 @@ def test_real_chat_log(tmp_path):
     from klipstream.chat.io import read_chat_frame
 
     frame = read_chat_frame(real)
-    table = frame.assign(emote_count=frame["emotes"].fillna("").str.split().str.len(), emoji_count=0,
-                         is_filtered=False, filter_reason="", sentiment_score=0.0, excitement=0.0, funny=0.0,
-                         happiness=0.0, anger=0.0, sadness=0.0, neutral=1.0)
+    table = frame.assign(
+        emote_count=frame["emotes"].fillna("").str.split().str.len(),
+        emoji_count=0,
+        is_filtered=False,
+        filter_reason="",
+        sentiment_score=0.0,
+        excitement=0.0,
+        funny=0.0,
+        happiness=0.0,
+        anger=0.0,
+        sadness=0.0,
+        neutral=1.0,
+    )
     table[SENTIMENT_COLUMNS].to_csv(tmp_path / "real.csv", index=False)
     tl = build_chat_timeline(tmp_path / "real.csv", tmp_path / "t.csv", duration=2950)
     assert len(tl) == 2950 and tl["messages"].sum() == len(frame) == 3090

@@ -9,12 +9,15 @@ from klipstream.errors import KlipError
 from klipstream.workflow import vod_id_of
 
 
-@pytest.mark.parametrize("ref, vod", [
-    ("https://www.twitch.tv/videos/2345678901", "2345678901"),
-    ("https://twitch.tv/videos/42?t=1h2m3s", "42"),
-    ("2345678901", "2345678901"),
-    ("demo", "demo"),
-])
+@pytest.mark.parametrize(
+    "ref, vod",
+    [
+        ("https://www.twitch.tv/videos/2345678901", "2345678901"),
+        ("https://twitch.tv/videos/42?t=1h2m3s", "42"),
+        ("2345678901", "2345678901"),
+        ("demo", "demo"),
+    ],
+)
 def test_vod_id_of_accepts_urls_and_ids(ref, vod):
     assert vod_id_of(ref) == vod
 
@@ -27,8 +30,17 @@ def test_vod_id_of_rejects_other_urls_with_one_line(ref):
 
 
 def args(**kw):
-    base = dict(vod="https://www.twitch.tv/videos/42", raw_only=False, analysis_only=False, cores=4,
-                concurrency=None, timeout=None, dry_run=False, workdir=None, config=None)
+    base = dict(
+        vod="https://www.twitch.tv/videos/42",
+        raw_only=False,
+        analysis_only=False,
+        cores=4,
+        concurrency=None,
+        timeout=None,
+        dry_run=False,
+        workdir=None,
+        config=None,
+    )
     return argparse.Namespace(**{**base, **kw})
 
 

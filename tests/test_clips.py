@@ -17,8 +17,25 @@ from klipstream.outputs.clips import cut_clips, media_duration
 def _frame(path, t: float | None = None) -> np.ndarray:
     """One decoded frame as 32x32 gray: at exact time t (output-side seek decodes from the start), or the first."""
     seek = ["-ss", f"{t:.3f}"] if t is not None else []
-    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), *seek, "-frames:v", "1", "-vf", "scale=32:32,format=gray",
-                          "-f", "rawvideo", "-"], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            *seek,
+            "-frames:v",
+            "1",
+            "-vf",
+            "scale=32:32,format=gray",
+            "-f",
+            "rawvideo",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(out, dtype=np.uint8).astype(float)
 
 
@@ -28,17 +45,53 @@ def made(tmp_path_factory):
     video = tmp / "v.mp4"
     # 40 s test pattern (moving, with a frame counter) at 25 fps, keyframes only every 10 s so a
     # stream-copy cut would visibly start on the wrong frame
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25:duration=40",
-                    "-f", "lavfi", "-i", "sine=frequency=440:duration=40", "-c:v", "libx264", "-g", "250",
-                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=25:duration=40",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=40",
+            "-c:v",
+            "libx264",
+            "-g",
+            "250",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(video),
+        ],
+        check=True,
+    )
     n = 40
     loud = np.zeros(n)
-    loud[12:15] = 6.0   # a moment at 12-15 s
-    loud[35:37] = 5.0   # a weaker one at 35-37 s (more than min_gap_seconds, set to 20 below, after the first)
-    pd.DataFrame({"time": np.arange(n, dtype=float), "loudness_z": loud, "flux_z": 0.0}).to_csv(tmp / "f.csv", index=False)
-    integrate("clipvod", tmp / "a.json", title="t", twitch_url=None, audio_features_csv=tmp / "f.csv",
-              params={"pre_roll_seconds": 2.3, "post_roll_seconds": 1.0, "min_length_seconds": 3.0, "smooth_seconds": 1,
-                      "min_gap_seconds": 20})
+    loud[12:15] = 6.0  # a moment at 12-15 s
+    loud[35:37] = 5.0  # a weaker one at 35-37 s (more than min_gap_seconds, set to 20 below, after the first)
+    pd.DataFrame({"time": np.arange(n, dtype=float), "loudness_z": loud, "flux_z": 0.0}).to_csv(
+        tmp / "f.csv", index=False
+    )
+    integrate(
+        "clipvod",
+        tmp / "a.json",
+        title="t",
+        twitch_url=None,
+        audio_features_csv=tmp / "f.csv",
+        params={
+            "pre_roll_seconds": 2.3,
+            "post_roll_seconds": 1.0,
+            "min_length_seconds": 3.0,
+            "smooth_seconds": 1,
+            "min_gap_seconds": 20,
+        },
+    )
     return tmp, video
 
 
@@ -50,7 +103,11 @@ def test_cut_clips_durations_and_listing(made, tmp_path):
     assert "clips.json" in files and len(files) == 3
     first, second = listing["clips"]
     # peak span 12-15 s (score >= half the peak) with 2.3 s pre-roll and 1 s post-roll -> 9.7 .. 16.0
-    assert first["rank"] == 1 and first["start"] == pytest.approx(9.7, abs=0.01) and first["end"] == pytest.approx(16.0, abs=0.01)
+    assert (
+        first["rank"] == 1
+        and first["start"] == pytest.approx(9.7, abs=0.01)
+        and first["end"] == pytest.approx(16.0, abs=0.01)
+    )
     assert second["start"] == pytest.approx(32.7, abs=0.01) and second["end"] == pytest.approx(38.0, abs=0.01)
     for c in listing["clips"]:
         assert c["measured_duration"] == pytest.approx(c["end"] - c["start"], abs=0.15)

@@ -21,8 +21,13 @@ def test_dry_run_never_calls_slurm_tools(tmp_path):
     (tmp_path / "chat.txt").write_text("0:00:01 hello\n0:00:02 Pog\n")
     (tmp_path / "vods.tsv").write_text(f"vod_id\turl\tvideo\tchat\ttitle\nc\t\t\t{tmp_path}/chat.txt\tc\n")
     started = time.monotonic()
-    proc = run_snakemake(tmp_path, "-n", "--config", f"vods={tmp_path}/vods.tsv",
-                         env={"PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"})
+    proc = run_snakemake(
+        tmp_path,
+        "-n",
+        "--config",
+        f"vods={tmp_path}/vods.tsv",
+        env={"PATH": f"{fake_bin}{os.pathsep}{os.environ['PATH']}"},
+    )
     elapsed = time.monotonic() - started
     assert "publish_upload" in proc.stdout + proc.stderr  # the dry run planned the VOD
     assert not marker.exists(), f"Snakemake called Slurm's tools: {marker.read_text()}"

@@ -10,15 +10,21 @@ from klipstream.errors import KlipError
 from tests.helpers.workflow import run_snakemake
 
 
-@pytest.mark.parametrize("given, message", [
-    ({"vod": "my.tsv"}, "unknown config key vod (did you mean vods?)"),
-    ({"clip": {"top_k": 3}}, "unknown config key clip (did you mean clips?)"),
-    ({"clips": {"topk": 3}}, "unknown config key clips.topk (did you mean clips.top_k?)"),
-    ({"fusion": {"top_m": 1}}, "unknown config key fusion.top_m (did you mean fusion.top_n?)"),
-    ({"publish": {"buckets": {"rwa": "x"}}}, "unknown config key publish.buckets.rwa (did you mean publish.buckets.raw?)"),
-    ({"clips": {"top_k": "many"}}, "config clips.top_k: 'many' is not of type 'integer'"),
-    ({"download": {"quality": "ultra"}}, "config download.quality: 'ultra' does not match '^[0-9]+p$'"),
-])
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"vod": "my.tsv"}, "unknown config key vod (did you mean vods?)"),
+        ({"clip": {"top_k": 3}}, "unknown config key clip (did you mean clips?)"),
+        ({"clips": {"topk": 3}}, "unknown config key clips.topk (did you mean clips.top_k?)"),
+        ({"fusion": {"top_m": 1}}, "unknown config key fusion.top_m (did you mean fusion.top_n?)"),
+        (
+            {"publish": {"buckets": {"rwa": "x"}}},
+            "unknown config key publish.buckets.rwa (did you mean publish.buckets.raw?)",
+        ),
+        ({"clips": {"top_k": "many"}}, "config clips.top_k: 'many' is not of type 'integer'"),
+        ({"download": {"quality": "ultra"}}, "config download.quality: 'ultra' does not match '^[0-9]+p$'"),
+    ],
+)
 def test_workflow_config_errors_are_one_line_naming_the_key(given, message):
     with pytest.raises(KlipError) as err:
         config.validate_workflow_config({"vods": "config/vods.tsv", **given})
@@ -33,7 +39,13 @@ def test_cli_strings_are_typed_before_checking():
 
 def test_section_fills_schema_defaults_and_checks_values():
     assert config.section("download", {"quality": "480p"}) == {
-        "backend": "auto", "quality": "480p", "video": True, "retries": 10, "concurrent_fragments": 1, "cookies": ""}
+        "backend": "auto",
+        "quality": "480p",
+        "video": True,
+        "retries": 10,
+        "concurrent_fragments": 1,
+        "cookies": "",
+    }
     assert config.default("twitch")["usher_url"] == "https://usher.ttvnw.net"
     with pytest.raises(KlipError, match=r"^unknown config key chat.worker \(did you mean chat.workers\?\)$"):
         config.section("chat", {"worker": 2})

@@ -23,21 +23,29 @@ def test_mutation_body_path_and_deploy_key_header():
         assert client.update_status("2434635255", "Transcribing") is None
         client.update_urls("2434635255", {"chatUrl": "https://x/chat.json"})
     assert [r["path"] for r in stub.requests] == ["/api/mutation", "/api/mutation"]
-    assert stub.requests[0]["body"] == {"path": "video:updateStatusByTwitchId",
-                                        "args": {"twitchId": "2434635255", "status": "Transcribing"},
-                                        "format": "json"}
-    assert stub.requests[1]["body"] == {"path": "video:updateUrls", "format": "json",
-                                        "args": {"twitchId": "2434635255", "urls": {"chatUrl": "https://x/chat.json"}}}
+    assert stub.requests[0]["body"] == {
+        "path": "video:updateStatusByTwitchId",
+        "args": {"twitchId": "2434635255", "status": "Transcribing"},
+        "format": "json",
+    }
+    assert stub.requests[1]["body"] == {
+        "path": "video:updateUrls",
+        "format": "json",
+        "args": {"twitchId": "2434635255", "urls": {"chatUrl": "https://x/chat.json"}},
+    }
     # a deploy key (`name|secret`) is an admin key: `Convex <key>`
     assert stub.requests[0]["auth"] == f"Convex {SECRET}"
 
 
-@pytest.mark.parametrize("key, scheme, expected", [
-    ("eyJhbGciOiJSUzI1NiJ9.user-token", "auto", "Bearer eyJhbGciOiJSUzI1NiJ9.user-token"),
-    (SECRET, "bearer", f"Bearer {SECRET}"),
-    (None, "auto", None),
-    (SECRET, "none", None),
-])
+@pytest.mark.parametrize(
+    "key, scheme, expected",
+    [
+        ("eyJhbGciOiJSUzI1NiJ9.user-token", "auto", "Bearer eyJhbGciOiJSUzI1NiJ9.user-token"),
+        (SECRET, "bearer", f"Bearer {SECRET}"),
+        (None, "auto", None),
+        (SECRET, "none", None),
+    ],
+)
 def test_auth_header_schemes(key, scheme, expected):
     with ConvexStub() as stub:
         ConvexClient(stub.url, key, auth_scheme=scheme).update_status("1", "Queued")
@@ -72,8 +80,9 @@ def test_429_then_success_returns_value():
 
 def test_hanging_server_is_bounded_and_breaker_fails_fast():
     with ConvexStub(mode="hang", hang_s=3.0) as stub:
-        client = ConvexClient(stub.url, SECRET, timeout_s=0.3, attempts=2, backoff_s=0.01,
-                              breaker_after=2, breaker_seconds=60)
+        client = ConvexClient(
+            stub.url, SECRET, timeout_s=0.3, attempts=2, backoff_s=0.01, breaker_after=2, breaker_seconds=60
+        )
         t0 = time.monotonic()
         for _ in range(2):
             with pytest.raises(ConvexError, match="after 2 attempts: ReadTimeout"):
@@ -106,7 +115,10 @@ def test_client_from_settings_uses_env_and_config(monkeypatch):
     monkeypatch.setenv("CONVEX_API_KEY", SECRET)
     cfg = {"convex": {"urls_function": "videos:setUrls", "timeout": 1.5, "attempts": 2}}
     client = client_from_settings(get_settings(cfg))
-    assert (client.url, client.urls_function, client.status_function) == \
-        ("http://127.0.0.1:9", "videos:setUrls", "video:updateStatusByTwitchId")
+    assert (client.url, client.urls_function, client.status_function) == (
+        "http://127.0.0.1:9",
+        "videos:setUrls",
+        "video:updateStatusByTwitchId",
+    )
     assert (client.timeout_s, client.attempts, client.auth_scheme) == (1.5, 2, "convex")
     assert client_from_settings(get_settings(cfg)) is client  # one client per process: shared breaker

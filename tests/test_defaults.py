@@ -43,8 +43,10 @@ def test_signature_defaults_equal_the_schema(section):
             if name not in defaults or isinstance(defaults[name], dict):  # nested sections are read where used
                 continue
             if param.default is not inspect.Parameter.empty and param.default != defaults[name]:
-                drift.append(f"{fn.__module__}.{fn.__qualname__}({name}={param.default!r}) but the schema says "
-                             f"{section}.{name}: {defaults[name]!r}")
+                drift.append(
+                    f"{fn.__module__}.{fn.__qualname__}({name}={param.default!r}) but the schema says "
+                    f"{section}.{name}: {defaults[name]!r}"
+                )
     assert not drift, "\n".join(drift)
 
 
@@ -59,8 +61,19 @@ def test_publish_and_convex_defaults_equal_the_schema():
     pub, cvx = config.default("publish"), config.default("convex")
     assert {k: v for k, v in publish.DEFAULTS.items()} == {k: pub[k] for k in publish.DEFAULTS}
     resolved = settings.get_settings(config={}, env={})
-    assert (resolved.convex_status_function, resolved.convex_urls_function, resolved.convex_timeout_s,
-            resolved.convex_attempts, resolved.convex_backoff_s, resolved.convex_auth_scheme) == (
-        cvx["status_function"], cvx["urls_function"], cvx["timeout"], cvx["attempts"], cvx["backoff_s"],
-        cvx["auth_scheme"])
+    assert (
+        resolved.convex_status_function,
+        resolved.convex_urls_function,
+        resolved.convex_timeout_s,
+        resolved.convex_attempts,
+        resolved.convex_backoff_s,
+        resolved.convex_auth_scheme,
+    ) == (
+        cvx["status_function"],
+        cvx["urls_function"],
+        cvx["timeout"],
+        cvx["attempts"],
+        cvx["backoff_s"],
+        cvx["auth_scheme"],
+    )
     assert resolved.buckets == pub["buckets"]

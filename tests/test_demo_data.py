@@ -16,9 +16,26 @@ import pytest
 from klipstream.media import SAMPLE_RATE, extract_audio, iter_blocks
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
-TWITCH_GLOBAL = {"Kappa", "PogChamp", "LUL", "BibleThump", "NotLikeThis", "WutFace", "Kreygasm", "SeemsGood",
-                 "<3", "4Head", "DansGame", "ResidentSleeper", "HeyGuys", "FailFish", "BloodTrail",
-                 "CoolStoryBob", "Jebaited", "EleGiggle"}
+TWITCH_GLOBAL = {
+    "Kappa",
+    "PogChamp",
+    "LUL",
+    "BibleThump",
+    "NotLikeThis",
+    "WutFace",
+    "Kreygasm",
+    "SeemsGood",
+    "<3",
+    "4Head",
+    "DansGame",
+    "ResidentSleeper",
+    "HeyGuys",
+    "FailFish",
+    "BloodTrail",
+    "CoolStoryBob",
+    "Jebaited",
+    "EleGiggle",
+}
 THIRD_PARTY = {"KEKW", "OMEGALUL", "Pog", "POGGERS", "monkaS", "LULW"}
 
 
@@ -62,7 +79,7 @@ def test_chat_json_shape_sorted_and_one_comment_per_line(chat, chat_times):
     assert np.all(np.diff(chat_times) >= 0)
     # streaming layout: every line between "comments": [ and ] is one whole comment
     lines = (DEMO / "demo_chat.json").read_text(encoding="utf-8").splitlines()
-    body = lines[lines.index('"comments": [') + 1: lines.index('],')]
+    body = lines[lines.index('"comments": [') + 1 : lines.index("],")]
     assert len(body) == len(chat["comments"])
     assert json.loads(body[5].rstrip(","))["_id"] == chat["comments"][5]["_id"]
     for c in chat["comments"]:
@@ -73,14 +90,18 @@ def test_chat_json_shape_sorted_and_one_comment_per_line(chat, chat_times):
         emotes = [f for f in msg["fragments"] if f["emoticon"]]
         assert [e["_id"] for e in msg["emoticons"]] == [f["emoticon"]["emoticon_id"] for f in emotes]
         for rng, frag in zip(msg["emoticons"], emotes):  # inclusive end, as in Twitch logs
-            assert msg["body"][rng["begin"]: rng["end"] + 1] == frag["text"] in TWITCH_GLOBAL
+            assert msg["body"][rng["begin"] : rng["end"] + 1] == frag["text"] in TWITCH_GLOBAL
         # third-party (BTTV/FFZ/7TV) emotes stay plain text, as in real logs
         assert not {f["text"] for f in emotes} & THIRD_PARTY
 
 
 def test_emote_ids_are_the_twitch_ones(chat):
-    ids = {f["text"]: f["emoticon"]["emoticon_id"] for c in chat["comments"]
-           for f in c["message"]["fragments"] if f["emoticon"]}
+    ids = {
+        f["text"]: f["emoticon"]["emoticon_id"]
+        for c in chat["comments"]
+        for f in c["message"]["fragments"]
+        if f["emoticon"]
+    }
     assert ids["Kappa"] == "25" and ids["PogChamp"] == "305954156" and ids["LUL"] == "425618"
 
 
@@ -116,13 +137,13 @@ def test_each_burst_follows_its_moment_by_the_stated_lag(truth, chat_times):
     counts = np.bincount(chat_times.astype(int), minlength=int(truth["duration"]) + 1)
     for m in truth["moments"]:
         b0, b1 = m["chat_burst"]["start"], m["chat_burst"]["end"]
-        inside = counts[int(np.ceil(b0)): int(b1)]
+        inside = counts[int(np.ceil(b0)) : int(b1)]
         assert 3.0 <= inside.mean() <= 8.0, (m["id"], inside.mean())
         # between the moment and the burst, chat is at its ordinary pace
-        before = counts[int(m["start"]): int(b0)]
+        before = counts[int(m["start"]) : int(b0)]
         assert before.mean() < 2.0, (m["id"], before)
         # the burst onset found from the counts alone: first second after the moment with >= 2.5 msg/s (3 s mean)
-        after = np.flatnonzero(rolling[int(m["start"]):] >= 2.5)
+        after = np.flatnonzero(rolling[int(m["start"]) :] >= 2.5)
         onset = int(m["start"]) + after[0]
         assert abs(onset - b0) <= 3.0, (m["id"], onset, b0)
         assert 5 <= onset - m["start"] <= 22
@@ -154,7 +175,7 @@ def test_bursts_have_many_users_and_distractor_few(truth, chat, chat_times):
 def test_ordinary_chat_rate(truth, chat_times):
     busy = np.zeros(int(truth["duration"]) + 1, dtype=bool)
     for w in [m["chat_burst"] for m in truth["moments"]] + truth["distractors"]:
-        busy[int(w["start"]): int(np.ceil(w["end"])) + 1] = True
+        busy[int(w["start"]) : int(np.ceil(w["end"])) + 1] = True
     counts = np.bincount(chat_times.astype(int), minlength=len(busy))
     assert 0.5 <= counts[~busy].mean() <= 1.0
 
@@ -162,7 +183,7 @@ def test_ordinary_chat_rate(truth, chat_times):
 def test_shout_and_rage_louder_than_surrounding_20s(truth, audio):
     for m in truth["moments"]:
         a, b = int(m["start"] * SAMPLE_RATE), int(m["end"] * SAMPLE_RATE)
-        around = np.concatenate([audio[max(0, a - 20 * SAMPLE_RATE): a], audio[b: b + 20 * SAMPLE_RATE]])
+        around = np.concatenate([audio[max(0, a - 20 * SAMPLE_RATE) : a], audio[b : b + 20 * SAMPLE_RATE]])
         gain = rms_db(audio[a:b]) - rms_db(around)
         need = {"shout": 12.0, "rage": 12.0, "laughter": 6.0, "excited": 3.0}[m["kind"]]
         assert gain >= need, (m["id"], m["kind"], gain)
@@ -180,10 +201,10 @@ def _mp4_track_durations(path: Path) -> dict[str, float]:
 
     def boxes(start: int, end: int):
         while start + 8 <= end:
-            size, kind = struct.unpack(">I4s", data[start:start + 8])
+            size, kind = struct.unpack(">I4s", data[start : start + 8])
             header = 8
             if size == 1:
-                size, header = struct.unpack(">Q", data[start + 8:start + 16])[0], 16
+                size, header = struct.unpack(">Q", data[start + 8 : start + 16])[0], 16
             yield kind.decode("latin-1"), start + header, start + size
             start += size
 
@@ -196,10 +217,10 @@ def _mp4_track_durations(path: Path) -> dict[str, float]:
         parts = {k: (ms, me) for k, ms, me in boxes(*mdia)}
         ms = parts["mdhd"][0]
         if data[ms] == 1:
-            scale, dur = struct.unpack(">IQ", data[ms + 20: ms + 32])
+            scale, dur = struct.unpack(">IQ", data[ms + 20 : ms + 32])
         else:
-            scale, dur = struct.unpack(">II", data[ms + 12: ms + 20])
-        handler = data[parts["hdlr"][0] + 8: parts["hdlr"][0] + 12].decode("latin-1")
+            scale, dur = struct.unpack(">II", data[ms + 12 : ms + 20])
+        handler = data[parts["hdlr"][0] + 8 : parts["hdlr"][0] + 12].decode("latin-1")
         out[handler] = dur / scale
     return out
 

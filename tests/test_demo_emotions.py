@@ -29,8 +29,10 @@ def demo_run(tmp_path_factory) -> Path:
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
     work = tmp_path_factory.mktemp("demo_emotions")
-    (work / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\n"
-                                   f"demo\t\t{DEMO / 'demo.mp4'}\t{DEMO / 'demo_chat.json'}\tklipstream demo stream\n")
+    (work / "vods.tsv").write_text(
+        "vod_id\turl\tvideo\tchat\ttitle\n"
+        f"demo\t\t{DEMO / 'demo.mp4'}\t{DEMO / 'demo_chat.json'}\tklipstream demo stream\n"
+    )
     env = {"NEBIUS_API_KEY": "", "OPENAI_API_KEY": ""}  # the offline speech scorer, whatever the shell has
     run_snakemake(work, TARGET, "--config", f"vods={work / 'vods.tsv'}", env=env)
     return work
@@ -58,9 +60,16 @@ def test_llm_prompt_and_schema_on_the_demo_transcript(demo_run, tmp_path, monkey
     tr = demo_run / "output" / "raw" / "transcripts"
     feats = demo_run / "output" / "analysis" / "audio" / "demo_features.csv"
     with StubServer() as stub:
-        out = speech.score_windows(tr / "audio_demo_segments.csv", feats, tmp_path / "s.csv",
-                                   words_csv=tr / "audio_demo_words.csv", backend="llm", base_url=stub.base_url,
-                                   model="stub-llm", cache_dir=None)
+        out = speech.score_windows(
+            tr / "audio_demo_segments.csv",
+            feats,
+            tmp_path / "s.csv",
+            words_csv=tr / "audio_demo_words.csv",
+            backend="llm",
+            base_url=stub.base_url,
+            model="stub-llm",
+            cache_dir=None,
+        )
         requests = list(stub.requests)
     seg = pd.read_csv(tr / "audio_demo_segments.csv")
     assert len(requests) == len(seg) and (out["model"] == "stub-llm").all()  # every answer passed the schema
@@ -75,8 +84,11 @@ def test_llm_prompt_and_schema_on_the_demo_transcript(demo_run, tmp_path, monkey
         prompts[user["content"].split("Transcript:\n", 1)[1]] = user["content"]
     # each window's whole transcript is sent, with its delivery, and the planted moments as its loudest moment
     by_window = [prompts[" ".join(t.split())] for t in seg["text"]]
-    events = {i: p.split("Loudest moment: ", 1)[1].split("\n", 1)[0] for i, p in enumerate(by_window)
-              if "Loudest moment: " in p}
+    events = {
+        i: p.split("Loudest moment: ", 1)[1].split("\n", 1)[0]
+        for i, p in enumerate(by_window)
+        if "Loudest moment: " in p
+    }
     assert set(events) == {0, 2, 4, 6}  # the windows the excited win, the shout, the laughter and the rage sit in
     assert "amazing" in events[0] and "scared" in events[2] and "ha ha" in events[4] and "no no no" in events[6]
     written = pd.read_csv(tmp_path / "s.csv")

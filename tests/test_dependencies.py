@@ -13,9 +13,12 @@ from devtools import conda_env
 from tests.helpers.workflow import ROOT
 
 # Declared but not imported by the package, on purpose: the workflow engine the package runs under, and plugins.
-USED_OUTSIDE_IMPORTS = {"snakemake",
-                        # OpenTimelineIO's EDL and FCP XML adapters: plugins its adapter registry loads by name
-                        "otio-cmx3600-adapter", "otio-fcp-adapter"}
+USED_OUTSIDE_IMPORTS = {
+    "snakemake",
+    # OpenTimelineIO's EDL and FCP XML adapters: plugins its adapter registry loads by name
+    "otio-cmx3600-adapter",
+    "otio-fcp-adapter",
+}
 # `google` is a namespace shared by several distributions: the second part of the module names which one.
 GOOGLE = {"cloud": "google-cloud-storage", "api_core": "google-api-core", "auth": "google-auth"}
 
@@ -37,8 +40,11 @@ def imported_distributions() -> set[str]:
     modules = {m.split(".")[0] for m in modules if not m.startswith("google.")}
     third_party = {m for m in modules - set(sys.stdlib_module_names) if m not in ("klipstream", "__future__")}
     owners = packages_distributions()
-    return {owners[m][0].lower().replace("_", "-") for m in third_party if m in owners} | \
-        {m for m in third_party if m not in owners} | google
+    return (
+        {owners[m][0].lower().replace("_", "-") for m in third_party if m in owners}
+        | {m for m in third_party if m not in owners}
+        | google
+    )
 
 
 def test_every_import_is_declared_and_every_dependency_imported():
@@ -48,5 +54,6 @@ def test_every_import_is_declared_and_every_dependency_imported():
 
 
 def test_conda_environment_is_generated_from_pyproject():
-    assert (ROOT / "envs" / "klipstream.yaml").read_text() == conda_env.render(), \
+    assert (ROOT / "envs" / "klipstream.yaml").read_text() == conda_env.render(), (
         "envs/klipstream.yaml is stale: run `python -m devtools.conda_env`"
+    )

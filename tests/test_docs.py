@@ -53,8 +53,11 @@ def test_every_service_option_and_route_is_documented():
     add_arguments(parser)
     options = [a.option_strings[0] for a in parser._actions if a.option_strings and a.dest != "help"]
     assert [o for o in options if f"`{o}`" not in SERVICE] == []
-    routes = {r.path for r in create_app(workdir=ROOT, max_jobs=0, db=":memory:").routes
-              if r.path.startswith(("/api", "/health"))}
+    routes = {
+        r.path
+        for r in create_app(workdir=ROOT, max_jobs=0, db=":memory:").routes
+        if r.path.startswith(("/api", "/health"))
+    }
     assert len(routes) >= 8
     documented = {re.sub(r"\?.*", "", m) for m in re.findall(r"`(?:GET|POST|DELETE) (/[^`]*)`", SERVICE)}
     assert routes - documented == set()

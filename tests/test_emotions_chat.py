@@ -22,14 +22,24 @@ def models():
 
 
 def _frame():
-    return pd.DataFrame({
-        "comment_id": ["a", "b", "c", "d", "e", "f", "g", "h"],
-        "time": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
-        "user": ["viewer", "viewer2", "Nightbot", "viewer3", "viewer4", "viewer5", "viewer6", "viewer7"],
-        "message": ["KEKW KEKW", "!drop", "Follow the streamer on twitter", "please subscribe gg",
-                    "this is boring ResidentSleeper", "😂😂 lmaooo", "Kappa", "the bus comes at noon"],
-        "emotes": ["KEKW KEKW", "", "", "", "ResidentSleeper", "", "Kappa", ""],
-    })
+    return pd.DataFrame(
+        {
+            "comment_id": ["a", "b", "c", "d", "e", "f", "g", "h"],
+            "time": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0],
+            "user": ["viewer", "viewer2", "Nightbot", "viewer3", "viewer4", "viewer5", "viewer6", "viewer7"],
+            "message": [
+                "KEKW KEKW",
+                "!drop",
+                "Follow the streamer on twitter",
+                "please subscribe gg",
+                "this is boring ResidentSleeper",
+                "😂😂 lmaooo",
+                "Kappa",
+                "the bus comes at noon",
+            ],
+            "emotes": ["KEKW KEKW", "", "", "", "ResidentSleeper", "", "Kappa", ""],
+        }
+    )
 
 
 def test_contract_columns_and_filters(models):
@@ -67,20 +77,48 @@ def test_scores_follow_the_blend_formula():
 
 
 def test_neutral_text_questions_notices_and_channel_emotes():
-    msgs = ["how do you queue for squads?", "who won?", "is this good?", "true", "no", "ok", "hi chat",
-            "wonsoftie subscribed at Tier 1. They've subscribed for 26 months, currently on a 26 month streak!",
-            "Thank you yushers for the 300 bits! fusBITS", "Remember to follow if you enjoyed the stream! <3 :D",
-            "fusHeart fusHeart", "chjbHug", "sykHypers", "fusKeK", "fusWave", "noooo", "ha ha ha",
-            "whorgan1 subscribed at Tier 1. They've subscribed for 2 months! LMAO"]
-    frame = pd.DataFrame({"comment_id": [str(i) for i in range(len(msgs))], "time": np.arange(len(msgs), dtype=float),
-                          "user": "", "message": msgs, "emotes": ""})
+    msgs = [
+        "how do you queue for squads?",
+        "who won?",
+        "is this good?",
+        "true",
+        "no",
+        "ok",
+        "hi chat",
+        "wonsoftie subscribed at Tier 1. They've subscribed for 26 months, currently on a 26 month streak!",
+        "Thank you yushers for the 300 bits! fusBITS",
+        "Remember to follow if you enjoyed the stream! <3 :D",
+        "fusHeart fusHeart",
+        "chjbHug",
+        "sykHypers",
+        "fusKeK",
+        "fusWave",
+        "noooo",
+        "ha ha ha",
+        "whorgan1 subscribed at Tier 1. They've subscribed for 2 months! LMAO",
+    ]
+    frame = pd.DataFrame(
+        {
+            "comment_id": [str(i) for i in range(len(msgs))],
+            "time": np.arange(len(msgs), dtype=float),
+            "user": "",
+            "message": msgs,
+            "emotes": "",
+        }
+    )
     out = chat_mod.score_chat_frame(frame).set_index("message")
     for m in msgs[:10] + ["fusWave"]:
         assert abs(out.loc[m, "sentiment_score"]) < 0.05, m
         assert out.loc[m, "neutral"] > 0.9, m  # VADER's small share can leave a trace of happiness ("true")
     emotion = out[chat_mod.EMOTION_COLUMNS].idxmax(axis=1)
-    assert emotion[["fusHeart fusHeart", "chjbHug", "sykHypers", "fusKeK", "noooo", "ha ha ha"]].tolist() == \
-        ["happiness", "happiness", "excitement", "funny", "sadness", "funny"]
+    assert emotion[["fusHeart fusHeart", "chjbHug", "sykHypers", "fusKeK", "noooo", "ha ha ha"]].tolist() == [
+        "happiness",
+        "happiness",
+        "excitement",
+        "funny",
+        "sadness",
+        "funny",
+    ]
     assert out.loc["fusHeart fusHeart", "sentiment_score"] > 0.05 > -0.05 > out.loc["noooo", "sentiment_score"]
     assert out.loc[msgs[-1], "funny"] > 0.6  # a subscriber's own words after the notice still count
     assert out.loc["fusHeart fusHeart", "emote_count"] == 2 and out.loc["fusWave", "emote_count"] == 1

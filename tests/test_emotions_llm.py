@@ -18,9 +18,16 @@ KEY = "sk-test-secret-123456"
 
 def _segments(tmp_path, texts):
     n = len(texts)
-    seg = pd.DataFrame({"window_id": range(n), "start_time": np.arange(n) * 30.0, "end_time": np.arange(n) * 30.0 + 60,
-                        "word_count": [len(t.split()) for t in texts],
-                        "speech_rate": [len(t.split()) / 60 for t in texts], "text": texts})
+    seg = pd.DataFrame(
+        {
+            "window_id": range(n),
+            "start_time": np.arange(n) * 30.0,
+            "end_time": np.arange(n) * 30.0 + 60,
+            "word_count": [len(t.split()) for t in texts],
+            "speech_rate": [len(t.split()) / 60 for t in texts],
+            "text": texts,
+        }
+    )
     path = tmp_path / "segments.csv"
     seg.to_csv(path, index=False)
     feats = pd.DataFrame({"time": np.arange(n * 30 + 60, dtype=float), "rms_db": -30.0})
@@ -37,15 +44,33 @@ def key_env(monkeypatch):
 
 
 def test_llm_scores_retries_repair_fallback_and_cache(tmp_path, key_env, caplog):
-    texts = ["that was insane lol", "plain talk [[429x2]]", "server hiccup [[500]]", "needs repair [[bad]] insane",
-             "hopeless [[badalways]] this is boring", "slow first [[slowonce]] lol", "down [[500always]]", ""]
+    texts = [
+        "that was insane lol",
+        "plain talk [[429x2]]",
+        "server hiccup [[500]]",
+        "needs repair [[bad]] insane",
+        "hopeless [[badalways]] this is boring",
+        "slow first [[slowonce]] lol",
+        "down [[500always]]",
+        "",
+    ]
     seg, feats = _segments(tmp_path, texts)
     out_csv = tmp_path / "sentiment.csv"
     caplog.set_level(logging.INFO)
     with StubServer(latency=0.05, slow_seconds=2.0) as stub:
-        out = speech.score_windows(seg, feats, out_csv, backend="auto", base_url=stub.base_url, model="stub-llm",
-                                   concurrency=4, timeout=0.8, cache_dir=tmp_path / "cache", max_retries=3,
-                                   backoff_base=0.01)
+        out = speech.score_windows(
+            seg,
+            feats,
+            out_csv,
+            backend="auto",
+            base_url=stub.base_url,
+            model="stub-llm",
+            concurrency=4,
+            timeout=0.8,
+            cache_dir=tmp_path / "cache",
+            max_retries=3,
+            backoff_base=0.01,
+        )
         calls_first = stub.calls
         assert stub.auth_headers == {f"Bearer {KEY}"}
         assert all(r["model"] == "stub-llm" and r["response_format"] == {"type": "json_object"} for r in stub.requests)
@@ -75,9 +100,19 @@ def test_llm_scores_retries_repair_fallback_and_cache(tmp_path, key_env, caplog)
         assert stub.max_in_flight <= 4
 
         # rerun: every valid answer comes from the cache; only the windows that fell back are asked again
-        out2 = speech.score_windows(seg, feats, tmp_path / "again.csv", backend="auto", base_url=stub.base_url,
-                                    model="stub-llm", concurrency=4, timeout=0.8, cache_dir=tmp_path / "cache",
-                                    max_retries=0, backoff_base=0.01)
+        out2 = speech.score_windows(
+            seg,
+            feats,
+            tmp_path / "again.csv",
+            backend="auto",
+            base_url=stub.base_url,
+            model="stub-llm",
+            concurrency=4,
+            timeout=0.8,
+            cache_dir=tmp_path / "cache",
+            max_retries=0,
+            backoff_base=0.01,
+        )
         assert stub.calls - calls_first == 2 + 1  # badalways (+ repair) and 500always, nothing else
         pd.testing.assert_frame_equal(out.reset_index(drop=True), out2.reset_index(drop=True))
     log_text = caplog.text
@@ -89,16 +124,40 @@ def test_concurrency_bound_and_full_cache_rerun(tmp_path, key_env):
     texts = [f"window number {i} lol" for i in range(12)]
     seg, feats = _segments(tmp_path, texts)
     with StubServer(latency=0.3) as stub:
-        speech.score_windows(seg, feats, tmp_path / "a.csv", base_url=stub.base_url, model="stub-llm",
-                             concurrency=3, timeout=5, cache_dir=tmp_path / "c")
+        speech.score_windows(
+            seg,
+            feats,
+            tmp_path / "a.csv",
+            base_url=stub.base_url,
+            model="stub-llm",
+            concurrency=3,
+            timeout=5,
+            cache_dir=tmp_path / "c",
+        )
         assert stub.calls == 12
         assert stub.max_in_flight == 3  # used, and never exceeded
-        speech.score_windows(seg, feats, tmp_path / "b.csv", base_url=stub.base_url, model="stub-llm",
-                             concurrency=3, timeout=5, cache_dir=tmp_path / "c")
+        speech.score_windows(
+            seg,
+            feats,
+            tmp_path / "b.csv",
+            base_url=stub.base_url,
+            model="stub-llm",
+            concurrency=3,
+            timeout=5,
+            cache_dir=tmp_path / "c",
+        )
         assert stub.calls == 12  # cached rerun: no calls
         # another model is another cache key
-        speech.score_windows(seg, None, tmp_path / "d.csv", base_url=stub.base_url, model="other-model",
-                             concurrency=3, timeout=5, cache_dir=tmp_path / "c")
+        speech.score_windows(
+            seg,
+            None,
+            tmp_path / "d.csv",
+            base_url=stub.base_url,
+            model="other-model",
+            concurrency=3,
+            timeout=5,
+            cache_dir=tmp_path / "c",
+        )
         assert stub.calls == 24
     assert (pd.read_csv(tmp_path / "a.csv")["model"] == "stub-llm").all()
     assert (pd.read_csv(tmp_path / "d.csv")["model"] == "other-model").all()
@@ -130,11 +189,15 @@ def test_refused_key_is_one_line_error(tmp_path, key_env):
 
 
 def test_parse_answer_validates_schema():
-    ok = llm.parse_answer("```json\n" + '{"sentiment_score": -0.5, "excitement": 1, "funny": 0, "happiness": 0, '
-                          '"anger": 0.2, "sadness": 0.1, "neutral": 0, "highlight_score": 0.7}\n```')
+    ok = llm.parse_answer(
+        "```json\n" + '{"sentiment_score": -0.5, "excitement": 1, "funny": 0, "happiness": 0, '
+        '"anger": 0.2, "sadness": 0.1, "neutral": 0, "highlight_score": 0.7}\n```'
+    )
     assert ok["sentiment_score"] == -0.5 and ok["highlight_score"] == 0.7
     with pytest.raises(ValueError, match="schema"):
-        llm.parse_answer('{"sentiment_score": 2, "excitement": 1, "funny": 0, "happiness": 0, "anger": 0, '
-                         '"sadness": 0, "neutral": 0, "highlight_score": 0}')
+        llm.parse_answer(
+            '{"sentiment_score": 2, "excitement": 1, "funny": 0, "happiness": 0, "anger": 0, '
+            '"sadness": 0, "neutral": 0, "highlight_score": 0}'
+        )
     with pytest.raises(ValueError):
         llm.parse_answer("no json here")

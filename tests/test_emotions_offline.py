@@ -47,14 +47,44 @@ def test_exclamation_adds_excitement():
 
 
 def test_filters_by_rule_not_by_substring():
-    frame = pd.DataFrame({
-        "user": ["viewer1", "Nightbot", "StreamElements", "viewer2", "viewer3", "viewer4", "moobot", "viewer5", "v6"],
-        "message": ["!drop", "Follow on twitter!", "hi", "please subscribe gg", "gg ez sub hype", "   ",
-                    "!commands", "wow ! that", "subscribed for 3 months"],
-    })
+    frame = pd.DataFrame(
+        {
+            "user": [
+                "viewer1",
+                "Nightbot",
+                "StreamElements",
+                "viewer2",
+                "viewer3",
+                "viewer4",
+                "moobot",
+                "viewer5",
+                "v6",
+            ],
+            "message": [
+                "!drop",
+                "Follow on twitter!",
+                "hi",
+                "please subscribe gg",
+                "gg ez sub hype",
+                "   ",
+                "!commands",
+                "wow ! that",
+                "subscribed for 3 months",
+            ],
+        }
+    )
     f = filter_messages(frame)
-    assert f["filter_reason"].tolist() == ["command", "bot_account", "bot_account", "", "", "empty",
-                                           "bot_account", "", ""]
+    assert f["filter_reason"].tolist() == [
+        "command",
+        "bot_account",
+        "bot_account",
+        "",
+        "",
+        "empty",
+        "bot_account",
+        "",
+        "",
+    ]
     assert f["is_filtered"].tolist() == [True, True, True, False, False, True, True, False, False]
     extra = filter_messages(frame.assign(user=["mybot"] + frame["user"].tolist()[1:]), extra_bots=["MyBot"])
     assert extra.loc[0, "filter_reason"] == "bot_account"
@@ -98,22 +128,49 @@ def test_slang_normalisation_keeps_plain_words():
 
 
 def _speech_case(tmp_path):
-    seg = pd.DataFrame({"window_id": [0, 1, 2], "start_time": [0.0, 30.0, 60.0], "end_time": [60.0, 90.0, 120.0],
-                        "word_count": [6, 8, 8], "speech_rate": [1.0, 1.0, 2.0],
-                        "text": ["we are here. the cat sat.", "okay. no no no that hurts.", "the cat sat. ha ha ha ha."]})
+    seg = pd.DataFrame(
+        {
+            "window_id": [0, 1, 2],
+            "start_time": [0.0, 30.0, 60.0],
+            "end_time": [60.0, 90.0, 120.0],
+            "word_count": [6, 8, 8],
+            "speech_rate": [1.0, 1.0, 2.0],
+            "text": ["we are here. the cat sat.", "okay. no no no that hurts.", "the cat sat. ha ha ha ha."],
+        }
+    )
     seg.to_csv(tmp_path / "seg.csv", index=False)
     n = 120
     z, shout = np.zeros(n), np.zeros(n)
     z[60], shout[60] = 6.0, 1  # a shout in window 1's middle (seconds 45-75 are nearest its centre, 60)
-    z[100] = 3.0               # a loud second in window 2's middle: arousal (3 - 2) / 2 = 0.5
+    z[100] = 3.0  # a loud second in window 2's middle: arousal (3 - 2) / 2 = 0.5
     db = np.r_[np.full(60, -30.0), np.full(60, -24.0)]
-    pd.DataFrame({"time": np.arange(float(n)), "rms_db": db, "loudness_z": z, "shout": shout,
-                  "laughter": 0}).to_csv(tmp_path / "f.csv", index=False)
-    words = [(1, "we"), (2, "are"), (3, "here"), (58, "no"), (59, "no"), (60, "no"), (61, "that"), (62, "hurts"),
-             (80, "okay"), (99, "ha"), (99.5, "ha"), (100, "ha"), (101, "ha")]
-    pd.DataFrame({"start_time": [w[0] for w in words], "end_time": [w[0] + 0.4 for w in words],
-                  "word": [w[1] for w in words], "punctuated_word": [w[1] for w in words],
-                  "confidence": 1.0}).to_csv(tmp_path / "w.csv", index=False)
+    pd.DataFrame({"time": np.arange(float(n)), "rms_db": db, "loudness_z": z, "shout": shout, "laughter": 0}).to_csv(
+        tmp_path / "f.csv", index=False
+    )
+    words = [
+        (1, "we"),
+        (2, "are"),
+        (3, "here"),
+        (58, "no"),
+        (59, "no"),
+        (60, "no"),
+        (61, "that"),
+        (62, "hurts"),
+        (80, "okay"),
+        (99, "ha"),
+        (99.5, "ha"),
+        (100, "ha"),
+        (101, "ha"),
+    ]
+    pd.DataFrame(
+        {
+            "start_time": [w[0] for w in words],
+            "end_time": [w[0] + 0.4 for w in words],
+            "word": [w[1] for w in words],
+            "punctuated_word": [w[1] for w in words],
+            "confidence": 1.0,
+        }
+    ).to_csv(tmp_path / "w.csv", index=False)
     return seg
 
 
@@ -123,10 +180,12 @@ def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
     for name in ("NEBIUS_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     seg = _speech_case(tmp_path)
-    out = speech.score_windows(tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv",
-                               words_csv=tmp_path / "w.csv", backend="offline")
-    ev = delivery.window_events(seg["start_time"].to_numpy(), seg["end_time"].to_numpy(),
-                                delivery.per_second(tmp_path / "f.csv"))
+    out = speech.score_windows(
+        tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv", words_csv=tmp_path / "w.csv", backend="offline"
+    )
+    ev = delivery.window_events(
+        seg["start_time"].to_numpy(), seg["end_time"].to_numpy(), delivery.per_second(tmp_path / "f.csv")
+    )
     assert ev["event_time"].tolist() == [0.0, 60.0, 100.0] and ev["event_arousal"].tolist() == [0.0, 1.0, 0.5]
     # window 0: no event, plain sentences -> neutral
     assert out.loc[0, ["excitement", "funny", "happiness", "anger", "sadness"]].max() == 0
@@ -151,8 +210,14 @@ def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
 def test_event_emotions_read_delivery_with_the_words():
     from klipstream.emotions.delivery import event_emotions
 
-    words = ["did you see that that was amazing", "you scared me more than the monster", "no no no that hurts",
-             "ha ha ha ha", "the map is on the wall", "this is the worst"]
+    words = [
+        "did you see that that was amazing",
+        "you scared me more than the monster",
+        "no no no that hurts",
+        "ha ha ha ha",
+        "the map is on the wall",
+        "this is the worst",
+    ]
     ev = event_emotions(score_texts(words), np.zeros(len(words)))
     emo = ev.idxmax(axis=1).tolist()
     assert emo == ["excitement", "excitement", "anger", "funny", "excitement", "anger"]

@@ -14,13 +14,15 @@ from klipstream.errors import KlipError
 
 
 def _corpus(tmp_path):
-    words = {"KEKW": ["that was hilarious", "the chair fell", "he tripped again", "what a clown move"],
-             "Pog": ["we won the round", "what a clutch play", "new record run", "he hit the shot"],
-             "Sadge": ["we lost again", "the run died", "she left the stream", "no more games"],
-             "<3": ["thank you streamer", "love this community", "you are the best", "have a great day"],
-             "DansGame": ["this smells awful", "gross food choice", "that bug again", "awful lag"]}
+    words = {
+        "KEKW": ["that was hilarious", "the chair fell", "he tripped again", "what a clown move"],
+        "Pog": ["we won the round", "what a clutch play", "new record run", "he hit the shot"],
+        "Sadge": ["we lost again", "the run died", "she left the stream", "no more games"],
+        "<3": ["thank you streamer", "love this community", "you are the best", "have a great day"],
+        "DansGame": ["this smells awful", "gross food choice", "that bug again", "awful lag"],
+    }
     lines, t = [], 0
-    for rep in range(6):
+    for _rep in range(6):
         for emote, texts in words.items():
             for text in texts:
                 t += 7

@@ -36,7 +36,7 @@ def check_cues(cues: list[cap.Cue], words: pd.DataFrame, opts: dict, span: float
     for k, cue in enumerate(cues):
         said = " ".join(cue.lines).removeprefix(opts["speaker_prefix"]).split(" ")
         n = len(said)
-        assert said == tokens[i:i + n], (cue, tokens[i:i + n])
+        assert said == tokens[i : i + n], (cue, tokens[i : i + n])
         first, last = words.iloc[i], words.iloc[i + n - 1]
         assert abs(cue.start - first["start"]) <= 0.1
         nxt = cues[k + 1].start if k + 1 < len(cues) else (span if span is not None else np.inf)
@@ -65,8 +65,9 @@ def real_words(tmp_path_factory, shared_data):
 def test_captions_of_real_speech_are_aligned_to_words_csv(real_words, tmp_path):
     words_csv = real_words / "words.csv"
     opts = {"max_chars_per_line": 20}  # narrow lines: more cues from 11 s of speech
-    cap.write_captions(words_csv, tmp_path / "v.srt", tmp_path / "v.vtt", transcript_json=real_words / "t.json",
-                       settings=opts)
+    cap.write_captions(
+        words_csv, tmp_path / "v.srt", tmp_path / "v.vtt", transcript_json=real_words / "t.json", settings=opts
+    )
     import pysubs2
 
     table = pd.read_csv(words_csv, keep_default_na=False)
@@ -85,17 +86,56 @@ def test_cue_rules_and_speaker_turns(tmp_path):
     rng = np.random.default_rng(1)
     n = 400
     starts = np.cumsum(rng.uniform(0.15, 0.6, n) + np.where(rng.random(n) < 0.05, 2.0, 0.0))
-    vocab = ["we", "are", "so", "back", "chat", "that", "was", "absolutely", "incredible", "no", "way", "the",
-             "boss", "is", "down", "again.", "what?", "let's", "go!", "extraordinarily-long-hyphenated-word"]
-    words = pd.DataFrame({"start_time": starts, "end_time": starts + rng.uniform(0.1, 0.4, n),
-                          "word": [w.strip(".?!") for w in rng.choice(vocab, n)], "confidence": 0.9})
+    vocab = [
+        "we",
+        "are",
+        "so",
+        "back",
+        "chat",
+        "that",
+        "was",
+        "absolutely",
+        "incredible",
+        "no",
+        "way",
+        "the",
+        "boss",
+        "is",
+        "down",
+        "again.",
+        "what?",
+        "let's",
+        "go!",
+        "extraordinarily-long-hyphenated-word",
+    ]
+    words = pd.DataFrame(
+        {
+            "start_time": starts,
+            "end_time": starts + rng.uniform(0.1, 0.4, n),
+            "word": [w.strip(".?!") for w in rng.choice(vocab, n)],
+            "confidence": 0.9,
+        }
+    )
     words["punctuated_word"] = words["word"]
     words.loc[rng.random(n) < 0.08, "punctuated_word"] += "."
     words.to_csv(tmp_path / "w.csv", index=False)
     speakers = (np.arange(n) // 37) % 2  # turns every 37 words
-    doc = {"results": {"channels": [{"alternatives": [{"words": [
-        {"word": w, "start": float(s), "end": float(e), "speaker": int(p)}
-        for w, s, e, p in zip(words["word"], words["start_time"], words["end_time"], speakers)]}]}]}}
+    doc = {
+        "results": {
+            "channels": [
+                {
+                    "alternatives": [
+                        {
+                            "words": [
+                                {"word": w, "start": float(s), "end": float(e), "speaker": int(p)}
+                                for w, s, e, p in zip(words["word"], words["start_time"], words["end_time"], speakers)
+                            ]
+                        }
+                    ]
+                }
+            ]
+        }
+    }
     (tmp_path / "t.json").write_text(json.dumps(doc))
     loaded = cap.load_words(tmp_path / "w.csv", tmp_path / "t.json")
     assert loaded["speaker"].tolist() == speakers.tolist()
@@ -122,12 +162,43 @@ def test_wrap_balances_two_lines_and_avoids_a_dangling_article():
 def analysed(tmp_path_factory):
     """An integrated analysis of a 10-minute VOD (6 highlights), its video at 30000/1001 fps and its top 3 clips."""
     tmp = tmp_path_factory.mktemp("exports")
-    doc = integrate(VOD, tmp / "a.json", title="Export <test>", twitch_url="https://www.twitch.tv/videos/42",
-                    params={}, **report_inputs(tmp))
+    doc = integrate(
+        VOD,
+        tmp / "a.json",
+        title="Export <test>",
+        twitch_url="https://www.twitch.tv/videos/42",
+        params={},
+        **report_inputs(tmp),
+    )
     video = tmp / f"video_{VOD}.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=96x54:rate=30000/1001",
-                    "-f", "lavfi", "-i", "sine=f=330:sample_rate=16000", "-t", "600", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(video)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=96x54:rate=30000/1001",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=330:sample_rate=16000",
+            "-t",
+            "600",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(video),
+        ],
+        check=True,
+    )
     clips = cut_clips(video, tmp / "a.json", tmp / "clips", top_k=3, preset="ultrafast")
     return tmp, doc, video, clips
 
@@ -144,15 +215,18 @@ def test_timelines_read_back_frame_accurate(analysed, tmp_path, kind):
     import opentimelineio as otio
 
     tmp, doc, video, clips = analysed
-    info = timeline.export_timelines(tmp / "a.json", tmp_path / "m", tmp_path / "s", video=video,
-                                     clips_dir=tmp / "clips", top_k=3)
+    info = timeline.export_timelines(
+        tmp / "a.json", tmp_path / "m", tmp_path / "s", video=video, clips_dir=tmp / "clips", top_k=3
+    )
     fps = 30000 / 1001
     assert info["fps"] == pytest.approx(fps)
     frame = lambda t: int(round(t * fps))  # noqa: E731
     path = tmp_path / f"s.{kind}"
     selects = otio.adapters.read_from_file(str(path), **({"rate": fps} if kind == "edl" else {}))
-    got = [(c.source_range.start_time.rescaled_to(fps).value, c.source_range.end_time_exclusive().rescaled_to(fps).value)
-           for c in selects.tracks[0].find_clips()]
+    got = [
+        (c.source_range.start_time.rescaled_to(fps).value, c.source_range.end_time_exclusive().rescaled_to(fps).value)
+        for c in selects.tracks[0].find_clips()
+    ]
     want = [(frame(c["start"]), frame(c["end"])) for c in clips["clips"]]
     assert [(round(a), round(b)) for a, b in got] == want
     assert all(abs(a - round(a)) < 1e-6 and abs(b - round(b)) < 1e-6 for a, b in got)
@@ -170,8 +244,9 @@ def test_timelines_read_back_frame_accurate(analysed, tmp_path, kind):
         starts = [m.marked_range.start_time.rescaled_to(fps).value for m in marks]
     assert [round(t) for t in starts] == [frame(h["start"]) for h in doc["highlights"]]
     if kind != "edl":  # EDL LOC comments carry a position only
-        assert [round(m.marked_range.end_time_exclusive().rescaled_to(fps).value) for m in marks] == \
-            [frame(h["end"]) for h in doc["highlights"]]
+        assert [round(m.marked_range.end_time_exclusive().rescaled_to(fps).value) for m in marks] == [
+            frame(h["end"]) for h in doc["highlights"]
+        ]
         assert [m.name for m in marks] == [timeline.moment_label(h) for h in doc["highlights"]]
     if kind == "otio":
         assert len(selects.tracks) == 2 and selects.tracks[1].kind == "Audio"
@@ -197,8 +272,9 @@ def test_timelines_without_a_video(analysed, tmp_path):
     import opentimelineio as otio
 
     tmp, doc, _, _ = analysed
-    info = timeline.export_timelines(tmp / "a.json", tmp_path / "m", tmp_path / "s", top_k=2,
-                                     settings={"fallback_fps": 25})
+    info = timeline.export_timelines(
+        tmp / "a.json", tmp_path / "m", tmp_path / "s", top_k=2, settings={"fallback_fps": 25}
+    )
     assert info == {"fps": 25.0, "editor_fps": 25.0, "markers": len(doc["highlights"]), "selects": 2}
     back = otio.adapters.read_from_file(str(tmp_path / "s.otio"))
     clip = next(iter(back.tracks[0].find_clips()))
@@ -218,9 +294,14 @@ def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
         m, s = line.split(" ", 1)[0].split(":")
         assert int(m) * 60 + int(s) == t
     # closer moments: only the better ranked is kept; a moment in the first 10 s becomes the 0:00 chapter
-    fake = {**doc, "highlights": [{**doc["highlights"][0], "rank": 1, "start": 4.0},
-                                  {**doc["highlights"][1], "rank": 2, "start": 300.0},
-                                  {**doc["highlights"][2], "rank": 3, "start": 305.0}]}
+    fake = {
+        **doc,
+        "highlights": [
+            {**doc["highlights"][0], "rank": 1, "start": 4.0},
+            {**doc["highlights"][1], "rank": 2, "start": 300.0},
+            {**doc["highlights"][2], "rank": 3, "start": 305.0},
+        ],
+    }
     got = chapters.youtube_chapters(fake)
     assert [t for t, _ in got] == [0, 300] and got[0][1].startswith("#1 ")
 
@@ -242,11 +323,13 @@ def per_clip_captions(tmp: Path, clips: dict) -> Path:
         for k, t in enumerate(np.arange(c["start"] + 0.5, c["end"] - 1, 0.45)):
             rows.append((t, t + 0.35, f"word{k}"))
     words = pd.DataFrame(rows, columns=["start_time", "end_time", "word"]).assign(
-        punctuated_word=lambda f: f["word"], confidence=1.0)
+        punctuated_word=lambda f: f["word"], confidence=1.0
+    )
     words.to_csv(tmp / "words.csv", index=False)
     out = tmp / "captions"
-    listing = cap.write_captions(tmp / "words.csv", tmp / "v.srt", tmp / "v.vtt", clips_dir=tmp / "clips",
-                                 clip_captions_dir=out, vod=VOD)
+    listing = cap.write_captions(
+        tmp / "words.csv", tmp / "v.srt", tmp / "v.vtt", clips_dir=tmp / "clips", clip_captions_dir=out, vod=VOD
+    )
     assert [c["clip"] for c in listing["clips"]] == [c["file"] for c in clips["clips"]]
     for c, entry in zip(clips["clips"], listing["clips"]):
         inside = cap.clip_words(cap.load_words(tmp / "words.csv"), c["start"], c["end"])
@@ -262,8 +345,13 @@ def per_clip_captions(tmp: Path, clips: dict) -> Path:
 def test_vertical_clips_size_duration_and_burned_captions(analysed, mode, tmp_path):
     tmp, _, _, clips = analysed
     captions = per_clip_captions(tmp, clips)
-    listing = vertical.render_vertical(tmp / "clips", tmp_path / "vertical", captions_dir=captions,
-                                       settings={"mode": mode, "height": 320, "preset": "ultrafast"}, vod=VOD)
+    listing = vertical.render_vertical(
+        tmp / "clips",
+        tmp_path / "vertical",
+        captions_dir=captions,
+        settings={"mode": mode, "height": 320, "preset": "ultrafast"},
+        vod=VOD,
+    )
     assert listing["width"] == 180 and listing["height"] == 320 and listing["count"] == len(clips["clips"])
     assert listing["captions"] == "burned"
     for made, clip in zip(listing["clips"], clips["clips"]):
@@ -273,13 +361,35 @@ def test_vertical_clips_size_duration_and_burned_captions(analysed, mode, tmp_pa
         assert media_duration(path) == pytest.approx(media_duration(tmp / "clips" / clip["file"]), abs=0.15)
         assert made["captions_burned"]
     # burned captions change the picture where they sit (lower part), against the same clip without them
-    plain = vertical.render_vertical(tmp / "clips", tmp_path / "plain", settings={"mode": mode, "height": 320,
-                                     "preset": "ultrafast", "burn_captions": False}, vod=VOD)
+    plain = vertical.render_vertical(
+        tmp / "clips",
+        tmp_path / "plain",
+        settings={"mode": mode, "height": 320, "preset": "ultrafast", "burn_captions": False},
+        vod=VOD,
+    )
     assert plain["captions"] == "none" and plain["captions_missing"] is None
 
     def frame(folder, name):
-        raw = subprocess.run([ffmpeg_exe(), "-v", "error", "-ss", "2", "-i", str(folder / name), "-frames:v", "1",
-                              "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+        raw = subprocess.run(
+            [
+                ffmpeg_exe(),
+                "-v",
+                "error",
+                "-ss",
+                "2",
+                "-i",
+                str(folder / name),
+                "-frames:v",
+                "1",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "gray",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         return np.frombuffer(raw, np.uint8).reshape(320, 180).astype(int)
 
     name = listing["clips"][0]["file"]
@@ -298,8 +408,13 @@ def test_vertical_without_libass_says_what_is_missing(analysed, tmp_path, monkey
     monkeypatch.setattr(vertical, "subtitles_missing", lambda exe: reason)
     captions = per_clip_captions(tmp, clips)
     with caplog.at_level(logging.WARNING):
-        listing = vertical.render_vertical(tmp / "clips", tmp_path / "v", captions_dir=captions,
-                                           settings={"height": 320, "preset": "ultrafast"}, vod=VOD)
+        listing = vertical.render_vertical(
+            tmp / "clips",
+            tmp_path / "v",
+            captions_dir=captions,
+            settings={"height": 320, "preset": "ultrafast"},
+            vod=VOD,
+        )
     assert listing["captions"] == "none" and listing["captions_missing"] == reason
     assert listing["count"] == len(clips["clips"])
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -314,10 +429,19 @@ def test_publish_plans_the_exports(tmp_path):
     for name in ("m.otio", "m.edl", "m.xml", "c.txt", "v.srt", "v.vtt"):
         (tmp_path / name).write_text("x")
     buckets = {"raw": "r", "transcripts": "t", "chatlogs": "c", "analysis": "a"}
-    items = plan(VOD, {"moments_otio": tmp_path / "m.otio", "moments_edl": tmp_path / "m.edl",
-                       "moments_xml": tmp_path / "m.xml", "chapters_txt": tmp_path / "c.txt",
-                       "captions_srt": tmp_path / "v.srt", "captions_vtt": tmp_path / "v.vtt",
-                       "vertical_dir": folder}, buckets)
+    items = plan(
+        VOD,
+        {
+            "moments_otio": tmp_path / "m.otio",
+            "moments_edl": tmp_path / "m.edl",
+            "moments_xml": tmp_path / "m.xml",
+            "chapters_txt": tmp_path / "c.txt",
+            "captions_srt": tmp_path / "v.srt",
+            "captions_vtt": tmp_path / "v.vtt",
+            "vertical_dir": folder,
+        },
+        buckets,
+    )
     fields = {i.name: (i.bucket, i.url_field) for i in items}
     assert fields[f"{VOD}/m.edl"] == ("a", "momentsEdlUrl")
     assert fields[f"{VOD}/v.vtt"] == ("t", "captionsVttUrl")

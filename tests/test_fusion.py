@@ -16,7 +16,7 @@ from klipstream.highlights.params import FusionParams
 def spikes(n, at, width=3, height=5.0):
     x = np.zeros(n)
     for t in at:
-        x[t: t + width] = height
+        x[t : t + width] = height
     return x
 
 
@@ -60,8 +60,9 @@ def test_combine_agreement_and_partial_inputs():
     a[50] = 4.0
     c = np.zeros(200)
     c[58] = 9.0
-    both = combine(a, c, FusionParams(smooth_seconds=1, lag_tolerance_seconds=0, lag_min_corr=2.0,
-                                      default_lag_seconds=8))  # force the default lag
+    both = combine(
+        a, c, FusionParams(smooth_seconds=1, lag_tolerance_seconds=0, lag_min_corr=2.0, default_lag_seconds=8)
+    )  # force the default lag
     assert both.lag.method == "default" and both.lag.seconds == 8.0
     assert both.agreement[50] == pytest.approx(6.0)  # sqrt(4 * 9)
     assert both.score[50] == pytest.approx(4 + 9 + 6)
@@ -74,7 +75,7 @@ def test_combine_agreement_and_partial_inputs():
 
 def triangle(n=400, at=100):
     s = np.zeros(n)
-    s[at - 5: at + 6] = [0, 2, 4, 6, 8, 10, 8, 6, 4, 2, 0]
+    s[at - 5 : at + 6] = [0, 2, 4, 6, 8, 10, 8, 6, 4, 2, 0]
     return s
 
 
@@ -139,7 +140,9 @@ def test_candidates_scale_with_the_vod_and_have_tiers():
 
 def test_twitch_links():
     assert twitch_timestamp(3723.9) == "1h2m3s"
-    assert twitch_link("https://www.twitch.tv/videos/1087079172", 65) == "https://www.twitch.tv/videos/1087079172?t=0h1m5s"
+    assert (
+        twitch_link("https://www.twitch.tv/videos/1087079172", 65) == "https://www.twitch.tv/videos/1087079172?t=0h1m5s"
+    )
     assert twitch_link("https://twitch.tv/somechannel/v/42", 3600) == "https://www.twitch.tv/videos/42?t=1h0m0s"
     assert twitch_link("https://youtube.com/watch?v=x", 3) is None and twitch_link(None, 3) is None
 
@@ -160,10 +163,10 @@ def test_param_defaults_are_the_schema_defaults():
 
 
 def test_fill_up_to_the_candidate_count_from_the_best_remaining_peaks():
-    s = triangle(1200, 300)                       # one peak above the baseline
+    s = triangle(1200, 300)  # one peak above the baseline
     fill = np.full(1200, -3.0)
     fill[[330, 500, 700, 900]] = [-0.5, -1.0, -0.2, -2.0]  # below the baseline, best first: 700, 330, 500, 900
-    fill[:60] = -np.inf                           # an edge: never a candidate
+    fill[:60] = -np.inf  # an edge: never a candidate
     p = FusionParams(min_candidates=4, min_gap_seconds=45)
     m = pick_moments(s, p, limit=4, fill=fill)
     assert [x["peak"] for x in m] == [300.0, 700.0, 500.0, 900.0]  # 330 is within 45 s of 300

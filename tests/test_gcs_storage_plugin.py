@@ -18,8 +18,10 @@ from tests.helpers.workflow import run_snakemake
 pytestmark = [
     pytest.mark.workflow,
     pytest.mark.skipif(emulator_command() is None, reason="gcp-storage-emulator not installed"),
-    pytest.mark.skipif(importlib.util.find_spec("snakemake_storage_plugin_gcs") is None,
-                       reason="snakemake-storage-plugin-gcs not installed"),
+    pytest.mark.skipif(
+        importlib.util.find_spec("snakemake_storage_plugin_gcs") is None,
+        reason="snakemake-storage-plugin-gcs not installed",
+    ),
 ]
 
 VOD = "gcschat"
@@ -52,17 +54,32 @@ def test_chat_only_vod_outputs_land_in_the_bucket(tmp_path, emulator):
     bucket.blob(f"{PREFIX}/in/{chat.name}").upload_from_filename(chat)
     table = write_table(tmp_path / "vods.tsv", [(VOD, "", "", f"in/{chat.name}", "gcs chat")])
 
-    storage_args = ["--default-storage-provider", "gcs", "--default-storage-prefix", f"gs://{BUCKET}/{PREFIX}",
-                    "--storage-gcs-project", "test", "--config", f"vods={table}"]
+    storage_args = [
+        "--default-storage-provider",
+        "gcs",
+        "--default-storage-prefix",
+        f"gs://{BUCKET}/{PREFIX}",
+        "--storage-gcs-project",
+        "test",
+        "--config",
+        f"vods={table}",
+    ]
     env = {"STORAGE_EMULATOR_HOST": emulator.host, "USE_GCS": "false"}
     run_snakemake(tmp_path, *storage_args, env=env)
 
     names = {b.name for b in client.list_blobs(BUCKET, prefix=f"{PREFIX}/")}
-    for rel in [f"output/raw/chat/{VOD}_chat.json", f"output/analysis/chat/{VOD}_chat_sentiment.csv",
-                f"output/analysis/chat/{VOD}_chat_timeline.csv", f"output/analysis/chat/{VOD}_highlight_analysis.csv",
-                f"output/analysis/chat/{VOD}_chat_activity.png", f"output/analysis/{VOD}_integrated_analysis.json",
-                f"output/report/{VOD}.html", f"output/publish/{VOD}_manifest.json",
-                f"logs/chat_sentiment_score/{VOD}.log", f"benchmarks/chat_sentiment_score/{VOD}.tsv"]:
+    for rel in [
+        f"output/raw/chat/{VOD}_chat.json",
+        f"output/analysis/chat/{VOD}_chat_sentiment.csv",
+        f"output/analysis/chat/{VOD}_chat_timeline.csv",
+        f"output/analysis/chat/{VOD}_highlight_analysis.csv",
+        f"output/analysis/chat/{VOD}_chat_activity.png",
+        f"output/analysis/{VOD}_integrated_analysis.json",
+        f"output/report/{VOD}.html",
+        f"output/publish/{VOD}_manifest.json",
+        f"logs/chat_sentiment_score/{VOD}.log",
+        f"benchmarks/chat_sentiment_score/{VOD}.tsv",
+    ]:
         assert f"{PREFIX}/{rel}" in names, f"{rel} not in the bucket: {sorted(names)}"
     # The outputs live in the bucket, not in the work directory.
     assert not (tmp_path / "output" / "analysis").exists()

@@ -28,8 +28,10 @@ def mute_video(tmp_path_factory) -> Path:
     """The demo's first 40 s without its audio stream."""
     needs_demo()
     path = tmp_path_factory.mktemp("mute") / "mute.mp4"
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "40", "-an", "-c:v", "copy",
-                    str(path)], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "40", "-an", "-c:v", "copy", str(path)],
+        check=True,
+    )
     return path
 
 
@@ -39,8 +41,9 @@ def test_a_video_without_audio_gives_an_empty_wav_and_one_line(mute_video, tmp_p
     with wave.open(str(wav)) as w:
         assert (w.getnframes(), w.getframerate(), w.getnchannels(), w.getsampwidth()) == (0, 16000, 1, 2)
     lines = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-    assert lines == [f"video {mute_video} has no audio stream: its audio is empty and the VOD goes on with its "
-                     "chat only"]
+    assert lines == [
+        f"video {mute_video} has no audio stream: its audio is empty and the VOD goes on with its chat only"
+    ]
 
 
 def _ffmpegs() -> list[str]:
@@ -72,8 +75,13 @@ def test_a_vod_whose_video_has_no_audio_goes_on_with_its_chat(mute_video, tmp_pa
     from tests.helpers.workflow import write_table
 
     write_table(tmp_path / "vods.tsv", [("mute", "", str(mute_video), str(DEMO / "demo_chat.json"), "Mute")])
-    run_snakemake(tmp_path, "output/analysis/mute_integrated_analysis.json", "output/report/mute.html",
-                  "--config", "vods=vods.tsv")
+    run_snakemake(
+        tmp_path,
+        "output/analysis/mute_integrated_analysis.json",
+        "output/report/mute.html",
+        "--config",
+        "vods=vods.tsv",
+    )
     doc = json.loads((tmp_path / "output/analysis/mute_integrated_analysis.json").read_text())
     assert doc["signals_used"] == ["chat", "chat_sentiment"] and doc["highlights"]
     log = (tmp_path / "logs/audio_extract/mute.log").read_text()
@@ -115,8 +123,18 @@ def test_klipstream_run_after_kill_9_clears_the_lock_and_finishes(tmp_path):
 
     needs_demo()
     write_table(tmp_path / "vods.tsv", [("chatonly", "", "", str(DEMO / "demo_chat.json"), "Chat only")])
-    cmd = [sys.executable, "-m", "klipstream.cli", "run", "chatonly", "--analysis-only", "--workdir", str(tmp_path),
-           "--config", "vods=vods.tsv"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "klipstream.cli",
+        "run",
+        "chatonly",
+        "--analysis-only",
+        "--workdir",
+        str(tmp_path),
+        "--config",
+        "vods=vods.tsv",
+    ]
     first = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     from klipstream import workflow
@@ -143,8 +161,13 @@ def test_status_piped_into_head_prints_no_traceback(tmp_path):
     for _ in range(200):
         status.report("v1", "Analyzing", step="audio_plot", status_dir=tmp_path, convex=None)
     for args in ("", "v1"):
-        done = subprocess.run(f"{sys.executable} -m klipstream.cli status --status-dir {tmp_path} {args} | head -2",
-                              shell=True, capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(
+            f"{sys.executable} -m klipstream.cli status --status-dir {tmp_path} {args} | head -2",
+            shell=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
         assert done.stderr == "", done.stderr
 
@@ -161,8 +184,11 @@ def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path
     doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
     assert (doc["status"], doc["step"], doc["stage"]) == ("Completed", "workflow", "analysis")
     assert [e["status"] for e in doc["history"]][-2:] == ["Finding highlights", "Completed"]
-    done = subprocess.run([sys.executable, "-m", "klipstream.cli", "status", "--status-dir",
-                           str(tmp_path / "output/status")], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "klipstream.cli", "status", "--status-dir", str(tmp_path / "output/status")],
+        capture_output=True,
+        text=True,
+    )
     assert "Completed up to analysis" in done.stdout
     run_snakemake(tmp_path, "--config", "vods=vods.tsv")
     doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
@@ -172,7 +198,12 @@ def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path
 def test_run_into_a_new_relative_workdir(tmp_path):
     """`klipstream run VOD --workdir ../runs` with a folder that does not exist yet: created, used as given."""
     (tmp_path / "here").mkdir()
-    done = subprocess.run([sys.executable, "-m", "klipstream.cli", "run", "-n", "2345678901", "--workdir", "../runs"],
-                          cwd=tmp_path / "here", capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "klipstream.cli", "run", "-n", "2345678901", "--workdir", "../runs"],
+        cwd=tmp_path / "here",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"--directory {tmp_path / 'runs'}" in done.stdout and (tmp_path / "runs").is_dir()

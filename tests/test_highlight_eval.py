@@ -28,6 +28,7 @@ def labels(*spans):
 
 # ----------------------------------------------------------------------------------------------- metric
 
+
 def test_hit_is_inside_the_label_widened_by_the_tolerance_on_both_sides():
     lab = labels((100, 120))
     assert he.hit_mask([89.9, 90, 110, 130, 130.1], lab).tolist() == [False, True, True, True, False]
@@ -63,6 +64,7 @@ def test_engine_peaks_are_read_in_rank_order():
 
 
 # ----------------------------------------------------------------------------------------------- baseline
+
 
 def test_window_counts_are_centred_25_s_windows():
     c = he.window_counts([0, 1, 2, 10, 30])
@@ -112,14 +114,18 @@ def test_run_engine_refuses_bad_ids(tmp_path):
 
 
 def test_table_has_a_mean_row():
-    r = {"k": 2, "engine": {"predicted": 1, "precision_at_k": 0.5, "recall_at_k": 0.5},
-         "baseline": {"predicted": 2, "precision_at_k": 1.0, "recall_at_k": 1.0},
-         "random": {"predicted": 2, "precision_at_k": 0.0, "recall_at_k": 0.0}}
+    r = {
+        "k": 2,
+        "engine": {"predicted": 1, "precision_at_k": 0.5, "recall_at_k": 0.5},
+        "baseline": {"predicted": 2, "precision_at_k": 1.0, "recall_at_k": 1.0},
+        "random": {"predicted": 2, "precision_at_k": 0.0, "recall_at_k": 0.0},
+    }
     out = he.table({"a": r, "b": json.loads(json.dumps(r))})
     assert "MEAN" in out and "engine" in out and " 0.500" in out
 
 
 # ----------------------------------------------------------------------------------------------- dev set
+
 
 @pytest.mark.parametrize("path", [DEVSET, PASS2], ids=["pass1", "pass2"])
 def test_devset_is_well_formed(path):
@@ -153,6 +159,7 @@ def test_devset_times_lie_inside_each_chat(shared_data, tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------- agreement
+
 
 def test_interval_matching_is_one_to_one_within_the_tolerance():
     a = labels((100, 120), (200, 210), (500, 520))

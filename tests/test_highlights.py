@@ -27,8 +27,9 @@ EMO = dict(excitement=0.0, funny=0.0, happiness=0.0, anger=0.0, sadness=0.0, neu
 
 def sentiment_frame(rows) -> pd.DataFrame:
     """rows: (time, user, message, emotes[, is_filtered]) tuples."""
-    df = pd.DataFrame([r if len(r) == 5 else (*r, False) for r in rows],
-                      columns=["time", "user", "message", "emotes", "is_filtered"])
+    df = pd.DataFrame(
+        [r if len(r) == 5 else (*r, False) for r in rows], columns=["time", "user", "message", "emotes", "is_filtered"]
+    )
     df["comment_id"] = np.arange(len(df))
     for k, v in EMO.items():
         df[k] = v
@@ -48,12 +49,54 @@ def timeline_from(sent: pd.DataFrame, n: int) -> pd.DataFrame:
 
 
 def test_message_kinds_by_hand():
-    msgs = pd.Series(["KEKW KEKW", "LOOOOL", "Pog", "LETSGO", "WHAT", "???", "F", "Sadge", "<3", "clip it", "CLIPPED",
-                      "hi chat", "bye everyone", "x subscribed at Tier 1", "https://scam.example.com", "fusLUL",
-                      "chjbHug", "is he going left?", "a b c d e f g", "the lullaby", "PauseChamp"])
+    msgs = pd.Series(
+        [
+            "KEKW KEKW",
+            "LOOOOL",
+            "Pog",
+            "LETSGO",
+            "WHAT",
+            "???",
+            "F",
+            "Sadge",
+            "<3",
+            "clip it",
+            "CLIPPED",
+            "hi chat",
+            "bye everyone",
+            "x subscribed at Tier 1",
+            "https://scam.example.com",
+            "fusLUL",
+            "chjbHug",
+            "is he going left?",
+            "a b c d e f g",
+            "the lullaby",
+            "PauseChamp",
+        ]
+    )
     assert message_kinds(msgs).tolist() == [
-        "laughter", "laughter", "hype", "hype", "shock", "shock", "sadness", "sadness", "love", "clip_cue", "clip_cue",
-        "non_event", "non_event", "non_event", "non_event", "laughter", "love", "other", "other", "other", "other"]
+        "laughter",
+        "laughter",
+        "hype",
+        "hype",
+        "shock",
+        "shock",
+        "sadness",
+        "sadness",
+        "love",
+        "clip_cue",
+        "clip_cue",
+        "non_event",
+        "non_event",
+        "non_event",
+        "non_event",
+        "laughter",
+        "love",
+        "other",
+        "other",
+        "other",
+        "other",
+    ]
 
 
 def test_long_copypasta_is_a_non_event_but_repeated_emotes_are_not():
@@ -64,8 +107,15 @@ def test_long_copypasta_is_a_non_event_but_repeated_emotes_are_not():
 
 
 def test_each_named_chatter_counts_once_per_window_with_their_heaviest_message():
-    sent = sentiment_frame([(0.5, "a", "hello there friend", ""), (1.0, "a", "KEKW", ""), (2.0, "a", "KEKW", ""),
-                            (3.0, "b", "what is this", ""), (20.0, "a", "KEKW", "")])
+    sent = sentiment_frame(
+        [
+            (0.5, "a", "hello there friend", ""),
+            (1.0, "a", "KEKW", ""),
+            (2.0, "a", "KEKW", ""),
+            (3.0, "b", "what is this", ""),
+            (20.0, "a", "KEKW", ""),
+        ]
+    )
     per, kinds = weighted_counts(chat_table(sent), 30, ScoreParams(chat_window=15, chat_weight_other=0.1))
     # a: window [0, 15) -> one message of weight 1 (KEKW beats 'other'), at its first second; b: 0.1; a again at 20 s
     assert per[0] == 1.0 and per[3] == pytest.approx(0.1) and per[20] == 1.0 and per.sum() == pytest.approx(2.1)
@@ -74,13 +124,17 @@ def test_each_named_chatter_counts_once_per_window_with_their_heaviest_message()
 
 def _burst_and_spam(n=900):
     rng = np.random.default_rng(2)
-    rows = [(float(t), f"bg{int(u)}", str(m), "") for t, u, m in
-            zip(rng.uniform(0, n, 900), rng.integers(0, 60, 900), rng.choice(["ok", "lol", "so true", "nice"], 900))]
-    rows += [(300 + k * 0.2, f"fan{k}", "KEKW KEKW", "KEKW KEKW") for k in range(40)]           # 40 people react
-    rows += [(500 + k * 0.25, f"spam{k % 3}", "KEKW", "KEKW") for k in range(48)]              # 3 people spam
-    rows += [(700 + k * 0.3, f"cmd{k}", "!drops", "", True) for k in range(150)]                # a command flood
-    rows += [(700 + k * 0.4, f"fan{k}", "Pog", "") for k in range(40)]                          # ... with hype in it
-    rows += [(5 + k * 0.3, f"hi{k}", "hi chat KEKW", "") for k in range(30)]                   # greetings at the start
+    rows = [
+        (float(t), f"bg{int(u)}", str(m), "")
+        for t, u, m in zip(
+            rng.uniform(0, n, 900), rng.integers(0, 60, 900), rng.choice(["ok", "lol", "so true", "nice"], 900)
+        )
+    ]
+    rows += [(300 + k * 0.2, f"fan{k}", "KEKW KEKW", "KEKW KEKW") for k in range(40)]  # 40 people react
+    rows += [(500 + k * 0.25, f"spam{k % 3}", "KEKW", "KEKW") for k in range(48)]  # 3 people spam
+    rows += [(700 + k * 0.3, f"cmd{k}", "!drops", "", True) for k in range(150)]  # a command flood
+    rows += [(700 + k * 0.4, f"fan{k}", "Pog", "") for k in range(40)]  # ... with hype in it
+    rows += [(5 + k * 0.3, f"hi{k}", "hi chat KEKW", "") for k in range(30)]  # greetings at the start
     return sentiment_frame(rows)
 
 
@@ -93,7 +147,7 @@ def test_burst_against_the_local_rate_spam_commands_and_edges():
     sent = _burst_and_spam()
     cs = chat_score(timeline_from(sent, 900), read_back(sent), ScoreParams())
     z = cs["burst_z"].to_numpy()
-    assert z[295:320].max() > 5                      # 40 people laughing: a burst several sigma above the local rate
+    assert z[295:320].max() > 5  # 40 people laughing: a burst several sigma above the local rate
     assert z[495:520].max() < 0.25 * z[295:320].max()  # 48 KEKWs from 3 people count as 3
     assert cs["command_factor"].iloc[720] < 0.6 and z[700:740].max() < 0.6 * z[295:320].max()
     # the edges give no burst (the greetings at chat start): min(60 s, 5 % of the 899 s span) = 45 s each side
@@ -103,8 +157,8 @@ def test_burst_against_the_local_rate_spam_commands_and_edges():
 
 
 def test_gap_and_late_chat_start_are_edges_not_bursts():
-    rows = [(400 + k * 2.0, f"u{k % 30}", "ok", "") for k in range(300)]     # chat starts at 400 s, ends at 998 s
-    rows = [r for r in rows if not 600 <= r[0] < 800]                        # a 200 s gap
+    rows = [(400 + k * 2.0, f"u{k % 30}", "ok", "") for k in range(300)]  # chat starts at 400 s, ends at 998 s
+    rows = [r for r in rows if not 600 <= r[0] < 800]  # a 200 s gap
     sent = sentiment_frame(rows)
     cs = chat_score(timeline_from(sent, 1000), read_back(sent), ScoreParams())
     assert not cs["live"].iloc[:400].any() and not cs["live"].iloc[602:800].any() and cs["live"].iloc[500]
@@ -115,8 +169,14 @@ def test_gap_and_late_chat_start_are_edges_not_bursts():
 
 
 def test_read_chat_keeps_clip_commands_and_times_the_other_commands(tmp_path):
-    sent = sentiment_frame([(1.0, "a", "LUL", ""), (2.0, "b", "!drops", "", True), (3.0, "c", "!clip", "", True),
-                            (4.0, "nightbot", "Follow!", "", True)])
+    sent = sentiment_frame(
+        [
+            (1.0, "a", "LUL", ""),
+            (2.0, "b", "!drops", "", True),
+            (3.0, "c", "!clip", "", True),
+            (4.0, "nightbot", "Follow!", "", True),
+        ]
+    )
     sent["filter_reason"] = ["", "command", "command", "bot_account"]
     sent.to_csv(tmp_path / "s.csv", index=False)
     chat = read_chat(tmp_path / "s.csv")
@@ -129,7 +189,7 @@ def test_audio_score_weights_and_speech_boost():
     n = 30
     f = pd.DataFrame({"time": np.arange(n, dtype=float), "loudness_z": 0.0, "flux_z": 0.0})
     f.loc[10, "loudness_z"] = 4.0
-    f.loc[11, "flux_z"] = 20.0   # clipped to z_clip 8
+    f.loc[11, "flux_z"] = 20.0  # clipped to z_clip 8
     a = audio_score(f, None, ScoreParams())
     assert a.loc[10, "score"] == pytest.approx(0.5 * 4)
     assert a.loc[11, "score"] == pytest.approx(0.3 * 8)
@@ -146,17 +206,38 @@ def test_speech_per_second_takes_max_of_overlapping_windows():
 
 
 def test_top_messages_and_emotes():
-    msgs = sentiment_frame([(1, "a", "KEKW", "KEKW"), (2, "b", "kekw ", ""), (3, "a", "KEKW", "KEKW"),
-                            (4, "c", "gg", ""), (5, "c", "LUL LUL", "LUL LUL")])
-    assert top_messages(msgs, 2) == [{"message": "KEKW", "count": 3, "users": 2}, {"message": "gg", "count": 1, "users": 1}]
+    msgs = sentiment_frame(
+        [
+            (1, "a", "KEKW", "KEKW"),
+            (2, "b", "kekw ", ""),
+            (3, "a", "KEKW", "KEKW"),
+            (4, "c", "gg", ""),
+            (5, "c", "LUL LUL", "LUL LUL"),
+        ]
+    )
+    assert top_messages(msgs, 2) == [
+        {"message": "KEKW", "count": 3, "users": 2},
+        {"message": "gg", "count": 1, "users": 1},
+    ]
     assert top_emotes(msgs) == [{"emote": "KEKW", "count": 2}, {"emote": "LUL", "count": 2}]
     # third-party emotes are plain text in chat logs (no Twitch fragments): the lexicon and the channel-emote
     # shape find them; a Twitch fragment the lexicon does not know still counts
-    msgs = sentiment_frame([(1, "a", "Pog KEKW OMEGALUL", ""), (2, "b", "OMEGALUL fusHeart", ""), (3, "c", "KEKW", ""),
-                            (4, "d", "OMEGALUL TombRaid", "TombRaid"), (5, "e", "omegalul is fun", "")])
-    assert top_emotes(msgs) == [{"emote": "OMEGALUL", "count": 3}, {"emote": "KEKW", "count": 2},
-                                {"emote": "Pog", "count": 1}, {"emote": "fusHeart", "count": 1},
-                                {"emote": "TombRaid", "count": 1}]
+    msgs = sentiment_frame(
+        [
+            (1, "a", "Pog KEKW OMEGALUL", ""),
+            (2, "b", "OMEGALUL fusHeart", ""),
+            (3, "c", "KEKW", ""),
+            (4, "d", "OMEGALUL TombRaid", "TombRaid"),
+            (5, "e", "omegalul is fun", ""),
+        ]
+    )
+    assert top_emotes(msgs) == [
+        {"emote": "OMEGALUL", "count": 3},
+        {"emote": "KEKW", "count": 2},
+        {"emote": "Pog", "count": 1},
+        {"emote": "fusHeart", "count": 1},
+        {"emote": "TombRaid", "count": 1},
+    ]
 
 
 def test_chat_highlights_csv(tmp_path):
@@ -181,12 +262,31 @@ def test_audio_highlights_csv_with_transcript(tmp_path):
     f.loc[60:63, "loudness_z"] = 6.0
     f.loc[60:63, "laughter"] = 1
     f.to_csv(tmp_path / "f.csv", index=False)
-    pd.DataFrame({"window_id": [0, 1], "start_time": [0.0, 60.0], "end_time": [60.0, 120.0], "sentiment_score": 0.5,
-                  "excitement": [0.1, 0.9], "funny": [0.0, 0.4], "happiness": 0.2, "anger": 0.0, "sadness": 0.0,
-                  "neutral": 0.1, "highlight_score": [0.0, 1.0], "model": "t"}).to_csv(tmp_path / "s.csv", index=False)
-    pd.DataFrame({"start_time": [10.0, 59.0, 61.0, 61.5], "end_time": [10.5, 59.5, 61.4, 62.0],
-                  "word": ["early", "oh", "my", "god"], "punctuated_word": ["Early.", "Oh", "my", "god!"],
-                  "confidence": 1.0}).to_csv(tmp_path / "w.csv", index=False)
+    pd.DataFrame(
+        {
+            "window_id": [0, 1],
+            "start_time": [0.0, 60.0],
+            "end_time": [60.0, 120.0],
+            "sentiment_score": 0.5,
+            "excitement": [0.1, 0.9],
+            "funny": [0.0, 0.4],
+            "happiness": 0.2,
+            "anger": 0.0,
+            "sadness": 0.0,
+            "neutral": 0.1,
+            "highlight_score": [0.0, 1.0],
+            "model": "t",
+        }
+    ).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame(
+        {
+            "start_time": [10.0, 59.0, 61.0, 61.5],
+            "end_time": [10.5, 59.5, 61.4, 62.0],
+            "word": ["early", "oh", "my", "god"],
+            "punctuated_word": ["Early.", "Oh", "my", "god!"],
+            "confidence": 1.0,
+        }
+    ).to_csv(tmp_path / "w.csv", index=False)
     audio_highlights(tmp_path / "f.csv", tmp_path / "s.csv", tmp_path / "w.csv", tmp_path / "h.csv")
     back = pd.read_csv(tmp_path / "h.csv", keep_default_na=False)
     assert list(back.columns) == AUDIO_COLUMNS and len(back) == 1
@@ -218,7 +318,9 @@ def test_empty_inputs_give_header_only_tables(tmp_path):
 
 
 def test_wide_timeline_bins_are_held_over_their_seconds(tmp_path):
-    pd.DataFrame({"time": [0.0, 5.0, 10.0], "messages": [1, 7, 2], "messages_z": [0.0, 3.0, 0.5]}).to_csv(tmp_path / "t.csv", index=False)
+    pd.DataFrame({"time": [0.0, 5.0, 10.0], "messages": [1, 7, 2], "messages_z": [0.0, 3.0, 0.5]}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
     tl = read_timeline(tmp_path / "t.csv")
     assert tl["time"].tolist() == list(range(11))
     assert tl["messages_z"].tolist() == [0.0] * 5 + [3.0] * 5 + [0.5]

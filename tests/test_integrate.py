@@ -14,17 +14,19 @@ from klipstream.highlights import SCHEMA_PATH, integrate, load_schema, validate
 EMOS = ["excitement", "funny", "happiness", "anger", "sadness", "neutral"]
 
 
-def write_inputs(tmp, n=900, audio_events=(100, 300, 500, 700), chat_events=(112, 312, 512, 712),
-                 loud_only=(), spam_at=(), seed=0):
+def write_inputs(
+    tmp, n=900, audio_events=(100, 300, 500, 700), chat_events=(112, 312, 512, 712), loud_only=(), spam_at=(), seed=0
+):
     """Features with 5-s loud events; chat with 40-person reactions, optional 3-user spam; a words table."""
     rng = np.random.default_rng(seed)
     loud = rng.normal(0, 0.3, n)
     for t in audio_events:
-        loud[t:t + 5] += 6
+        loud[t : t + 5] += 6
     for t in loud_only:
-        loud[t:t + 5] += 7
-    pd.DataFrame({"time": np.arange(n, dtype=float), "loudness_z": loud, "flux_z": loud / 2,
-                  "laughter": 0, "shout": 0}).to_csv(tmp / "f.csv", index=False)
+        loud[t : t + 5] += 7
+    pd.DataFrame(
+        {"time": np.arange(n, dtype=float), "loudness_z": loud, "flux_z": loud / 2, "laughter": 0, "shout": 0}
+    ).to_csv(tmp / "f.csv", index=False)
     rows = [(float(t), f"bg{u}", "hi", "") for t, u in zip(rng.uniform(0, n, 400), rng.integers(0, 60, 400))]
     for t in chat_events:
         rows += [(t + float(rng.gamma(2, 1.5)), f"fan{t}_{k}", "KEKW", "KEKW") for k in range(40)]
@@ -39,18 +41,37 @@ def write_inputs(tmp, n=900, audio_events=(100, 300, 500, 700), chat_events=(112
     sent.to_csv(tmp / "s.csv", index=False)
     sec = np.floor(sent["time"]).astype(int).clip(0, n - 1)
     msgs = np.bincount(sec, minlength=n).astype(float)
-    tl = pd.DataFrame({"time": np.arange(n, dtype=float), "messages": msgs, "messages_z": msgs - np.median(msgs),
-                       "funny_mean": np.bincount(sec, weights=sent["funny"], minlength=n) / np.maximum(msgs, 1)})
+    tl = pd.DataFrame(
+        {
+            "time": np.arange(n, dtype=float),
+            "messages": msgs,
+            "messages_z": msgs - np.median(msgs),
+            "funny_mean": np.bincount(sec, weights=sent["funny"], minlength=n) / np.maximum(msgs, 1),
+        }
+    )
     tl.to_csv(tmp / "t.csv", index=False)
-    pd.DataFrame({"start_time": [101.0, 101.6], "end_time": [101.5, 102.0], "word": ["oh", "no"],
-                  "punctuated_word": ["Oh", "no!"], "confidence": 1.0}).to_csv(tmp / "w.csv", index=False)
-    return {"chat_timeline_csv": tmp / "t.csv", "chat_sentiment_csv": tmp / "s.csv", "audio_features_csv": tmp / "f.csv",
-            "words_csv": tmp / "w.csv"}
+    pd.DataFrame(
+        {
+            "start_time": [101.0, 101.6],
+            "end_time": [101.5, 102.0],
+            "word": ["oh", "no"],
+            "punctuated_word": ["Oh", "no!"],
+            "confidence": 1.0,
+        }
+    ).to_csv(tmp / "w.csv", index=False)
+    return {
+        "chat_timeline_csv": tmp / "t.csv",
+        "chat_sentiment_csv": tmp / "s.csv",
+        "audio_features_csv": tmp / "f.csv",
+        "words_csv": tmp / "w.csv",
+    }
 
 
 def test_full_integration(tmp_path):
     inp = write_inputs(tmp_path)
-    doc = integrate("v1", tmp_path / "a.json", title="T", twitch_url="https://www.twitch.tv/videos/777", params={}, **inp)
+    doc = integrate(
+        "v1", tmp_path / "a.json", title="T", twitch_url="https://www.twitch.tv/videos/777", params={}, **inp
+    )
     assert json.loads((tmp_path / "a.json").read_text()) == doc
     assert doc["signals_used"] == ["audio", "transcript", "chat", "chat_sentiment"]
     lag = doc["reaction_lag"]
@@ -80,6 +101,7 @@ def test_full_integration(tmp_path):
 def test_backed_by_both_beats_louder_audio_alone_and_spam(tmp_path):
     inp = write_inputs(tmp_path, loud_only=(400,), spam_at=(600,))
     doc = integrate("v2", tmp_path / "a.json", title=None, twitch_url=None, params={}, **inp)
+
     def rank_near(t):
         return min((h["rank"] for h in doc["highlights"] if abs(h["peak"] - t) <= 15), default=99)
 
@@ -94,10 +116,24 @@ def test_backed_by_both_beats_louder_audio_alone_and_spam(tmp_path):
 
 def test_chat_only_uses_default_lag(tmp_path):
     inp = write_inputs(tmp_path)
-    assert integrate("c0", tmp_path / "a.json", chat_timeline_csv=inp["chat_timeline_csv"],
-                     chat_sentiment_csv=inp["chat_sentiment_csv"])["reaction_lag"]["seconds"] == 15  # the default
-    doc = integrate("c1", tmp_path / "a.json", title="c", twitch_url=None, params={"default_lag_seconds": 10},
-                    chat_timeline_csv=inp["chat_timeline_csv"], chat_sentiment_csv=inp["chat_sentiment_csv"])
+    assert (
+        integrate(
+            "c0",
+            tmp_path / "a.json",
+            chat_timeline_csv=inp["chat_timeline_csv"],
+            chat_sentiment_csv=inp["chat_sentiment_csv"],
+        )["reaction_lag"]["seconds"]
+        == 15
+    )  # the default
+    doc = integrate(
+        "c1",
+        tmp_path / "a.json",
+        title="c",
+        twitch_url=None,
+        params={"default_lag_seconds": 10},
+        chat_timeline_csv=inp["chat_timeline_csv"],
+        chat_sentiment_csv=inp["chat_sentiment_csv"],
+    )
     assert doc["signals_used"] == ["chat", "chat_sentiment"]
     assert doc["reaction_lag"]["method"] == "default" and doc["reaction_lag"]["seconds"] == 10
     # bursts at 112..~118 s chat time, moved back by 10 s -> peaks near 102..108
@@ -111,21 +147,33 @@ def test_chat_only_fills_its_candidate_list_and_says_so(tmp_path):
     sent = pd.read_csv(inp["chat_sentiment_csv"], keep_default_na=False)
     sent.loc[sent["message"] == "hi", "message"] = "so true"  # background talk (a greeting would weigh 0)
     sent.to_csv(inp["chat_sentiment_csv"], index=False)
-    doc = integrate("c2", tmp_path / "a.json", chat_timeline_csv=inp["chat_timeline_csv"],
-                    chat_sentiment_csv=inp["chat_sentiment_csv"], params={"candidates_per_minute": 2})
+    doc = integrate(
+        "c2",
+        tmp_path / "a.json",
+        chat_timeline_csv=inp["chat_timeline_csv"],
+        chat_sentiment_csv=inp["chat_sentiment_csv"],
+        params={"candidates_per_minute": 2},
+    )
     hs = doc["highlights"]
     assert 4 < len(hs) <= 30 and [h["rank"] for h in hs] == list(range(1, len(hs) + 1))
     assert sorted(round(h["peak"] / 100) * 100 for h in hs[:4]) == [100, 300, 500, 700]
     fillers = [h for h in hs if h["score"] == 0]
-    assert fillers and all(h["signals"] == [] and h["tier"] == "low" and "filler candidate" in h["explanation"]
-                           and sum(h["contributions"].values()) == 0 for h in fillers)
+    assert fillers and all(
+        h["signals"] == []
+        and h["tier"] == "low"
+        and "filler candidate" in h["explanation"]
+        and sum(h["contributions"].values()) == 0
+        for h in fillers
+    )
     peaks = sorted(h["peak"] for h in hs)
     assert min(np.diff(peaks)) >= 45 and min(peaks) >= 45 and max(peaks) <= 900 - 45  # min gap, and no edge
 
 
 def test_audio_only(tmp_path):
     inp = write_inputs(tmp_path)
-    doc = integrate("a1", tmp_path / "a.json", title="a", twitch_url=None, params={}, audio_features_csv=inp["audio_features_csv"])
+    doc = integrate(
+        "a1", tmp_path / "a.json", title="a", twitch_url=None, params={}, audio_features_csv=inp["audio_features_csv"]
+    )
     assert doc["signals_used"] == ["audio"] and doc["reaction_lag"]["method"] == "not-applicable"
     assert sorted(round(h["peak"] / 100) * 100 for h in doc["highlights"][:4]) == [100, 300, 500, 700]
     h = doc["highlights"][0]
@@ -156,6 +204,7 @@ def test_schema_documents_every_field_and_rejects_bad_documents(tmp_path):
                     walk(node[key], f"{path}[]")
             for alt in node.get("oneOf", []):
                 walk(alt, path)
+
     walk(schema, "$")
     assert SCHEMA_PATH.is_file()
     inp = write_inputs(tmp_path)
@@ -177,17 +226,30 @@ def test_chat_log_without_user_names(tmp_path):
     sent = pd.read_csv(inp["chat_sentiment_csv"])
     sent["user"] = ""
     sent.to_csv(inp["chat_sentiment_csv"], index=False)
-    doc = integrate("u1", tmp_path / "a.json", title="u", twitch_url=None, params={},
-                    chat_timeline_csv=inp["chat_timeline_csv"], chat_sentiment_csv=inp["chat_sentiment_csv"])
+    doc = integrate(
+        "u1",
+        tmp_path / "a.json",
+        title="u",
+        twitch_url=None,
+        params={},
+        chat_timeline_csv=inp["chat_timeline_csv"],
+        chat_sentiment_csv=inp["chat_sentiment_csv"],
+    )
     assert len(doc["highlights"]) >= 4 and doc["summary"]["chat_unique_chatters"] is None
     h = doc["highlights"][0]
-    assert h["chat"]["unique_chatters"] is None and h["chat"]["top_messages"][0] == {"message": "KEKW", "count": 40, "users": None}
+    assert h["chat"]["unique_chatters"] is None and h["chat"]["top_messages"][0] == {
+        "message": "KEKW",
+        "count": 40,
+        "users": None,
+    }
 
 
 DEMO = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
-@pytest.mark.skipif(not (DEMO / "truth.json").is_file() or not (DEMO / "demo.mp4").is_file(), reason="demo VOD not generated")
+@pytest.mark.skipif(
+    not (DEMO / "truth.json").is_file() or not (DEMO / "demo.mp4").is_file(), reason="demo VOD not generated"
+)
 def test_demo_vod_acceptance(tmp_path):
     """Issue 2 acceptance on the demo VOD with the real stages: every planted moment within 15 s in the top 5,
     and the chat-spam distractor ranked below all planted moments (if it is ranked at all)."""
@@ -203,8 +265,14 @@ def test_demo_vod_acceptance(tmp_path):
     import_chat(DEMO / "demo_chat.json", tmp_path / "c.json", "demo")
     score_chat(tmp_path / "c.json", tmp_path / "s.csv")
     build_chat_timeline(tmp_path / "s.csv", tmp_path / "t.csv", duration=truth["duration"])
-    for inputs in ({"audio_features_csv": tmp_path / "f.csv", "chat_timeline_csv": tmp_path / "t.csv", "chat_sentiment_csv": tmp_path / "s.csv"},
-                   {"chat_timeline_csv": tmp_path / "t.csv", "chat_sentiment_csv": tmp_path / "s.csv"}):
+    for inputs in (
+        {
+            "audio_features_csv": tmp_path / "f.csv",
+            "chat_timeline_csv": tmp_path / "t.csv",
+            "chat_sentiment_csv": tmp_path / "s.csv",
+        },
+        {"chat_timeline_csv": tmp_path / "t.csv", "chat_sentiment_csv": tmp_path / "s.csv"},
+    ):
         doc = integrate("demo", tmp_path / "i.json", title="demo", twitch_url=None, params={}, **inputs)
         top5 = doc["highlights"][:5]
         ranks = []

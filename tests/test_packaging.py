@@ -40,6 +40,10 @@ def test_installed_package_reads_only_its_own_files(tmp_path):
         "assert '<html' in report.TEMPLATE.read_text().lower()\n"
     )
     # Run from an empty folder with only the copied package on the path: the source tree is out of reach.
-    proc = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r})\n" + probe],
-                          cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r})\n" + probe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -19,8 +19,9 @@ def test_provenance_names_ffmpeg_models_and_scorers(tmp_path):
     doc = build_response([], 10.0, backend="deepgram", model="nova-3", model_version="2024-01-01", sha256="0" * 64)
     (tmp_path / "audio_v_transcript.json").write_text(json.dumps(doc))
     speech = tmp_path / "s.csv"
-    pd.DataFrame({"start_time": [0, 30, 60], "model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"] * 2
-                  + ["offline-lexicon-v1"]}).to_csv(speech, index=False)
+    pd.DataFrame(
+        {"start_time": [0, 30, 60], "model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"] * 2 + ["offline-lexicon-v1"]}
+    ).to_csv(speech, index=False)
     prov = provenance(audio=True, chat=True, words_csv=words, speech_sentiment_csv=speech)
     assert Path(prov["ffmpeg"]["path"]).is_file() and prov["ffmpeg"]["version"].startswith("ffmpeg version")
     assert "-cpuflags 0" in prov["ffmpeg"]["audio_decode"]

@@ -30,9 +30,17 @@ def env(monkeypatch, tmp_path, emulator, request):
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", emulator.host)
     monkeypatch.setenv("USE_GCS", "true")
     prefix = "t" + hashlib.md5(request.node.name.encode()).hexdigest()[:10]
-    return {"publish": {"buckets": {r: f"{prefix}-{r}" for r in ("raw", "transcripts", "chatlogs", "analysis")},
-                        "workers": 3, "attempts": 2, "backoff_s": 0.01, "timeout_s": 10,
-                        "chunk_size_mb": 0.25, "resumable_threshold_mb": 0.5}}
+    return {
+        "publish": {
+            "buckets": {r: f"{prefix}-{r}" for r in ("raw", "transcripts", "chatlogs", "analysis")},
+            "workers": 3,
+            "attempts": 2,
+            "backoff_s": 0.01,
+            "timeout_s": 10,
+            "chunk_size_mb": 0.25,
+            "resumable_threshold_mb": 0.5,
+        }
+    }
 
 
 def _write(path: Path, data: bytes) -> str:
@@ -49,7 +57,9 @@ def files(tmp_path):
         "video": _write(raw / "videos" / f"video_{VOD}.mp4", rnd.randbytes(1_300_000)),  # > threshold: resumable
         "audio": _write(raw / "audio" / f"audio_{VOD}.wav", rnd.randbytes(300_000)),
         "waveform_json": _write(raw / "waveforms" / f"audio_{VOD}_waveform.json", b'{"version": 2, "data": [0, 1]}'),
-        "waveform_png": _write(raw / "waveforms" / f"audio_{VOD}_waveform.png", b"\x89PNG\r\n\x1a\n" + rnd.randbytes(500)),
+        "waveform_png": _write(
+            raw / "waveforms" / f"audio_{VOD}_waveform.png", b"\x89PNG\r\n\x1a\n" + rnd.randbytes(500)
+        ),
         "transcript_json": _write(raw / "transcripts" / f"audio_{VOD}_transcript.json", b'{"results": {}}'),
         "words_csv": _write(raw / "transcripts" / f"audio_{VOD}_words.csv", b"start_time,end_time,word\n0.1,0.4,hi\n"),
         "segments_csv": _write(raw / "transcripts" / f"audio_{VOD}_segments.csv", b"window_id,start_time\n0,0\n"),
@@ -58,26 +68,46 @@ def files(tmp_path):
         "audio_sentiment_csv": _write(ana / "audio" / f"{VOD}_sentiment.csv", b"window_id,highlight_score\n0,0.9\n"),
         "integrated_json": _write(ana / f"{VOD}_integrated_analysis.json", b'{"vod_id": "2434635255"}'),
         "report_html": _write(tmp_path / "output" / "report" / f"{VOD}.html", b"<html><body>r</body></html>"),
-        "clips": [_write(tmp_path / "output" / "clips" / VOD / f"clip_{i}.mp4", rnd.randbytes(2000 + i)) for i in (1, 2)],
+        "clips": [
+            _write(tmp_path / "output" / "clips" / VOD / f"clip_{i}.mp4", rnd.randbytes(2000 + i)) for i in (1, 2)
+        ],
         "paragraphs_csv": None,  # absent kinds are skipped
     }
 
 
-EXPECTED_FIELDS = {"videoUrl", "audioUrl", "audiowaveUrl", "audiowaveImageUrl", "transcriptJsonUrl",
-                   "transcriptWordUrl", "transcriptUrl", "chatUrl", "chatSentimentUrl", "transcriptAnalysisUrl",
-                   "analysisUrl", "reportUrl"}
+EXPECTED_FIELDS = {
+    "videoUrl",
+    "audioUrl",
+    "audiowaveUrl",
+    "audiowaveImageUrl",
+    "transcriptJsonUrl",
+    "transcriptWordUrl",
+    "transcriptUrl",
+    "chatUrl",
+    "chatSentimentUrl",
+    "transcriptAnalysisUrl",
+    "analysisUrl",
+    "reportUrl",
+}
 
 
 def _expected_objects(files, cfg):
     b = cfg["publish"]["buckets"]
-    role = {"video": "raw", "audio": "raw", "waveform_json": "raw", "waveform_png": "raw",
-            "transcript_json": "transcripts", "words_csv": "transcripts", "segments_csv": "transcripts",
-            "chat_json": "chatlogs"}
+    role = {
+        "video": "raw",
+        "audio": "raw",
+        "waveform_json": "raw",
+        "waveform_png": "raw",
+        "transcript_json": "transcripts",
+        "words_csv": "transcripts",
+        "segments_csv": "transcripts",
+        "chat_json": "chatlogs",
+    }
     out = {}
     for kind, path in files.items():
         if path is None:
             continue
-        for p in (path if isinstance(path, list) else [path]):
+        for p in path if isinstance(path, list) else [path]:
             name = f"{VOD}/clips/{Path(p).name}" if kind == "clips" else f"{VOD}/{Path(p).name}"
             out[(b[role.get(kind, "analysis")], name)] = p
     return out
@@ -103,8 +133,11 @@ def _stored(cfg):
 
 def _sums(path):
     data = Path(path).read_bytes()
-    return (base64.b64encode(hashlib.md5(data).digest()).decode(),
-            base64.b64encode(google_crc32c.Checksum(data).digest()).decode(), len(data))
+    return (
+        base64.b64encode(hashlib.md5(data).digest()).decode(),
+        base64.b64encode(google_crc32c.Checksum(data).digest()).decode(),
+        len(data),
+    )
 
 
 def _count_uploads(monkeypatch):
@@ -147,8 +180,9 @@ def test_full_publish_lands_every_object_and_pushes_every_url(env, files, tmp_pa
         assert (blob.md5_hash, blob.crc32c, blob.size) == (md5, crc, size), key
     assert stored[(cfg["publish"]["buckets"]["raw"], f"{VOD}/video_{VOD}.mp4")].content_type == "video/mp4"
     # (the emulator keeps only the media type of `text/csv; charset=utf-8`)
-    assert stored[(cfg["publish"]["buckets"]["transcripts"], f"{VOD}/audio_{VOD}_words.csv")].content_type \
-        .startswith("text/csv")
+    assert stored[(cfg["publish"]["buckets"]["transcripts"], f"{VOD}/audio_{VOD}_words.csv")].content_type.startswith(
+        "text/csv"
+    )
 
     # manifest: every object with its checksums and gs:// URI, written atomically at the end
     on_disk = json.loads(manifest_path.read_text())
@@ -166,7 +200,7 @@ def test_full_publish_lands_every_object_and_pushes_every_url(env, files, tmp_pa
     pushes = [r for r in stub.requests if r["body"]["path"] == "video:updateUrls"]
     pushed = {}
     for r in pushes:
-        (field, url), = r["body"]["args"]["urls"].items()
+        ((field, url),) = r["body"]["args"]["urls"].items()
         assert r["body"]["args"]["twitchId"] == VOD
         name = url.split("/", 4)[4]
         assert r["at"] >= upload_done[name]  # never before its object is stored

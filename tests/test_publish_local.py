@@ -31,8 +31,13 @@ def chat_only(tmp_path):
     (d / f"{VOD}_chat.json").write_text('{"comments": [{"content_offset_seconds": 1.5}]}\n')
     (d / f"{VOD}_chat_timeline.csv").write_text("time,messages\n0,3\n1,5\n")
     (d / f"{VOD}_highlight_analysis.csv").write_text("rank,start_time\n1,12.0\n")
-    return {"chat_json": str(d / f"{VOD}_chat.json"), "chat_timeline_csv": str(d / f"{VOD}_chat_timeline.csv"),
-            "chat_highlights_csv": str(d / f"{VOD}_highlight_analysis.csv"), "video": None, "audio": None}
+    return {
+        "chat_json": str(d / f"{VOD}_chat.json"),
+        "chat_timeline_csv": str(d / f"{VOD}_chat_timeline.csv"),
+        "chat_highlights_csv": str(d / f"{VOD}_highlight_analysis.csv"),
+        "video": None,
+        "audio": None,
+    }
 
 
 def _md5(path) -> str:
@@ -42,9 +47,11 @@ def _md5(path) -> str:
 def test_layout_manifest_and_status(chat_only, tmp_path):
     manifest = publish_vod(VOD, chat_only, "output/publish/m.json", status_dir="output/status")
     root = tmp_path / "output" / "buckets"
-    expected = {root / "klipstream-chatlogs" / VOD / f"{VOD}_chat.json": chat_only["chat_json"],
-                root / "klipstream-analysis" / VOD / f"{VOD}_chat_timeline.csv": chat_only["chat_timeline_csv"],
-                root / "klipstream-analysis" / VOD / f"{VOD}_highlight_analysis.csv": chat_only["chat_highlights_csv"]}
+    expected = {
+        root / "klipstream-chatlogs" / VOD / f"{VOD}_chat.json": chat_only["chat_json"],
+        root / "klipstream-analysis" / VOD / f"{VOD}_chat_timeline.csv": chat_only["chat_timeline_csv"],
+        root / "klipstream-analysis" / VOD / f"{VOD}_highlight_analysis.csv": chat_only["chat_highlights_csv"],
+    }
     assert {p for p in root.rglob("*") if p.is_file()} == set(expected)
     for dst, src in expected.items():
         assert dst.read_bytes() == Path(src).read_bytes()
@@ -78,8 +85,10 @@ def test_missing_file_fails_with_its_name_and_no_manifest(chat_only, tmp_path):
     missing.unlink()
     with pytest.raises(KlipError) as info:
         publish_vod(VOD, chat_only, "m.json")
-    assert str(info.value) == (f"publish {VOD}: 1 of 3 objects failed, manifest not written; first: chat_timeline_csv "
-                               f"{missing} -> klipstream-analysis/{VOD}/{VOD}_chat_timeline.csv: file not found: {missing}")
+    assert str(info.value) == (
+        f"publish {VOD}: 1 of 3 objects failed, manifest not written; first: chat_timeline_csv "
+        f"{missing} -> klipstream-analysis/{VOD}/{VOD}_chat_timeline.csv: file not found: {missing}"
+    )
     assert not (tmp_path / "m.json").exists()
     assert len([p for p in (tmp_path / "output/buckets").rglob("*") if p.is_file()]) == 2
     assert not list((tmp_path / "output/buckets").rglob(".*"))  # no temp files left behind
@@ -88,16 +97,26 @@ def test_missing_file_fails_with_its_name_and_no_manifest(chat_only, tmp_path):
 
 
 def test_plan_names_buckets_and_rejects_bad_input(tmp_path):
-    items = plan("9", {"video": "x/video_9.mp4", "segments_csv": "t/audio_9_segments.csv",
-                       "clips": ["c/clip_1.mp4", "c/clip_2.mp4"], "plots": "a/9_loudness.png",
-                       "audio_sentiment_csv": "a/9_sentiment.csv"}, DEFAULT_BUCKETS)
+    items = plan(
+        "9",
+        {
+            "video": "x/video_9.mp4",
+            "segments_csv": "t/audio_9_segments.csv",
+            "clips": ["c/clip_1.mp4", "c/clip_2.mp4"],
+            "plots": "a/9_loudness.png",
+            "audio_sentiment_csv": "a/9_sentiment.csv",
+        },
+        DEFAULT_BUCKETS,
+    )
     got = {(i.kind, i.bucket, i.name, i.url_field) for i in items}
-    assert got == {("video", "klipstream-vods-raw", "9/video_9.mp4", "videoUrl"),
-                   ("segments_csv", "klipstream-transcripts", "9/audio_9_segments.csv", "transcriptUrl"),
-                   ("clips", "klipstream-analysis", "9/clips/clip_1.mp4", None),
-                   ("clips", "klipstream-analysis", "9/clips/clip_2.mp4", None),
-                   ("plots", "klipstream-analysis", "9/9_loudness.png", None),
-                   ("audio_sentiment_csv", "klipstream-analysis", "9/9_sentiment.csv", "transcriptAnalysisUrl")}
+    assert got == {
+        ("video", "klipstream-vods-raw", "9/video_9.mp4", "videoUrl"),
+        ("segments_csv", "klipstream-transcripts", "9/audio_9_segments.csv", "transcriptUrl"),
+        ("clips", "klipstream-analysis", "9/clips/clip_1.mp4", None),
+        ("clips", "klipstream-analysis", "9/clips/clip_2.mp4", None),
+        ("plots", "klipstream-analysis", "9/9_loudness.png", None),
+        ("audio_sentiment_csv", "klipstream-analysis", "9/9_sentiment.csv", "transcriptAnalysisUrl"),
+    }
     with pytest.raises(KlipError, match="unknown file kind 'subtitles'"):
         plan("9", {"subtitles": "s.vtt"}, DEFAULT_BUCKETS)
     with pytest.raises(KlipError, match="both map to gs://klipstream-analysis/9/x.csv"):
@@ -109,9 +128,15 @@ def test_plan_names_buckets_and_rejects_bad_input(tmp_path):
 
 
 def test_content_types():
-    assert [content_type(n) for n in ("a.mp4", "a.WAV", "a.json", "a.csv", "a.html", "a.png", "a.bin")] == \
-        ["video/mp4", "audio/wav", "application/json", "text/csv; charset=utf-8", "text/html; charset=utf-8",
-         "image/png", "application/octet-stream"]
+    assert [content_type(n) for n in ("a.mp4", "a.WAV", "a.json", "a.csv", "a.html", "a.png", "a.bin")] == [
+        "video/mp4",
+        "audio/wav",
+        "application/json",
+        "text/csv; charset=utf-8",
+        "text/html; charset=utf-8",
+        "image/png",
+        "application/octet-stream",
+    ]
 
 
 def test_checksums_match_hand_computed(tmp_path):
@@ -121,7 +146,7 @@ def test_checksums_match_hand_computed(tmp_path):
     # md5("hello") and crc32c("hello") = 0x9a71bb4c, base64 as Cloud Storage reports them
     assert (sums.size, sums.md5, sums.crc32c) == (5, "XUFAKrxLKna5cZ2REBfFkg==", "mnG7TA==")
     assert sums.md5_hex == "5d41402abc4b2a76b9719d911017c592"
-    assert matches(sums, 5, None, "mnG7TA==")           # composite objects: CRC32C alone decides
+    assert matches(sums, 5, None, "mnG7TA==")  # composite objects: CRC32C alone decides
     assert not matches(sums, 5, "XUFAKrxLKna5cZ2REBfFkg==", "AAAAAA==")
     assert not matches(sums, 6, sums.md5, sums.crc32c)
     assert not matches(sums, 5, None, None)
@@ -165,12 +190,23 @@ def test_called_like_the_rule_script_with_a_clips_folder(chat_only, tmp_path):
     (clips / f"{VOD}_clips.json").write_text('[{"rank": 1, "file": "clip_01.mp4"}]')
     (clips / ".partial.mp4").write_bytes(b"x")  # hidden temp files are not published
     files = {**chat_only, "clips_dir": str(clips)}
-    manifest = publish_vod(VOD, files, tmp_path / "m.json", status_dir=str(tmp_path / "st"), backend="auto",
-                           local_root="pub", workers=2,
-                           buckets={"raw": "r", "transcripts": "t", "chatlogs": "c", "analysis": "a"})
+    manifest = publish_vod(
+        VOD,
+        files,
+        tmp_path / "m.json",
+        status_dir=str(tmp_path / "st"),
+        backend="auto",
+        local_root="pub",
+        workers=2,
+        buckets={"raw": "r", "transcripts": "t", "chatlogs": "c", "analysis": "a"},
+    )
     names = sorted((o["bucket"], o["name"]) for o in manifest["objects"])
-    assert names == [("a", f"{VOD}/{VOD}_chat_timeline.csv"), ("a", f"{VOD}/{VOD}_highlight_analysis.csv"),
-                     ("a", f"{VOD}/clips/{VOD}_clips.json"), ("a", f"{VOD}/clips/clip_01.mp4"),
-                     ("c", f"{VOD}/{VOD}_chat.json")]
+    assert names == [
+        ("a", f"{VOD}/{VOD}_chat_timeline.csv"),
+        ("a", f"{VOD}/{VOD}_highlight_analysis.csv"),
+        ("a", f"{VOD}/clips/{VOD}_clips.json"),
+        ("a", f"{VOD}/clips/clip_01.mp4"),
+        ("c", f"{VOD}/{VOD}_chat.json"),
+    ]
     assert (tmp_path / "pub" / "a" / VOD / "clips" / "clip_01.mp4").is_file()
     assert manifest["urls"]["clipsUrl"].endswith(f"/pub/a/{VOD}/clips/{VOD}_clips.json")

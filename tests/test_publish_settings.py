@@ -20,12 +20,14 @@ def _isolated(monkeypatch, tmp_path):
 
 
 def test_dotenv_is_read_and_real_environment_wins(tmp_path, monkeypatch):
-    (tmp_path / ".env").write_text(f"CONVEX_URL=https://happy-otter-123.convex.cloud\nCONVEX_API_KEY={SECRET}\n"
-                                   "USE_GCS=true\nGCS_ANALYSIS_BUCKET=from-dotenv\n")
+    (tmp_path / ".env").write_text(
+        f"CONVEX_URL=https://happy-otter-123.convex.cloud\nCONVEX_API_KEY={SECRET}\n"
+        "USE_GCS=true\nGCS_ANALYSIS_BUCKET=from-dotenv\n"
+    )
     monkeypatch.setenv("GCS_ANALYSIS_BUCKET", "from-env")
     for name in ("CONVEX_URL", "CONVEX_API_KEY", "USE_GCS"):
         monkeypatch.setenv(name, "")  # registered with monkeypatch so the test restores them...
-        monkeypatch.delenv(name)      # ...then absent, for .env to fill
+        monkeypatch.delenv(name)  # ...then absent, for .env to fill
     load_env_files((tmp_path / ".env",))
     s = get_settings({})
     assert s.convex_url == "https://happy-otter-123.convex.cloud" and s.convex_api_key == SECRET
@@ -44,14 +46,17 @@ def test_env_yaml_like_the_older_tool(tmp_path, monkeypatch):
     assert (s.use_gcs, s.gcs_project, s.buckets["raw"]) == (True, "klip-prod", "vods-x")
 
 
-@pytest.mark.parametrize("env, cfg, use_gcs", [
-    ({}, {}, False),                                            # the embedded default: local folder
-    ({"USE_GCS": "true"}, {}, True),
-    ({"USE_GCS": "false"}, {"publish": {"use_gcs": True}}, False),  # the environment wins
-    ({}, {"publish": {"use_gcs": True}}, True),
-    ({"USE_GCS": "true"}, {"publish": {"backend": "local"}}, False),  # an explicit backend beats USE_GCS
-    ({}, {"publish": {"backend": "gcs"}}, True),
-])
+@pytest.mark.parametrize(
+    "env, cfg, use_gcs",
+    [
+        ({}, {}, False),  # the embedded default: local folder
+        ({"USE_GCS": "true"}, {}, True),
+        ({"USE_GCS": "false"}, {"publish": {"use_gcs": True}}, False),  # the environment wins
+        ({}, {"publish": {"use_gcs": True}}, True),
+        ({"USE_GCS": "true"}, {"publish": {"backend": "local"}}, False),  # an explicit backend beats USE_GCS
+        ({}, {"publish": {"backend": "gcs"}}, True),
+    ],
+)
 def test_use_gcs(env, cfg, use_gcs):
     assert get_settings(cfg, env=env).use_gcs is use_gcs
 
@@ -73,8 +78,10 @@ def test_redact_known_secrets_and_credential_shapes(monkeypatch):
     monkeypatch.setenv("CONVEX_API_KEY", SECRET)
     monkeypatch.setenv("DEEPGRAM_API_KEY", "dg_0123456789abcdef")
     tail = SECRET.split("|", 1)[1]
-    text = (f"key {SECRET} tail {tail} dg dg_0123456789abcdef auth Authorization: Bearer abc.def.ghi123 "
-            "url https://user:pa55word@host/x?key=AIzaSyA-123&x=1")
+    text = (
+        f"key {SECRET} tail {tail} dg dg_0123456789abcdef auth Authorization: Bearer abc.def.ghi123 "
+        "url https://user:pa55word@host/x?key=AIzaSyA-123&x=1"
+    )
     out = redact(text)
     for secret in (SECRET, tail, "dg_0123456789abcdef", "abc.def.ghi123", "pa55word", "AIzaSyA-123"):
         assert secret not in out
@@ -109,8 +116,12 @@ def test_redacting_filter_on_a_handler(monkeypatch):
 def test_bucket_roles_and_aliases():
     assert get_settings({"publish": {"buckets": {"vods": "old-name"}}}, env={}).buckets["raw"] == "old-name"
     s = get_settings({"publish": {"buckets": {"raw": "r", "analysis": "a"}}}, env={"GCS_VOD_BUCKET": "env-r"})
-    assert s.buckets == {"raw": "env-r", "transcripts": "klipstream-transcripts",
-                         "chatlogs": "klipstream-chatlogs", "analysis": "a"}
+    assert s.buckets == {
+        "raw": "env-r",
+        "transcripts": "klipstream-transcripts",
+        "chatlogs": "klipstream-chatlogs",
+        "analysis": "a",
+    }
     assert get_settings({"convex": {"timeout": 2.5}}, env={}).convex_timeout_s == 2.5
 
 
@@ -119,10 +130,14 @@ def test_missing_service_account_file_is_a_one_line_error(tmp_path):
     from klipstream.publish.gcs import make_client
 
     s = get_settings({}, env={"USE_GCS": "true", "GCP_SERVICE_ACCOUNT_PATH": str(tmp_path / "nope.json")})
-    with pytest.raises(KlipError, match=rf"GCP_SERVICE_ACCOUNT_PATH points to {tmp_path / 'nope.json'}, which is not a file"):
+    with pytest.raises(
+        KlipError, match=rf"GCP_SERVICE_ACCOUNT_PATH points to {tmp_path / 'nope.json'}, which is not a file"
+    ):
         make_client(s)
     bad = tmp_path / "bad.json"
-    bad.write_text('{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nAAA\\n-----END PRIVATE KEY-----"}')
+    bad.write_text(
+        '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nAAA\\n-----END PRIVATE KEY-----"}'
+    )
     s = get_settings({}, env={"GCP_SERVICE_ACCOUNT_PATH": str(bad)})
     with pytest.raises(KlipError, match="cannot create a Cloud Storage client for project klipstream") as info:
         make_client(s)

@@ -20,10 +20,20 @@ from tests.helpers.workflow import ROOT
 
 pytestmark = pytest.mark.workflow
 
-BLOCK = re.compile(r"(?:<!-- docs-test: (?P<mode>skip|dry-run): (?P<reason>[^>]*?) -->\n)?```bash\n(?P<body>.*?)```",
-                   re.S)
-SERVICE_VARS = ("DEEPGRAM_API_KEY", "NEBIUS_API_KEY", "OPENAI_API_KEY", "USE_GCS", "CONVEX_URL", "CONVEX_API_KEY",
-                "KLIPSTREAM_API_TOKEN", "GCP_SERVICE_ACCOUNT_PATH", "STORAGE_EMULATOR_HOST")
+BLOCK = re.compile(
+    r"(?:<!-- docs-test: (?P<mode>skip|dry-run): (?P<reason>[^>]*?) -->\n)?```bash\n(?P<body>.*?)```", re.S
+)
+SERVICE_VARS = (
+    "DEEPGRAM_API_KEY",
+    "NEBIUS_API_KEY",
+    "OPENAI_API_KEY",
+    "USE_GCS",
+    "CONVEX_URL",
+    "CONVEX_API_KEY",
+    "KLIPSTREAM_API_TOKEN",
+    "GCP_SERVICE_ACCOUNT_PATH",
+    "STORAGE_EMULATOR_HOST",
+)
 
 
 def readme_blocks(text: str) -> list[tuple[str, str, str]]:
@@ -41,8 +51,12 @@ def test_the_readme_marks_what_it_does_not_run():
     assert len(blocks) >= 8
     assert all(reason for mode, reason, _ in blocks if mode != "run")
     assert sum(mode == "run" for mode, _, _ in blocks) >= 3
-    bare = [line for _, _, body in blocks for line in body.splitlines()
-            if re.match(r"\s*(klipstream|snakemake|python|pytest) ", line)]
+    bare = [
+        line
+        for _, _, body in blocks
+        for line in body.splitlines()
+        if re.match(r"\s*(klipstream|snakemake|python|pytest) ", line)
+    ]
     assert bare == [], "commands must name the venv's executable (.venv/bin/...)"
 
 
@@ -66,8 +80,9 @@ def clone(tmp_path_factory) -> tuple[Path, dict]:
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
     env["PYTHONPATH"] = str(repo)  # the copy's package, not the one the venv was installed from
     # the venv exists already: `-o` keeps make from reinstalling it (the copy's pyproject.toml is newer)
-    demo = subprocess.run(["make", "-o", ".venv/.installed", "demo"], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=1800)
+    demo = subprocess.run(
+        ["make", "-o", ".venv/.installed", "demo"], cwd=repo, env=env, capture_output=True, text=True, timeout=1800
+    )
     assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
     return repo, {"env": env, "demo": demo}
 
@@ -77,7 +92,7 @@ def test_make_demo_ends_with_where_the_results_are(clone):
     lines = run["demo"].stdout.strip().splitlines()
     done = f"klipstream: VOD demo done; results in {repo}:"
     assert done in lines, lines[-12:]
-    tail = lines[lines.index(done):]
+    tail = lines[lines.index(done) :]
     shown = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1] for line in tail[1:]}
     for name in ("report", "analysis", "clips", "status"):
         assert (repo / shown[name]).exists(), (name, tail)
@@ -91,8 +106,14 @@ def test_every_readme_command_runs(clone):
             skipped.append(reason)
             continue
         script = dry(body) if mode == "dry-run" else body
-        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=repo, env=run["env"],
-                              capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=repo,
+            env=run["env"],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert done.returncode == 0, f"{script}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
         assert "Traceback" not in done.stderr, f"{script}\n{done.stderr[-3000:]}"
         ran += 1

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_reduce_waveform_keeps_extremes():
-    peaks = {"channels": 1, "sample_rate": 100, "samples_per_pixel": 10, "bits": 8,
-             "data": [-1, 1, -5, 3, -2, 9, 0, 0, -7, 2]}
+    peaks = {
+        "channels": 1,
+        "sample_rate": 100,
+        "samples_per_pixel": 10,
+        "bits": 8,
+        "data": [-1, 1, -5, 3, -2, 9, 0, 0, -7, 2],
+    }
     red = reduce_waveform(peaks, max_points=2)  # 5 pairs -> groups of 3 (last padded with itself)
     assert red["data"] == [-5, 9, -7, 2]
     assert red["seconds_per_point"] == pytest.approx(0.3)
@@ -33,8 +38,14 @@ def test_report_renders_in_headless_chromium(tmp_path):
     import httpx
 
     inputs = report_inputs(tmp_path)
-    doc = integrate("browser_vod", tmp_path / "a.json", title="Browser <test> VOD", twitch_url="https://www.twitch.tv/videos/42",
-                    params={"top_n": 3}, **inputs)
+    doc = integrate(
+        "browser_vod",
+        tmp_path / "a.json",
+        title="Browser <test> VOD",
+        twitch_url="https://www.twitch.tv/videos/42",
+        params={"top_n": 3},
+        **inputs,
+    )
     assert len(doc["highlights"]) > 3, "fixture must yield headline highlights and further candidates"
     html_path = render_report(tmp_path / "a.json", tmp_path / "report.html", waveform_json=tmp_path / "peaks.json")
     text = html_path.read_text(encoding="utf-8")
@@ -42,8 +53,11 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert text.count("</script>") == 2  # the chat's "</script>" was escaped inside the JSON
 
     profile = tmp_path / "profile"
-    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         for _ in range(300):
@@ -62,13 +76,23 @@ def test_report_renders_in_headless_chromium(tmp_path):
             dt.wait_event("Page.loadEventFired")
             dt.drain(0.5)
             rendered = dt.call("Runtime.evaluate", expression="document.body.dataset.rendered", returnByValue=True)
-            cards = dt.call("Runtime.evaluate", expression="document.querySelectorAll('.card').length", returnByValue=True)
-            spans = dt.call("Runtime.evaluate", expression="document.querySelectorAll('#timeline g.span').length",
-                            returnByValue=True)
-            rows = dt.call("Runtime.evaluate", expression="document.querySelectorAll('#cands tr').length", returnByValue=True)
-            folded = dt.call("Runtime.evaluate", expression="document.getElementById('cands-more').open", returnByValue=True)
-            wave = dt.call("Runtime.evaluate", expression="document.querySelectorAll('#timeline path').length",
-                           returnByValue=True)
+            cards = dt.call(
+                "Runtime.evaluate", expression="document.querySelectorAll('.card').length", returnByValue=True
+            )
+            spans = dt.call(
+                "Runtime.evaluate",
+                expression="document.querySelectorAll('#timeline g.span').length",
+                returnByValue=True,
+            )
+            rows = dt.call(
+                "Runtime.evaluate", expression="document.querySelectorAll('#cands tr').length", returnByValue=True
+            )
+            folded = dt.call(
+                "Runtime.evaluate", expression="document.getElementById('cands-more').open", returnByValue=True
+            )
+            wave = dt.call(
+                "Runtime.evaluate", expression="document.querySelectorAll('#timeline path').length", returnByValue=True
+            )
             first = dt.call("Runtime.evaluate", expression="document.querySelector('.card a').href", returnByValue=True)
             shot = dt.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         finally:
@@ -86,9 +110,13 @@ def test_report_renders_in_headless_chromium(tmp_path):
     if os.environ.get("KLIP_UPDATE_SCREENSHOT") == "1":  # refresh the README picture on request only
         (ROOT / "docs" / "report_screenshot.png").write_bytes(png)
 
-    errors = [e for e in dt.events if e.get("method") == "Runtime.exceptionThrown"
-              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
-              or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+    errors = [
+        e
+        for e in dt.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
+        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+    ]
     assert errors == []
     fetched = [e["params"]["request"]["url"] for e in dt.events if e.get("method") == "Network.requestWillBeSent"]
     assert all(u.startswith(("file:", "data:", "about:")) for u in fetched), fetched

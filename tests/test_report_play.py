@@ -1,7 +1,8 @@
 """The report plays its moments in a real headless browser (Debian chromium over the DevTools protocol): a click on
 a card plays its clip inline (the video element reports `playing` at the clip's time), the keyboard moves to a
 moment beyond the clips and plays the full video from that moment's start, and a VOD without a video opens
-Twitch at ?t= (window.open is recorded, not followed: tests stay off the network). Media are linked relatively (../clips/{vod}/, ../raw/videos/), so the output folder can be zipped."""
+Twitch at ?t= (window.open is recorded, not followed: tests stay off the network). Media are linked relatively
+(../clips/{vod}/, ../raw/videos/), so the output folder can be zipped."""
 
 from __future__ import annotations
 
@@ -25,18 +26,57 @@ def built(tmp_path_factory):
     """output/ laid out as the workflow lays it: a 10-minute video, its top 2 clips, the report."""
     tmp = tmp_path_factory.mktemp("play")
     out = tmp / "output"
-    doc = integrate(VOD, out / "analysis" / f"{VOD}_integrated_analysis.json", title="Play test",
-                    twitch_url="https://www.twitch.tv/videos/42", params={}, **report_inputs(tmp))
+    doc = integrate(
+        VOD,
+        out / "analysis" / f"{VOD}_integrated_analysis.json",
+        title="Play test",
+        twitch_url="https://www.twitch.tv/videos/42",
+        params={},
+        **report_inputs(tmp),
+    )
     video = out / "raw" / "videos" / f"video_{VOD}.mp4"
     video.parent.mkdir(parents=True)
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10",
-                    "-f", "lavfi", "-i", "sine=f=330:sample_rate=16000", "-t", "600", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-g", "20", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-                    "-movflags", "+faststart", str(video)], check=True)
-    clips = cut_clips(video, out / "analysis" / f"{VOD}_integrated_analysis.json", out / "clips" / VOD, top_k=2,
-                      preset="ultrafast")
-    html = render_report(out / "analysis" / f"{VOD}_integrated_analysis.json", out / "report" / f"{VOD}.html",
-                         clips_dir=out / "clips" / VOD, video=video)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x90:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=330:sample_rate=16000",
+            "-t",
+            "600",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+            str(video),
+        ],
+        check=True,
+    )
+    clips = cut_clips(
+        video, out / "analysis" / f"{VOD}_integrated_analysis.json", out / "clips" / VOD, top_k=2, preset="ultrafast"
+    )
+    html = render_report(
+        out / "analysis" / f"{VOD}_integrated_analysis.json",
+        out / "report" / f"{VOD}.html",
+        clips_dir=out / "clips" / VOD,
+        video=video,
+    )
     return doc, clips, html
 
 
@@ -51,8 +91,11 @@ def test_report_links_media_relatively(built):
 class Browser:
     def __init__(self, tmp: Path):
         profile = tmp / "profile"
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         import httpx
 
         port_file = profile / "DevToolsActivePort"
@@ -61,8 +104,9 @@ class Browser:
                 break
             time.sleep(0.1)
         port = int(port_file.read_text().split()[0])
-        page = next(t for t in httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
-                    if t.get("type") == "page")
+        page = next(
+            t for t in httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json() if t.get("type") == "page"
+        )
         self.dt = DevTools(page["webSocketDebuggerUrl"])
         for domain in ("Runtime", "Log", "Page", "Network"):
             self.dt.call(f"{domain}.enable")
@@ -81,15 +125,23 @@ class Browser:
 
     def click(self, selector: str):
         """A real mouse click (a user gesture, as a person's) in the middle of `selector`."""
-        box = self.js(f"(() => {{ const e = document.querySelector({selector!r}); e.scrollIntoView({{block: 'center'}});"
-                      " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        box = self.js(
+            f"(() => {{ const e = document.querySelector({selector!r}); e.scrollIntoView({{block: 'center'}});"
+            " const r = e.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
             self.dt.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
     def key(self, key: str, code: str, keycode: int):
         for kind in ("keyDown", "keyUp"):
-            self.dt.call("Input.dispatchKeyEvent", type=kind, key=key, code=code, windowsVirtualKeyCode=keycode,
-                         text=key if kind == "keyDown" and len(key) == 1 else "")
+            self.dt.call(
+                "Input.dispatchKeyEvent",
+                type=kind,
+                key=key,
+                code=code,
+                windowsVirtualKeyCode=keycode,
+                text=key if kind == "keyDown" and len(key) == 1 else "",
+            )
 
     def wait_for(self, expression: str, timeout: float = 20.0):
         end = time.monotonic() + timeout
@@ -101,9 +153,13 @@ class Browser:
         raise AssertionError(f"timed out waiting for {expression}")
 
     def errors(self) -> list:
-        return [e for e in self.dt.events if e.get("method") == "Runtime.exceptionThrown"
-                or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
-                or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+        return [
+            e
+            for e in self.dt.events
+            if e.get("method") == "Runtime.exceptionThrown"
+            or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
+            or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+        ]
 
     def close(self):
         self.dt.close()
@@ -123,9 +179,11 @@ def browser(tmp_path):
     b.close()
 
 
-STATE = ("(() => {{ const c = document.querySelector({sel!r}); const v = c.querySelector('video');"
-         " return {{state: c.dataset.state || '', paused: v.paused, t: v.currentTime, ready: v.readyState,"
-         " src: v.currentSrc, selected: c.classList.contains('selected')}}; }})()")
+STATE = (
+    "(() => {{ const c = document.querySelector({sel!r}); const v = c.querySelector('video');"
+    " return {{state: c.dataset.state || '', paused: v.paused, t: v.currentTime, ready: v.readyState,"
+    " src: v.currentSrc, selected: c.classList.contains('selected')}}; }})()"
+)
 
 
 def test_clicking_a_card_plays_its_clip(built, browser):
@@ -135,8 +193,10 @@ def test_clicking_a_card_plays_its_clip(built, browser):
     assert browser.js("document.querySelectorAll('#cards .card video').length") == 2
     assert browser.js("document.querySelectorAll('#more-cards .card').length") == len(doc["highlights"]) - 2
     browser.click(f"#hl-{first['rank']} h3")
-    browser.wait_for(f"document.querySelector('#hl-{first['rank']}').dataset.state === 'playing'"
-                     f" && document.querySelector('#hl-{first['rank']} video').currentTime > 0.5")
+    browser.wait_for(
+        f"document.querySelector('#hl-{first['rank']}').dataset.state === 'playing'"
+        f" && document.querySelector('#hl-{first['rank']} video').currentTime > 0.5"
+    )
     state = browser.js(STATE.format(sel=f"#hl-{first['rank']}"))
     assert state["paused"] is False and state["ready"] >= 2 and state["selected"]
     assert state["src"].endswith(f"/output/clips/{VOD}/{first['file']}")
@@ -158,14 +218,17 @@ def test_clicking_a_card_plays_its_clip(built, browser):
     browser.key("Escape", "Escape", 27)
     browser.wait_for(f"document.querySelector('#hl-{third['rank']} video').paused")
     assert browser.errors() == []
-    fetched = [e["params"]["request"]["url"] for e in browser.dt.events if e.get("method") == "Network.requestWillBeSent"]
+    fetched = [
+        e["params"]["request"]["url"] for e in browser.dt.events if e.get("method") == "Network.requestWillBeSent"
+    ]
     assert all(u.startswith(("file:", "data:", "about:")) for u in fetched), fetched
 
 
 def test_without_a_video_a_card_opens_twitch_at_the_moment(built, browser, tmp_path):
     doc, _, _ = built
-    html = render_report(built[2].parent.parent / "analysis" / f"{VOD}_integrated_analysis.json",
-                         tmp_path / "report.html")
+    html = render_report(
+        built[2].parent.parent / "analysis" / f"{VOD}_integrated_analysis.json", tmp_path / "report.html"
+    )
     browser.open(html.as_uri())
     assert browser.js("document.querySelectorAll('video').length") == 0
     top = doc["highlights"][0]

@@ -38,15 +38,33 @@ def workflow_copy(tmp_path_factory):
     table = write_table(base / "vods.tsv", [("trig", "", "", str(chat), "triggers")])
     work = base / "work"
     work.mkdir()
-    run_snakemake(work, TARGET, "--snakefile", str(wf / "Snakefile"), "--configfile", str(wf / "config/config.yaml"),
-                  "--config", f"vods={table}")
+    run_snakemake(
+        work,
+        TARGET,
+        "--snakefile",
+        str(wf / "Snakefile"),
+        "--configfile",
+        str(wf / "config/config.yaml"),
+        "--config",
+        f"vods={table}",
+    )
     return wf, work, table, chat
 
 
 def planned(workflow_copy, *config):
     wf, work, table, _ = workflow_copy
-    proc = run_snakemake(work, TARGET, "-n", "--snakefile", str(wf / "Snakefile"),
-                         "--configfile", str(wf / "config/config.yaml"), "--config", f"vods={table}", *config)
+    proc = run_snakemake(
+        work,
+        TARGET,
+        "-n",
+        "--snakefile",
+        str(wf / "Snakefile"),
+        "--configfile",
+        str(wf / "config/config.yaml"),
+        "--config",
+        f"vods={table}",
+        *config,
+    )
     return planned_jobs(proc)
 
 
@@ -55,8 +73,10 @@ def test_nothing_changed_nothing_reruns(workflow_copy):
 
 
 def test_a_parameter_reruns_its_job_and_what_follows(workflow_copy):
-    assert planned(workflow_copy, "chat_timeline={copypasta_window: 45}") == {"chat_timeline_build",
-                                                                             "chat_highlights_detect"}
+    assert planned(workflow_copy, "chat_timeline={copypasta_window: 45}") == {
+        "chat_timeline_build",
+        "chat_highlights_detect",
+    }
     assert planned(workflow_copy, "chat_highlights={min_gap_seconds: 30}") == {"chat_highlights_detect"}
     # settings of stages this target does not reach change nothing
     assert planned(workflow_copy, "transcription={model: nova-2}", "fusion={top_n: 3}") == set()

@@ -9,7 +9,7 @@ def test_full_jitter_within_the_capped_exponential():
     random.seed(7)
     delays = [backoff_delay(3, base=0.5, cap=30.0) for _ in range(500)]
     assert 0.0 <= min(delays) and max(delays) <= 4.0  # 0.5 * 2**3
-    assert max(delays) > 3.0 and min(delays) < 1.0    # spread over the whole range, not a fixed value
+    assert max(delays) > 3.0 and min(delays) < 1.0  # spread over the whole range, not a fixed value
     assert all(backoff_delay(20, base=1.0, cap=8.0) <= 8.0 for _ in range(100))
 
 

@@ -44,8 +44,12 @@ def script_reads(source: str) -> list[Read]:
 
     reads = []
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "snakemake"
-                and node.attr in SECTIONS):
+        if not (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "snakemake"
+            and node.attr in SECTIONS
+        ):
             continue
         parent = parents.get(node)
         name, optional = None, False
@@ -62,15 +66,24 @@ def script_reads(source: str) -> list[Read]:
 
 
 def test_script_reads_sees_every_kind_of_access():
-    source = ("with job(snakemake):\n"
-              "    f(snakemake.input.wav, snakemake.params['url'], snakemake.output[0], snakemake.log[0])\n"
-              "    if 'video' in snakemake.input.keys():\n"
-              "        g(snakemake.input.video)\n"
-              "    h(snakemake.input.get('words'), snakemake.params.retries)\n")
+    source = (
+        "with job(snakemake):\n"
+        "    f(snakemake.input.wav, snakemake.params['url'], snakemake.output[0], snakemake.log[0])\n"
+        "    if 'video' in snakemake.input.keys():\n"
+        "        g(snakemake.input.video)\n"
+        "    h(snakemake.input.get('words'), snakemake.params.retries)\n"
+    )
     found = {(r.section, r.name, r.conditional) for r in script_reads(source)}
-    assert found == {("input", "wav", False), ("params", "url", False), ("output", None, False),
-                     ("log", None, False), ("input", None, False), ("input", "video", True),
-                     ("input", "words", True), ("params", "retries", False)}
+    assert found == {
+        ("input", "wav", False),
+        ("params", "url", False),
+        ("output", None, False),
+        ("log", None, False),
+        ("input", None, False),
+        ("input", "video", True),
+        ("input", "words", True),
+        ("params", "retries", False),
+    }
 
 
 def parsed_rules(workdir: Path, config: dict) -> list:
@@ -78,13 +91,17 @@ def parsed_rules(workdir: Path, config: dict) -> list:
     cwd = os.getcwd()
     try:
         with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-            workflow = api.workflow(ResourceSettings(cores=1),
-                                    ConfigSettings(configfiles=[ROOT / "config" / "config.yaml"], config=config),
-                                    snakefile=ROOT / "Snakefile", workdir=workdir)._workflow
+            workflow = api.workflow(
+                ResourceSettings(cores=1),
+                ConfigSettings(configfiles=[ROOT / "config" / "config.yaml"], config=config),
+                snakefile=ROOT / "Snakefile",
+                workdir=workdir,
+            )._workflow
             # Checkpoints count as done for the VODs whose plan exists (written by the fixture), so input functions
             # that read a checkpoint's output (the transcription's parts) are evaluated too.
-            workflow.checkpoints.created_output.update(str(p.relative_to(workdir))
-                                                       for p in workdir.glob("output/raw/transcripts/parts/*/plan.json"))
+            workflow.checkpoints.created_output.update(
+                str(p.relative_to(workdir)) for p in workdir.glob("output/raw/transcripts/parts/*/plan.json")
+            )
             return list(workflow.rules)
     finally:
         os.chdir(cwd)
@@ -102,9 +119,13 @@ def declared(rule, vod: str) -> dict[str, set[str]] | None:
     params = rule.expand_params(wildcards, inputs, outputs, None)
     log = rule.expand_log(wildcards)
     params, log = (x[0] if isinstance(x, tuple) else x for x in (params, log))
-    return {"input": set(inputs._names), "output": set(outputs._names), "params": set(params._names),
-            "log": set(log._names) | ({None} if len(log) else set()),
-            "wildcards": set(rule.wildcard_names)}
+    return {
+        "input": set(inputs._names),
+        "output": set(outputs._names),
+        "params": set(params._names),
+        "log": set(log._names) | ({None} if len(log) else set()),
+        "wildcards": set(rule.wildcard_names),
+    }
 
 
 def declared_in(workdir: Path, rule, vod: str) -> dict[str, set[str]] | None:
@@ -125,19 +146,27 @@ def jobs(tmp_path_factory) -> dict[str, list[dict]]:
     work = tmp_path_factory.mktemp("seam")
     for name in ("v.mp4", "c.json"):
         (work / name).write_text("")
-    (work / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\n"
-                                   f"both\t\t{work}/v.mp4\t{work}/c.json\tBoth\n"
-                                   f"chatonly\t\t\t{work}/c.json\tChat\n"
-                                   f"videoonly\t\t{work}/v.mp4\t\tVideo\n"
-                                   "url\thttps://www.twitch.tv/videos/77\t\t\tURL\n")
+    (work / "vods.tsv").write_text(
+        "vod_id\turl\tvideo\tchat\ttitle\n"
+        f"both\t\t{work}/v.mp4\t{work}/c.json\tBoth\n"
+        f"chatonly\t\t\t{work}/c.json\tChat\n"
+        f"videoonly\t\t{work}/v.mp4\t\tVideo\n"
+        "url\thttps://www.twitch.tv/videos/77\t\t\tURL\n"
+    )
     for vod in ("both", "videoonly", "url", "2345678901"):  # a transcription plan of two parts each
         plan = work / "output/raw/transcripts/parts" / vod / "plan.json"
         plan.parent.mkdir(parents=True)
         plan.write_text(json.dumps({"version": 1, "groups": [{"first": 0, "last": 1}, {"first": 1, "last": 2}]}))
     found: dict[str, list] = {}
     for download_video, backend in ((True, "offline"), (False, "offline"), (True, "deepgram")):
-        rules = parsed_rules(work, {"vods": str(work / "vods.tsv"), "download": {"video": download_video},
-                                    "transcription": {"backend": backend}})
+        rules = parsed_rules(
+            work,
+            {
+                "vods": str(work / "vods.tsv"),
+                "download": {"video": download_video},
+                "transcription": {"backend": backend},
+            },
+        )
         for rule in rules:
             if not rule.script:
                 continue
@@ -165,9 +194,11 @@ def test_every_name_a_script_reads_is_declared_by_its_rule(jobs):
             ok = any(have) if read.conditional else all(have)
             if not ok:
                 missing_for = sorted({v["vod"] for v, h in zip(variants, have) if not h})
-                problems.append(f"scripts/{script.name}:{read.line} reads snakemake.{read.section}."
-                                f"{read.name if read.name is not None else '[0]'}, which rule {rule} does not declare"
-                                f" (VODs: {', '.join(missing_for)})")
+                problems.append(
+                    f"scripts/{script.name}:{read.line} reads snakemake.{read.section}."
+                    f"{read.name if read.name is not None else '[0]'}, which rule {rule} does not declare"
+                    f" (VODs: {', '.join(missing_for)})"
+                )
     assert not problems, "\n".join(problems)
 
 

@@ -139,13 +139,16 @@ def client(tmp_path):
         yield c
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"url": "https://www.youtube.com/watch?v=abc"}, "url: not a Twitch VOD URL or VOD id: `url`"),
-    ({"url": "https://www.twitch.tv/somechannel"}, "url: not a Twitch VOD URL or VOD id"),
-    ({"vod_id": "nosuchvod"}, "vod_id: VOD `vod_id` is not in the VOD table and is not a numeric Twitch VOD id"),
-    ({"vod_id": "0"}, "vod_id: not a valid Twitch VOD id: `vod_id`"),
-    ({"vod_id": "../etc"}, "vod_id: not a Twitch VOD URL or VOD id: `vod_id`"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"url": "https://www.youtube.com/watch?v=abc"}, "url: not a Twitch VOD URL or VOD id: `url`"),
+        ({"url": "https://www.twitch.tv/somechannel"}, "url: not a Twitch VOD URL or VOD id"),
+        ({"vod_id": "nosuchvod"}, "vod_id: VOD `vod_id` is not in the VOD table and is not a numeric Twitch VOD id"),
+        ({"vod_id": "0"}, "vod_id: not a valid Twitch VOD id: `vod_id`"),
+        ({"vod_id": "../etc"}, "vod_id: not a Twitch VOD URL or VOD id: `vod_id`"),
+    ],
+)
 def test_bad_references_get_422_with_a_message_that_does_not_echo_them(client, body, message):
     response = client.post("/api/v1/analysis", json=body)
     assert response.status_code == 422
@@ -153,20 +156,27 @@ def test_bad_references_get_422_with_a_message_that_does_not_echo_them(client, b
     assert list(body.values())[0] not in response.text and "\n" not in response.json()["detail"]
 
 
-@pytest.mark.parametrize("body", [{}, {"url": "42", "vod_id": "42"}, {"vod_id": "42", "stage": "clips"},
-                                  {"vod_id": "42", "extra": 1}])
+@pytest.mark.parametrize(
+    "body", [{}, {"url": "42", "vod_id": "42"}, {"vod_id": "42", "stage": "clips"}, {"vod_id": "42", "extra": 1}]
+)
 def test_malformed_bodies_get_422(client, body):
     assert client.post("/api/v1/analysis", json=body).status_code == 422
 
 
-@pytest.mark.parametrize("content, detail", [
-    (b'{"vod_id": "SECRET-INPUT-' + b"x" * 5000 + b'"', "JSON decode error"),
-    (b'{"vod_id": "42", "SECRET-INPUT": "' + b"y" * 5000 + b'"}', "SECRET-INPUT: Extra inputs are not permitted"),
-    (b'{"url": "https://www.twitch.tv/videos/1' + b"2" * 5000 + b'"}', "url: String should have at most 300 characters"),
-    (b'{"vod_id": ["SECRET-INPUT"]}', "vod_id: Input should be a valid string"),
-    (b'{"vod_id": "42", "stage": "SECRET-INPUT"}', "stage: Input should be 'all', 'analysis' or 'raw'"),
-    (b"[" * 3000, "There was an error parsing the body"),  # too deep for the parser: 400
-])
+@pytest.mark.parametrize(
+    "content, detail",
+    [
+        (b'{"vod_id": "SECRET-INPUT-' + b"x" * 5000 + b'"', "JSON decode error"),
+        (b'{"vod_id": "42", "SECRET-INPUT": "' + b"y" * 5000 + b'"}', "SECRET-INPUT: Extra inputs are not permitted"),
+        (
+            b'{"url": "https://www.twitch.tv/videos/1' + b"2" * 5000 + b'"}',
+            "url: String should have at most 300 characters",
+        ),
+        (b'{"vod_id": ["SECRET-INPUT"]}', "vod_id: Input should be a valid string"),
+        (b'{"vod_id": "42", "stage": "SECRET-INPUT"}', "stage: Input should be 'all', 'analysis' or 'raw'"),
+        (b"[" * 3000, "There was an error parsing the body"),  # too deep for the parser: 400
+    ],
+)
 def test_422s_are_one_line_and_never_echo_the_body(client, content, detail):
     response = client.post("/api/v1/analysis", content=content, headers={"Content-Type": "application/json"})
     assert response.status_code == (400 if content.startswith(b"[[") else 422)
@@ -206,8 +216,15 @@ def test_the_token_is_checked_before_the_body(client):
 def test_reads_need_the_token_too(client):
     job = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
     base = f"/api/v1/analysis/{job['job_id']}"
-    for path in ("/api/v1/analysis", base + "/status", base + "/stream", base + "/result", base + "/report",
-                 base + "/log", "/api/v1/analysis/" + "0" * 32 + "/status"):
+    for path in (
+        "/api/v1/analysis",
+        base + "/status",
+        base + "/stream",
+        base + "/result",
+        base + "/report",
+        base + "/log",
+        "/api/v1/analysis/" + "0" * 32 + "/status",
+    ):
         response = client.get(path, headers={"Authorization": "Bearer wrong"})
         assert response.status_code == 401, path
         assert job["job_id"] not in response.text and "demo" not in response.text
@@ -255,8 +272,9 @@ def test_submit_queues_once_per_vod_and_reports_status(client):
     assert status["progress"] == 0.0 and status["attempts"] == 0 and status["results"] == {}
     assert client.get("/health").json()["jobs"] == {"queued": 2, "running": 0, "interrupted": 0}
     assert [j["vod_id"] for j in client.get("/api/v1/analysis").json()] == ["demo", "2345678901"]
-    assert [j["job_id"] for j in client.get("/api/v1/analysis", params={"vod_id": "2345678901"}).json()] == \
-        [job["job_id"]]
+    assert [j["job_id"] for j in client.get("/api/v1/analysis", params={"vod_id": "2345678901"}).json()] == [
+        job["job_id"]
+    ]
     # Nothing is built yet: results are refused, resume has nothing to do.
     assert client.get(f"/api/v1/analysis/{job['job_id']}/result").status_code == 409
     assert client.post(f"/api/v1/analysis/{job['job_id']}/resume").status_code == 409
@@ -271,8 +289,13 @@ def test_unknown_and_malformed_job_ids(client):
 
 def test_openapi_documents_the_routes(client):
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/health", "/api/v1/analysis", "/api/v1/analysis/{job_id}/status", "/api/v1/analysis/{job_id}/stream",
-            "/api/v1/analysis/{job_id}/result"} <= set(paths)
+    assert {
+        "/health",
+        "/api/v1/analysis",
+        "/api/v1/analysis/{job_id}/status",
+        "/api/v1/analysis/{job_id}/stream",
+        "/api/v1/analysis/{job_id}/result",
+    } <= set(paths)
     assert client.get("/docs").status_code == 200
 
 
@@ -297,11 +320,18 @@ def test_failed_run_without_a_failed_rule_reports_snakemake_last_line(tmp_path):
     from klipstream.service.runner import failure_reason
 
     progress = SnakemakeProgress()
-    for line in ["Building DAG of jobs...", "WorkflowError:", "VOD table not found: nope.tsv (set the config key `vods`)", ""]:
+    for line in [
+        "Building DAG of jobs...",
+        "WorkflowError:",
+        "VOD table not found: nope.tsv (set the config key `vods`)",
+        "",
+    ]:
         progress.feed(line)
     job = {"vod_id": "demo", "started_at": "2026-01-01T00:00:00.000+00:00"}
-    assert failure_reason(tmp_path, [], job, progress, 1) == \
-        "snakemake exited with code 1: VOD table not found: nope.tsv (set the config key `vods`)"
+    assert (
+        failure_reason(tmp_path, [], job, progress, 1)
+        == "snakemake exited with code 1: VOD table not found: nope.tsv (set the config key `vods`)"
+    )
     progress.feed("Error in rule chat_fetch:")
     assert failure_reason(tmp_path, [], job, progress, 1) == "rule chat_fetch failed (see the job log)"
 
@@ -362,6 +392,7 @@ def test_runner_bounds_jobs_and_records_progress_and_failures(store, tmp_path):
 
 def run_slow_job(store, tmp_path, act) -> dict:
     """Start a runner with one job, wait until its first step is done, `await act(runner, job_id)`, stop."""
+
     async def scenario():
         runner = FakeRunner.make(store, tmp_path, max_jobs=1)
         job_id = store.submit("slow", "slow", "all")[0]["id"]
@@ -403,13 +434,17 @@ def test_cors_only_for_the_configured_origin(tmp_path):
         preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
         ok = c.options("/api/v1/analysis", headers={"Origin": "https://app.example.com", **preflight})
         assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == "https://app.example.com"
-        delete = c.options("/api/v1/analysis/" + "0" * 32, headers={
-            "Origin": "https://app.example.com", "Access-Control-Request-Method": "DELETE"})
+        delete = c.options(
+            "/api/v1/analysis/" + "0" * 32,
+            headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "DELETE"},
+        )
         assert delete.status_code == 200 and "DELETE" in delete.headers["access-control-allow-methods"]
         other = c.options("/api/v1/analysis", headers={"Origin": "https://evil.example", **preflight})
         assert "access-control-allow-origin" not in other.headers
-        assert c.get("/health", headers={"Origin": "https://app.example.com"}).headers[
-            "access-control-allow-origin"] == "https://app.example.com"
+        assert (
+            c.get("/health", headers={"Origin": "https://app.example.com"}).headers["access-control-allow-origin"]
+            == "https://app.example.com"
+        )
 
 
 def test_cancel_a_queued_job(client, tmp_path):

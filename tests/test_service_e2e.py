@@ -28,13 +28,35 @@ def server(tmp_path_factory):
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
     work = tmp_path_factory.mktemp("service")
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "50", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-c:a", "aac", str(work / "tiny.mp4")], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(DEMO / "demo.mp4"),
+            "-t",
+            "50",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            str(work / "tiny.mp4"),
+        ],
+        check=True,
+    )
     cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", 50)
     (work / "broken_chat.json").write_text('{"comments": "not a list"}')
-    write_table(work / "vods.tsv", [("demo", "", str(DEMO / "demo.mp4"), str(DEMO / "demo_chat.json"), "Demo"),
-                                    ("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny"),
-                                    ("broken", "", "", str(work / "broken_chat.json"), "Broken chat")])
+    write_table(
+        work / "vods.tsv",
+        [
+            ("demo", "", str(DEMO / "demo.mp4"), str(DEMO / "demo_chat.json"), "Demo"),
+            ("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny"),
+            ("broken", "", "", str(work / "broken_chat.json"), "Broken chat"),
+        ],
+    )
     srv = Server(work)
     srv.start()
     yield srv
@@ -75,8 +97,10 @@ def test_demo_vod_from_request_to_result(server):
     assert any("transcript_decode" in e["running_rules"] for e in running)
 
     final = server.status(job_id)
-    assert final["results"] == {"analysis": f"/api/v1/analysis/{job_id}/result",
-                                "report": f"/api/v1/analysis/{job_id}/report"}
+    assert final["results"] == {
+        "analysis": f"/api/v1/analysis/{job_id}/result",
+        "report": f"/api/v1/analysis/{job_id}/report",
+    }
     assert final["error"] is None and final["attempts"] == 1 and not final["resumed"]
     assert server.get(f"/api/v1/analysis/{job_id}/status", headers={}).status_code == 401  # reads need the token
     analysis = server.get(final["results"]["analysis"]).json()
@@ -119,8 +143,11 @@ def test_job_resumes_after_a_stop_and_after_a_crash(server):
     assert wav.stat().st_mtime_ns == kept_mtime
     assert (server.workdir / "output" / "analysis" / "tiny_integrated_analysis.json").is_file()
     log = server.get(final["log"], params={"lines": 100000}).text
-    assert [line.split(":")[0] for line in log.splitlines() if line.startswith("=== attempt")] == \
-        ["=== attempt 1", "=== attempt 2", "=== attempt 3"]
+    assert [line.split(":")[0] for line in log.splitlines() if line.startswith("=== attempt")] == [
+        "=== attempt 1",
+        "=== attempt 2",
+        "=== attempt 3",
+    ]
     server_log = server.log.read_text()
     assert "interrupted by shutdown" in server_log and "was running when the server stopped" in server_log
 

@@ -20,16 +20,31 @@ from tests.helpers.workflow import ROOT, run_snakemake
 # .ci/run installs the Slurm executor plugin here, beside the venv (see tests/test_cluster_plugins.py for why).
 PLUGINS = ROOT / ".ci" / "cluster-plugins"
 HAVE_PLUGIN = (PLUGINS / "snakemake_executor_plugin_slurm").is_dir() or bool(
-    importlib.util.find_spec("snakemake_executor_plugin_slurm"))
+    importlib.util.find_spec("snakemake_executor_plugin_slurm")
+)
 PLUGIN_ENV = {"PYTHONPATH": os.pathsep.join(p for p in (str(PLUGINS), os.environ.get("PYTHONPATH", "")) if p)}
 
-pytestmark = [pytest.mark.slurm,
-              pytest.mark.skipif(not slurm_answers(), reason="no Slurm cluster answers `sinfo` (bash .ci/slurm-up.sh)"),
-              pytest.mark.skipif(not HAVE_PLUGIN, reason="no Slurm executor plugin (pip install -e '.[slurm]')")]
+pytestmark = [
+    pytest.mark.slurm,
+    pytest.mark.skipif(not slurm_answers(), reason="no Slurm cluster answers `sinfo` (bash .ci/slurm-up.sh)"),
+    pytest.mark.skipif(not HAVE_PLUGIN, reason="no Slurm executor plugin (pip install -e '.[slurm]')"),
+]
 
 VOD = "slurmchat"
-SLURM_ARGS = ["--executor", "slurm", "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks",
-              "2", "--slurm-no-account", "--default-resources", "mem_mb=200", "runtime=5", "--jobs", "8"]
+SLURM_ARGS = [
+    "--executor",
+    "slurm",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--slurm-no-account",
+    "--default-resources",
+    "mem_mb=200",
+    "runtime=5",
+    "--jobs",
+    "8",
+]
 
 
 def submitted_jobs(text: str) -> dict[str, str]:
@@ -82,8 +97,14 @@ def test_chat_only_vod_on_slurm_matches_local_run(chat_vod):
 
     # Every job went through sbatch.
     jobs = submitted_jobs(text)
-    assert set(jobs) == {"chat_fetch", "chat_sentiment_score", "chat_timeline_build", "chat_highlights_detect",
-                         "chat_plot", "analysis_integrate"}, jobs
+    assert set(jobs) == {
+        "chat_fetch",
+        "chat_sentiment_score",
+        "chat_timeline_build",
+        "chat_highlights_detect",
+        "chat_plot",
+        "analysis_integrate",
+    }, jobs
 
     # Slurm was asked for the rule's own threads, memory and runtime, not the defaults of the command line.
     wanted = planned_resources(text, "chat_sentiment_score")
@@ -99,8 +120,11 @@ def test_chat_only_vod_on_slurm_matches_local_run(chat_vod):
     # Statuses were reported from inside the Slurm jobs.
     status = json.loads((slurm / "output/status" / f"{VOD}.json").read_text())
     seen = {(e["status"], e["step"]) for e in status["history"]}
-    assert {("Fetching chat", "chat_fetch"), ("Analyzing", "chat_sentiment_score"),
-            ("Finding highlights", "chat_highlights_detect")} <= seen
+    assert {
+        ("Fetching chat", "chat_fetch"),
+        ("Analyzing", "chat_sentiment_score"),
+        ("Finding highlights", "chat_highlights_detect"),
+    } <= seen
     assert status["status"] != "Failed"
 
 
@@ -121,7 +145,8 @@ def speech_vod(tmp_path_factory):
 
 def test_offline_transcription_parts_are_slurm_jobs(speech_vod):
     """The offline recogniser's checkpoint, one decoding job per group of chunks and the gather each go through
-    sbatch; the words equal a local run's (itself equal to one transcribe_offline call, tests/test_transcription_jobs)."""
+    sbatch; the words equal a local run's (itself equal to one transcribe_offline call,
+    tests/test_transcription_jobs)."""
     base, table = speech_vod
     local, slurm = base / "local", base / "slurm"
     local.mkdir()

@@ -53,8 +53,13 @@ def test_forced_job_failure_reports_failed_with_reason(monkeypatch, tmp_path):
 
     log_file = tmp_path / "logs" / "chat_fetch.log"
     log_file.parent.mkdir()
-    fake = SimpleNamespace(log=[str(log_file)], wildcards={"vod": "808"}, rule="chat_fetch",
-                           scriptdir=str(tmp_path / "scripts"), config={"status_dir": str(tmp_path / "st")})
+    fake = SimpleNamespace(
+        log=[str(log_file)],
+        wildcards={"vod": "808"},
+        rule="chat_fetch",
+        scriptdir=str(tmp_path / "scripts"),
+        config={"status_dir": str(tmp_path / "st")},
+    )
     monkeypatch.setenv("PATH", os.environ["PATH"])  # job() prepends the workflow's bin/; undo after the test
     with ConvexStub() as stub:
         _convex_env(monkeypatch, stub.url)
@@ -115,8 +120,10 @@ def test_record_urls_merges_and_pushes(monkeypatch, tmp_path):
         doc = status.record_urls("5", {"videoUrl": "https://a/v.mp4"}, tmp_path)
         status.record_urls("5", {"audioUrl": "file:///x.wav"}, tmp_path, push=False)
     assert doc["urls"] == {"chatUrl": "https://a/c.json", "videoUrl": "https://a/v.mp4"}
-    assert [b["args"]["urls"] for b in stub.calls("video:updateUrls")] == \
-        [{"chatUrl": "https://a/c.json"}, {"videoUrl": "https://a/v.mp4"}]
+    assert [b["args"]["urls"] for b in stub.calls("video:updateUrls")] == [
+        {"chatUrl": "https://a/c.json"},
+        {"videoUrl": "https://a/v.mp4"},
+    ]
     assert status.read("5", tmp_path)["urls"]["audioUrl"] == "file:///x.wav"
 
 
@@ -128,8 +135,13 @@ def test_unknown_status_is_rejected(tmp_path):
 def test_format_status_one_and_all(tmp_path):
     status.report("100", "Queued", status_dir=tmp_path)
     status.report("100", "Transcribing", step="transcribe", status_dir=tmp_path)
-    status.report("100", "Failed", step="transcribe", reason="audio file output/raw/audio/audio_100.wav is empty",
-                  status_dir=tmp_path)
+    status.report(
+        "100",
+        "Failed",
+        step="transcribe",
+        reason="audio file output/raw/audio/audio_100.wav is empty",
+        status_dir=tmp_path,
+    )
     status.report("200", "Completed", step="publish", status_dir=tmp_path)
     status.record_urls("200", {"chatUrl": "https://h/c.json"}, tmp_path, push=False)
 
@@ -179,8 +191,13 @@ def test_unwritable_status_folder_neither_hides_the_error_nor_silences_convex(mo
     (tmp_path / "blocker").write_text("not a folder")
     unwritable = tmp_path / "blocker" / "status"
     log_file = tmp_path / "transcribe.log"
-    fake = SimpleNamespace(log=[str(log_file)], wildcards={"vod": "909"}, rule="transcript_transcribe",
-                           scriptdir=str(tmp_path / "scripts"), config={"status_dir": str(unwritable)})
+    fake = SimpleNamespace(
+        log=[str(log_file)],
+        wildcards={"vod": "909"},
+        rule="transcript_transcribe",
+        scriptdir=str(tmp_path / "scripts"),
+        config={"status_dir": str(unwritable)},
+    )
     monkeypatch.setenv("PATH", os.environ["PATH"])
     with ConvexStub() as stub:
         _convex_env(monkeypatch, stub.url)

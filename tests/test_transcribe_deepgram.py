@@ -31,34 +31,82 @@ RESPONSE = {
         "duration": 2.0,
         "channels": 1,
         "models": ["3b3aabe4-608a-46ac-9585-7960a25daf1a"],
-        "model_info": {"3b3aabe4-608a-46ac-9585-7960a25daf1a": {
-            "name": "general-nova-3", "version": "2024-12-20.0", "arch": "nova-3"}},
+        "model_info": {
+            "3b3aabe4-608a-46ac-9585-7960a25daf1a": {
+                "name": "general-nova-3",
+                "version": "2024-12-20.0",
+                "arch": "nova-3",
+            }
+        },
     },
     "results": {
-        "channels": [{"alternatives": [{
-            "transcript": "Let's go. That was insane!",
-            "confidence": 0.9955069,
-            "words": [
-                {"word": "let's", "start": 0.08, "end": 0.32, "confidence": 0.99808353, "punctuated_word": "Let's"},
-                {"word": "go", "start": 0.32, "end": 0.56, "confidence": 0.9971, "punctuated_word": "go."},
-                {"word": "that", "start": 1.04, "end": 1.2, "confidence": 0.9932, "punctuated_word": "That"},
-                {"word": "was", "start": 1.2, "end": 1.36, "confidence": 0.9987, "punctuated_word": "was"},
-                {"word": "insane", "start": 1.36, "end": 1.84, "confidence": 0.9899, "punctuated_word": "insane!"},
-            ],
-            "paragraphs": {
-                "transcript": "\nLet's go. That was insane!",
-                "paragraphs": [{"sentences": [{"text": "Let's go.", "start": 0.08, "end": 0.56},
-                                              {"text": "That was insane!", "start": 1.04, "end": 1.84}],
-                                "num_words": 5, "start": 0.08, "end": 1.84}],
-            },
-        }]}],
-        "utterances": [{"start": 0.08, "end": 1.84, "confidence": 0.9955069, "channel": 0,
-                        "transcript": "Let's go. That was insane!", "words": [],
-                        "id": "5d1e1d0e-8e3c-4c6c-9d4e-2f0b8f6b8a61"}],
+        "channels": [
+            {
+                "alternatives": [
+                    {
+                        "transcript": "Let's go. That was insane!",
+                        "confidence": 0.9955069,
+                        "words": [
+                            {
+                                "word": "let's",
+                                "start": 0.08,
+                                "end": 0.32,
+                                "confidence": 0.99808353,
+                                "punctuated_word": "Let's",
+                            },
+                            {"word": "go", "start": 0.32, "end": 0.56, "confidence": 0.9971, "punctuated_word": "go."},
+                            {
+                                "word": "that",
+                                "start": 1.04,
+                                "end": 1.2,
+                                "confidence": 0.9932,
+                                "punctuated_word": "That",
+                            },
+                            {"word": "was", "start": 1.2, "end": 1.36, "confidence": 0.9987, "punctuated_word": "was"},
+                            {
+                                "word": "insane",
+                                "start": 1.36,
+                                "end": 1.84,
+                                "confidence": 0.9899,
+                                "punctuated_word": "insane!",
+                            },
+                        ],
+                        "paragraphs": {
+                            "transcript": "\nLet's go. That was insane!",
+                            "paragraphs": [
+                                {
+                                    "sentences": [
+                                        {"text": "Let's go.", "start": 0.08, "end": 0.56},
+                                        {"text": "That was insane!", "start": 1.04, "end": 1.84},
+                                    ],
+                                    "num_words": 5,
+                                    "start": 0.08,
+                                    "end": 1.84,
+                                }
+                            ],
+                        },
+                    }
+                ]
+            }
+        ],
+        "utterances": [
+            {
+                "start": 0.08,
+                "end": 1.84,
+                "confidence": 0.9955069,
+                "channel": 0,
+                "transcript": "Let's go. That was insane!",
+                "words": [],
+                "id": "5d1e1d0e-8e3c-4c6c-9d4e-2f0b8f6b8a61",
+            }
+        ],
     },
 }
-MODEL_ERROR = {"err_code": "Bad Request", "err_msg": "No such model/language/tier combination found.",
-               "request_id": "1b6c7a40-2a47-4ed0-9d51-0c1c1f4f7a11"}
+MODEL_ERROR = {
+    "err_code": "Bad Request",
+    "err_msg": "No such model/language/tier combination found.",
+    "request_id": "1b6c7a40-2a47-4ed0-9d51-0c1c1f4f7a11",
+}
 
 
 class Stub(LoopbackServer):
@@ -77,8 +125,15 @@ class Stub(LoopbackServer):
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
                 url = urlparse(self.path)
-                stub.requests.append({"path": url.path, "query": parse_qs(url.query), "headers": {k.lower(): v for k, v in self.headers.items()},
-                                      "sha256": hashlib.sha256(body).hexdigest(), "size": len(body)})
+                stub.requests.append(
+                    {
+                        "path": url.path,
+                        "query": parse_qs(url.query),
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "sha256": hashlib.sha256(body).hexdigest(),
+                        "size": len(body),
+                    }
+                )
                 status, payload, delay = stub.replies.pop(0) if stub.replies else (500, {"err_msg": "no reply"}, 0)
                 if delay:
                     time.sleep(delay)
@@ -144,12 +199,15 @@ def test_request_params_auth_and_streamed_body(wav, tmp_path, monkeypatch, caplo
     assert (tmp_path / "s.csv").read_text().splitlines()[1] == "0,0.0000,2.0000,5,2.5000,Let's go. That was insane!"
 
 
-@pytest.mark.parametrize("failure", [
-    (429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": "Too many requests"}, 0),
-    (500, {"err_code": "INTERNAL_SERVER_ERROR", "err_msg": "boom"}, 0),
-    (200, b"{not json", 0),
-    (200, {"metadata": {}}, 0),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        (429, {"err_code": "TOO_MANY_REQUESTS", "err_msg": "Too many requests"}, 0),
+        (500, {"err_code": "INTERNAL_SERVER_ERROR", "err_msg": "boom"}, 0),
+        (200, b"{not json", 0),
+        (200, {"metadata": {}}, 0),
+    ],
+)
 def test_transient_failures_are_retried_with_jittered_backoff(wav, failure):
     sleeps = []
     with Stub([failure, failure, (200, RESPONSE, 0)]) as stub:
@@ -226,15 +284,19 @@ def speech_wav(tmp_path):
     if not demo.is_file():
         pytest.skip("demo VOD not generated")
     wav = tmp_path / "audio_v2.wav"
-    run_ffmpeg(["-ss", "10", "-t", "8", "-i", str(demo), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav)],
-               what="demo")
+    run_ffmpeg(
+        ["-ss", "10", "-t", "8", "-i", str(demo), "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", str(wav)],
+        what="demo",
+    )
     return wav
 
 
-@pytest.mark.parametrize("fmt, content_type, probed, max_share", [("opus", "audio/ogg", "ogg", 1 / 8),
-                                                                  ("flac", "audio/flac", "flac", 0.9)])
-def test_encoded_upload_is_sent_with_its_type_and_decodes(speech_wav, tmp_path, monkeypatch, fmt, content_type,
-                                                          probed, max_share):
+@pytest.mark.parametrize(
+    "fmt, content_type, probed, max_share", [("opus", "audio/ogg", "ogg", 1 / 8), ("flac", "audio/flac", "flac", 0.9)]
+)
+def test_encoded_upload_is_sent_with_its_type_and_decodes(
+    speech_wav, tmp_path, monkeypatch, fmt, content_type, probed, max_share
+):
     """The workflow's path: the WAV encoded once (audio_encode), then sent by the transcript job with its
     Content-Type; the stand-in checks the type against what it received and decodes it with ffmpeg."""
     from klipstream.transcribe import transcribe_job
@@ -248,13 +310,22 @@ def test_encoded_upload_is_sent_with_its_type_and_decodes(speech_wav, tmp_path, 
     monkeypatch.setenv("DEEPGRAM_API_KEY", KEY)
     with DeepgramStub(key=KEY) as stub:
         out = tmp_path / "t.json"
-        info = transcribe_job(out, audio=str(upload), settings={"backend": "auto", "model": "nova-3",
-                                                                "deepgram_url": stub.url, "timeout": 10,
-                                                                "upload": {"format": fmt}, "offline": {}})
+        info = transcribe_job(
+            out,
+            audio=str(upload),
+            settings={
+                "backend": "auto",
+                "model": "nova-3",
+                "deepgram_url": stub.url,
+                "timeout": 10,
+                "upload": {"format": fmt},
+                "offline": {},
+            },
+        )
     (req,) = stub.requests
     assert req["status"] == 200 and req["content_type"] == content_type and not req["chunked"]
     assert probed in req["probed_format"].split(",") and req["bytes"] == upload.stat().st_size
-    assert req["duration"] == pytest.approx(8.0, abs=0.05)     # decoded: as long as the WAV
+    assert req["duration"] == pytest.approx(8.0, abs=0.05)  # decoded: as long as the WAV
     assert info["upload"] == {"content_type": content_type, "bytes": upload.stat().st_size}
     doc = json.loads(out.read_text())
     assert doc["metadata"]["duration"] == pytest.approx(8.0, abs=0.05) and doc["klipstream"]["backend"] == "deepgram"

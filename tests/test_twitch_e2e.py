@@ -35,22 +35,38 @@ DEMO = ROOT / "data" / "demo"
 RENDITIONS = {"720p60": (1280, 720), "480p30": (852, 480), "audio_only": (0, 0)}
 PLANTED = [m for m in json.loads((DEMO / "truth.json").read_text())["moments"] if m["peak"] < SECONDS - 20]
 # Keys that would send a run to a real service, and the settings of one: a test run uses none of them.
-REAL_SERVICE_VARS = ("DEEPGRAM_API_KEY", "NEBIUS_API_KEY", "OPENAI_API_KEY", "USE_GCS", "CONVEX_URL",
-                     "KLIPSTREAM_API_TOKEN")
+REAL_SERVICE_VARS = (
+    "DEEPGRAM_API_KEY",
+    "NEBIUS_API_KEY",
+    "OPENAI_API_KEY",
+    "USE_GCS",
+    "CONVEX_URL",
+    "KLIPSTREAM_API_TOKEN",
+)
 
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory):
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
-    hls = make_hls(tmp_path_factory.mktemp("hls"), ffmpeg_exe(), RENDITIONS, seconds=SECONDS,
-                   source=DEMO / "demo.mp4", segment_seconds=10)
-    stub = Stub(vod_id=VOD, duration=SECONDS, hls_dir=hls, chat=RecordedChat(DEMO / "demo_chat.json", SECONDS),
-                page_size=40)
+    hls = make_hls(
+        tmp_path_factory.mktemp("hls"),
+        ffmpeg_exe(),
+        RENDITIONS,
+        seconds=SECONDS,
+        source=DEMO / "demo.mp4",
+        segment_seconds=10,
+    )
+    stub = Stub(
+        vod_id=VOD, duration=SECONDS, hls_dir=hls, chat=RecordedChat(DEMO / "demo_chat.json", SECONDS), page_size=40
+    )
     stub.renditions = list(RENDITIONS)
     base = stub.start()
-    stub.env = {**{k: v for k, v in os.environ.items() if k not in REAL_SERVICE_VARS},
-                "KLIPSTREAM_TWITCH_GQL_URL": f"{base}/gql", "KLIPSTREAM_TWITCH_USHER_URL": base}
+    stub.env = {
+        **{k: v for k, v in os.environ.items() if k not in REAL_SERVICE_VARS},
+        "KLIPSTREAM_TWITCH_GQL_URL": f"{base}/gql",
+        "KLIPSTREAM_TWITCH_USHER_URL": base,
+    }
     yield stub
     stub.stop()
 
@@ -64,11 +80,19 @@ def assert_whole_chain(stub: Stub, workdir: Path, video: bool = True) -> None:
     out = workdir / "output"
     meta = json.loads((out / "raw" / f"{VOD}_metadata.json").read_text()) if video else None
     if video:
-        assert probe_codecs(out / "raw" / "videos" / f"video_{VOD}.mp4") == {"video": "h264", "audio": "aac",
-                                                                             "height": 720}
+        assert probe_codecs(out / "raw" / "videos" / f"video_{VOD}.mp4") == {
+            "video": "h264",
+            "audio": "aac",
+            "height": 720,
+        }
         assert {k: meta[k] for k in ("vod_id", "title", "streamer", "duration", "backend", "height")} == {
-            "vod_id": VOD, "title": "Stub stream", "streamer": "StubStreamer", "duration": SECONDS,
-            "backend": "yt-dlp", "height": 720}
+            "vod_id": VOD,
+            "title": "Stub stream",
+            "streamer": "StubStreamer",
+            "duration": SECONDS,
+            "backend": "yt-dlp",
+            "height": 720,
+        }
         assert meta["format"].startswith("720p60")  # the top rendition, which Twitch labels as the source
         assert fetched(stub, "/hls/720p60/") and not fetched(stub, "/hls/480p30/")
     else:
@@ -87,7 +111,7 @@ def assert_whole_chain(stub: Stub, workdir: Path, video: bool = True) -> None:
     doc = json.loads((out / "analysis" / f"{VOD}_integrated_analysis.json").read_text())
     jsonschema.validate(doc, load_schema())
     assert doc["vod_id"] == VOD and doc["twitch_url"] == URL and {"audio", "chat"} <= set(doc["signals_used"])
-    top = doc["highlights"][:len(PLANTED) + 1]
+    top = doc["highlights"][: len(PLANTED) + 1]
     for moment in PLANTED:  # each planted moment is among the top ranks, its peak inside the highlight
         assert any(h["start"] - 5 <= moment["peak"] <= h["end"] + 5 for h in top), (moment, top)
 
@@ -112,14 +136,24 @@ def test_snakemake_target_builds_a_twitch_vod(standin, tmp_path):
 
 def test_klipstream_run_builds_a_twitch_url(standin, tmp_path):
     standin.requests.clear()
-    proc = subprocess.run([sys.executable, "-m", "klipstream.cli", "run", URL, "--workdir", str(tmp_path)],
-                          capture_output=True, text=True, env=standin.env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "klipstream.cli", "run", URL, "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=standin.env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert_whole_chain(standin, tmp_path)
     # it ends by saying where the results are
-    tail = proc.stdout[proc.stdout.index(f"klipstream: VOD {VOD} done"):]
-    for path in (f"output/report/{VOD}.html", f"output/analysis/{VOD}_integrated_analysis.json",
-                 f"output/clips/{VOD}", f"output/publish/{VOD}_manifest.json", f"output/status/{VOD}.json"):
+    tail = proc.stdout[proc.stdout.index(f"klipstream: VOD {VOD} done") :]
+    for path in (
+        f"output/report/{VOD}.html",
+        f"output/analysis/{VOD}_integrated_analysis.json",
+        f"output/clips/{VOD}",
+        f"output/publish/{VOD}_manifest.json",
+        f"output/status/{VOD}.json",
+    ):
         assert path in tail
 
 
@@ -145,8 +179,9 @@ def test_service_builds_a_posted_twitch_url(standin, tmp_path, monkeypatch):
 
 def test_audio_only_download_through_the_workflow(standin, tmp_path):
     standin.requests.clear()
-    run_snakemake(tmp_path, f"output/publish/{VOD}_manifest.json", "--config", "download={video: false}",
-                  env=standin.env)
+    run_snakemake(
+        tmp_path, f"output/publish/{VOD}_manifest.json", "--config", "download={video: false}", env=standin.env
+    )
     assert_whole_chain(standin, tmp_path, video=False)
 
 
@@ -157,14 +192,21 @@ def test_no_network_fails_fast_with_one_line(tmp_path):
         pytest.skip("cannot make a network namespace here (unshare -n needs root)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLIPSTREAM_TWITCH_")}
     started = time.monotonic()
-    proc = subprocess.run(["unshare", "-n", sys.executable, "-m", "klipstream.cli", "run", URL, "--workdir",
-                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "klipstream.cli", "run", URL, "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"klipstream: VOD {VOD} failed in ") and \
-        "cannot reach Twitch (gql.twitch.tv): name resolution failed; check the network or use a local video/chat file" \
-        in last, proc.stderr[-3000:]
+    assert (
+        last.startswith(f"klipstream: VOD {VOD} failed in ")
+        and "cannot reach Twitch (gql.twitch.tv): name resolution failed; check the network or use a local video/chat file"  # noqa: E501
+        in last
+    ), proc.stderr[-3000:]
     assert elapsed < 15, elapsed
     for side in ("video", "chat"):  # tried once each, not rule retries x client retries
         assert (tmp_path / "logs" / f"{side}_fetch" / f"{VOD}.log").read_text().count("cannot reach Twitch") == 1
@@ -181,4 +223,5 @@ def test_twitch_refusing_and_missing_vod_fail_fast(standin, tmp_path):
     assert proc.returncode != 0 and time.monotonic() - started < 30
     status = json.loads((tmp_path / "output" / "status" / f"{VOD}.json").read_text())
     assert status["status"] == "Failed" and status["reason"] == (
-        f"Twitch VOD {VOD} not found (deleted, expired, private or a wrong id)")
+        f"Twitch VOD {VOD} not found (deleted, expired, private or a wrong id)"
+    )

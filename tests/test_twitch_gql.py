@@ -79,8 +79,7 @@ def test_offset_paging_only(stub, tmp_path):
     dst = tmp_path / "chat.json"
     _get(stub, dst, workers=1, paging="offset")
     assert read_chat_frame(dst)["comment_id"].tolist() == _expected_ids(1000)
-    assert not any("cursor" in r["payload"][0]["variables"] for r in stub.requests
-                   if isinstance(r["payload"], list))
+    assert not any("cursor" in r["payload"][0]["variables"] for r in stub.requests if isinstance(r["payload"], list))
 
 
 def test_429_and_5xx_are_retried(stub, tmp_path):
@@ -146,13 +145,23 @@ def test_split_ranges():
 def _fake_cli(bin_dir: Path) -> Path:
     """A stand-in TwitchDownloaderCLI: writes a TwitchDownloader JSON with two comments to its -o path."""
     exe = bin_dir / "TwitchDownloaderCLI"
-    doc = {"FileInfo": {"Version": {"Major": 1, "Minor": 4, "Patch": 0}}, "streamer": {"name": "Cli", "id": 1},
-           "video": {"title": "t", "length": 10},
-           "comments": [{"_id": i, "content_offset_seconds": t, "commenter": {"display_name": "U"},
-                         "message": {"body": "hi", "fragments": [{"text": "hi", "emoticon": None}]}}
-                        for i, t in (("b", 5.0), ("a", 1.0))]}
-    exe.write_text("#!/bin/sh\nwhile [ \"$1\" != \"-o\" ]; do shift; done\ncat > \"$2\" <<'EOF'\n"
-                   + json.dumps(doc) + "\nEOF\n")
+    doc = {
+        "FileInfo": {"Version": {"Major": 1, "Minor": 4, "Patch": 0}},
+        "streamer": {"name": "Cli", "id": 1},
+        "video": {"title": "t", "length": 10},
+        "comments": [
+            {
+                "_id": i,
+                "content_offset_seconds": t,
+                "commenter": {"display_name": "U"},
+                "message": {"body": "hi", "fragments": [{"text": "hi", "emoticon": None}]},
+            }
+            for i, t in (("b", 5.0), ("a", 1.0))
+        ],
+    }
+    exe.write_text(
+        '#!/bin/sh\nwhile [ "$1" != "-o" ]; do shift; done\ncat > "$2" <<\'EOF\'\n' + json.dumps(doc) + "\nEOF\n"
+    )
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
     return exe
 

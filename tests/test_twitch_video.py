@@ -19,8 +19,13 @@ from klipstream.video import import_local_video, probe_codecs  # noqa: E402
 from tests.helpers.twitch_stub import Stub, make_hls  # noqa: E402
 
 VOD = "123456789"
-SIZES = {"1080p60": (1920, 1080), "720p60": (1280, 720), "480p30": (852, 480), "160p30": (284, 160),
-         "audio_only": (0, 0)}
+SIZES = {
+    "1080p60": (1920, 1080),
+    "720p60": (1280, 720),
+    "480p30": (852, 480),
+    "160p30": (284, 160),
+    "audio_only": (0, 0),
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +49,22 @@ def _fetched(stub):
 
 def test_download_720p_with_metadata(twitch, tmp_path):
     dst, meta = tmp_path / "videos" / f"video_{VOD}.mp4", tmp_path / f"{VOD}_metadata.json"
-    res = download_twitch_video(f"https://www.twitch.tv/videos/{VOD}?t=5s", dst, meta, quality="720p", bin_dir=None, endpoints=twitch.endpoints)
+    res = download_twitch_video(
+        f"https://www.twitch.tv/videos/{VOD}?t=5s", dst, meta, quality="720p", bin_dir=None, endpoints=twitch.endpoints
+    )
     assert probe_codecs(dst) == {"video": "h264", "audio": "aac", "height": 720}
     assert _fetched(twitch) == ["720p60"]
     doc = json.loads(meta.read_text())
     assert doc == res
     assert {k: doc[k] for k in ("vod_id", "title", "streamer", "duration", "created_at", "backend", "format")} == {
-        "vod_id": VOD, "title": "Stub stream", "streamer": "StubStreamer", "duration": 2.0,
-        "created_at": "2024-01-01T00:00:00Z", "backend": "yt-dlp", "format": "720p60"}
+        "vod_id": VOD,
+        "title": "Stub stream",
+        "streamer": "StubStreamer",
+        "duration": 2.0,
+        "created_at": "2024-01-01T00:00:00Z",
+        "backend": "yt-dlp",
+        "format": "720p60",
+    }
     # the playback token was requested and passed to usher
     usher = [r for r in twitch.requests if r["path"] == f"/vod/{VOD}.m3u8"]
     assert usher and usher[0]["query"]["sig"] == ["0" * 40]
@@ -83,13 +96,17 @@ def test_audio_only_fast_path(twitch, tmp_path):
 def test_sub_only_missing_and_non_twitch(twitch, tmp_path):
     twitch.sub_only = True
     with pytest.raises(KlipError, match=rf"Twitch VOD {VOD} is sub-only") as e:
-        download_twitch_video(VOD, tmp_path / "v.mp4", tmp_path / "m.json", bin_dir=None, retries=0, endpoints=twitch.endpoints)
+        download_twitch_video(
+            VOD, tmp_path / "v.mp4", tmp_path / "m.json", bin_dir=None, retries=0, endpoints=twitch.endpoints
+        )
     assert "\n" not in str(e.value) and not (tmp_path / "v.mp4").exists() and not (tmp_path / "m.json").exists()
     twitch.sub_only, twitch.missing = False, True
     with pytest.raises(KlipError, match=rf"Twitch VOD {VOD} not found"):
         download_twitch_video(VOD, tmp_path / "v.mp4", None, bin_dir=None, retries=0, endpoints=twitch.endpoints)
     with pytest.raises(KlipError, match="not a Twitch VOD URL"):
-        download_twitch_video("https://www.youtube.com/watch?v=abc", tmp_path / "v.mp4", None, endpoints=twitch.endpoints)
+        download_twitch_video(
+            "https://www.youtube.com/watch?v=abc", tmp_path / "v.mp4", None, endpoints=twitch.endpoints
+        )
 
 
 def test_format_selector():
@@ -101,9 +118,30 @@ def test_format_selector():
 
 
 def _make(path: Path, vcodec: str, acodec: str) -> Path:
-    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=10",
-                    "-f", "lavfi", "-i", "sine=frequency=300:sample_rate=22050", "-t", "1", "-c:v", vcodec,
-                    "-c:a", acodec, str(path)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=160x120:rate=10",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:sample_rate=22050",
+            "-t",
+            "1",
+            "-c:v",
+            vcodec,
+            "-c:a",
+            acodec,
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -113,7 +151,8 @@ def test_import_local_copy_remux_transcode(tmp_path):
     assert (tmp_path / "o1.mp4").read_bytes() == mp4.read_bytes()
     mkv = _make(tmp_path / "b.mkv", "libx264", "aac")
     assert import_local_video(mkv, tmp_path / "o2.mp4", tmp_path / "m.json", vod_id="demo1", title="Demo") == {
-        "mode": "remux"}
+        "mode": "remux"
+    }
     meta = json.loads((tmp_path / "m.json").read_text())
     assert meta["vod_id"] == "demo1" and meta["title"] == "Demo" and meta["backend"] == "local"
     assert meta["height"] == 120 and abs(meta["duration"] - 1.0) < 0.1 and meta["url"] is None
@@ -155,17 +194,25 @@ def test_twitchdownloader_backend(twitch, tmp_path, monkeypatch):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     exe = bin_dir / "TwitchDownloaderCLI"
-    exe.write_text('#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nwhile [ "$1" != "-o" ]; do shift; done\n'
-                   f'echo "[STATUS] - Downloading 50%"\ncp "{src}" "$2"\n')
+    exe.write_text(
+        '#!/bin/sh\necho "$@" > "$(dirname "$0")/args"\nwhile [ "$1" != "-o" ]; do shift; done\n'
+        f'echo "[STATUS] - Downloading 50%"\ncp "{src}" "$2"\n'
+    )
     exe.chmod(0o755)
     dst, meta = tmp_path / "v.mp4", tmp_path / "m.json"
     # The CLI only ever talks to Twitch's own hosts, so it runs with the default endpoints; the metadata request
     # it is preceded by is answered by the stand-in.
     monkeypatch.setattr(twitch_video, "vod_info", lambda vod_id, endpoints, timeout: fetch_info(twitch))
     res = download_twitch_video(VOD, dst, meta, quality="source", bin_dir=bin_dir)
-    assert (bin_dir / "args").read_text().split()[:7] == ["videodownload", "--id", VOD, "-o",
-                                                          str(tmp_path / ".v.mp4.partial" / "download.mp4"), "-q",
-                                                          "Source"]
+    assert (bin_dir / "args").read_text().split()[:7] == [
+        "videodownload",
+        "--id",
+        VOD,
+        "-o",
+        str(tmp_path / ".v.mp4.partial" / "download.mp4"),
+        "-q",
+        "Source",
+    ]
     assert dst.read_bytes() == src.read_bytes()
     assert res["backend"] == "twitchdownloader" and res["streamer"] == "StubStreamer" and res["duration"] == 2.0
     assert json.loads(meta.read_text())["title"] == "Stub stream"

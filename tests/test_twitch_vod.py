@@ -6,20 +6,38 @@ from klipstream.errors import KlipError
 from klipstream.twitch.ids import format_offset, is_vod_id, parse_vod_id, vod_url
 
 
-@pytest.mark.parametrize("value", [
-    "2345678901", 2345678901, "v2345678901", " https://www.twitch.tv/videos/2345678901 ",
-    "https://www.twitch.tv/videos/2345678901?t=1h2m3s", "twitch.tv/videos/2345678901/",
-    "http://m.twitch.tv/videos/2345678901", "https://www.twitch.tv/somebody/v/2345678901",
-    "https://player.twitch.tv/?video=v2345678901&parent=x", "https://www.twitch.tv/x/schedule?vodID=2345678901",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2345678901",
+        2345678901,
+        "v2345678901",
+        " https://www.twitch.tv/videos/2345678901 ",
+        "https://www.twitch.tv/videos/2345678901?t=1h2m3s",
+        "twitch.tv/videos/2345678901/",
+        "http://m.twitch.tv/videos/2345678901",
+        "https://www.twitch.tv/somebody/v/2345678901",
+        "https://player.twitch.tv/?video=v2345678901&parent=x",
+        "https://www.twitch.tv/x/schedule?vodID=2345678901",
+    ],
+)
 def test_parse_vod_id(value):
     assert parse_vod_id(value) == "2345678901"
 
 
-@pytest.mark.parametrize("value", [
-    "https://www.youtube.com/watch?v=123", "https://www.twitch.tv/somebody", "https://clips.twitch.tv/Abc",
-    "https://evil.example/videos/123", "abc", "", "0", "https://www.twitch.tv/videos/abc",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://www.youtube.com/watch?v=123",
+        "https://www.twitch.tv/somebody",
+        "https://clips.twitch.tv/Abc",
+        "https://evil.example/videos/123",
+        "abc",
+        "",
+        "0",
+        "https://www.twitch.tv/videos/abc",
+    ],
+)
 def test_rejects_non_vods(value):
     with pytest.raises(KlipError, match="Twitch VOD") as e:
         parse_vod_id(value)

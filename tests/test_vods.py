@@ -12,15 +12,21 @@ HEADER = "vod_id\turl\tvideo\tchat\ttitle\n"
 
 def test_rows_are_strings_with_comments_and_blank_lines_dropped(tmp_path):
     table = tmp_path / "vods.tsv"
-    table.write_text("# my VODs\n" + HEADER +
-                     "a\thttps://www.twitch.tv/videos/123\t\t\tFirst  # inline comment\n"
-                     "\n"
-                     "b\t\tv.mp4\tc.json\t\"quoted title\"\n"
-                     "007\t\t\tc.json\t\n")
+    table.write_text(
+        "# my VODs\n" + HEADER + "a\thttps://www.twitch.tv/videos/123\t\t\tFirst  # inline comment\n"
+        "\n"
+        'b\t\tv.mp4\tc.json\t"quoted title"\n'
+        "007\t\t\tc.json\t\n"
+    )
     rows = vods.load(table, SCHEMA)
-    assert list(rows) == ["a", "b", "007"]                       # ids stay strings, leading zeros kept
-    assert rows["a"] == {"vod_id": "a", "url": "https://www.twitch.tv/videos/123", "video": "", "chat": "",
-                         "title": "First  "}
+    assert list(rows) == ["a", "b", "007"]  # ids stay strings, leading zeros kept
+    assert rows["a"] == {
+        "vod_id": "a",
+        "url": "https://www.twitch.tv/videos/123",
+        "video": "",
+        "chat": "",
+        "title": "First  ",
+    }
     assert rows["b"]["title"] == "quoted title" and rows["007"]["title"] == ""
 
 

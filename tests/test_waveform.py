@@ -29,8 +29,15 @@ def test_peaks_of_known_samples(tmp_path):
     peaks = compute_peaks(wav, samples_per_pixel=4)
     # pixel 0: min -256 -> -1, max 512 -> 2; pixel 1: full scale -> -128, 127;
     # pixel 2 (partial, 2 samples): min -1 -> floor(-1/256) = -1, max 255 -> 0
-    assert peaks == {"version": 2, "channels": 1, "sample_rate": SR, "samples_per_pixel": 4, "bits": 8,
-                     "length": 3, "data": [-1, 2, -128, 127, -1, 0]}
+    assert peaks == {
+        "version": 2,
+        "channels": 1,
+        "sample_rate": SR,
+        "samples_per_pixel": 4,
+        "bits": 8,
+        "length": 3,
+        "data": [-1, 2, -128, 127, -1, 0],
+    }
 
 
 def test_peaks_do_not_depend_on_block_size(tmp_path):

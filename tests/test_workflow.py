@@ -19,10 +19,19 @@ TINY_SECONDS = 50
 
 CHAT_JOBS = {"chat_fetch", "chat_sentiment_score", "chat_timeline_build", "chat_highlights_detect", "chat_plot"}
 # A dry run shows the transcription's plan (a checkpoint) and gather; the decoding jobs appear once the plan exists.
-AUDIO_JOBS = {"video_fetch", "audio_extract", "transcript_plan", "transcript_transcribe", "transcript_tables",
-              "transcript_segments",
-              "waveform_render", "audio_features_compute", "audio_sentiment_score", "audio_highlights_detect",
-              "audio_plot"}
+AUDIO_JOBS = {
+    "video_fetch",
+    "audio_extract",
+    "transcript_plan",
+    "transcript_transcribe",
+    "transcript_tables",
+    "transcript_segments",
+    "waveform_render",
+    "audio_features_compute",
+    "audio_sentiment_score",
+    "audio_highlights_detect",
+    "audio_plot",
+}
 EXPORT_JOBS = {"timeline_export", "chapters_write", "moments_tabulate", "captions_write", "vertical_render"}
 FINAL_JOBS = {"analysis_integrate", "report_render", "clips_cut", "publish_upload"} | EXPORT_JOBS
 
@@ -33,8 +42,25 @@ def tiny(tmp_path_factory):
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
     work = tmp_path_factory.mktemp("tiny")
-    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(DEMO / "demo.mp4"), "-t", str(TINY_SECONDS),
-                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(work / "tiny.mp4")], check=True)
+    subprocess.run(
+        [
+            ffmpeg_exe(),
+            "-v",
+            "error",
+            "-i",
+            str(DEMO / "demo.mp4"),
+            "-t",
+            str(TINY_SECONDS),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            str(work / "tiny.mp4"),
+        ],
+        check=True,
+    )
     cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", TINY_SECONDS)
     table = write_table(work / "vods.tsv", [("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny")])
     return work, table
@@ -50,20 +76,41 @@ def test_full_run_then_incremental_rebuilds(tiny):
     work, table = tiny
     run_snakemake(work, "--config", f"vods={table}")
     out = work / "output"
-    for path in ["raw/videos/video_tiny.mp4", "raw/audio/audio_tiny.wav", "raw/transcripts/audio_tiny_transcript.json",
-                 "raw/transcripts/audio_tiny_words.csv", "raw/transcripts/audio_tiny_paragraphs.csv",
-                 "raw/transcripts/audio_tiny_segments.csv", "raw/waveforms/audio_tiny_waveform.png",
-                 "raw/waveforms/audio_tiny_waveform.json", "raw/chat/tiny_chat.json",
-                 "analysis/chat/tiny_chat_sentiment.csv", "analysis/chat/tiny_chat_timeline.csv",
-                 "analysis/chat/tiny_highlight_analysis.csv", "analysis/chat/tiny_chat_activity.png",
-                 "analysis/audio/tiny_features.csv", "analysis/audio/tiny_sentiment.csv",
-                 "analysis/audio/tiny_highlights.csv", "analysis/audio/tiny_loudness.png",
-                 "analysis/tiny_integrated_analysis.json", "report/tiny.html", "clips/tiny/clips.json",
-                 "publish/tiny_manifest.json", "exports/tiny/tiny_moments.otio", "exports/tiny/tiny_moments.edl",
-                 "exports/tiny/tiny_moments.xml", "exports/tiny/tiny_selects.otio", "exports/tiny/tiny_selects.edl",
-                 "exports/tiny/tiny_selects.xml", "exports/tiny/tiny_chapters.txt", "exports/tiny/tiny_moments.csv",
-                 "exports/tiny/tiny.srt", "exports/tiny/tiny.vtt", "exports/tiny/captions/captions.json",
-                 "exports/tiny/vertical/vertical.json"]:
+    for path in [
+        "raw/videos/video_tiny.mp4",
+        "raw/audio/audio_tiny.wav",
+        "raw/transcripts/audio_tiny_transcript.json",
+        "raw/transcripts/audio_tiny_words.csv",
+        "raw/transcripts/audio_tiny_paragraphs.csv",
+        "raw/transcripts/audio_tiny_segments.csv",
+        "raw/waveforms/audio_tiny_waveform.png",
+        "raw/waveforms/audio_tiny_waveform.json",
+        "raw/chat/tiny_chat.json",
+        "analysis/chat/tiny_chat_sentiment.csv",
+        "analysis/chat/tiny_chat_timeline.csv",
+        "analysis/chat/tiny_highlight_analysis.csv",
+        "analysis/chat/tiny_chat_activity.png",
+        "analysis/audio/tiny_features.csv",
+        "analysis/audio/tiny_sentiment.csv",
+        "analysis/audio/tiny_highlights.csv",
+        "analysis/audio/tiny_loudness.png",
+        "analysis/tiny_integrated_analysis.json",
+        "report/tiny.html",
+        "clips/tiny/clips.json",
+        "publish/tiny_manifest.json",
+        "exports/tiny/tiny_moments.otio",
+        "exports/tiny/tiny_moments.edl",
+        "exports/tiny/tiny_moments.xml",
+        "exports/tiny/tiny_selects.otio",
+        "exports/tiny/tiny_selects.edl",
+        "exports/tiny/tiny_selects.xml",
+        "exports/tiny/tiny_chapters.txt",
+        "exports/tiny/tiny_moments.csv",
+        "exports/tiny/tiny.srt",
+        "exports/tiny/tiny.vtt",
+        "exports/tiny/captions/captions.json",
+        "exports/tiny/vertical/vertical.json",
+    ]:
         assert (out / path).is_file() and (out / path).stat().st_size > 0, path
 
     doc = json.loads((out / "analysis/tiny_integrated_analysis.json").read_text())
@@ -105,16 +152,29 @@ def check_exports(work, table):
     clips = json.loads((out / "clips/tiny/clips.json").read_text())
     selects = otio.adapters.read_from_file(str(out / "exports/tiny/tiny_selects.otio"))
     fps = 5.0  # the demo video's rate
-    got = [(c.source_range.start_time.rescaled_to(fps).value, c.source_range.end_time_exclusive().rescaled_to(fps).value)
-           for c in selects.tracks[0].find_clips()]
+    got = [
+        (c.source_range.start_time.rescaled_to(fps).value, c.source_range.end_time_exclusive().rescaled_to(fps).value)
+        for c in selects.tracks[0].find_clips()
+    ]
     assert got == [(round(c["start"] * fps), round(c["end"] * fps)) for c in clips["clips"]]
     vertical = json.loads((out / "exports/tiny/vertical/vertical.json").read_text())
     assert (vertical["width"], vertical["height"], vertical["count"]) == (1080, 1920, clips["count"])
     assert (out / "exports/tiny/tiny_chapters.txt").read_text().startswith("0:00 ")
     manifest = json.loads((out / "publish/tiny_manifest.json").read_text())
-    assert {"momentsOtioUrl", "momentsEdlUrl", "momentsFcpXmlUrl", "selectsOtioUrl", "selectsEdlUrl",
-            "selectsFcpXmlUrl", "chaptersUrl", "momentsCsvUrl", "captionsSrtUrl", "captionsVttUrl",
-            "clipCaptionsUrl", "verticalClipsUrl"} <= set(manifest["urls"])
+    assert {
+        "momentsOtioUrl",
+        "momentsEdlUrl",
+        "momentsFcpXmlUrl",
+        "selectsOtioUrl",
+        "selectsEdlUrl",
+        "selectsFcpXmlUrl",
+        "chaptersUrl",
+        "momentsCsvUrl",
+        "captionsSrtUrl",
+        "captionsVttUrl",
+        "clipCaptionsUrl",
+        "verticalClipsUrl",
+    } <= set(manifest["urls"])
 
     def planned(*config):
         return planned_jobs(run_snakemake(work, "--dry-run", "--config", f"vods={table}", *config))
@@ -124,8 +184,14 @@ def check_exports(work, table):
     assert planned("captions={max_chars_per_line: 32}") == {"captions_write", "vertical_render", "publish_upload"}
     assert planned("chapters={min_seconds: 20}") == {"chapters_write", "publish_upload"}
     # The clips changed: what is made from them; the analysis and the chapters/CSV (integrated analysis only) stay.
-    assert planned("clips={crf: 30}") == {"clips_cut", "report_render", "timeline_export", "captions_write",
-                                          "vertical_render", "publish_upload"}
+    assert planned("clips={crf: 30}") == {
+        "clips_cut",
+        "report_render",
+        "timeline_export",
+        "captions_write",
+        "vertical_render",
+        "publish_upload",
+    }
     # Turning an export off only changes what is published.
     assert planned("exports={vertical: false}") == {"publish_upload"}
     # Settings the exports do not read rebuild none of them.
@@ -135,18 +201,34 @@ def check_exports(work, table):
     words = out / "raw/transcripts/audio_tiny_words.csv"
     original = words.read_bytes()
     words.write_bytes(original + original.splitlines(keepends=True)[-1])
-    assert planned() == {"audio_features_compute", "audio_sentiment_score", "audio_highlights_detect", "audio_plot",
-                         "analysis_integrate"} | FINAL_JOBS
+    assert (
+        planned()
+        == {
+            "audio_features_compute",
+            "audio_sentiment_score",
+            "audio_highlights_detect",
+            "audio_plot",
+            "analysis_integrate",
+        }
+        | FINAL_JOBS
+    )
     words.write_bytes(original)
     assert planned() == set()
 
 
 def test_chat_only_vod_from_real_twitch_chat(tmp_path, shared_data):
-    table = write_table(tmp_path / "vods.tsv",
-                        [("v5chat", "", "", str(shared_data / "chat/twitch_v5_1087079172.json"), "real chat")])
+    table = write_table(
+        tmp_path / "vods.tsv", [("v5chat", "", "", str(shared_data / "chat/twitch_v5_1087079172.json"), "real chat")]
+    )
     proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}")
-    assert planned_jobs(proc) == CHAT_JOBS | {"analysis_integrate", "report_render", "publish_upload",
-                                              "timeline_export", "chapters_write", "moments_tabulate"}
+    assert planned_jobs(proc) == CHAT_JOBS | {
+        "analysis_integrate",
+        "report_render",
+        "publish_upload",
+        "timeline_export",
+        "chapters_write",
+        "moments_tabulate",
+    }
     run_snakemake(tmp_path, "--config", f"vods={table}")
     assert (tmp_path / "output/exports/v5chat/v5chat_chapters.txt").read_text().startswith("0:00 ")
     doc = json.loads((tmp_path / "output/analysis/v5chat_integrated_analysis.json").read_text())
@@ -165,8 +247,14 @@ def test_video_only_vod_plans_no_chat_jobs(tiny, tmp_path):
 
 def test_vod_without_source_gets_one_line_error(tmp_path):
     table = write_table(tmp_path / "vods.tsv", [])
-    proc = run_snakemake(tmp_path, "output/analysis/nosuch_integrated_analysis.json", "--dry-run",
-                         "--config", f"vods={table}", check=False)
+    proc = run_snakemake(
+        tmp_path,
+        "output/analysis/nosuch_integrated_analysis.json",
+        "--dry-run",
+        "--config",
+        f"vods={table}",
+        check=False,
+    )
     assert proc.returncode != 0
     assert "VOD nosuch has no source: add a row to" in proc.stdout + proc.stderr
 
@@ -187,6 +275,7 @@ def test_bad_vod_id_is_rejected_by_the_table_schema(tmp_path):
 
 def test_numeric_id_not_in_table_is_a_twitch_vod(tmp_path):
     table = write_table(tmp_path / "vods.tsv", [])
-    proc = run_snakemake(tmp_path, "output/analysis/987654_integrated_analysis.json", "--dry-run",
-                         "--config", f"vods={table}")
+    proc = run_snakemake(
+        tmp_path, "output/analysis/987654_integrated_analysis.json", "--dry-run", "--config", f"vods={table}"
+    )
     assert {"video_fetch", "chat_fetch", "analysis_integrate"} <= planned_jobs(proc)

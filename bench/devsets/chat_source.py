@@ -42,8 +42,15 @@ def _v5(path: Path) -> pd.DataFrame:
         frags = msg.get("fragments") or []
         emotes = " ".join(f.get("text", "").strip() for f in frags if isinstance(f, dict) and f.get("emoticon"))
         user = c.get("commenter") or {}
-        rows.append((str(c["_id"]), float(c.get("content_offset_seconds") or 0.0),
-                     user.get("display_name") or user.get("name") or "", msg.get("body") or "", emotes.strip()))
+        rows.append(
+            (
+                str(c["_id"]),
+                float(c.get("content_offset_seconds") or 0.0),
+                user.get("display_name") or user.get("name") or "",
+                msg.get("body") or "",
+                emotes.strip(),
+            )
+        )
     return pd.DataFrame(rows, columns=["message_id", "time", "user", "message", "emotes"])
 
 
@@ -84,5 +91,7 @@ def load_devset(path: Path | str = DEVSET, data_dir: Path | str = DATA_DIR) -> p
     out = labels.merge(chats, on=["source", "message_id"], how="left", validate="one_to_one", indicator=True)
     lost = out[out["_merge"] != "both"]
     if len(lost):
-        raise KeyError(f"{len(lost)} dev set ids not found in {data_dir}: {lost[['source', 'message_id']].head().values.tolist()}")
+        raise KeyError(
+            f"{len(lost)} dev set ids not found in {data_dir}: {lost[['source', 'message_id']].head().values.tolist()}"
+        )
     return out.drop(columns="_merge")

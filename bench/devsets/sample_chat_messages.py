@@ -38,14 +38,31 @@ SEED = 15  # issue 15
 PASS2_SIZE = 200
 # Per chat: random remainder, then stratum quotas (taken while available).
 QUOTAS = {
-    "twitch_v5_1087079172.json": {"random": 130, "emote_only": 60, "short_text": 70, "long_text": 75,
-                                  "question": 60, "command": 20, "copypasta": 40, "non_english": 30},
-    "fuslie_4h.txt": {"random": 230, "emote_only": 110, "short_text": 100, "long_text": 75,
-                      "question": 100, "command": 40, "copypasta": 60, "non_english": 40},
+    "twitch_v5_1087079172.json": {
+        "random": 130,
+        "emote_only": 60,
+        "short_text": 70,
+        "long_text": 75,
+        "question": 60,
+        "command": 20,
+        "copypasta": 40,
+        "non_english": 30,
+    },
+    "fuslie_4h.txt": {
+        "random": 230,
+        "emote_only": 110,
+        "short_text": 100,
+        "long_text": 75,
+        "question": 100,
+        "command": 40,
+        "copypasta": 60,
+        "non_english": 40,
+    },
 }
 STRATA = ("command", "non_english", "copypasta", "emote_only", "question", "short_text", "long_text", "medium_text")
 
-KNOWN_EMOTES = set("""
+KNOWN_EMOTES = set(
+    """
 KEKW KEK KEKL LUL LULW LuL OMEGALUL OMEGAROLL ICANT EleGiggle 4Head PepeLaugh pepeLaugh HahaSweat Kappa Kapp Keepo
 Jebaited BBoomer FeelsDankMan haHAA Pog POG PogChamp POGGERS PogU Pogey POGSLIE POGGIES HYPERS PagChomp PagMan BIGWOW
 SHEESH Kreygasm LETSGO PauseChamp monkaS monkaW MONKERS monkaGIGA WAYTOODANK KEKWait PogO Sadge sadge BibleThump
@@ -55,15 +72,40 @@ catJAM ratJAM pepeD pepeJAM VibePls BOP SeemsGood VoteYea VoteNay KappaPride Coo
 twitchRaid HeyGuys TPFufun GivePLZ TakeNRG PJSalt SMOrc TriHard CiGrip PepegaAim Pepega monkaHmm Hmm HYPERCLAP
 PepeJam Stare Susge Aware Clueless forsenCD AYAYA RPGAyaya NODDERS NOPERS peepoLeave peepoArrive FeelsOkayMan
 KomodoHype PopCorn CurseLit GlitchCat bleedPurple PrideLove HolidayCookie
-""".split())
+""".split()
+)
 _CHANNEL_EMOTE = re.compile(r"^[a-z][a-z0-9]{1,11}[A-Z0-9][A-Za-z0-9_]*$")  # fusComfy, monkaS, lionBaby_TK, moon2W
-_FACES = {"<3", ":)", ":(", ":D", "D:", ":O", ":o", ":/", ":|", ":P", ":p", ";)", ";P", "B)", "R)", "o7", ">(", "xD", "XD"}
-_NON_LATIN = re.compile(r"[\u0370-\u03FF\u0400-\u04FF\u0590-\u06FF\u0900-\u0DFF\u0E00-\u0E7F\u1100-\u11FF"
-                        r"\u3040-\u30FF\u3400-\u9FFF\uAC00-\uD7AF]")
-_FOREIGN = set("""que por para como pero muy esta está estoy eres tengo bueno buena hola gracias amigo jaja jajaja
+_FACES = {
+    "<3",
+    ":)",
+    ":(",
+    ":D",
+    "D:",
+    ":O",
+    ":o",
+    ":/",
+    ":|",
+    ":P",
+    ":p",
+    ";)",
+    ";P",
+    "B)",
+    "R)",
+    "o7",
+    ">(",
+    "xD",
+    "XD",
+}
+_NON_LATIN = re.compile(
+    r"[\u0370-\u03FF\u0400-\u04FF\u0590-\u06FF\u0900-\u0DFF\u0E00-\u0E7F\u1100-\u11FF"
+    r"\u3040-\u30FF\u3400-\u9FFF\uAC00-\uD7AF]"
+)
+_FOREIGN = set(
+    """que por para como pero muy esta está estoy eres tengo bueno buena hola gracias amigo jaja jajaja
 jajajaja vamos não sim você voce obrigado obrigada tudo bom boa muito também tambem bonjour merci oui avec pour
 c'est très tres danke und nicht ist ich bin das wie guten jeg og ikke hej niet een het ook goed kurwa bardzo dobrze
-jest privet spasibo ciao grazie sono anche bene molto""".split())
+jest privet spasibo ciao grazie sono anche bene molto""".split()
+)
 _ENGLISH = set("the is you and to it i a of this that in my so what she he her his we they are was be have".split())
 _INVISIBLE = re.compile(r"[\U000E0000-\U000E007F\u200b-\u200f\u2060\ufeff]")
 
@@ -86,7 +128,7 @@ def strata(frame: pd.DataFrame) -> pd.Series:
     folded = frame["message"].map(fold)
     repeats = folded.map(folded.value_counts())
     out = []
-    for text, f, n in zip(frame["message"], folded, repeats):
+    for text, _folded, n in zip(frame["message"], folded, repeats):
         toks = tokens(text)
         words = [re.sub(r"[^\w']", "", t.lower()) for t in toks]
         if not toks:
@@ -131,8 +173,11 @@ def sample(data_dir: Path = DATA_DIR, seed: int = SEED) -> pd.DataFrame:
         got = pd.concat(rows)
         picked.append(got)
         counts = got["stratum"].value_counts().to_dict()
-        print(f"{source}: {len(frame)} messages, strata {frame['stratum'].value_counts().to_dict()}; "
-              f"sampled {len(got)} {counts}", file=sys.stderr)
+        print(
+            f"{source}: {len(frame)} messages, strata {frame['stratum'].value_counts().to_dict()}; "
+            f"sampled {len(got)} {counts}",
+            file=sys.stderr,
+        )
     out = pd.concat(picked, ignore_index=True)
     return out[["source", "message_id", "stratum"]]
 

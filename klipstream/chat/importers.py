@@ -16,15 +16,15 @@ import os
 import re
 import tempfile
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import ijson
-import orjson
-
 import numpy as np
+import orjson
 import pandas as pd
 
 from ..errors import KlipError
@@ -32,18 +32,26 @@ from .io import EPOCH_ISO, ChatWriter, NotJson, json_error_text, json_layout, ma
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = ("TwitchDownloader JSON (old/new, .json or .json.gz), Twitch v5 comment dump, chat-downloader JSON/JSONL, "
-             "TwitchDownloader TXT ('[H:MM:SS] user: message'), 'H:MM:SS message' text, "
-             "IRC log ('[HH:MM:SS] <user> message')")
+SUPPORTED = (
+    "TwitchDownloader JSON (old/new, .json or .json.gz), Twitch v5 comment dump, chat-downloader JSON/JSONL, "
+    "TwitchDownloader TXT ('[H:MM:SS] user: message'), 'H:MM:SS message' text, "
+    "IRC log ('[HH:MM:SS] <user> message')"
+)
 
 # Text line grammars; the detector picks the one most of the first lines match.
 _RE_IRC = r"^\[(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?\]\s+<[@+%~&]?(?P<user>[^>\s]+)>\s?(?P<msg>.*)$"
 _RE_TDTXT = r"^\[(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2})\]\s+(?P<user>[^\s:]+):\s?(?P<msg>.*)$"
-_RE_TDTXT_UTC = (r"^\[(?P<stamp>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2})(?:\s*UTC)?\]\s+"
-                 r"(?P<user>[^\s:]+):\s?(?P<msg>.*)$")
+_RE_TDTXT_UTC = (
+    r"^\[(?P<stamp>\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}:\d{2})(?:\s*UTC)?\]\s+"
+    r"(?P<user>[^\s:]+):\s?(?P<msg>.*)$"
+)
 _RE_HMS = r"^(?P<h>\d+):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d+)?)\s+(?P<msg>.*)$"
-TEXT_FORMATS = {"irc": _RE_IRC, "twitchdownloader_txt": _RE_TDTXT, "twitchdownloader_txt_utc": _RE_TDTXT_UTC,
-                "hms_text": _RE_HMS}
+TEXT_FORMATS = {
+    "irc": _RE_IRC,
+    "twitchdownloader_txt": _RE_TDTXT,
+    "twitchdownloader_txt_utc": _RE_TDTXT_UTC,
+    "hms_text": _RE_HMS,
+}
 
 
 # Without a known VOD length, messages later than this are dropped at import (the longest Twitch VOD is 48 h).
@@ -80,6 +88,7 @@ def _parse_duration(value: Any) -> float:
 
 # ---------------------------------------------------------------- JSON formats
 
+
 def _v5_comment(c: dict, vod_id: str) -> dict | None:
     """A TwitchDownloader / v5 comment normalised to the contract shape (extra fields dropped)."""
     if not isinstance(c, dict) or "content_offset_seconds" not in c:
@@ -93,18 +102,39 @@ def _v5_comment(c: dict, vod_id: str) -> dict | None:
     frags = []
     for f in frags_in or [{"text": body, "emoticon": None}]:
         emo = f.get("emoticon")
-        frags.append({"text": f.get("text") or "",
-                      "emoticon": {"emoticon_id": str(emo.get("emoticon_id", ""))} if isinstance(emo, dict) else None})
-    emoticons = [{"_id": str(e.get("_id", "")), "begin": int(e.get("begin", 0)), "end": int(e.get("end", 0))}
-                 for e in msg.get("emoticons") or [] if isinstance(e, dict)]
-    badges = [{"_id": str(b.get("_id", "")), "version": str(b.get("version", ""))}
-              for b in msg.get("user_badges") or [] if isinstance(b, dict)]
+        frags.append(
+            {
+                "text": f.get("text") or "",
+                "emoticon": {"emoticon_id": str(emo.get("emoticon_id", ""))} if isinstance(emo, dict) else None,
+            }
+        )
+    emoticons = [
+        {"_id": str(e.get("_id", "")), "begin": int(e.get("begin", 0)), "end": int(e.get("end", 0))}
+        for e in msg.get("emoticons") or []
+        if isinstance(e, dict)
+    ]
+    badges = [
+        {"_id": str(b.get("_id", "")), "version": str(b.get("version", ""))}
+        for b in msg.get("user_badges") or []
+        if isinstance(b, dict)
+    ]
     name = user.get("display_name") or user.get("name") or ""
     return make_comment(
-        c.get("_id", ""), float(c["content_offset_seconds"] or 0), name, body, vod_id=vod_id,
-        created_at=c.get("created_at") or EPOCH_ISO, user_id=user.get("_id", ""), login=user.get("name") or name.lower(),
-        channel_id=c.get("channel_id", ""), fragments=frags, emoticons=emoticons, badges=badges,
-        color=msg.get("user_color"), bits=int(msg.get("bits_spent") or 0))
+        c.get("_id", ""),
+        float(c["content_offset_seconds"] or 0),
+        name,
+        body,
+        vod_id=vod_id,
+        created_at=c.get("created_at") or EPOCH_ISO,
+        user_id=user.get("_id", ""),
+        login=user.get("name") or name.lower(),
+        channel_id=c.get("channel_id", ""),
+        fragments=frags,
+        emoticons=emoticons,
+        badges=badges,
+        color=msg.get("user_color"),
+        bits=int(msg.get("bits_spent") or 0),
+    )
 
 
 def _chatdownloader_comment(item: dict, index: int, vod_id: str) -> dict | None:
@@ -115,15 +145,30 @@ def _chatdownloader_comment(item: dict, index: int, vod_id: str) -> dict | None:
     emote_ids = {e.get("name"): str(e.get("id", "")) for e in item.get("emotes") or [] if isinstance(e, dict)}
     frags = _fragments_from_tokens(body, emote_ids) if emote_ids else None
     stamp = item.get("timestamp")
-    created = (datetime.fromtimestamp(stamp / 1e6, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-               if isinstance(stamp, (int, float)) else EPOCH_ISO)
+    created = (
+        datetime.fromtimestamp(stamp / 1e6, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if isinstance(stamp, (int, float))
+        else EPOCH_ISO
+    )
     name = author.get("display_name") or author.get("name") or ""
-    badges = [{"_id": str(b.get("name", "")), "version": str(b.get("version", ""))}
-              for b in author.get("badges") or [] if isinstance(b, dict)]
-    return make_comment(item.get("message_id") or f"{vod_id}-{index}", float(item["time_in_seconds"] or 0), name,
-                        body, vod_id=vod_id, created_at=created, user_id=author.get("id", ""),
-                        login=author.get("name", name).lower(), fragments=frags, badges=badges,
-                        color=author.get("colour"))
+    badges = [
+        {"_id": str(b.get("name", "")), "version": str(b.get("version", ""))}
+        for b in author.get("badges") or []
+        if isinstance(b, dict)
+    ]
+    return make_comment(
+        item.get("message_id") or f"{vod_id}-{index}",
+        float(item["time_in_seconds"] or 0),
+        name,
+        body,
+        vod_id=vod_id,
+        created_at=created,
+        user_id=author.get("id", ""),
+        login=author.get("name", name).lower(),
+        fragments=frags,
+        badges=badges,
+        color=author.get("colour"),
+    )
 
 
 def _fragments_from_tokens(body: str, emote_ids: dict[str, str]) -> list[dict]:
@@ -160,8 +205,13 @@ def _json_format(layout: str, members: dict, sample: list, path: Path) -> str:
     if layout == "document":
         if sample and not any("content_offset_seconds" in c for c in dicts):
             raise _unknown(path)
-        return ("twitchdownloader_json" if "FileInfo" in members
-                else "twitchdownloader_json_old" if "streamer" in members else "twitch_v5")
+        return (
+            "twitchdownloader_json"
+            if "FileInfo" in members
+            else "twitchdownloader_json_old"
+            if "streamer" in members
+            else "twitch_v5"
+        )
     if any("content_offset_seconds" in c for c in dicts):
         return "twitch_v5"
     if any("time_in_seconds" in c for c in dicts):
@@ -179,8 +229,9 @@ def _json_meta(members: dict) -> dict[str, Any]:
         "streamer": streamer.get("name") or video.get("user_name") or video.get("user_login") or "",
         "streamer_id": streamer.get("id") or video.get("user_id") or 0,
         "created_at": video.get("created_at") or None,
-        "length": _parse_duration(video.get("length") or video.get("duration")
-                                  or (video.get("end") if "end" in video else None)),
+        "length": _parse_duration(
+            video.get("length") or video.get("duration") or (video.get("end") if "end" in video else None)
+        ),
     }
 
 
@@ -265,20 +316,24 @@ def _spool_json(entries: Iterator[Any], fmt: str, path: Path, vod_id: str) -> _S
     spool, dropped = _Spool(), 0
     try:
         for index, item in enumerate(entries):
-            comment = (_chatdownloader_comment(item, index, vod_id) if fmt == "chat_downloader"
-                       else _v5_comment(item, vod_id))
+            comment = (
+                _chatdownloader_comment(item, index, vod_id) if fmt == "chat_downloader" else _v5_comment(item, vod_id)
+            )
             if comment is None:
                 dropped += 1
             else:
                 spool.add(comment)
     except ijson.JSONError as exc:
-        raise KlipError(f"chat file {path} is not valid JSON after {len(spool)} comments: {json_error_text(exc)}") from exc
+        raise KlipError(
+            f"chat file {path} is not valid JSON after {len(spool)} comments: {json_error_text(exc)}"
+        ) from exc
     if dropped:
         log.warning("%s: skipped %d entries without a time offset or message", path, dropped)
     return spool
 
 
 # ---------------------------------------------------------------- text formats
+
 
 def _detect_text(lines: pd.Series) -> str | None:
     sample = lines[lines.str.strip() != ""].head(200)
@@ -298,8 +353,9 @@ class _TextClock:
     days: int = 0  # IRC: midnights passed
 
 
-def _text_frame(lines: pd.Series, fmt: str, created_at: str | None, first_line: int,
-                clock: _TextClock) -> tuple[pd.DataFrame, int]:
+def _text_frame(
+    lines: pd.Series, fmt: str, created_at: str | None, first_line: int, clock: _TextClock
+) -> tuple[pd.DataFrame, int]:
     """One batch of a text log -> (frame `line, time, user, message`, lines skipped); vectorised."""
     parts = lines.str.extract(TEXT_FORMATS[fmt])
     ok = parts.notna().any(axis=1) & parts["msg"].notna()
@@ -309,8 +365,7 @@ def _text_frame(lines: pd.Series, fmt: str, created_at: str | None, first_line: 
     if fmt == "twitchdownloader_txt_utc":
         seconds = (_utc_stamps(parts["stamp"]) - clock.origin).dt.total_seconds().clip(lower=0)
     else:
-        seconds = (parts["h"].astype(float) * 3600 + parts["m"].astype(float) * 60
-                   + parts["s"].fillna("0").astype(float))
+        seconds = parts["h"].astype(float) * 3600 + parts["m"].astype(float) * 60 + parts["s"].fillna("0").astype(float)
         if fmt == "irc" and len(seconds):
             # Wall-clock stamps: unwrap midnight and count from the first message.
             step = seconds.diff()
@@ -322,8 +377,14 @@ def _text_frame(lines: pd.Series, fmt: str, created_at: str | None, first_line: 
             clock.last, clock.days = float(seconds.iloc[-1]), int(days.iloc[-1])
             seconds = unwrapped - clock.origin
     users = parts["user"] if "user" in parts else pd.Series("", index=parts.index)
-    frame = pd.DataFrame({"line": lineno, "time": seconds.astype(float), "user": users.fillna("").astype(str),
-                          "message": parts["msg"].astype(str).str.rstrip("\r")})
+    frame = pd.DataFrame(
+        {
+            "line": lineno,
+            "time": seconds.astype(float),
+            "user": users.fillna("").astype(str),
+            "message": parts["msg"].astype(str).str.rstrip("\r"),
+        }
+    )
     return frame, skipped
 
 
@@ -376,6 +437,7 @@ def _spool_text(path: Path, fmt: str, vod_id: str, created_at: str | None) -> _S
 
 # ---------------------------------------------------------------- entry points
 
+
 def detect_format(src: str | os.PathLike) -> str:
     """Name of the chat format of `src` (raises a one-line KlipError listing the supported ones)."""
     path = _check_file(Path(src))
@@ -389,8 +451,16 @@ def _not_text(text: str, path: Path) -> KlipError:
     return _unknown(path)
 
 
-def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str, *, title: str = "",
-                streamer: str = "", created_at: str | None = None, length: float | None = None) -> dict[str, Any]:
+def import_chat(
+    src: str | os.PathLike,
+    dst_json: str | os.PathLike,
+    vod_id: str,
+    *,
+    title: str = "",
+    streamer: str = "",
+    created_at: str | None = None,
+    length: float | None = None,
+) -> dict[str, Any]:
     """Convert the chat log `src` (any supported format) into the contract chat JSON `dst_json` (atomic).
 
     Keyword metadata fills what the log itself does not say. Returns {"format", "comments"}."""
@@ -407,13 +477,24 @@ def import_chat(src: str | os.PathLike, dst_json: str | os.PathLike, vod_id: str
     end = length if length is not None else meta.get("length") or 0.0
     # A message outside the VOD is a broken line (a unit mix-up, a corrupt stamp), not a reason to lose the VOD.
     last_second = float(end) + 1.0 if end and end > 0 else MAX_CHAT_SECONDS
-    with ChatWriter(dst_json, vod_id=vod_id, title=title or meta.get("title", ""),
-                    streamer=streamer or meta.get("streamer", ""), streamer_id=meta.get("streamer_id", 0),
-                    created_at=created_at or meta.get("created_at"), length=end) as w:
+    with ChatWriter(
+        dst_json,
+        vod_id=vod_id,
+        title=title or meta.get("title", ""),
+        streamer=streamer or meta.get("streamer", ""),
+        streamer_id=meta.get("streamer_id", 0),
+        created_at=created_at or meta.get("created_at"),
+        length=end,
+    ) as w:
         dropped = spool.write_to(w, last_second)
     if dropped:
-        log.warning("%s: dropped %d chat message(s) outside [0, %.0f s] (%s)", path, dropped, last_second,
-                    "the VOD's length" if end else f"no length given: at most {MAX_CHAT_SECONDS / 3600:.0f} h")
+        log.warning(
+            "%s: dropped %d chat message(s) outside [0, %.0f s] (%s)",
+            path,
+            dropped,
+            last_second,
+            "the VOD's length" if end else f"no length given: at most {MAX_CHAT_SECONDS / 3600:.0f} h",
+        )
     if not end and w.count:
         log.info("chat length unknown; last message at %.1f s", w.last_offset)
     log.info("imported %d chat messages from %s (%s) into %s", w.count, path, fmt, dst_json)

@@ -12,9 +12,10 @@ import itertools
 import json
 import logging
 import os
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import ijson
 import pandas as pd
@@ -35,7 +36,7 @@ EPOCH_ISO = "1970-01-01T00:00:00Z"
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def make_comment(
@@ -65,10 +66,20 @@ def make_comment(
         "content_type": "video",
         "content_id": str(vod_id),
         "content_offset_seconds": float(offset),
-        "commenter": {"display_name": user, "_id": str(user_id), "name": login if login is not None else user.lower(),
-                      "logo": ""},
-        "message": {"body": body, "bits_spent": int(bits), "fragments": fragments,
-                    "user_badges": badges or [], "user_color": color, "emoticons": emoticons or []},
+        "commenter": {
+            "display_name": user,
+            "_id": str(user_id),
+            "name": login if login is not None else user.lower(),
+            "logo": "",
+        },
+        "message": {
+            "body": body,
+            "bits_spent": int(bits),
+            "fragments": fragments,
+            "user_badges": badges or [],
+            "user_color": color,
+            "emoticons": emoticons or [],
+        },
     }
 
 
@@ -77,9 +88,20 @@ class ChatWriter:
 
     Use as a context manager; the file appears at `dst` only if the block succeeds."""
 
-    def __init__(self, dst: str | os.PathLike, *, vod_id: str, title: str = "", streamer: str = "",
-                 streamer_id: int | str = 0, created_at: str | None = None, length: float = 0.0,
-                 start: float = 0.0, end: float | None = None, view_count: int = 0):
+    def __init__(
+        self,
+        dst: str | os.PathLike,
+        *,
+        vod_id: str,
+        title: str = "",
+        streamer: str = "",
+        streamer_id: int | str = 0,
+        created_at: str | None = None,
+        length: float = 0.0,
+        start: float = 0.0,
+        end: float | None = None,
+        view_count: int = 0,
+    ):
         self.dst = Path(dst)
         self.count = 0
         self.last_offset = 0.0
@@ -91,15 +113,23 @@ class ChatWriter:
         self._header = {
             "FileInfo": {"Version": FILE_VERSION, "CreatedAt": now_iso(), "UpdatedAt": now_iso()},
             "streamer": {"name": streamer or "", "id": sid},
-            "video": {"title": title or "", "description": None, "id": str(vod_id),
-                      "created_at": created_at or EPOCH_ISO, "start": int(start or 0),
-                      "end": int(round(end)) if end is not None else length_i, "length": length_i,
-                      "viewCount": int(view_count or 0), "game": None, "chapters": []},
+            "video": {
+                "title": title or "",
+                "description": None,
+                "id": str(vod_id),
+                "created_at": created_at or EPOCH_ISO,
+                "start": int(start or 0),
+                "end": int(round(end)) if end is not None else length_i,
+                "length": length_i,
+                "viewCount": int(view_count or 0),
+                "game": None,
+                "chapters": [],
+            },
         }
         self._cm = None
         self._fh = None
 
-    def __enter__(self) -> "ChatWriter":
+    def __enter__(self) -> ChatWriter:
         self._cm = atomic_open(self.dst)
         self._fh = self._cm.__enter__()
         head = json.dumps(self._header, ensure_ascii=False)
@@ -238,7 +268,7 @@ def _emote_names(message: dict) -> str:
     names = [f.get("text", "").strip() for f in frags if isinstance(f, dict) and f.get("emoticon")]
     if not names and message.get("emoticons") and not frags:
         body = message.get("body") or ""
-        names = [body[e.get("begin", 0): e.get("end", 0) + 1].strip() for e in message["emoticons"]]
+        names = [body[e.get("begin", 0) : e.get("end", 0) + 1].strip() for e in message["emoticons"]]
     return " ".join(n for n in names if n)
 
 
@@ -246,8 +276,13 @@ def comment_row(c: dict) -> tuple[str, float, str, str, str]:
     """(comment_id, time, user, message, emotes) of one contract/v5 comment."""
     msg = c.get("message") or {}
     user = c.get("commenter") or {}
-    return (str(c.get("_id", "")), float(c.get("content_offset_seconds") or 0.0),
-            user.get("display_name") or user.get("name") or "", msg.get("body") or "", _emote_names(msg))
+    return (
+        str(c.get("_id", "")),
+        float(c.get("content_offset_seconds") or 0.0),
+        user.get("display_name") or user.get("name") or "",
+        msg.get("body") or "",
+        _emote_names(msg),
+    )
 
 
 def iter_comments(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
@@ -302,13 +337,15 @@ def read_chat_frame(path: str | os.PathLike) -> pd.DataFrame:
     for c in iter_comments(path):
         for append, value in zip(appends, comment_row(c)):
             append(value)
-    frame = pd.DataFrame({
-        "comment_id": pd.Series(cols[0], dtype="str"),
-        "time": pd.Series(cols[1], dtype="float64"),
-        "user": pd.Series(cols[2], dtype="str"),
-        "message": pd.Series(cols[3], dtype="str"),
-        "emotes": pd.Series(cols[4], dtype="str"),
-    })
+    frame = pd.DataFrame(
+        {
+            "comment_id": pd.Series(cols[0], dtype="str"),
+            "time": pd.Series(cols[1], dtype="float64"),
+            "user": pd.Series(cols[2], dtype="str"),
+            "message": pd.Series(cols[3], dtype="str"),
+            "emotes": pd.Series(cols[4], dtype="str"),
+        }
+    )
     if len(frame) and not frame["time"].is_monotonic_increasing:
         frame = frame.sort_values("time", kind="stable", ignore_index=True)
     return frame

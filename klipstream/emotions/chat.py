@@ -11,7 +11,8 @@ once per distinct text. Per message (formulas and measurements in docs/emotions.
       emotion         = 1 - (1 - lexicon)(1 - VADER part)(1 - exclamation part)(1 - (1 - a) w_m model P(emotion))
                         VADER part: happiness 0.5 max(w_v v, 0), anger = sadness = 0.25 max(-w_v v, 0);
                         exclamation part (excitement only): min(0.15 * number of "!", 0.45)
-      neutral         = clip(1 - max emotion / theta, 0, 1)   (an emotion beats neutral once it exceeds theta / (1 + theta))
+      neutral         = clip(1 - max emotion / theta, 0, 1)   (an emotion beats neutral once it exceeds theta / (1 +
+      theta))
     with w_v, w_m, theta and question_vader in BLEND, chosen on the labelled chat dev set by bench/chat_blend_tune.py.
     Measured there: the trained models add nothing at any weight, so w_m = 0 and they are not loaded.
 `emote_count` counts every emote token: the message's Twitch emote fragments, lexicon emotes (Pog, KEKW, OMEGALUL...)
@@ -38,8 +39,24 @@ from .offline import emote_pattern, lexicon_counts, lexicon_scores, vader_compou
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["time", "comment_id", "user", "message", "emotes", "emote_count", "emoji_count", "is_filtered",
-           "filter_reason", "sentiment_score", "excitement", "funny", "happiness", "anger", "sadness", "neutral"]
+COLUMNS = [
+    "time",
+    "comment_id",
+    "user",
+    "message",
+    "emotes",
+    "emote_count",
+    "emoji_count",
+    "is_filtered",
+    "filter_reason",
+    "sentiment_score",
+    "excitement",
+    "funny",
+    "happiness",
+    "anger",
+    "sadness",
+    "neutral",
+]
 EMOTION_COLUMNS = list(lx.EMOTIONS) + ["neutral"]
 
 
@@ -47,17 +64,18 @@ EMOTION_COLUMNS = list(lx.EMOTIONS) + ["neutral"]
 class Blend:
     """The few numbers of the chat scorer chosen by measurement (bench/chat_blend_tune.py, docs/emotions.md)."""
 
-    vader_weight: float = 0.1      # w_v: VADER's share where the lexicon is silent (0.1: only strong VADER scores count)
-    question_vader: bool = False   # read questions with VADER too (they are neutral unless the lexicon says otherwise)
-    emotion_floor: float = 0.5     # theta: neutral = clip(1 - max emotion / theta, 0, 1)
-    model_weight: float = 0.0      # w_m: the trained text models' share (measured: no gain at any weight)
+    vader_weight: float = 0.1  # w_v: VADER's share where the lexicon is silent (0.1: only strong VADER scores count)
+    question_vader: bool = False  # read questions with VADER too (they are neutral unless the lexicon says otherwise)
+    emotion_floor: float = 0.5  # theta: neutral = clip(1 - max emotion / theta, 0, 1)
+    model_weight: float = 0.0  # w_m: the trained text models' share (measured: no gain at any weight)
 
 
 BLEND = Blend()
 
 
-def score_chat_frame(frame: pd.DataFrame, models: ChatModels | None = None, extra_bots=(),
-                     blend: Blend = BLEND) -> pd.DataFrame:
+def score_chat_frame(
+    frame: pd.DataFrame, models: ChatModels | None = None, extra_bots=(), blend: Blend = BLEND
+) -> pd.DataFrame:
     """Score a chat frame (`comment_id,time,user,message,emotes`) -> the chat_sentiment columns.
 
     `models` is only used (and loaded when not given) when `blend.model_weight` > 0."""
@@ -65,8 +83,14 @@ def score_chat_frame(frame: pd.DataFrame, models: ChatModels | None = None, extr
     if missing:
         raise KlipError(f"chat frame lacks columns {', '.join(sorted(missing))}")
     if frame.empty:  # a VOD without chat messages still gets its (empty) table
-        return pd.DataFrame({c: pd.Series(dtype=object if c in ("comment_id", "user", "message", "emotes",
-                                                                 "filter_reason") else float) for c in COLUMNS})
+        return pd.DataFrame(
+            {
+                c: pd.Series(
+                    dtype=object if c in ("comment_id", "user", "message", "emotes", "filter_reason") else float
+                )
+                for c in COLUMNS
+            }
+        )
     frame = frame.reset_index(drop=True)
     msg = frame["message"].fillna("").astype(str)
     emotes = frame["emotes"].fillna("").astype(str) if "emotes" in frame else pd.Series("", index=frame.index)
@@ -80,18 +104,20 @@ def score_chat_frame(frame: pd.DataFrame, models: ChatModels | None = None, extr
     tokens = emote_tokens(msg.iloc[first], emotes.iloc[first])
     n_emotes = np.bincount(tokens.index.to_numpy(dtype=np.int64), minlength=len(pairs))
     quiet = flt["is_filtered"].to_numpy(dtype=bool) | scores.pop("quiet").to_numpy(dtype=bool)
-    out = pd.DataFrame({
-        "time": frame["time"].astype(float),
-        "comment_id": frame["comment_id"].astype(str),
-        "user": frame["user"].fillna("").astype(str),
-        "message": msg,
-        "emotes": emotes,
-        "emote_count": n_emotes[pair_codes],
-        "emoji_count": scores.pop("emoji_count").to_numpy(dtype=int),
-        "is_filtered": flt["is_filtered"].to_numpy(),
-        "filter_reason": flt["filter_reason"].to_numpy(),
-        "sentiment_score": np.where(quiet, 0.0, scores["sentiment_score"].to_numpy()),
-    })
+    out = pd.DataFrame(
+        {
+            "time": frame["time"].astype(float),
+            "comment_id": frame["comment_id"].astype(str),
+            "user": frame["user"].fillna("").astype(str),
+            "message": msg,
+            "emotes": emotes,
+            "emote_count": n_emotes[pair_codes],
+            "emoji_count": scores.pop("emoji_count").to_numpy(dtype=int),
+            "is_filtered": flt["is_filtered"].to_numpy(),
+            "filter_reason": flt["filter_reason"].to_numpy(),
+            "sentiment_score": np.where(quiet, 0.0, scores["sentiment_score"].to_numpy()),
+        }
+    )
     for name in EMOTION_COLUMNS:
         out[name] = np.where(quiet, 1.0 if name == "neutral" else 0.0, scores[name].to_numpy())
     return out[COLUMNS]
@@ -114,11 +140,15 @@ def text_scores(messages: pd.Series, blend: Blend = BLEND, models: ChatModels | 
     if blend.model_weight > 0:
         model_part = _model_probs(text, counts, models)
         text_part = text_part + blend.model_weight * model_part["sentiment"].to_numpy()
-    out = pd.DataFrame({"sentiment_score": np.clip(a * lex["valence"].to_numpy() + (1 - a) * text_part, -1, 1)},
-                       index=messages.index)
-    extra = {"happiness": 0.5 * np.maximum(w_v * v, 0), "anger": 0.25 * np.maximum(-w_v * v, 0),
-             "sadness": 0.25 * np.maximum(-w_v * v, 0),
-             "excitement": np.minimum(0.15 * text.str.count("!").to_numpy(dtype=float), 0.45)}
+    out = pd.DataFrame(
+        {"sentiment_score": np.clip(a * lex["valence"].to_numpy() + (1 - a) * text_part, -1, 1)}, index=messages.index
+    )
+    extra = {
+        "happiness": 0.5 * np.maximum(w_v * v, 0),
+        "anger": 0.25 * np.maximum(-w_v * v, 0),
+        "sadness": 0.25 * np.maximum(-w_v * v, 0),
+        "excitement": np.minimum(0.15 * text.str.count("!").to_numpy(dtype=float), 0.45),
+    }
     for name in lx.EMOTIONS:
         keep = (1.0 - lex[name].to_numpy()) * (1.0 - extra.get(name, 0.0))
         if model_part is not None:
@@ -155,8 +185,9 @@ def _model_probs(text: pd.Series, counts: dict, models: ChatModels | None) -> pd
     return probs
 
 
-def score_chat(chat_json: str | Path, out_csv: str | Path, models_dir: str | Path | None = None,
-               extra_bots=(), models=None) -> pd.DataFrame:
+def score_chat(
+    chat_json: str | Path, out_csv: str | Path, models_dir: str | Path | None = None, extra_bots=(), models=None
+) -> pd.DataFrame:
     """Read `chat_json` with klipstream.chat.io.read_chat_frame, score every message, write `out_csv` atomically.
 
     When BLEND.model_weight > 0 the models come from `models_dir` (default: the repo's models/), or from `models`:
@@ -166,15 +197,21 @@ def score_chat(chat_json: str | Path, out_csv: str | Path, models_dir: str | Pat
     t0 = time.monotonic()
     frame = read_chat_frame(chat_json)
     if BLEND.model_weight <= 0:
-        log.info("chat emotions: %d messages from %s (lexicon + VADER; the trained models are not used: measured "
-                 "weight 0, docs/emotions.md)", len(frame), chat_json)
+        log.info(
+            "chat emotions: %d messages from %s (lexicon + VADER; the trained models are not used: measured "
+            "weight 0, docs/emotions.md)",
+            len(frame),
+            chat_json,
+        )
         out = score_chat_frame(frame, None, extra_bots)
         return _write(out, out_csv, t0)
     if models is not None and models_dir is None:
         files = [Path(models)] if isinstance(models, (str, Path)) else [Path(p) for p in models]
         models_dir = files[0] if files and files[0].is_dir() else (files[0].parent if files else None)
         if models_dir is None:
-            raise KlipError("no chat model files given (models/*.skops); rebuild with `python -m klipstream.emotions.train`")
+            raise KlipError(
+                "no chat model files given (models/*.skops); rebuild with `python -m klipstream.emotions.train`"
+            )
     models = ChatModels.load(models_dir)
     log.info("chat emotions: %d messages from %s (models %s)", len(frame), chat_json, models.source)
     return _write(score_chat_frame(frame, models, extra_bots), out_csv, t0)
@@ -182,6 +219,11 @@ def score_chat(chat_json: str | Path, out_csv: str | Path, models_dir: str | Pat
 
 def _write(out: pd.DataFrame, out_csv, t0: float) -> pd.DataFrame:
     write_csv(out_csv, out.round(6), float_format=None)  # rounded: repr is faster than %g and as short
-    log.info("chat emotions: wrote %s (%d messages, %d filtered) in %.1f s", out_csv, len(out),
-             int(out["is_filtered"].sum()), time.monotonic() - t0)
+    log.info(
+        "chat emotions: wrote %s (%d messages, %d filtered) in %.1f s",
+        out_csv,
+        len(out),
+        int(out["is_filtered"].sum()),
+        time.monotonic() - t0,
+    )
     return out

@@ -52,17 +52,33 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 def make_vectorizer():
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    return HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=2**16, alternate_sign=False,
-                             token_pattern=r"(?u)\b\w+\b", lowercase=True, norm="l2", dtype=np.float32)
+    return HashingVectorizer(
+        analyzer="word",
+        ngram_range=(1, 2),
+        n_features=2**16,
+        alternate_sign=False,
+        token_pattern=r"(?u)\b\w+\b",
+        lowercase=True,
+        norm="l2",
+        dtype=np.float32,
+    )
 
 
 def make_pipeline(C: float = 4.0):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
-    return Pipeline([("features", make_vectorizer()),
-                     ("clf", LogisticRegression(C=C, solver="saga", max_iter=1000, tol=1e-3, random_state=0,
-                                                class_weight="balanced"))])
+    return Pipeline(
+        [
+            ("features", make_vectorizer()),
+            (
+                "clf",
+                LogisticRegression(
+                    C=C, solver="saga", max_iter=1000, tol=1e-3, random_state=0, class_weight="balanced"
+                ),
+            ),
+        ]
+    )
 
 
 def save_model(pipeline, path: str | Path) -> None:
@@ -122,13 +138,18 @@ class ChatModels:
     source: str
 
     @classmethod
-    def load(cls, models_dir: str | Path | None = None) -> "ChatModels":
+    def load(cls, models_dir: str | Path | None = None) -> ChatModels:
         models_dir = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
         emotion = load_model(models_dir / EMOTION_FILE)
         sentiment = load_model(models_dir / SENTIMENT_FILE)
-        for name, model, classes in (("emotion", emotion, EMOTION_CLASSES), ("sentiment", sentiment, SENTIMENT_CLASSES)):
+        for name, model, classes in (
+            ("emotion", emotion, EMOTION_CLASSES),
+            ("sentiment", sentiment, SENTIMENT_CLASSES),
+        ):
             if set(model.classes_) != set(classes):
-                raise KlipError(f"chat {name} model in {models_dir} has classes {list(model.classes_)}, expected {list(classes)}")
+                raise KlipError(
+                    f"chat {name} model in {models_dir} has classes {list(model.classes_)}, expected {list(classes)}"
+                )
         return cls(emotion, sentiment, str(models_dir))
 
     def predict(self, texts: pd.Series) -> pd.DataFrame:

@@ -33,11 +33,11 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-EVENT_BEFORE = 4.0   # seconds of words before an event's peak second
-EVENT_AFTER = 5.0    # and after it (reactions follow the moment)
-LAUGH_SPAN = 2.0     # laughter flags counted within this many seconds of the event
-NEG_SCALE = 0.3      # valence at which words count as fully negative
-FLAT = 0.2           # below this the event words carry no feeling of their own
+EVENT_BEFORE = 4.0  # seconds of words before an event's peak second
+EVENT_AFTER = 5.0  # and after it (reactions follow the moment)
+LAUGH_SPAN = 2.0  # laughter flags counted within this many seconds of the event
+NEG_SCALE = 0.3  # valence at which words count as fully negative
+FLAT = 0.2  # below this the event words carry no feeling of their own
 
 
 def per_second(features_csv: str | Path | None) -> pd.DataFrame:
@@ -54,8 +54,9 @@ def per_second(features_csv: str | Path | None) -> pd.DataFrame:
     shout = feat.get("shout", zero).fillna(0.0).to_numpy(dtype=float)
     laughter = feat.get("laughter", zero).fillna(0.0).to_numpy(dtype=float)
     arousal = np.clip(np.maximum.reduce([loud, shout, laughter]), 0, 1)
-    return pd.DataFrame({"time": feat["time"].to_numpy(dtype=float), "arousal": arousal, "laughter": laughter,
-                         "loudness_z": z})
+    return pd.DataFrame(
+        {"time": feat["time"].to_numpy(dtype=float), "arousal": arousal, "laughter": laughter, "loudness_z": z}
+    )
 
 
 def window_events(starts: np.ndarray, ends: np.ndarray, sec: pd.DataFrame) -> pd.DataFrame:
@@ -73,9 +74,14 @@ def window_events(starts: np.ndarray, ends: np.ndarray, sec: pd.DataFrame) -> pd
         j = np.where(np.abs(t - c[j - 1]) <= np.abs(t - c[j]), j - 1, j)
     owner = order[j]
     inside = (t >= np.asarray(starts)[owner]) & (t <= np.asarray(ends)[owner])
-    frame = pd.DataFrame({"owner": owner[inside], "time": sec["time"].to_numpy()[inside],
-                          "arousal": sec["arousal"].to_numpy()[inside],
-                          "rank": sec["arousal"].to_numpy()[inside] + 1e-3 * sec["loudness_z"].to_numpy()[inside]})
+    frame = pd.DataFrame(
+        {
+            "owner": owner[inside],
+            "time": sec["time"].to_numpy()[inside],
+            "arousal": sec["arousal"].to_numpy()[inside],
+            "rank": sec["arousal"].to_numpy()[inside] + 1e-3 * sec["loudness_z"].to_numpy()[inside],
+        }
+    )
     if frame.empty:
         return out
     best = frame.loc[frame.groupby("owner")["rank"].idxmax()]  # the most aroused second, the loudest of ties
@@ -98,8 +104,9 @@ def event_words(words_csv: str | Path | None, events: pd.Series, fallback: pd.Se
         if words_csv is not None:
             log.warning("words table %s not found; event words are the whole window's text", words_csv)
         return out
-    words = pd.read_csv(words_csv, usecols=lambda c: c in ("start_time", "word", "punctuated_word"),
-                        keep_default_na=False)
+    words = pd.read_csv(
+        words_csv, usecols=lambda c: c in ("start_time", "word", "punctuated_word"), keep_default_na=False
+    )
     if words.empty:
         return out
     words = words.sort_values("start_time", kind="stable")
@@ -110,7 +117,7 @@ def event_words(words_csv: str | Path | None, events: pd.Series, fallback: pd.Se
     lo = np.searchsorted(t, events.to_numpy(dtype=float) - EVENT_BEFORE, side="left")
     hi = np.searchsorted(t, events.to_numpy(dtype=float) + EVENT_AFTER + 1.0, side="left")
     for i in np.flatnonzero(has):  # one slice per speech window (hundreds per VOD), not per word
-        out.iat[i] = " ".join(w[lo[i]:hi[i]])
+        out.iat[i] = " ".join(w[lo[i] : hi[i]])
     return out
 
 
@@ -125,5 +132,7 @@ def event_emotions(scores: pd.DataFrame, laughter: np.ndarray) -> pd.DataFrame:
     exc, ang = np.where(flat, 1 - neg, exc), np.where(flat, neg, ang)
     top = np.maximum(np.maximum.reduce([exc, ang, fun]), 1e-9)
     zero = np.zeros(len(scores))
-    return pd.DataFrame({"excitement": exc / top, "funny": fun / top, "happiness": zero, "anger": ang / top,
-                         "sadness": zero}, index=scores.index)
+    return pd.DataFrame(
+        {"excitement": exc / top, "funny": fun / top, "happiness": zero, "anger": ang / top, "sadness": zero},
+        index=scores.index,
+    )

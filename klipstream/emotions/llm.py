@@ -43,8 +43,10 @@ SCORE_FIELDS = ("sentiment_score", "excitement", "funny", "happiness", "anger", 
 SCORE_SCHEMA = {
     "type": "object",
     "required": list(SCORE_FIELDS),
-    "properties": {name: {"type": "number", "minimum": -1 if name == "sentiment_score" else 0, "maximum": 1}
-                   for name in SCORE_FIELDS},
+    "properties": {
+        name: {"type": "number", "minimum": -1 if name == "sentiment_score" else 0, "maximum": 1}
+        for name in SCORE_FIELDS
+    },
 }
 
 SYSTEM_PROMPT = (
@@ -66,17 +68,26 @@ def api_key_from_env() -> str | None:
     return None
 
 
-def build_prompt(text: str, speech_rate: float | None, loudness_db: float | None, loudness_rel_db: float | None,
-                 max_chars: int = 6000, event: str | None = None) -> str:
+def build_prompt(
+    text: str,
+    speech_rate: float | None,
+    loudness_db: float | None,
+    loudness_rel_db: float | None,
+    max_chars: int = 6000,
+    event: str | None = None,
+) -> str:
     """The user message for one window: delivery numbers first (and its most aroused moment, when one stands
     out: see speech._event_line), then the transcript (truncated)."""
+
     def fmt(v, unit):
         return "unknown" if v is None or v != v else f"{v:.1f} {unit}"
 
     text = " ".join(str(text).split())[:max_chars]
     peak = f"\nLoudest moment: {event}." if event else ""
-    return (f"Speech rate: {fmt(speech_rate, 'words/s')}. Mean loudness: {fmt(loudness_db, 'dBFS')} "
-            f"({fmt(loudness_rel_db, 'dB')} relative to this stream's median).{peak}\nTranscript:\n{text}")
+    return (
+        f"Speech rate: {fmt(speech_rate, 'words/s')}. Mean loudness: {fmt(loudness_db, 'dBFS')} "
+        f"({fmt(loudness_rel_db, 'dB')} relative to this stream's median).{peak}\nTranscript:\n{text}"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -116,8 +127,10 @@ class Cache:
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")  # no fsync per answer; WAL stays consistent on a crash
-            self.db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT,"
-                            " value TEXT, created REAL)")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, model TEXT, prompt_version TEXT,"
+                " value TEXT, created REAL)"
+            )
             self.db.commit()
 
     @staticmethod
@@ -133,8 +146,10 @@ class Cache:
     def put(self, key: str, model: str, value: dict) -> None:
         if self.db is None:
             return
-        self.db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
-                        (key, model, PROMPT_VERSION, json.dumps(value), time.time()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
+            (key, model, PROMPT_VERSION, json.dumps(value), time.time()),
+        )
         self.db.commit()
 
     def close(self) -> None:
@@ -179,19 +194,29 @@ class LLMScorer:
             try:
                 self.stats.calls += 1
                 resp = await client.chat.completions.create(
-                    model=self.model, messages=messages, temperature=0, max_tokens=self.max_tokens,
-                    response_format={"type": "json_object"})
+                    model=self.model,
+                    messages=messages,
+                    temperature=0,
+                    max_tokens=self.max_tokens,
+                    response_format={"type": "json_object"},
+                )
                 if resp.usage is not None:
                     self.stats.prompt_tokens += resp.usage.prompt_tokens or 0
                     self.stats.completion_tokens += resp.usage.completion_tokens or 0
                 return resp.choices[0].message.content if resp.choices else None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                raise KlipError(f"LLM API at {self.base_url} refused the API key (HTTP {exc.status_code}); "
-                                f"check {' or '.join(KEY_ENV_VARS)}") from None
+                raise KlipError(
+                    f"LLM API at {self.base_url} refused the API key (HTTP {exc.status_code}); "
+                    f"check {' or '.join(KEY_ENV_VARS)}"
+                ) from None
             except openai.NotFoundError:
                 raise KlipError(f"LLM API at {self.base_url} does not know model {self.model!r} (HTTP 404)") from None
-            except (openai.RateLimitError, openai.InternalServerError, openai.APITimeoutError,
-                    openai.APIConnectionError) as exc:
+            except (
+                openai.RateLimitError,
+                openai.InternalServerError,
+                openai.APITimeoutError,
+                openai.APIConnectionError,
+            ) as exc:
                 kind = type(exc).__name__
                 self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
                 resp = getattr(exc, "response", None)
@@ -202,7 +227,9 @@ class LLMScorer:
                 if exc.status_code < 500 and exc.status_code not in (408, 409, 429):  # those are worth a retry
                     kind = f"HTTP {exc.status_code}"
                     self.stats.errors[kind] = self.stats.errors.get(kind, 0) + 1
-                    log.warning("LLM request rejected (HTTP %s); using the offline scorer for this window", exc.status_code)
+                    log.warning(
+                        "LLM request rejected (HTTP %s); using the offline scorer for this window", exc.status_code
+                    )
                     return None
                 self.stats.errors[f"HTTP {exc.status_code}"] = self.stats.errors.get(f"HTTP {exc.status_code}", 0) + 1
             if attempt == self.max_retries:
@@ -228,8 +255,12 @@ class LLMScorer:
                 self.stats.repairs += 1
                 repair = messages + [
                     {"role": "assistant", "content": content},
-                    {"role": "user", "content": f"That answer was not usable ({first}). Reply with only the JSON object "
-                                                f"with number fields {', '.join(SCORE_FIELDS)}."}]
+                    {
+                        "role": "user",
+                        "content": f"That answer was not usable ({first}). Reply with only the JSON object "
+                        f"with number fields {', '.join(SCORE_FIELDS)}.",
+                    },
+                ]
                 content = await self._request(client, repair)
                 try:
                     result = parse_answer(content)
@@ -247,8 +278,9 @@ class LLMScorer:
             raise KlipError(f"LLM concurrency must be at least 1, got {self.concurrency}")
         cache = Cache(self.cache_dir)
         sem = asyncio.Semaphore(self.concurrency)
-        client = openai.AsyncOpenAI(base_url=self.base_url, api_key=self.api_key or "no-key", max_retries=0,
-                                    timeout=self.timeout)
+        client = openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=self.api_key or "no-key", max_retries=0, timeout=self.timeout
+        )
         t0 = last = time.monotonic()
         results: list[dict | None] = [None] * len(prompts)
 
@@ -261,21 +293,45 @@ class LLMScorer:
             now = time.monotonic()
             if now - last >= self.progress_every or self.stats.done == len(prompts):
                 last = now
-                log.info("LLM progress: %d/%d windows (%d calls, %d cache hits, %d retries) %.0f s",
-                         self.stats.done, len(prompts), self.stats.calls, self.stats.cache_hits, self.stats.retries,
-                         now - t0)
+                log.info(
+                    "LLM progress: %d/%d windows (%d calls, %d cache hits, %d retries) %.0f s",
+                    self.stats.done,
+                    len(prompts),
+                    self.stats.calls,
+                    self.stats.cache_hits,
+                    self.stats.retries,
+                    now - t0,
+                )
 
-        log.info("LLM scoring %d windows with %s at %s (concurrency %d, timeout %.0f s, cache %s)", len(prompts),
-                 self.model, self.base_url, self.concurrency, self.timeout, cache.path or "off")
+        log.info(
+            "LLM scoring %d windows with %s at %s (concurrency %d, timeout %.0f s, cache %s)",
+            len(prompts),
+            self.model,
+            self.base_url,
+            self.concurrency,
+            self.timeout,
+            cache.path or "off",
+        )
         try:
             await asyncio.gather(*(run(i, p) for i, p in enumerate(prompts)))
         finally:
             await client.close()
             cache.close()
         s = self.stats
-        log.info("LLM done: %d windows, %d API calls, %d cache hits, %d retries, %d repairs, %d fallbacks, "
-                 "tokens %d prompt + %d completion, errors %s, %.1f s", len(prompts), s.calls, s.cache_hits, s.retries,
-                 s.repairs, s.fallbacks, s.prompt_tokens, s.completion_tokens, s.errors or "none", time.monotonic() - t0)
+        log.info(
+            "LLM done: %d windows, %d API calls, %d cache hits, %d retries, %d repairs, %d fallbacks, "
+            "tokens %d prompt + %d completion, errors %s, %.1f s",
+            len(prompts),
+            s.calls,
+            s.cache_hits,
+            s.retries,
+            s.repairs,
+            s.fallbacks,
+            s.prompt_tokens,
+            s.completion_tokens,
+            s.errors or "none",
+            time.monotonic() - t0,
+        )
         return results
 
     def score(self, prompts: list[str]) -> list[dict | None]:

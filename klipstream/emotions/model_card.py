@@ -19,42 +19,59 @@ from . import lexicon as lx
 def _table(res: dict) -> str:
     rows = ["| class | precision | recall | F1 | test support | train examples |", "|---|---|---|---|---|---|"]
     for k, v in sorted(res.get("per_class", {}).items()):
-        rows.append(f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1-score']:.3f} | {int(v['support'])} "
-                    f"| {res['train_label_counts'].get(k, 0)} |")
+        rows.append(
+            f"| {k} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1-score']:.3f} | {int(v['support'])} "
+            f"| {res['train_label_counts'].get(k, 0)} |"
+        )
     return "\n".join(rows)
 
 
 def _devset_section(d: dict | None) -> str:
     if not d:
-        return ("**Human-labelled dev set**: not measured yet; run `bench/emotions.py --dev-only --update-model-card`.\n")
+        return "**Human-labelled dev set**: not measured yet; run `bench/emotions.py --dev-only --update-model-card`.\n"
     names = list(d["scorers"])
     head = "| | " + " | ".join(names) + " |\n|---|" + "---|" * len(names)
-    intro = (f"**Human-labelled dev set** ({d['n']} real chat messages, `bench/devsets/chat_messages.csv`, labelled "
-             f"by one annotator; guideline `docs/labelling/chat_messages.md`), measured {d['date']} with `{d['command']}`. "
-             "`model` is these two models alone (argmax of the emotion model; sentiment P(positive) - P(negative) "
-             "with the 0.05 thresholds); `shipped` is what `chat_sentiment.csv` contains "
-             "(`klipstream.emotions.chat.score_chat_frame`), which gives these models weight "
-             f"{d.get('model_weight', 0)}: the blend was chosen on this dev set (`bench/chat_blend_tune.py`), where the "
-             "best setting with the models did not beat the best without them by the 0.01 required. "
-             "Because the blend was chosen, and the lexicon revised, on this same set, `shipped` is optimistic; "
-             "docs/emotions.md gives the numbers chosen on one chat and checked on the other. The labels are one "
-             "annotator's: no independent second annotator was measured.")
+    intro = (
+        f"**Human-labelled dev set** ({d['n']} real chat messages, `bench/devsets/chat_messages.csv`, labelled "
+        f"by one annotator; guideline `docs/labelling/chat_messages.md`), measured {d['date']} with `{d['command']}`. "
+        "`model` is these two models alone (argmax of the emotion model; sentiment P(positive) - P(negative) "
+        "with the 0.05 thresholds); `shipped` is what `chat_sentiment.csv` contains "
+        "(`klipstream.emotions.chat.score_chat_frame`), which gives these models weight "
+        f"{d.get('model_weight', 0)}: the blend was chosen on this dev set (`bench/chat_blend_tune.py`), where the "
+        "best setting with the models did not beat the best without them by the 0.01 required. "
+        "Because the blend was chosen, and the lexicon revised, on this same set, `shipped` is optimistic; "
+        "docs/emotions.md gives the numbers chosen on one chat and checked on the other. The labels are one "
+        "annotator's: no independent second annotator was measured."
+    )
     lines = [intro, "", head]
     for task in ("sentiment", "emotion"):
         for metric in ("accuracy", "macro_f1"):
-            lines.append(f"| {task} {metric.replace('_', '-')} | "
-                         + " | ".join(f"{d['scorers'][n][task][metric]:.3f}" for n in names) + " |")
+            lines.append(
+                f"| {task} {metric.replace('_', '-')} | "
+                + " | ".join(f"{d['scorers'][n][task][metric]:.3f}" for n in names)
+                + " |"
+            )
         for c in d["scorers"][names[0]][task]["per_class"]:
-            lines.append(f"| {task} P / R {c} | " + " | ".join(
-                f"{d['scorers'][n][task]['per_class'][c]['precision']:.2f} / "
-                f"{d['scorers'][n][task]['per_class'][c]['recall']:.2f}" for n in names) + " |")
+            lines.append(
+                f"| {task} P / R {c} | "
+                + " | ".join(
+                    f"{d['scorers'][n][task]['per_class'][c]['precision']:.2f} / "
+                    f"{d['scorers'][n][task]['per_class'][c]['recall']:.2f}"
+                    for n in names
+                )
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def write_model_card(path: str | Path, m: dict) -> None:
     e, s = m["emotion"], m["sentiment"]
-    excluded = (f" Never trained on: the messages listed in `{m['excluded']}` (the chat dev set) nor any message with "
-                "the same text." if m.get("excluded") else "")
+    excluded = (
+        f" Never trained on: the messages listed in `{m['excluded']}` (the chat dev set) nor any message with "
+        "the same text."
+        if m.get("excluded")
+        else ""
+    )
     text = f"""# Chat emotion models (model card)
 
 Built by `python -m klipstream.emotions.train` on {m.get("built", "an unrecorded date")}; method in
@@ -99,7 +116,7 @@ Sentiment, per class:
 {_devset_section(m.get("devset"))}
 **Use**: `klipstream.emotions.chat` can blend these text probabilities (emotes masked, as in training) with the
 lexicon and VADER (`Blend.model_weight`); the shipped weight is the one measured best on the dev set. **Limits**:
-{len(m['corpus'])} chat file(s), English; weak labels inherit the lexicon's view of each emote; anger and sadness have
+{len(m["corpus"])} chat file(s), English; weak labels inherit the lexicon's view of each emote; anger and sadness have
 few examples; sarcasm and jokes without a laugh marker are not modelled.
 """
     with atomic_open(path) as fh:

@@ -101,7 +101,7 @@ def channel_emotes(texts: pd.Series) -> pd.Series:
     """Every channel-emote-shaped token (`fusHeart`, `chjbHug`) that EMOTES does not list, one row per token,
     indexed by the position of its text (a flat Series: texts with none are absent)."""
     texts = texts.fillna("").astype(str)
-    has = texts.str.contains(lx.CHANNEL_EMOTE_RE[:-len("[A-Za-z0-9_]*")], regex=True).to_numpy(dtype=bool)
+    has = texts.str.contains(lx.CHANNEL_EMOTE_RE[: -len("[A-Za-z0-9_]*")], regex=True).to_numpy(dtype=bool)
     if not has.any():
         return pd.Series([], dtype=object, index=pd.Index([], dtype=np.int64))
     rows = np.flatnonzero(has)
@@ -132,9 +132,13 @@ def lexicon_counts(texts: pd.Series) -> dict[str, np.ndarray | sparse.csr_matrix
     n_channel = np.bincount(tokens.index.to_numpy(dtype=np.int64), minlength=len(texts))
     suffix = tokens.str.extract(_CHANNEL_SUFFIX, expand=False).str.split("_").str[0].str.lower().map(index)
     known = suffix.notna().to_numpy()
-    cc = sparse.csr_matrix((np.ones(int(known.sum())), (tokens.index.to_numpy(dtype=np.int64)[known],
-                                                        suffix[known].to_numpy(dtype=np.int64))),
-                           shape=(len(texts), len(index)))
+    cc = sparse.csr_matrix(
+        (
+            np.ones(int(known.sum())),
+            (tokens.index.to_numpy(dtype=np.int64)[known], suffix[known].to_numpy(dtype=np.int64)),
+        ),
+        shape=(len(texts), len(index)),
+    )
     return {"emotes": ce, "slang": cs, "emoji": cj, "channel": cc, "channel_emotes": n_channel}
 
 
@@ -184,8 +188,11 @@ def score_texts(texts, use_vader: bool = True) -> pd.DataFrame:
     v = vader_compound(texts) if use_vader else np.zeros(len(texts))
     a = lex["hits"].to_numpy() / (lex["hits"].to_numpy() + 1.0)
     sentiment = np.clip(a * lex["valence"].to_numpy() + (1 - a) * v, -1, 1)
-    vader_part = {"happiness": 0.5 * np.maximum(v, 0), "anger": 0.25 * np.maximum(-v, 0),
-                  "sadness": 0.25 * np.maximum(-v, 0)}
+    vader_part = {
+        "happiness": 0.5 * np.maximum(v, 0),
+        "anger": 0.25 * np.maximum(-v, 0),
+        "sadness": 0.25 * np.maximum(-v, 0),
+    }
     exclaim = np.minimum(0.15 * texts.str.count("!").to_numpy(dtype=float), 0.45)
     out = pd.DataFrame({"sentiment_score": sentiment}, index=texts.index)
     for name in lx.EMOTIONS:

@@ -6,7 +6,8 @@ the LLM model name, or `offline-lexicon-v1` for offline rows, LLM fallbacks and 
 
 Delivery numbers per window (from features.csv, vectorised with cumulative sums):
   loudness_db = mean rms_db over the window's seconds; loud_rel = loudness_db - median over windows;
-  arousal     = clip((loud_rel / 6 dB + rate_rel) / 2, 0, 1), rate_rel = speech_rate / median rate - 1 clipped to [0, 1].
+  arousal     = clip((loud_rel / 6 dB + rate_rel) / 2, 0, 1), rate_rel = speech_rate / median rate - 1 clipped to [0,
+  1].
 Each window's event (delivery.py): its most aroused second (loudness, shout and laughter flags), with event
 arousal A in [0, 1] and the words spoken around it (words.csv).
 Offline, per window:
@@ -43,8 +44,20 @@ EMOTIONS = ["excitement", "funny", "happiness", "anger", "sadness"]
 _DEFAULTS = config.default("speech_sentiment")
 log = logging.getLogger(__name__)
 
-COLUMNS = ["window_id", "start_time", "end_time", "sentiment_score", "excitement", "funny", "happiness", "anger",
-           "sadness", "neutral", "highlight_score", "model"]
+COLUMNS = [
+    "window_id",
+    "start_time",
+    "end_time",
+    "sentiment_score",
+    "excitement",
+    "funny",
+    "happiness",
+    "anger",
+    "sadness",
+    "neutral",
+    "highlight_score",
+    "model",
+]
 SEGMENT_COLUMNS = ["window_id", "start_time", "end_time", "word_count", "speech_rate", "text"]
 
 
@@ -105,34 +118,49 @@ def sentence_means(texts: pd.Series) -> pd.DataFrame:
     return out
 
 
-def offline_scores(seg: pd.DataFrame, dv: pd.DataFrame, events: pd.DataFrame | None = None,
-                   words: pd.Series | None = None) -> pd.DataFrame:
+def offline_scores(
+    seg: pd.DataFrame, dv: pd.DataFrame, events: pd.DataFrame | None = None, words: pd.Series | None = None
+) -> pd.DataFrame:
     """Offline window scores (module docstring); without `events` the windows are read as background only."""
     bg = sentence_means(seg["text"])
     if events is None:
-        events = pd.DataFrame({"event_arousal": np.zeros(len(seg)), "event_laughter": np.zeros(len(seg))},
-                              index=seg.index)
+        events = pd.DataFrame(
+            {"event_arousal": np.zeros(len(seg)), "event_laughter": np.zeros(len(seg))}, index=seg.index
+        )
     a = events["event_arousal"].to_numpy(dtype=float)
     local = score_texts(words if words is not None else seg["text"], use_vader=True)
     local.index = seg.index
     ev = dlv.event_emotions(local, events["event_laughter"].to_numpy(dtype=float))
-    s = pd.DataFrame({"sentiment_score": (1 - a) * bg["sentiment_score"].to_numpy()
-                      + a * local["sentiment_score"].to_numpy()}, index=seg.index)
+    s = pd.DataFrame(
+        {"sentiment_score": (1 - a) * bg["sentiment_score"].to_numpy() + a * local["sentiment_score"].to_numpy()},
+        index=seg.index,
+    )
     for name in EMOTIONS:
         s[name] = np.clip((1 - a) * bg[name].to_numpy() + a * ev[name].to_numpy(), 0, 1)
     s["neutral"] = np.clip(1 - s[EMOTIONS].max(axis=1) / 0.5, 0, 1)
-    s["highlight_score"] = np.clip(0.4 * s["excitement"] + 0.25 * s["funny"] + 0.15 * s[["anger", "sadness"]].max(axis=1)
-                                   + 0.2 * dv["arousal"], 0, 1)
+    s["highlight_score"] = np.clip(
+        0.4 * s["excitement"] + 0.25 * s["funny"] + 0.15 * s[["anger", "sadness"]].max(axis=1) + 0.2 * dv["arousal"],
+        0,
+        1,
+    )
     s["model"] = OFFLINE_MODEL
     return s
 
 
-def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out_csv: str | Path,
-                  words_csv: str | Path | None = None, backend: str = _DEFAULTS["backend"],
-                  base_url: str = _DEFAULTS["base_url"], model: str = _DEFAULTS["model"],
-                  concurrency: int = _DEFAULTS["concurrency"], timeout: float = _DEFAULTS["timeout"],
-                  cache_dir: str | Path | None = _DEFAULTS["cache_dir"], max_retries: int = _DEFAULTS["max_retries"],
-                  backoff_base: float = 0.5) -> pd.DataFrame:
+def score_windows(
+    segments_csv: str | Path,
+    features_csv: str | Path | None,
+    out_csv: str | Path,
+    words_csv: str | Path | None = None,
+    backend: str = _DEFAULTS["backend"],
+    base_url: str = _DEFAULTS["base_url"],
+    model: str = _DEFAULTS["model"],
+    concurrency: int = _DEFAULTS["concurrency"],
+    timeout: float = _DEFAULTS["timeout"],
+    cache_dir: str | Path | None = _DEFAULTS["cache_dir"],
+    max_retries: int = _DEFAULTS["max_retries"],
+    backoff_base: float = 0.5,
+) -> pd.DataFrame:
     """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written."""
     t0 = time.monotonic()
     if backend not in ("auto", "llm", "offline"):
@@ -148,20 +176,40 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
     key = llm_mod.api_key_from_env()
     use_llm = backend == "llm" or (backend == "auto" and key is not None)
     if backend == "llm" and key is None:
-        log.warning("emotions backend llm without %s: calling %s without a key (fine for local servers)",
-                    " or ".join(llm_mod.KEY_ENV_VARS), base_url)
-    log.info("speech emotions: %d windows from %s, backend %s", len(seg), segments_csv,
-             "llm" if use_llm else f"offline ({'no API key' if backend == 'auto' else 'configured'})")
+        log.warning(
+            "emotions backend llm without %s: calling %s without a key (fine for local servers)",
+            " or ".join(llm_mod.KEY_ENV_VARS),
+            base_url,
+        )
+    log.info(
+        "speech emotions: %d windows from %s, backend %s",
+        len(seg),
+        segments_csv,
+        "llm" if use_llm else f"offline ({'no API key' if backend == 'auto' else 'configured'})",
+    )
     if use_llm and len(seg):
         has_words = seg["text"].str.contains(r"\w", regex=True).to_numpy()
         idx = np.flatnonzero(has_words)
-        prompts = [llm_mod.build_prompt(seg["text"].iat[i], float(seg["speech_rate"].iat[i]),
-                                        float(dv["loudness_db"].iat[i]), float(dv["loud_rel"].iat[i]),
-                                        event=_event_line(events.iloc[i], words.iat[i], float(starts[i])))
-                   for i in idx]
-        scorer = llm_mod.LLMScorer(base_url=base_url, model=model,
-                                   api_key=key, concurrency=int(concurrency), timeout=float(timeout),
-                                   max_retries=int(max_retries), backoff_base=float(backoff_base), cache_dir=cache_dir)
+        prompts = [
+            llm_mod.build_prompt(
+                seg["text"].iat[i],
+                float(seg["speech_rate"].iat[i]),
+                float(dv["loudness_db"].iat[i]),
+                float(dv["loud_rel"].iat[i]),
+                event=_event_line(events.iloc[i], words.iat[i], float(starts[i])),
+            )
+            for i in idx
+        ]
+        scorer = llm_mod.LLMScorer(
+            base_url=base_url,
+            model=model,
+            api_key=key,
+            concurrency=int(concurrency),
+            timeout=float(timeout),
+            max_retries=int(max_retries),
+            backoff_base=float(backoff_base),
+            cache_dir=cache_dir,
+        )
         results = scorer.score(prompts)
         got = [(i, r) for i, r in zip(idx, results) if r is not None]
         if got:
@@ -169,8 +217,13 @@ def score_windows(segments_csv: str | Path, features_csv: str | Path | None, out
             cols = list(llm_mod.SCORE_FIELDS)
             scores.loc[rows.index, cols] = rows[cols].to_numpy()
             scores.loc[rows.index, "model"] = scorer.model
-        log.info("speech emotions: %d windows scored by %s, %d by %s", len(got), scorer.model,
-                 len(seg) - len(got), OFFLINE_MODEL)
+        log.info(
+            "speech emotions: %d windows scored by %s, %d by %s",
+            len(got),
+            scorer.model,
+            len(seg) - len(got),
+            OFFLINE_MODEL,
+        )
     out = pd.concat([seg[["window_id", "start_time", "end_time"]], scores], axis=1)[COLUMNS]
     write_csv(out_csv, out.round(6), float_format=None)  # rounded: repr is faster than %g and as short
     log.info("speech emotions: wrote %s in %.1f s", out_csv, time.monotonic() - t0)
@@ -182,5 +235,7 @@ def _event_line(event: pd.Series, words: str, start: float) -> str | None:
     if not event["event_arousal"] >= 0.5 or event["event_time"] != event["event_time"]:
         return None
     kind = "laughter" if event["event_laughter"] >= 0.5 else "loud/raised voice"
-    return (f"{event['event_time'] - start:.0f} s into the window, {kind} (arousal {event['event_arousal']:.1f} of 1); "
-            f"words around it: {' '.join(str(words).split())[:400]}")
+    return (
+        f"{event['event_time'] - start:.0f} s into the window, {kind} (arousal {event['event_arousal']:.1f} of 1); "
+        f"words around it: {' '.join(str(words).split())[:400]}"
+    )

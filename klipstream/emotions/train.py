@@ -86,7 +86,9 @@ def weak_labels(frame: pd.DataFrame) -> pd.DataFrame:
     v = vader_compound(texts)
     sentiment = np.select(
         [(hits > 0) & (valence > 0.2), (hits > 0) & (valence < -0.2), hits > 0, v >= 0.5, v <= -0.5],
-        ["positive", "negative", "neutral", "positive", "negative"], default=None)
+        ["positive", "negative", "neutral", "positive", "negative"],
+        default=None,
+    )
     plain = (hits == 0) & (slang_hits == 0) & ~texts.str.contains("!", regex=False).to_numpy() & (np.abs(v) < 0.05)
     emotion = np.where(plain, "neutral", emotion)
     sentiment = np.where(plain, "neutral", sentiment)
@@ -111,8 +113,12 @@ def exclude_messages(frame: pd.DataFrame, exclude: str | Path | None) -> pd.Data
     listed = key.isin(pd.MultiIndex.from_frame(ids[["source", "message_id"]]))
     folded = frame["message"].fillna("").astype(str).str.lower().str.split().str.join(" ")
     same_text = folded.isin(set(folded[listed]))
-    log.info("excluded %d listed messages of %s and %d more with the same text", int(listed.sum()), path.name,
-             int((same_text & ~listed).sum()))
+    log.info(
+        "excluded %d listed messages of %s and %d more with the same text",
+        int(listed.sum()),
+        path.name,
+        int((same_text & ~listed).sum()),
+    )
     return frame[~(listed | same_text)].reset_index(drop=True)
 
 
@@ -122,8 +128,11 @@ def mask_emotes(frame: pd.DataFrame, emote_names: set[str]) -> pd.Series:
     tokens = frame["message"].fillna("").astype(str).str.replace(lx.EMOJI_RE, " ", regex=True).str.split()
     exploded = tokens.explode()
     per_msg = frame["emotes"].fillna("").astype(str).str.split().explode()
-    own = pd.Series(True, index=pd.MultiIndex.from_arrays([per_msg.index, per_msg.values])) \
-        if len(per_msg.dropna()) else None
+    own = (
+        pd.Series(True, index=pd.MultiIndex.from_arrays([per_msg.index, per_msg.values]))
+        if len(per_msg.dropna())
+        else None
+    )
     drop = exploded.isin(emote_names) | exploded.fillna("").str.match(SUB_EMOTE_RE)
     if own is not None:
         key = pd.MultiIndex.from_arrays([exploded.index, exploded.fillna("").values])
@@ -156,8 +165,16 @@ def _evaluate(pipe, test: pd.DataFrame, label: str, train_labels: pd.Series) -> 
 
     if test.empty:
         nan = float("nan")
-        return {"n": 0, "accuracy": nan, "macro_f1": nan, "baseline_majority": str(train_labels.value_counts().idxmax()),
-                "baseline_accuracy": nan, "baseline_macro_f1": nan, "per_class": {}, "test_label_counts": {}}
+        return {
+            "n": 0,
+            "accuracy": nan,
+            "macro_f1": nan,
+            "baseline_majority": str(train_labels.value_counts().idxmax()),
+            "baseline_accuracy": nan,
+            "baseline_macro_f1": nan,
+            "per_class": {},
+            "test_label_counts": {},
+        }
     pred = pipe.predict(test["text"])
     majority = train_labels.value_counts().idxmax()
     base = np.full(len(test), majority, dtype=object)
@@ -168,15 +185,22 @@ def _evaluate(pipe, test: pd.DataFrame, label: str, train_labels: pd.Series) -> 
         "baseline_majority": str(majority),
         "baseline_accuracy": round(float(accuracy_score(test[label], base)), 4),
         "baseline_macro_f1": round(float(f1_score(test[label], base, average="macro")), 4),
-        "per_class": {k: {m: round(float(v[m]), 4) for m in ("precision", "recall", "f1-score", "support")}
-                      for k, v in classification_report(test[label], pred, output_dict=True, zero_division=0).items()
-                      if isinstance(v, dict) and k not in ("macro avg", "weighted avg")},
+        "per_class": {
+            k: {m: round(float(v[m]), 4) for m in ("precision", "recall", "f1-score", "support")}
+            for k, v in classification_report(test[label], pred, output_dict=True, zero_division=0).items()
+            if isinstance(v, dict) and k not in ("macro avg", "weighted avg")
+        },
         "test_label_counts": {k: int(v) for k, v in test[label].value_counts().items()},
     }
 
 
-def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_dir: str | Path,
-                 holdout: float = HOLDOUT, exclude: str | Path | None = None) -> dict:
+def train_models(
+    corpus: list[str | Path],
+    emotes_dir: str | Path | None,
+    out_dir: str | Path,
+    holdout: float = HOLDOUT,
+    exclude: str | Path | None = None,
+) -> dict:
     """Train both models from `corpus`, save them in `out_dir` with MODEL_CARD.md and metrics.json."""
     t0 = time.monotonic()
     out_dir = Path(out_dir)
@@ -192,12 +216,18 @@ def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_di
     has_words = frame["text"].str.contains(r"\w", regex=True)
     frame = frame[has_words].reset_index(drop=True)
     frame["is_test"] = time_split(frame, holdout)
-    metrics: dict = {"built": time.strftime("%Y-%m-%d"), "corpus": [Path(p).name for p in corpus],
-                     "excluded": Path(exclude).name if exclude else None,
-                     "messages_after_filter": int(len(flt) - flt["is_filtered"].sum()),
-                     "messages_with_words_after_masking": int(len(frame)), "holdout": holdout}
-    specs = (("emotion", "emotion_label", cm.EMOTION_CLASSES, cm.EMOTION_FILE),
-             ("sentiment", "sentiment_label", cm.SENTIMENT_CLASSES, cm.SENTIMENT_FILE))
+    metrics: dict = {
+        "built": time.strftime("%Y-%m-%d"),
+        "corpus": [Path(p).name for p in corpus],
+        "excluded": Path(exclude).name if exclude else None,
+        "messages_after_filter": int(len(flt) - flt["is_filtered"].sum()),
+        "messages_with_words_after_masking": int(len(frame)),
+        "holdout": holdout,
+    }
+    specs = (
+        ("emotion", "emotion_label", cm.EMOTION_CLASSES, cm.EMOTION_FILE),
+        ("sentiment", "sentiment_label", cm.SENTIMENT_CLASSES, cm.SENTIMENT_FILE),
+    )
     for name, label, classes, filename in specs:
         data = frame[frame[label].notna()]
         train = _cap_neutral(data[~data["is_test"]], label)
@@ -213,10 +243,16 @@ def train_models(corpus: list[str | Path], emotes_dir: str | Path | None, out_di
         result["train_label_counts"] = {k: int(v) for k, v in train[label].value_counts().items()}
         metrics[name] = result
         cm.save_model(pipe, out_dir / filename)
-        log.info("%s model: %d train, %d test, accuracy %.3f, macro-F1 %.3f (majority baseline %.3f / %.3f)",
-                 name, len(train), result.get("n", 0), result.get("accuracy", float("nan")),
-                 result.get("macro_f1", float("nan")), result.get("baseline_accuracy", float("nan")),
-                 result.get("baseline_macro_f1", float("nan")))
+        log.info(
+            "%s model: %d train, %d test, accuracy %.3f, macro-F1 %.3f (majority baseline %.3f / %.3f)",
+            name,
+            len(train),
+            result.get("n", 0),
+            result.get("accuracy", float("nan")),
+            result.get("macro_f1", float("nan")),
+            result.get("baseline_accuracy", float("nan")),
+            result.get("baseline_macro_f1", float("nan")),
+        )
     metrics["seconds"] = round(time.monotonic() - t0, 1)
     write_json(out_dir / "metrics.json", json.loads(json.dumps(metrics).replace("NaN", "null")))
     write_model_card(out_dir / "MODEL_CARD.md", metrics)

@@ -60,8 +60,13 @@ def audio_score(features: pd.DataFrame, speech: pd.DataFrame | None, sp: ScorePa
     rate = clipped_z(features, "speech_rate", sp, 0.25)
     events = sum(np.clip(features[c].to_numpy(dtype=float), 0, 1) for c in ("laughter", "shout") if c in features)
     events = np.zeros(n) + events
-    base = (sp.audio_weight_loudness * loud + sp.audio_weight_flux * flux + sp.audio_weight_pitch * pitch
-            + sp.audio_weight_speech_rate * rate + sp.audio_weight_events * events)
+    base = (
+        sp.audio_weight_loudness * loud
+        + sp.audio_weight_flux * flux
+        + sp.audio_weight_pitch * pitch
+        + sp.audio_weight_speech_rate * rate
+        + sp.audio_weight_events * events
+    )
     h = speech_per_second(speech, n)
     speech_part = base * sp.speech_boost * h
     out["loudness"], out["flux"], out["pitch"], out["speech_rate"], out["events"] = loud, flux, pitch, rate, events

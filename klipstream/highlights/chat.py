@@ -69,8 +69,9 @@ def weighted_counts(chat: ChatTable, n: int, sp: ScoreParams) -> tuple[np.ndarra
     msgs = chat.messages
     t = msgs["time"].to_numpy(dtype=float)
     kinds = msgs["kind"].to_numpy() if "kind" in msgs else message_kinds(msgs["message"], t)
-    w = kind_weights(kinds, sp.chat_weight_reaction, sp.chat_weight_other, sp.chat_weight_clip_cue,
-                     sp.chat_weight_non_event)
+    w = kind_weights(
+        kinds, sp.chat_weight_reaction, sp.chat_weight_other, sp.chat_weight_clip_cue, sp.chat_weight_non_event
+    )
     sec = np.floor(t).astype(np.int64)
     if chat.named:
         g = pd.DataFrame({"u": msgs["user"].to_numpy(), "b": sec // max(1, int(round(sp.chat_window))), "w": w})
@@ -107,8 +108,9 @@ def chat_score(timeline: pd.DataFrame, chat: ChatTable | None, sp: ScoreParams) 
     factor = np.ones(n)
     if have_msgs and len(chat.command_times):
         cmd = np.bincount(np.clip(np.floor(chat.command_times).astype(np.int64), 0, n - 1), minlength=n)[:n]
-        msg = np.bincount(np.clip(np.floor(chat.messages["time"].to_numpy(dtype=float)).astype(np.int64), 0, n - 1),
-                          minlength=n)[:n]
+        msg = np.bincount(
+            np.clip(np.floor(chat.messages["time"].to_numpy(dtype=float)).astype(np.int64), 0, n - 1), minlength=n
+        )[:n]
         c, m = window_sum(cmd, sp.command_window_seconds), window_sum(msg, sp.command_window_seconds)
         factor = 1.0 - np.divide(c, c + m, out=np.zeros(n), where=(c + m) > 0)
     z = z * factor
@@ -116,8 +118,8 @@ def chat_score(timeline: pd.DataFrame, chat: ChatTable | None, sp: ScoreParams) 
     edge = int(round(min(sp.edge_seconds, sp.edge_max_share * span)))
     valid = live.copy()
     for s, e in segments:
-        valid[s:min(e, s + edge)] = False
-        valid[max(s, e - edge):e] = False
+        valid[s : min(e, s + edge)] = False
+        valid[max(s, e - edge) : e] = False
     z[~valid] = 0.0
     out["weighted"], out["baseline"], out["command_factor"] = x, base, factor
     out["live"], out["valid"] = live, valid

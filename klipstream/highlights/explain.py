@@ -12,8 +12,14 @@ from ..emotions.emotes import emote_tokens, top_emote_counts
 from .cues import KINDS, message_kinds
 
 EMOTIONS = ("excitement", "funny", "happiness", "anger", "sadness")
-KIND_NAMES = {"laughter": "laughter", "hype": "hype", "shock": "shock", "sadness": "sadness/fail", "love": "love",
-              "clip_cue": "clip requests"}
+KIND_NAMES = {
+    "laughter": "laughter",
+    "hype": "hype",
+    "shock": "shock",
+    "sadness": "sadness/fail",
+    "love": "love",
+    "clip_cue": "clip requests",
+}
 
 
 def slice_rows(df: pd.DataFrame | None, col: str, t0: float, t1: float) -> pd.DataFrame:
@@ -26,7 +32,8 @@ def slice_rows(df: pd.DataFrame | None, col: str, t0: float, t1: float) -> pd.Da
 
 
 def fold(messages: pd.Series) -> pd.Series:
-    """Case- and space-folded text: the key under which repeated messages are counted (computed once per distinct text)."""
+    """Case- and space-folded text: the key under which repeated messages are counted (computed once per distinct
+    text)."""
     codes, distinct = pd.factorize(messages.fillna("").astype(str))
     folded = pd.Series(np.asarray(distinct, dtype=object)).str.lower().str.split().str.join(" ").to_numpy(dtype=object)
     return pd.Series(folded[codes] if len(codes) else np.zeros(0, dtype=object), index=messages.index)
@@ -47,8 +54,17 @@ def window_evidence(msgs: pd.DataFrame | None, windows, k: int = 5) -> list[dict
     text; by distinct senders then count), `top_emotes` (every emote klipstream.emotions.emotes knows), `reactions`
     ({kind: messages}) and `emotions` (mean of each emotion column, {} without them), all windows in one pass.
     `msgs` is sorted by time; its optional `key` (see fold) and `kind` (cues.message_kinds) columns are reused."""
-    out = [{"messages": 0, "users": 0, "top_messages": [], "top_emotes": [], "reactions": {kd: 0 for kd in KINDS},
-            "emotions": {}} for _ in windows]
+    out = [
+        {
+            "messages": 0,
+            "users": 0,
+            "top_messages": [],
+            "top_emotes": [],
+            "reactions": {kd: 0 for kd in KINDS},
+            "emotions": {},
+        }
+        for _ in windows
+    ]
     if msgs is None or msgs.empty or not len(windows):
         return out
     win, rows = window_pairs(msgs["time"].to_numpy(dtype=float), windows)
@@ -57,8 +73,15 @@ def window_evidence(msgs: pd.DataFrame | None, windows, k: int = 5) -> list[dict
     sub = msgs.iloc[rows]
     key = sub["key"] if "key" in sub else fold(sub["message"])
     kind = sub["kind"] if "kind" in sub else pd.Series(message_kinds(sub["message"]), index=sub.index)
-    f = pd.DataFrame({"w": win, "key": key.to_numpy(), "message": sub["message"].to_numpy(),
-                      "user": sub["user"].to_numpy(), "kind": kind.to_numpy()})
+    f = pd.DataFrame(
+        {
+            "w": win,
+            "key": key.to_numpy(),
+            "message": sub["message"].to_numpy(),
+            "user": sub["user"].to_numpy(),
+            "kind": kind.to_numpy(),
+        }
+    )
     g = f.loc[f["key"] != ""].groupby(["w", "key"], sort=False)
     agg = g.agg(message=("message", "first"), count=("message", "size"), users=("user", "nunique")).reset_index()
     agg = agg.sort_values(["w", "users", "count"], ascending=[True, False, False], kind="stable")
@@ -100,24 +123,37 @@ def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
     return [{"emote": e, "count": c} for e, c in top_emote_counts(msgs["message"], msgs.get("emotes"), k)]
 
 
-def emotion_means(msgs: pd.DataFrame | None, speech: pd.DataFrame | None, chat_means: dict | None = None,
-                  speech_values: np.ndarray | None = None, speech_weights: np.ndarray | None = None) -> dict:
+def emotion_means(
+    msgs: pd.DataFrame | None,
+    speech: pd.DataFrame | None,
+    chat_means: dict | None = None,
+    speech_values: np.ndarray | None = None,
+    speech_weights: np.ndarray | None = None,
+) -> dict:
     """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged).
     `chat_means` (window_evidence's `emotions`) stands in for the messages, `speech_values` (rows of the EMOTIONS
     columns) for the speech windows, when given. Speech windows are weighted by the seconds of the moment they own
     (`speech_weights`, or the `weight` column speech_windows gives)."""
     parts = [np.array([chat_means[e] for e in EMOTIONS], dtype=float)] if chat_means else []
-    tables = [(df[list(EMOTIONS)].to_numpy(dtype=float), df["weight"].to_numpy(dtype=float) if "weight" in df else None)
-              for df in (None if chat_means is not None else msgs, speech)
-              if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS)]
+    tables = [
+        (df[list(EMOTIONS)].to_numpy(dtype=float), df["weight"].to_numpy(dtype=float) if "weight" in df else None)
+        for df in (None if chat_means is not None else msgs, speech)
+        if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS)
+    ]
     if speech_values is not None and len(speech_values):
         tables.append((np.asarray(speech_values, dtype=float), speech_weights))
     for vals, weights in tables:
         ok = np.isfinite(vals)
         w = np.ones(len(vals)) if weights is None or not np.sum(weights) > 0 else np.asarray(weights, dtype=float)
         w = ok * w[:, None]
-        parts.append(np.divide((np.where(ok, vals, 0.0) * w).sum(axis=0), w.sum(axis=0),
-                               out=np.zeros(len(EMOTIONS)), where=w.sum(axis=0) > 0))
+        parts.append(
+            np.divide(
+                (np.where(ok, vals, 0.0) * w).sum(axis=0),
+                w.sum(axis=0),
+                out=np.zeros(len(EMOTIONS)),
+                where=w.sum(axis=0) > 0,
+            )
+        )
     if not parts:
         return {}
     mean = np.mean(parts, axis=0)
@@ -155,8 +191,9 @@ def speech_windows(speech: pd.DataFrame | None, t0: float, t1: float) -> pd.Data
     """The speech windows overlapping [t0, t1], with `weight` = the seconds of [t0, t1] each owns (owned_seconds)."""
     if speech is None or speech.empty:
         return None
-    mask, weights = owned_seconds(speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float),
-                                  t0, t1)
+    mask, weights = owned_seconds(
+        speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float), t0, t1
+    )
     return speech.loc[mask].assign(weight=weights)
 
 
@@ -167,8 +204,11 @@ def reaction_phrase(counts: dict) -> str:
     if not total or not named:
         return ""
     kind = max(named, key=named.get)
-    return f"mostly {KIND_NAMES[kind]} ({named[kind]} of {total})" if named[kind] * 3 >= total else \
-        f"{KIND_NAMES[kind]} ({named[kind]} of {total})"
+    return (
+        f"mostly {KIND_NAMES[kind]} ({named[kind]} of {total})"
+        if named[kind] * 3 >= total
+        else f"{KIND_NAMES[kind]} ({named[kind]} of {total})"
+    )
 
 
 def explain(h: dict, lag: float) -> str:
@@ -191,8 +231,10 @@ def explain(h: dict, lag: float) -> str:
     if "chat" in h["signals"]:
         what = reaction_phrase(c.get("reactions") or {})
         emo = f", top emote {c['top_emotes'][0]['emote']}" if c["top_emotes"] else ""
-        parts.append(f"chat burst of {c['messages']} messages{who}{rel} about {lag:.0f} s later"
-                     f"{', ' + what if what else ''}{emo}")
+        parts.append(
+            f"chat burst of {c['messages']} messages{who}{rel} about {lag:.0f} s later"
+            f"{', ' + what if what else ''}{emo}"
+        )
     if not parts:
         chat = f" (chat: {c['messages']} messages{who}{rel})" if c["messages"] else ""
         parts.append(f"nothing stands above this VOD's local baseline here - a filler candidate{chat}")

@@ -18,7 +18,7 @@ from .params import FusionParams
 @dataclass
 class LagEstimate:
     seconds: float
-    method: str                  # "cross-correlation", "default" or "not-applicable"
+    method: str  # "cross-correlation", "default" or "not-applicable"
     correlation: float | None
     search_range: tuple[float, float]
     default: float
@@ -60,8 +60,12 @@ def estimate_lag(audio: np.ndarray, chat: np.ndarray, p: FusionParams) -> LagEst
     best = int(np.argmax(curve_arr))
     corr = float(curve_arr[best])
     if corr < p.lag_min_corr:
-        return LagEstimate(p.default_lag_seconds, "default", corr, rng, p.default_lag_seconds, [round(v, 4) for v in curve])
-    return LagEstimate(float(lo + best), "cross-correlation", corr, rng, p.default_lag_seconds, [round(v, 4) for v in curve])
+        return LagEstimate(
+            p.default_lag_seconds, "default", corr, rng, p.default_lag_seconds, [round(v, 4) for v in curve]
+        )
+    return LagEstimate(
+        float(lo + best), "cross-correlation", corr, rng, p.default_lag_seconds, [round(v, 4) for v in curve]
+    )
 
 
 def align_chat(chat: np.ndarray, lag: float, tolerance: float, n: int, empty: float = 0.0) -> np.ndarray:
@@ -73,9 +77,10 @@ def align_chat(chat: np.ndarray, lag: float, tolerance: float, n: int, empty: fl
     if len(chat) == 0:
         return out
     shift = int(round(lag))
-    widened = maximum_filter1d(np.asarray(chat, dtype=float), size=2 * int(round(tolerance)) + 1, mode="constant",
-                               cval=float(empty))
-    src = widened[shift: shift + n]
+    widened = maximum_filter1d(
+        np.asarray(chat, dtype=float), size=2 * int(round(tolerance)) + 1, mode="constant", cval=float(empty)
+    )
+    src = widened[shift : shift + n]
     out[: len(src)] = src
     return out
 
@@ -83,15 +88,16 @@ def align_chat(chat: np.ndarray, lag: float, tolerance: float, n: int, empty: fl
 @dataclass
 class Combined:
     score: np.ndarray
-    audio: np.ndarray        # weighted audio term
-    chat: np.ndarray         # weighted, lag-aligned chat term
-    agreement: np.ndarray    # weighted sqrt(audio*chat) term
+    audio: np.ndarray  # weighted audio term
+    chat: np.ndarray  # weighted, lag-aligned chat term
+    agreement: np.ndarray  # weighted sqrt(audio*chat) term
     lag: LagEstimate
-    fill: np.ndarray         # audio term + chat term without the clip at 0 (-inf where chat gives no candidate)
+    fill: np.ndarray  # audio term + chat term without the clip at 0 (-inf where chat gives no candidate)
 
 
-def combine(audio: np.ndarray | None, chat: np.ndarray | None, p: FusionParams,
-            chat_valid: np.ndarray | None = None) -> Combined:
+def combine(
+    audio: np.ndarray | None, chat: np.ndarray | None, p: FusionParams, chat_valid: np.ndarray | None = None
+) -> Combined:
     """One score per VOD second from the audio score (VOD time) and the chat score (chat time).
 
     score = w_a*A + w_c*C + w_ag*sqrt(A*C), with C the chat score aligned by the estimated lag (both clipped at 0);
@@ -110,7 +116,9 @@ def combine(audio: np.ndarray | None, chat: np.ndarray | None, p: FusionParams,
     if have_a and have_c:
         lag = estimate_lag(a, c_raw, p)
     elif have_c:
-        lag = LagEstimate(p.default_lag_seconds, "default", None, (p.lag_min_seconds, p.lag_max_seconds), p.default_lag_seconds)
+        lag = LagEstimate(
+            p.default_lag_seconds, "default", None, (p.lag_min_seconds, p.lag_max_seconds), p.default_lag_seconds
+        )
     else:
         lag = LagEstimate(0.0, "not-applicable", None, (p.lag_min_seconds, p.lag_max_seconds), p.default_lag_seconds)
     # the tolerance window lets a chat burst meet its audio event despite per-moment lag spread;

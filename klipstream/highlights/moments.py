@@ -14,8 +14,14 @@ from scipy.signal import find_peaks
 from .params import FusionParams
 
 
-def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = None,
-                 extent: np.ndarray | None = None, limit: int | None = None, fill: np.ndarray | None = None) -> list[dict]:
+def pick_moments(
+    score: np.ndarray,
+    p: FusionParams,
+    duration: float | None = None,
+    extent: np.ndarray | None = None,
+    limit: int | None = None,
+    fill: np.ndarray | None = None,
+) -> list[dict]:
     """Peaks of `score` turned into ranked moments {rank, start, end, peak, score, tier}.
 
     `limit` (default: p.candidate_count(duration)) bounds the list. When fewer peaks stand above 0, the list is
@@ -51,7 +57,7 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
         lo_w = max(0, pk - reach)
         left = np.flatnonzero(sig[lo_w:pk] < thr)
         s = lo_w + (left[-1] + 1 if len(left) else 0)
-        right = np.flatnonzero(sig[pk + 1: pk + 1 + reach] < thr)
+        right = np.flatnonzero(sig[pk + 1 : pk + 1 + reach] < thr)
         e = pk + 1 + (right[0] if len(right) else min(reach, n - pk - 1))
         moments.append({"core_start": float(s), "core_end": float(e), "peak": float(pk), "score": float(score[pk])})
     # merging looks at the cores (the spans without the rolls): rolls add context, they do not make
@@ -63,19 +69,35 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
         if prev is not None and m["core_start"] - prev["core_end"] <= p.merge_gap_seconds:
             keep, weak = (prev, m) if prev["score"] >= m["score"] else (m, prev)
             if weak["score"] >= p.merge_min_ratio * keep["score"]:  # two comparable peaks: one longer moment
-                cores[-1] = {"core_start": prev["core_start"], "core_end": max(prev["core_end"], m["core_end"]),
-                             "peak": keep["peak"], "score": keep["score"]}
+                cores[-1] = {
+                    "core_start": prev["core_start"],
+                    "core_end": max(prev["core_end"], m["core_end"]),
+                    "peak": keep["peak"],
+                    "score": keep["score"],
+                }
             else:  # a minor bump next to a strong moment is part of its context, not a moment of its own
                 cores[-1] = keep
         else:
             cores.append(m)
-    merged = [fit_length({"start": c["core_start"] - p.pre_roll_seconds, "end": c["core_end"] + p.post_roll_seconds,
-                          "peak": c["peak"], "score": c["score"]}, p, duration) for c in cores]
+    merged = [
+        fit_length(
+            {
+                "start": c["core_start"] - p.pre_roll_seconds,
+                "end": c["core_end"] + p.post_roll_seconds,
+                "peak": c["peak"],
+                "score": c["score"],
+            },
+            p,
+            duration,
+        )
+        for c in cores
+    ]
     merged.sort(key=lambda m: (-m["score"], m["peak"]))
     merged = merged[:limit]
     if fill is not None and len(merged) < limit:
-        merged += fill_up(score, np.asarray(fill, dtype=float)[:n], [m["peak"] for m in merged], limit - len(merged),
-                          p, duration)
+        merged += fill_up(
+            score, np.asarray(fill, dtype=float)[:n], [m["peak"] for m in merged], limit - len(merged), p, duration
+        )
     for rank, m in enumerate(merged, 1):
         m["rank"] = rank
         m["start"], m["end"] = round(m["start"], 3), round(m["end"], 3)
@@ -83,8 +105,9 @@ def pick_moments(score: np.ndarray, p: FusionParams, duration: float | None = No
     return merged
 
 
-def fill_up(score: np.ndarray, fill: np.ndarray, taken: list[float], want: int, p: FusionParams,
-            duration: float) -> list[dict]:
+def fill_up(
+    score: np.ndarray, fill: np.ndarray, taken: list[float], want: int, p: FusionParams, duration: float
+) -> list[dict]:
     """Up to `want` more moments at the peaks of `fill`, each at least min_gap_seconds from `taken` and each other."""
     gap = max(1, int(round(p.min_gap_seconds)))
     padded = np.concatenate([[-np.inf], np.where(np.isfinite(fill), fill, -1e300), [-np.inf]])
@@ -95,8 +118,19 @@ def fill_up(score: np.ndarray, fill: np.ndarray, taken: list[float], want: int, 
         near = np.abs(idx[:, None] - np.asarray(taken)[None, :]).min(axis=1) < gap
         idx = idx[~near]
     idx = idx[np.argsort(-fill[idx], kind="stable")][:want]
-    return [fit_length({"start": pk - p.pre_roll_seconds, "end": pk + 1 + p.post_roll_seconds, "peak": float(pk),
-                        "score": float(score[pk])}, p, duration) for pk in idx]
+    return [
+        fit_length(
+            {
+                "start": pk - p.pre_roll_seconds,
+                "end": pk + 1 + p.post_roll_seconds,
+                "peak": float(pk),
+                "score": float(score[pk]),
+            },
+            p,
+            duration,
+        )
+        for pk in idx
+    ]
 
 
 def fit_length(m: dict, p: FusionParams, duration: float) -> dict:

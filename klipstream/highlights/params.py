@@ -89,7 +89,7 @@ class FusionParams:
         return int(min(self.max_candidates, max(self.min_candidates, want)))
 
     def tier(self, score: float) -> str:
-        """"high", "medium" or "low" by the documented score cut-offs."""
+        """ "high", "medium" or "low" by the documented score cut-offs."""
         if score >= self.tier_high_score:
             return "high"
         return "medium" if score >= self.tier_medium_score else "low"
@@ -102,10 +102,13 @@ def split_params(params: dict | None) -> tuple[ScoreParams, FusionParams]:
     f_names = {f.name for f in fields(FusionParams)}
     unknown = sorted(set(params) - s_names - f_names)
     if unknown:
-        raise KlipError(f"unknown highlight parameter(s): {', '.join(unknown)}; "
-                        f"known: {', '.join(sorted(s_names | f_names))}")
-    return (ScoreParams(**{k: v for k, v in params.items() if k in s_names}),
-            FusionParams(**{k: v for k, v in params.items() if k in f_names}))
+        raise KlipError(
+            f"unknown highlight parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(s_names | f_names))}"
+        )
+    return (
+        ScoreParams(**{k: v for k, v in params.items() if k in s_names}),
+        FusionParams(**{k: v for k, v in params.items() if k in f_names}),
+    )
 
 
 def all_param_defaults() -> dict:

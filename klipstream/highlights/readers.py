@@ -34,7 +34,8 @@ def per_second(df: pd.DataFrame, n: int | None = None) -> pd.DataFrame:
 
 
 def read_timeline(path) -> pd.DataFrame:
-    """The chat timeline on whole seconds; bins wider than 1 s (chat_timeline.bin_seconds) are held over their seconds."""
+    """The chat timeline on whole seconds; bins wider than 1 s (chat_timeline.bin_seconds) are held over their
+    seconds."""
     df = read_csv_table(path, "chat timeline", ["time", "messages"])
     t = df["time"].to_numpy(dtype=float)
     step = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
@@ -73,14 +74,19 @@ def chat_table(df: pd.DataFrame) -> ChatTable:
     times = pd.to_numeric(df["time"], errors="coerce").to_numpy(dtype=float)
     df["time"] = times
     df = df.loc[np.isfinite(times)]
-    flt = (df["is_filtered"].astype(str).str.strip().str.lower().isin(TRUE_TEXT).to_numpy()
-           if "is_filtered" in df.columns else np.zeros(len(df), dtype=bool))
+    flt = (
+        df["is_filtered"].astype(str).str.strip().str.lower().isin(TRUE_TEXT).to_numpy()
+        if "is_filtered" in df.columns
+        else np.zeros(len(df), dtype=bool)
+    )
     reason = df["filter_reason"].astype(str).to_numpy() if "filter_reason" in df.columns else np.full(len(df), "")
     clip = df["message"].str.match(CLIP_COMMAND, case=False).to_numpy(dtype=bool)
     command = flt & (reason == "command") & ~clip
     keep = ~flt | (clip & (reason == "command"))
     msgs = df.loc[keep].sort_values("time", kind="stable").reset_index(drop=True)
-    return ChatTable(msgs, np.sort(df["time"].to_numpy(dtype=float)[command]), np.sort(df["time"].to_numpy(dtype=float)))
+    return ChatTable(
+        msgs, np.sort(df["time"].to_numpy(dtype=float)[command]), np.sort(df["time"].to_numpy(dtype=float))
+    )
 
 
 def read_chat(path) -> ChatTable:

@@ -20,10 +20,30 @@ from .readers import read_chat, read_features, read_speech_sentiment, read_timel
 
 log = logging.getLogger(__name__)
 
-CHAT_COLUMNS = ["rank", "start_time", "end_time", "peak_time", "score", "messages", "unique_chatters",
-                "dominant_emotion", "top_emotes", "top_messages"]
-AUDIO_COLUMNS = ["rank", "start_time", "end_time", "peak_time", "score", "loudness_z", "flux_z", "excitement",
-                 "dominant_emotion", "transcript_excerpt"]
+CHAT_COLUMNS = [
+    "rank",
+    "start_time",
+    "end_time",
+    "peak_time",
+    "score",
+    "messages",
+    "unique_chatters",
+    "dominant_emotion",
+    "top_emotes",
+    "top_messages",
+]
+AUDIO_COLUMNS = [
+    "rank",
+    "start_time",
+    "end_time",
+    "peak_time",
+    "score",
+    "loudness_z",
+    "flux_z",
+    "excitement",
+    "dominant_emotion",
+    "transcript_excerpt",
+]
 
 
 def chat_highlights(chat_timeline_csv, chat_sentiment_csv, out_csv, **params) -> pd.DataFrame:
@@ -39,15 +59,22 @@ def chat_highlights(chat_timeline_csv, chat_sentiment_csv, out_csv, **params) ->
     evidence = window_evidence(sent, [(m["start"], m["end"]) for m in moments], k=5)
     rows = []
     for m, ev in zip(moments, evidence):
-        rows.append({
-            "rank": m["rank"], "start_time": m["start"], "end_time": m["end"], "peak_time": m["peak"],
-            "score": round(m["score"], 4),
-            "messages": ev["messages"] if sent is not None else int(timeline["messages"].iloc[int(m["start"]):int(m["end"])].sum()),
-            "unique_chatters": ev["users"] if sent is not None else 0,
-            "dominant_emotion": dominant(emotion_means(None, None, chat_means=ev["emotions"])),
-            "top_emotes": " ".join(f"{e['emote']}:{e['count']}" for e in ev["top_emotes"]),
-            "top_messages": " | ".join(f"{x['message']} (x{x['count']})" for x in ev["top_messages"][:3]),
-        })
+        rows.append(
+            {
+                "rank": m["rank"],
+                "start_time": m["start"],
+                "end_time": m["end"],
+                "peak_time": m["peak"],
+                "score": round(m["score"], 4),
+                "messages": ev["messages"]
+                if sent is not None
+                else int(timeline["messages"].iloc[int(m["start"]) : int(m["end"])].sum()),
+                "unique_chatters": ev["users"] if sent is not None else 0,
+                "dominant_emotion": dominant(emotion_means(None, None, chat_means=ev["emotions"])),
+                "top_emotes": " ".join(f"{e['emote']}:{e['count']}" for e in ev["top_emotes"]),
+                "top_messages": " | ".join(f"{x['message']} (x{x['count']})" for x in ev["top_messages"][:3]),
+            }
+        )
     out = pd.DataFrame(rows, columns=CHAT_COLUMNS)
     write_csv(out_csv, out)
     log.info("chat highlights: %d moments from %d s of chat -> %s", len(out), len(cs), out_csv)
@@ -66,15 +93,20 @@ def audio_highlights(features_csv, speech_sentiment_csv, words_csv, out_csv, **p
     for m in moments:
         sl = slice(int(m["start"]), int(np.ceil(m["end"])))
         emo = emotion_means(None, speech_windows(speech, m["start"], m["end"]))
-        rows.append({
-            "rank": m["rank"], "start_time": m["start"], "end_time": m["end"], "peak_time": m["peak"],
-            "score": round(m["score"], 4),
-            "loudness_z": round(float(a["loudness"].iloc[sl].max()), 3),
-            "flux_z": round(float(a["flux"].iloc[sl].max()), 3),
-            "excitement": round(float(emo.get("excitement", 0.0)), 4),
-            "dominant_emotion": dominant(emo),
-            "transcript_excerpt": transcript_excerpt(words, m["start"], m["end"]),
-        })
+        rows.append(
+            {
+                "rank": m["rank"],
+                "start_time": m["start"],
+                "end_time": m["end"],
+                "peak_time": m["peak"],
+                "score": round(m["score"], 4),
+                "loudness_z": round(float(a["loudness"].iloc[sl].max()), 3),
+                "flux_z": round(float(a["flux"].iloc[sl].max()), 3),
+                "excitement": round(float(emo.get("excitement", 0.0)), 4),
+                "dominant_emotion": dominant(emo),
+                "transcript_excerpt": transcript_excerpt(words, m["start"], m["end"]),
+            }
+        )
     out = pd.DataFrame(rows, columns=AUDIO_COLUMNS)
     write_csv(out_csv, out)
     log.info("audio highlights: %d moments from %d s of audio -> %s", len(out), len(a), out_csv)

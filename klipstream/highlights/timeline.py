@@ -52,7 +52,9 @@ def speech_bins(speech: pd.DataFrame | None, size: int, nbins: int) -> list[str]
     vals = speech[list(EMOTIONS)].to_numpy(dtype=float)[pick]
     inside = (st[pick] <= centres) & (en[pick] >= centres)
     names = np.array(EMOTIONS, dtype=object)
-    return np.where(inside & (np.nan_to_num(vals).max(axis=1) >= 0.1), names[np.nan_to_num(vals).argmax(axis=1)], "").tolist()
+    return np.where(
+        inside & (np.nan_to_num(vals).max(axis=1) >= 0.1), names[np.nan_to_num(vals).argmax(axis=1)], ""
+    ).tolist()
 
 
 def timeline_doc(combined, timeline: pd.DataFrame | None, speech: pd.DataFrame | None) -> dict:
@@ -63,7 +65,8 @@ def timeline_doc(combined, timeline: pd.DataFrame | None, speech: pd.DataFrame |
     raw_msgs = timeline["messages"].to_numpy(dtype=float) if timeline is not None else np.zeros(0)
     emo_cols = [f"{e}_mean" for e in EMOTIONS]
     return {
-        "bin_seconds": size, "start": 0.0,
+        "bin_seconds": size,
+        "start": 0.0,
         "combined": bin_values(combined.score, size, "max"),
         "audio": bin_values(combined.audio, size, "max"),
         "chat": bin_values(combined.chat, size, "max"),

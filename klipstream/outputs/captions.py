@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,12 +62,19 @@ def transcript_speakers(transcript_json: str | os.PathLike | None, n_words: int)
 
 def load_words(words_csv: str | os.PathLike, transcript_json: str | os.PathLike | None = None) -> pd.DataFrame:
     """start, end, text (punctuated), speaker (None when unknown) per word, in time order."""
-    frame = read_table(words_csv, "transcript words", required=("start_time", "end_time", "word"),
-                       keep_default_na=False)
+    frame = read_table(
+        words_csv, "transcript words", required=("start_time", "end_time", "word"), keep_default_na=False
+    )
     text = frame["punctuated_word"] if "punctuated_word" in frame else frame["word"]
-    words = pd.DataFrame({"start": frame["start_time"].astype(float), "end": frame["end_time"].astype(float),
-                          "text": text.astype(str).str.strip().where(text.astype(str).str.strip() != "",
-                                                                     frame["word"].astype(str).str.strip())})
+    words = pd.DataFrame(
+        {
+            "start": frame["start_time"].astype(float),
+            "end": frame["end_time"].astype(float),
+            "text": text.astype(str)
+            .str.strip()
+            .where(text.astype(str).str.strip() != "", frame["word"].astype(str).str.strip()),
+        }
+    )
     words["speaker"] = transcript_speakers(transcript_json, len(frame)) if len(frame) else None
     words = words[words["text"] != ""].sort_values("start", kind="stable").reset_index(drop=True)
     words["end"] = np.maximum(words["end"], words["start"])
@@ -103,8 +111,7 @@ def wrap(tokens: list[str], max_chars: int, max_lines: int) -> list[str] | None:
     return lines if len(lines) <= max_lines and all(len(x) <= max_chars for x in lines) else None
 
 
-def build_cues(words: pd.DataFrame, settings: Mapping[str, Any] | None = None,
-               span: float | None = None) -> list[Cue]:
+def build_cues(words: pd.DataFrame, settings: Mapping[str, Any] | None = None, span: float | None = None) -> list[Cue]:
     """Caption cues from `words` (see load_words); `span` caps the last cue's end (a clip's length)."""
     opts = section("captions", settings)
     max_chars, max_lines = int(opts["max_chars_per_line"]), int(opts["max_lines"])
@@ -116,14 +123,20 @@ def build_cues(words: pd.DataFrame, settings: Mapping[str, Any] | None = None,
     tokens: list[str] = []
     start = end = 0.0
     speaker = last_speaker = None
-    for w_start, w_end, text, who in zip(words["start"].tolist(), words["end"].tolist(), words["text"].tolist(),
-                                         speakers):
+    for w_start, w_end, text, who in zip(
+        words["start"].tolist(), words["end"].tolist(), words["text"].tolist(), speakers
+    ):
         if tokens:
             turn = who is not None and who != speaker
             sentence = tokens[-1].endswith(SENTENCE_END) and end - start >= min_s
             too_long = w_end - start > max_s
-            if (turn or sentence or too_long or w_start - end > max_gap
-                    or wrap(tokens + [text], max_chars, max_lines) is None):
+            if (
+                turn
+                or sentence
+                or too_long
+                or w_start - end > max_gap
+                or wrap(tokens + [text], max_chars, max_lines) is None
+            ):
                 groups.append((start, end, tokens))
                 last_speaker, tokens = speaker, []
         if not tokens:
@@ -147,15 +160,25 @@ def build_cues(words: pd.DataFrame, settings: Mapping[str, Any] | None = None,
     return cues
 
 
-def write_cues(cues: list[Cue], srt: str | os.PathLike | None = None, vtt: str | os.PathLike | None = None,
-               ass: str | os.PathLike | None = None, style: Mapping[str, Any] | None = None) -> None:
+def write_cues(
+    cues: list[Cue],
+    srt: str | os.PathLike | None = None,
+    vtt: str | os.PathLike | None = None,
+    ass: str | os.PathLike | None = None,
+    style: Mapping[str, Any] | None = None,
+) -> None:
     """Write `cues` as SRT / WebVTT / ASS (each file atomically) through pysubs2."""
     import pysubs2
 
     subs = pysubs2.SSAFile()
     for cue in cues:
-        subs.append(pysubs2.SSAEvent(start=int(round(cue.start * 1000)), end=int(round(cue.end * 1000)),
-                                     text=r"\N".join(line.replace("{", "(").replace("}", ")") for line in cue.lines)))
+        subs.append(
+            pysubs2.SSAEvent(
+                start=int(round(cue.start * 1000)),
+                end=int(round(cue.end * 1000)),
+                text=r"\N".join(line.replace("{", "(").replace("}", ")") for line in cue.lines),
+            )
+        )
     if style:
         subs.info.update({"PlayResX": str(style["width"]), "PlayResY": str(style["height"])})
         default = subs.styles["Default"]
@@ -179,19 +202,32 @@ def clip_words(words: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
     return inside
 
 
-def write_captions(words_csv: str | os.PathLike, srt: str | os.PathLike, vtt: str | os.PathLike, *,
-                   transcript_json: str | os.PathLike | None = None, clips_dir: str | os.PathLike | None = None,
-                   clip_captions_dir: str | os.PathLike | None = None, settings: Mapping[str, Any] | None = None,
-                   vod: str = "") -> dict:
+def write_captions(
+    words_csv: str | os.PathLike,
+    srt: str | os.PathLike,
+    vtt: str | os.PathLike,
+    *,
+    transcript_json: str | os.PathLike | None = None,
+    clips_dir: str | os.PathLike | None = None,
+    clip_captions_dir: str | os.PathLike | None = None,
+    settings: Mapping[str, Any] | None = None,
+    vod: str = "",
+) -> dict:
     """Whole-VOD captions to `srt`/`vtt`; with `clips_dir`, `{clip}.srt`/`.vtt` per clip in `clip_captions_dir`
     (in clip time) plus `captions.json` listing them. Returns that listing."""
     words = load_words(words_csv, transcript_json)
     cues = build_cues(words, settings)
     write_cues(cues, srt, vtt)
-    log.info("captions of %s: %d words -> %d cues (%s speaker labels) -> %s, %s", vod or words_csv, len(words),
-             len(cues), "with" if words["speaker"].notna().any() else "no", srt, vtt)
-    listing: dict[str, Any] = {"vod_id": vod, "cues": len(cues), "settings": section("captions", settings),
-                               "clips": []}
+    log.info(
+        "captions of %s: %d words -> %d cues (%s speaker labels) -> %s, %s",
+        vod or words_csv,
+        len(words),
+        len(cues),
+        "with" if words["speaker"].notna().any() else "no",
+        srt,
+        vtt,
+    )
+    listing: dict[str, Any] = {"vod_id": vod, "cues": len(cues), "settings": section("captions", settings), "clips": []}
     if clip_captions_dir is None:
         return listing
     out = Path(clip_captions_dir)
@@ -208,9 +244,17 @@ def write_captions(words_csv: str | os.PathLike, srt: str | os.PathLike, vtt: st
             span = float(clip["end"]) - float(clip["start"])
             clip_cues = build_cues(clip_words(words, float(clip["start"]), float(clip["end"])), settings, span=span)
             write_cues(clip_cues, out / f"{stem}.srt", out / f"{stem}.vtt")
-            listing["clips"].append({"rank": clip["rank"], "clip": clip["file"], "srt": f"{stem}.srt",
-                                     "vtt": f"{stem}.vtt", "start": clip["start"], "end": clip["end"],
-                                     "cues": len(clip_cues)})
+            listing["clips"].append(
+                {
+                    "rank": clip["rank"],
+                    "clip": clip["file"],
+                    "srt": f"{stem}.srt",
+                    "vtt": f"{stem}.vtt",
+                    "start": clip["start"],
+                    "end": clip["end"],
+                    "cues": len(clip_cues),
+                }
+            )
     write_json(out / "captions.json", listing)
     log.info("captions of %s: %d clips -> %s", vod or words_csv, len(listing["clips"]), out)
     return listing

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -21,10 +22,31 @@ from .timeline import hms
 
 log = logging.getLogger(__name__)
 
-MOOD = {"excitement": "Hype", "funny": "Funny", "happiness": "Wholesome", "anger": "Rage", "sadness": "Sad",
-        "neutral": "Moment", "unknown": "Moment"}
-CSV_COLUMNS = ["rank", "start", "end", "duration", "peak", "start_hms", "end_hms", "score", "dominant_emotion",
-               "signals", "chat_messages", "explanation", "transcript_excerpt", "twitch_link"]
+MOOD = {
+    "excitement": "Hype",
+    "funny": "Funny",
+    "happiness": "Wholesome",
+    "anger": "Rage",
+    "sadness": "Sad",
+    "neutral": "Moment",
+    "unknown": "Moment",
+}
+CSV_COLUMNS = [
+    "rank",
+    "start",
+    "end",
+    "duration",
+    "peak",
+    "start_hms",
+    "end_hms",
+    "score",
+    "dominant_emotion",
+    "signals",
+    "chat_messages",
+    "explanation",
+    "transcript_excerpt",
+    "twitch_link",
+]
 
 
 def chapter_title(h: Mapping[str, Any], max_chars: int = 60) -> str:
@@ -61,8 +83,9 @@ def chapter_text(chapters: list[tuple[int, str]]) -> str:
     return "".join(f"{hms(t)} {title}\n" for t, title in chapters)
 
 
-def write_chapters(integrated_json: str | os.PathLike, out_txt: str | os.PathLike,
-                   settings: Mapping[str, Any] | None = None) -> list[tuple[int, str]]:
+def write_chapters(
+    integrated_json: str | os.PathLike, out_txt: str | os.PathLike, settings: Mapping[str, Any] | None = None
+) -> list[tuple[int, str]]:
     doc = read_json(integrated_json)
     validate(doc, f"integrated analysis {integrated_json}")
     chapters = youtube_chapters(doc, settings)

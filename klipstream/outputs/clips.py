@@ -35,11 +35,21 @@ def media_duration(path: str | os.PathLike) -> float | None:
     return int(h) * 3600 + int(mi) * 60 + float(s)
 
 
-def cut_clips(video, integrated_json, out_dir, top_k: int = 5, *, crf: int = 23, preset: str = "veryfast",
-              audio_bitrate: str = "128k", min_score: float | None = None) -> dict:
+def cut_clips(
+    video,
+    integrated_json,
+    out_dir,
+    top_k: int = 5,
+    *,
+    crf: int = 23,
+    preset: str = "veryfast",
+    audio_bitrate: str = "128k",
+    min_score: float | None = None,
+) -> dict:
     """Cut the `top_k` best highlights (optionally only those scoring >= min_score) into `out_dir`.
 
-    Writes `{vod}_{rank:02d}_{start as 0h1m2s}.mp4` per highlight and `clips.json` listing them; returns that listing."""
+    Writes `{vod}_{rank:02d}_{start as 0h1m2s}.mp4` per highlight and `clips.json` listing them; returns that
+    listing."""
     video = Path(video)
     if not video.is_file():
         raise KlipError(f"video for clips not found: {video}")
@@ -63,18 +73,68 @@ def cut_clips(video, integrated_json, out_dir, top_k: int = 5, *, crf: int = 23,
                 continue
             name = f"{vod}_{h['rank']:02d}_{twitch_timestamp(start)}.mp4"
             log.info("clip %d/%d of %s: #%d %.2f-%.2f s -> %s", i, len(chosen), vod, h["rank"], start, end, name)
-            run_ffmpeg(["-ss", f"{start:.3f}", "-i", str(video), "-t", f"{end - start:.3f}",
-                        "-map", "0:v:0?", "-map", "0:a:0?", "-c:v", "libx264", "-preset", preset, "-crf", str(crf),
-                        "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", audio_bitrate, "-movflags", "+faststart",
-                        "-avoid_negative_ts", "make_zero", str(tmp / name)], what=f"clip #{h['rank']} of {video}")
-            clips.append({"rank": h["rank"], "file": name, "start": round(start, 3), "end": round(end, 3),
-                          "duration": round(end - start, 3), "measured_duration": media_duration(tmp / name),
-                          "peak": h["peak"], "score": h["score"], "dominant_emotion": h["dominant_emotion"],
-                          "explanation": h["explanation"], "twitch_link": h["twitch_link"]})
-        listing = {"vod_id": vod, "source_video": str(video), "top_k": int(top_k), "count": len(clips),
-                   "encoding": {"video": "libx264", "crf": crf, "preset": preset, "audio": "aac", "audio_bitrate": audio_bitrate,
-                                "seek": "input -ss with re-encode (frame-accurate start)"},
-                   "clips": clips}
+            run_ffmpeg(
+                [
+                    "-ss",
+                    f"{start:.3f}",
+                    "-i",
+                    str(video),
+                    "-t",
+                    f"{end - start:.3f}",
+                    "-map",
+                    "0:v:0?",
+                    "-map",
+                    "0:a:0?",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    preset,
+                    "-crf",
+                    str(crf),
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    audio_bitrate,
+                    "-movflags",
+                    "+faststart",
+                    "-avoid_negative_ts",
+                    "make_zero",
+                    str(tmp / name),
+                ],
+                what=f"clip #{h['rank']} of {video}",
+            )
+            clips.append(
+                {
+                    "rank": h["rank"],
+                    "file": name,
+                    "start": round(start, 3),
+                    "end": round(end, 3),
+                    "duration": round(end - start, 3),
+                    "measured_duration": media_duration(tmp / name),
+                    "peak": h["peak"],
+                    "score": h["score"],
+                    "dominant_emotion": h["dominant_emotion"],
+                    "explanation": h["explanation"],
+                    "twitch_link": h["twitch_link"],
+                }
+            )
+        listing = {
+            "vod_id": vod,
+            "source_video": str(video),
+            "top_k": int(top_k),
+            "count": len(clips),
+            "encoding": {
+                "video": "libx264",
+                "crf": crf,
+                "preset": preset,
+                "audio": "aac",
+                "audio_bitrate": audio_bitrate,
+                "seek": "input -ss with re-encode (frame-accurate start)",
+            },
+            "clips": clips,
+        }
         write_json(tmp / "clips.json", listing)
         os.chmod(tmp, 0o755)  # mkdtemp makes it private; the clips folder is meant to be shared
         if out_dir.exists():

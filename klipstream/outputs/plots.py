@@ -10,8 +10,14 @@ import pandas as pd
 
 from ..io import atomic_path, read_table
 
-EMOTION_COLORS = {"excitement_mean": "#e4572e", "funny_mean": "#f3a712", "happiness_mean": "#29bf12",
-                  "anger_mean": "#a4031f", "sadness_mean": "#3f88c5", "neutral_mean": "#999999"}
+EMOTION_COLORS = {
+    "excitement_mean": "#e4572e",
+    "funny_mean": "#f3a712",
+    "happiness_mean": "#29bf12",
+    "anger_mean": "#a4031f",
+    "sadness_mean": "#3f88c5",
+    "neutral_mean": "#999999",
+}
 
 
 def _read(csv: str | os.PathLike, columns: list[str]) -> pd.DataFrame:
@@ -69,8 +75,13 @@ def plot_chat_timeline(timeline_csv: str | os.PathLike, png: str | os.PathLike) 
     ax1.set_ylabel("messages / bin" + (f" ({smooth}-bin mean)" if smooth > 1 else ""))
     ax1.set_title(f"Chat activity - {Path(timeline_csv).stem}")
     for col, color in EMOTION_COLORS.items():
-        ax2.plot(t, _smooth(frame[col].to_numpy(float), max(smooth, 5)), color=color, linewidth=0.8,
-                 label=col.removesuffix("_mean"))
+        ax2.plot(
+            t,
+            _smooth(frame[col].to_numpy(float), max(smooth, 5)),
+            color=color,
+            linewidth=0.8,
+            label=col.removesuffix("_mean"),
+        )
     ax2.set_ylim(0, 1)
     ax2.set_ylabel("emotion mean")
     ax2.set_xlabel("time (s)")

@@ -58,8 +58,11 @@ def media_links(out_html, clips_dir=None, video=None) -> dict:
         except (OSError, ValueError) as exc:
             raise KlipError(f"cannot read the clips listing {index}: {exc}") from exc
         for clip in listing.get("clips", []):
-            clips[str(clip["rank"])] = {"src": rel(Path(clips_dir) / clip["file"]), "start": clip["start"],
-                                        "end": clip["end"]}
+            clips[str(clip["rank"])] = {
+                "src": rel(Path(clips_dir) / clip["file"]),
+                "start": clip["start"],
+                "end": clip["end"],
+            }
     return {"clips": clips, "video": rel(video) if video else None}
 
 
@@ -78,14 +81,19 @@ def render_report(integrated_json, out_html, *, waveform_json=None, clips_dir=No
         except (OSError, ValueError) as exc:
             raise KlipError(f"cannot read waveform peaks {waveform_json}: {exc}") from exc
     media = media_links(out_html, clips_dir, video)
-    data = json.dumps({"analysis": doc, "waveform": wave, "media": media}, ensure_ascii=False,
-                      separators=(",", ":"))
+    data = json.dumps({"analysis": doc, "waveform": wave, "media": media}, ensure_ascii=False, separators=(",", ":"))
     # inside <script>, only "</" can end the element early; "<\/" is the same string to JSON.parse
     data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
     fills = {"TITLE": html.escape(doc["title"]), "DATA": data}
     page = re.sub(r"__(TITLE|DATA)__", lambda m: fills[m.group(1)], TEMPLATE.read_text(encoding="utf-8"))
     with atomic_open(out_html) as fh:
         fh.write(page)
-    log.info("report for %s: %d highlights, %d with a clip%s -> %s", doc["vod_id"], len(doc["highlights"]),
-             len(media["clips"]), ", the others play the full video" if video else "", out_html)
+    log.info(
+        "report for %s: %d highlights, %d with a clip%s -> %s",
+        doc["vod_id"],
+        len(doc["highlights"]),
+        len(media["clips"]),
+        ", the others play the full video" if video else "",
+        out_html,
+    )
     return Path(out_html)

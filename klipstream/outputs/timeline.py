@@ -19,13 +19,14 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..config import section
 from ..errors import KlipError
-from ..io import atomic_open, atomic_path, read_json
 from ..highlights.contract import validate
+from ..io import atomic_open, atomic_path, read_json
 from ..media import ffmpeg_exe
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ SMPTE_RATES = (24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0, 60000 /
 
 def probe_video(path: str | os.PathLike) -> dict[str, float | None]:
     """{'fps': frames per second, 'duration': seconds} of a video from ffmpeg's stream listing (None when unsaid)."""
-    text = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True,
-                          text=True).stderr
+    text = subprocess.run(
+        [ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True
+    ).stderr
     stream = re.search(r"Stream #\S+.*?: Video: [^\n]*", text)
     fps = None
     if stream:
@@ -82,23 +84,34 @@ def _media(otio, video: str | os.PathLike | None, vod: str, fps: float, total: i
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(total, fps))
     if video:
         return otio.schema.ExternalReference(target_url=Path(video).resolve().as_uri(), available_range=available)
-    return otio.schema.MissingReference(name=f"video_{vod}.mp4", available_range=available,
-                                        metadata={"twitch_url": twitch_url})
+    return otio.schema.MissingReference(
+        name=f"video_{vod}.mp4", available_range=available, metadata={"twitch_url": twitch_url}
+    )
 
 
 def _clip(otio, name: str, media, first: int, count: int, fps: float, reel: str):
     rt = otio.opentime.RationalTime
-    return otio.schema.Clip(name=name, media_reference=copy.deepcopy(media),
-                            source_range=otio.opentime.TimeRange(rt(first, fps), rt(count, fps)),
-                            metadata={"cmx_3600": {"reel": reel}})
+    return otio.schema.Clip(
+        name=name,
+        media_reference=copy.deepcopy(media),
+        source_range=otio.opentime.TimeRange(rt(first, fps), rt(count, fps)),
+        metadata={"cmx_3600": {"reel": reel}},
+    )
 
 
 def _marker(otio, h: Mapping[str, Any], first: int, count: int, fps: float, color: str):
     rt = otio.opentime.RationalTime
-    return otio.schema.Marker(name=moment_label(h), color=color, comment=h.get("explanation", ""),
-                              marked_range=otio.opentime.TimeRange(rt(first, fps), rt(count, fps)),
-                              metadata={"klipstream": {k: h.get(k) for k in ("rank", "start", "end", "peak", "score",
-                                                                            "dominant_emotion", "twitch_link")}})
+    return otio.schema.Marker(
+        name=moment_label(h),
+        color=color,
+        comment=h.get("explanation", ""),
+        marked_range=otio.opentime.TimeRange(rt(first, fps), rt(count, fps)),
+        metadata={
+            "klipstream": {
+                k: h.get(k) for k in ("rank", "start", "end", "peak", "score", "dominant_emotion", "twitch_link")
+            }
+        },
+    )
 
 
 def _timeline(otio, name: str, fps: float, clips: list) -> Any:
@@ -114,9 +127,15 @@ def _timeline(otio, name: str, fps: float, clips: list) -> Any:
     return timeline
 
 
-def build_timelines(doc: Mapping[str, Any], fps: float, *, duration: float | None = None,
-                    video: str | os.PathLike | None = None, selects: list[Mapping[str, Any]] | None = None,
-                    top_k: int = 5) -> tuple[Any, Any]:
+def build_timelines(
+    doc: Mapping[str, Any],
+    fps: float,
+    *,
+    duration: float | None = None,
+    video: str | os.PathLike | None = None,
+    selects: list[Mapping[str, Any]] | None = None,
+    top_k: int = 5,
+) -> tuple[Any, Any]:
     """(moments timeline, selects timeline) of one integrated analysis at `fps`.
 
     `selects` are the clips (rank, start, end) from clips.json; without them the top `top_k` highlights."""
@@ -169,8 +188,10 @@ def rescaled(timeline, rate: float):
     def at(time_range):
         start = time_range.start_time.rescaled_to(rate)
         duration = time_range.duration.rescaled_to(rate)
-        return otio.opentime.TimeRange(otio.opentime.RationalTime(round(start.value, 6), rate),
-                                       otio.opentime.RationalTime(round(duration.value, 6), rate))
+        return otio.opentime.TimeRange(
+            otio.opentime.RationalTime(round(start.value, 6), rate),
+            otio.opentime.RationalTime(round(duration.value, 6), rate),
+        )
 
     out.global_start_time = otio.opentime.RationalTime(0, rate)
     for clip in out.find_clips():
@@ -211,10 +232,16 @@ def write_timeline(timeline, base: str | os.PathLike, file_name: str, fps: float
     return paths
 
 
-def export_timelines(integrated_json: str | os.PathLike, moments_base: str | os.PathLike,
-                     selects_base: str | os.PathLike, *, video: str | os.PathLike | None = None,
-                     clips_dir: str | os.PathLike | None = None, top_k: int = 5,
-                     settings: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def export_timelines(
+    integrated_json: str | os.PathLike,
+    moments_base: str | os.PathLike,
+    selects_base: str | os.PathLike,
+    *,
+    video: str | os.PathLike | None = None,
+    clips_dir: str | os.PathLike | None = None,
+    top_k: int = 5,
+    settings: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """Write both timelines of a VOD; `video` gives the frame rate and length, `clips_dir` the selects."""
     opts = section("timeline", settings)
     doc = read_json(integrated_json)
@@ -231,8 +258,20 @@ def export_timelines(integrated_json: str | os.PathLike, moments_base: str | os.
     file_name = Path(video).name if video else f"video_{doc['vod_id']}.mp4"
     write_timeline(moments, moments_base, file_name, fps)
     write_timeline(cut, selects_base, file_name, fps)
-    log.info("timelines of %s at %.3f fps (%s; EDL and XML at %.3f): %d markers, %d selects -> %s.*, %s.*",
-             doc["vod_id"], fps, "from the video" if probe["fps"] else "timeline.fallback_fps", editor_rate(fps),
-             len(doc["highlights"]), len(cut.tracks[0]), moments_base, selects_base)
-    return {"fps": fps, "editor_fps": editor_rate(fps), "markers": len(doc["highlights"]),
-            "selects": len(cut.tracks[0])}
+    log.info(
+        "timelines of %s at %.3f fps (%s; EDL and XML at %.3f): %d markers, %d selects -> %s.*, %s.*",
+        doc["vod_id"],
+        fps,
+        "from the video" if probe["fps"] else "timeline.fallback_fps",
+        editor_rate(fps),
+        len(doc["highlights"]),
+        len(cut.tracks[0]),
+        moments_base,
+        selects_base,
+    )
+    return {
+        "fps": fps,
+        "editor_fps": editor_rate(fps),
+        "markers": len(doc["highlights"]),
+        "selects": len(cut.tracks[0]),
+    }

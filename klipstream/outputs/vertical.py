@@ -13,16 +13,17 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from .clips import media_duration
 from ..config import section
 from ..errors import KlipError
 from ..io import read_json, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
 from .captions import Cue, write_cues
+from .clips import media_duration
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,13 @@ def filter_graph(mode: str, width: int, height: int, subtitles: str | None = Non
         graph = f"[0:v]{fill}[base]"
     elif mode == "blur":
         small_w, small_h = max(2, width // 8 // 2 * 2), max(2, height // 8 // 2 * 2)
-        graph = (f"[0:v]split[a][b];"
-                 f"[a]scale={small_w}:{small_h}:force_original_aspect_ratio=increase,crop={small_w}:{small_h},"
-                 f"gblur=sigma=6,scale={width}:{height},eq=brightness=-0.12,setsar=1[bg];"
-                 f"[b]scale={width}:{height}:force_original_aspect_ratio=decrease,setsar=1[fg];"
-                 f"[bg][fg]overlay=(W-w)/2:(H-h)/2[base]")
+        graph = (
+            f"[0:v]split[a][b];"
+            f"[a]scale={small_w}:{small_h}:force_original_aspect_ratio=increase,crop={small_w}:{small_h},"
+            f"gblur=sigma=6,scale={width}:{height},eq=brightness=-0.12,setsar=1[bg];"
+            f"[b]scale={width}:{height}:force_original_aspect_ratio=decrease,setsar=1[fg];"
+            f"[bg][fg]overlay=(W-w)/2:(H-h)/2[base]"
+        )
     else:
         raise KlipError(f"vertical.mode must be crop or blur, not {mode!r}")
     tail = f"[base]subtitles=f={subtitles}[v]" if subtitles else "[base]null[v]"
@@ -67,9 +70,14 @@ def _cues(srt: Path) -> list[Cue]:
     return [Cue(e.start / 1000, e.end / 1000, tuple(e.plaintext.split("\n"))) for e in subs]
 
 
-def render_vertical(clips_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
-                    captions_dir: str | os.PathLike | None = None, settings: Mapping[str, Any] | None = None,
-                    vod: str = "") -> dict[str, Any]:
+def render_vertical(
+    clips_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    captions_dir: str | os.PathLike | None = None,
+    settings: Mapping[str, Any] | None = None,
+    vod: str = "",
+) -> dict[str, Any]:
     """Render `{clip}_vertical.mp4` for every clip of clips.json into `out_dir`, plus `vertical.json`."""
     opts = section("vertical", settings)
     clips_dir, out_dir = Path(clips_dir), Path(out_dir)
@@ -86,8 +94,9 @@ def render_vertical(clips_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
         reason = subtitles_missing(ffmpeg_exe())
         if reason:
             burn = False
-            log.warning("vertical clips of %s: captions not burned in: %s; the clips are made without them", vod,
-                        reason)
+            log.warning(
+                "vertical clips of %s: captions not burned in: %s; the clips are made without them", vod, reason
+            )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     work = Path(tempfile.mkdtemp(prefix=".vertical-work.", dir=out_dir.parent))
@@ -105,18 +114,67 @@ def render_vertical(clips_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
                     subtitles = f"c{i}.ass"
                     write_cues(cues, ass=work / subtitles, style=style)
             name = f"{stem}_vertical.mp4"
-            log.info("vertical %d/%d of %s: %s -> %s (%s, %dx%d, captions %s)", i, len(listing["clips"]), vod,
-                     clip["file"], name, opts["mode"], width, height, "burned" if subtitles else "none")
-            run_ffmpeg(["-i", str(src), "-filter_complex", filter_graph(opts["mode"], width, height, subtitles),
-                        "-map", "[v]", "-map", "0:a:0?", "-c:v", "libx264", "-preset", str(opts["preset"]),
-                        "-crf", str(opts["crf"]), "-pix_fmt", "yuv420p", "-c:a", "copy", "-movflags", "+faststart",
-                        str((tmp / name).resolve())], what=f"vertical clip #{clip['rank']} of {vod}", cwd=work)
-            made.append({"rank": clip["rank"], "file": name, "clip": clip["file"], "start": clip["start"],
-                         "end": clip["end"], "duration": clip["duration"],
-                         "measured_duration": media_duration(tmp / name), "captions_burned": bool(subtitles)})
-        result = {"vod_id": vod, "mode": opts["mode"], "width": width, "height": height,
-                  "captions": "burned" if burn else "none", "captions_missing": reason, "count": len(made),
-                  "clips": made}
+            log.info(
+                "vertical %d/%d of %s: %s -> %s (%s, %dx%d, captions %s)",
+                i,
+                len(listing["clips"]),
+                vod,
+                clip["file"],
+                name,
+                opts["mode"],
+                width,
+                height,
+                "burned" if subtitles else "none",
+            )
+            run_ffmpeg(
+                [
+                    "-i",
+                    str(src),
+                    "-filter_complex",
+                    filter_graph(opts["mode"], width, height, subtitles),
+                    "-map",
+                    "[v]",
+                    "-map",
+                    "0:a:0?",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    str(opts["preset"]),
+                    "-crf",
+                    str(opts["crf"]),
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-c:a",
+                    "copy",
+                    "-movflags",
+                    "+faststart",
+                    str((tmp / name).resolve()),
+                ],
+                what=f"vertical clip #{clip['rank']} of {vod}",
+                cwd=work,
+            )
+            made.append(
+                {
+                    "rank": clip["rank"],
+                    "file": name,
+                    "clip": clip["file"],
+                    "start": clip["start"],
+                    "end": clip["end"],
+                    "duration": clip["duration"],
+                    "measured_duration": media_duration(tmp / name),
+                    "captions_burned": bool(subtitles),
+                }
+            )
+        result = {
+            "vod_id": vod,
+            "mode": opts["mode"],
+            "width": width,
+            "height": height,
+            "captions": "burned" if burn else "none",
+            "captions_missing": reason,
+            "count": len(made),
+            "clips": made,
+        }
         write_json(tmp / "vertical.json", result)
         os.chmod(tmp, 0o755)
         if out_dir.exists():

@@ -10,27 +10,29 @@ import datetime as dt
 import logging
 import os
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .. import config
 from .. import status as status_store
 from ..artifacts import ARTIFACTS, content_type
 from ..errors import KlipError
 from ..io import write_json
+from ..retry import backoff_delay
 from ..settings import Settings, get_settings, redact
 from .checksums import Checksums, file_checksums
 from .local import ChecksumMismatch, LocalStore
-from ..retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
 # kind -> (bucket role, Convex URL field): the artifact registry's published files. The URL field names are what
 # `video:updateUrls` receives in `urls`; a kind without one (the plots) is uploaded but not pushed.
 KINDS: dict[str, tuple[str, str | None]] = {
-    key: (a.bucket, a.url_field) for key, a in ARTIFACTS.items() if a.bucket and not a.folder}
+    key: (a.bucket, a.url_field) for key, a in ARTIFACTS.items() if a.bucket and not a.folder
+}
 # Folder kinds: every (non-hidden) file in the folder is published as {vod}/{folder}/{file}; its one JSON index
 # (clips.json, captions.json, vertical.json) gets the folder's URL field.
 DIR_KINDS: dict[str, str | None] = {key: a.url_field for key, a in ARTIFACTS.items() if a.bucket and a.folder}
@@ -115,20 +117,33 @@ def _store(settings: Settings, opts: Mapping[str, Any], backend: str, local_root
 
         create = opts["create_buckets"]
         create = bool(settings.storage_emulator_host) if str(create).lower() == "auto" else bool(create)
-        return GcsStore(make_client(settings), chunk_size_mb=float(opts["chunk_size_mb"]),
-                        resumable_threshold_mb=float(opts["resumable_threshold_mb"]),
-                        timeout_s=float(opts["timeout_s"]), public_base_url=str(opts["public_base_url"] or ""),
-                        create_buckets=create)
+        return GcsStore(
+            make_client(settings),
+            chunk_size_mb=float(opts["chunk_size_mb"]),
+            resumable_threshold_mb=float(opts["resumable_threshold_mb"]),
+            timeout_s=float(opts["timeout_s"]),
+            public_base_url=str(opts["public_base_url"] or ""),
+            create_buckets=create,
+        )
     root = Path(local_root)
     if not root.is_absolute():
         root = settings.base_dir / root  # the older tool kept everything under BASE_DIR
     return LocalStore(root, public_base_url=str(opts["public_base_url"] or ""))
 
 
-def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.PathLike, *,
-                local_root: str | os.PathLike | None = None, status_dir: str | os.PathLike = "output/status",
-                config: Mapping[str, Any] | None = None, backend: str | None = None,
-                report_completed: bool = True, convex: Any = "auto", **options: Any) -> dict[str, Any]:
+def publish_vod(
+    vod: str,
+    files: Mapping[str, Any],
+    manifest_json: str | os.PathLike,
+    *,
+    local_root: str | os.PathLike | None = None,
+    status_dir: str | os.PathLike = "output/status",
+    config: Mapping[str, Any] | None = None,
+    backend: str | None = None,
+    report_completed: bool = True,
+    convex: Any = "auto",
+    **options: Any,
+) -> dict[str, Any]:
     """Publish `files` (kind -> path, or list of paths for `clips`/`plots`) of `vod`; return the manifest.
 
     Objects go to `{bucket}/{vod}/{filename}`; an object whose size and checksums already match is skipped;
@@ -178,8 +193,15 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
                 if attempt == attempts or not _retryable(exc):
                     raise
                 delay = backoff_delay(attempt - 1, backoff, 30.0)
-                log.warning("publish %s: %s failed (%s); retry %d/%d in %.1f s", vod, item.name,
-                            redact(f"{type(exc).__name__}: {exc}"), attempt, attempts - 1, delay)
+                log.warning(
+                    "publish %s: %s failed (%s); retry %d/%d in %.1f s",
+                    vod,
+                    item.name,
+                    redact(f"{type(exc).__name__}: {exc}"),
+                    attempt,
+                    attempts - 1,
+                    delay,
+                )
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -198,24 +220,51 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
                 _, local, action, seconds = future.result()
             except Exception as exc:  # noqa: BLE001 - collected; the others go on
                 failures.append((item, exc))
-                log.error("publish %s: [%d/%d] %s failed: %s", vod, done, len(items), item.name,
-                          redact(f"{type(exc).__name__}: {exc}"))
+                log.error(
+                    "publish %s: [%d/%d] %s failed: %s",
+                    vod,
+                    done,
+                    len(items),
+                    item.name,
+                    redact(f"{type(exc).__name__}: {exc}"),
+                )
                 continue
             uri, url = store.uri_for(item.bucket, item.name), store.url_for(item.bucket, item.name)
             if action == "uploaded":
                 uploaded += 1
                 total_bytes += local.size
-            log.info("publish %s: [%d/%d] %s %s (%.1f MB, %.1f s)", vod, done, len(items), action, uri,
-                     local.size / 1e6, seconds)
-            objects.append({"kind": item.kind, "bucket": item.bucket, "name": item.name, "size": local.size,
-                            "md5": local.md5, "md5_hex": local.md5_hex, "crc32c": local.crc32c,
-                            "content_type": content_type(item.path), "uri": uri, "url": url,
-                            "url_field": item.url_field, "source": str(item.path)})
+            log.info(
+                "publish %s: [%d/%d] %s %s (%.1f MB, %.1f s)",
+                vod,
+                done,
+                len(items),
+                action,
+                uri,
+                local.size / 1e6,
+                seconds,
+            )
+            objects.append(
+                {
+                    "kind": item.kind,
+                    "bucket": item.bucket,
+                    "name": item.name,
+                    "size": local.size,
+                    "md5": local.md5,
+                    "md5_hex": local.md5_hex,
+                    "crc32c": local.crc32c,
+                    "content_type": content_type(item.path),
+                    "uri": uri,
+                    "url": url,
+                    "url_field": item.url_field,
+                    "source": str(item.path),
+                }
+            )
             if item.url_field:
                 urls[item.url_field] = url
                 # Pushed right after the upload; file:// URLs mean nothing to a web frontend, so only http(s).
-                status_store.record_urls(vod, {item.url_field: url}, status_dir, convex=convex,
-                                         push=url.startswith(("http://", "https://")))
+                status_store.record_urls(
+                    vod, {item.url_field: url}, status_dir, convex=convex, push=url.startswith(("http://", "https://"))
+                )
 
     seconds = time.monotonic() - t0
     if failures:
@@ -223,26 +272,40 @@ def publish_vod(vod: str, files: Mapping[str, Any], manifest_json: str | os.Path
         reason = str(exc) if isinstance(exc, KlipError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, FileNotFoundError):
             reason = f"file not found: {item.path}"
-        raise KlipError(f"publish {vod}: {len(failures)} of {len(items)} objects failed, manifest not written; "
-                        f"first: {item.kind} {item.path} -> {item.bucket}/{item.name}: {redact(reason)}")
+        raise KlipError(
+            f"publish {vod}: {len(failures)} of {len(items)} objects failed, manifest not written; "
+            f"first: {item.kind} {item.path} -> {item.bucket}/{item.name}: {redact(reason)}"
+        )
 
     objects.sort(key=lambda o: (o["bucket"], o["name"]))
     manifest = {
         "vod_id": vod,
         "backend": store.backend,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "root": str(store.root) if isinstance(store, LocalStore) else None,
         "buckets": dict(settings.buckets),
         "objects": objects,
         "urls": dict(sorted(urls.items())),
-        "run": {"uploaded": uploaded, "skipped": len(items) - uploaded, "bytes_uploaded": total_bytes,
-                "seconds": round(seconds, 3)},
+        "run": {
+            "uploaded": uploaded,
+            "skipped": len(items) - uploaded,
+            "bytes_uploaded": total_bytes,
+            "seconds": round(seconds, 3),
+        },
     }
     write_json(manifest_json, manifest)
-    log.info("publish %s: done, %d uploaded, %d already there, %.1f MB in %.1f s; manifest %s", vod, uploaded,
-             len(items) - uploaded, total_bytes / 1e6, seconds, manifest_json)
-    status_store.update(vod, status_dir, publish={"backend": store.backend, "manifest": str(manifest_json),
-                                                  "objects": len(objects)})
+    log.info(
+        "publish %s: done, %d uploaded, %d already there, %.1f MB in %.1f s; manifest %s",
+        vod,
+        uploaded,
+        len(items) - uploaded,
+        total_bytes / 1e6,
+        seconds,
+        manifest_json,
+    )
+    status_store.update(
+        vod, status_dir, publish={"backend": store.backend, "manifest": str(manifest_json), "objects": len(objects)}
+    )
     if report_completed:
         status_store.report(vod, "Completed", step="publish", status_dir=status_dir, convex=convex)
     return manifest

@@ -7,8 +7,9 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 import google_crc32c
 
@@ -18,8 +19,8 @@ CHUNK = 1 << 20  # 1 MiB reads: constant memory whatever the file size
 @dataclass(frozen=True)
 class Checksums:
     size: int
-    md5: str      # base64 of the 16-byte digest, as GCS's `md5Hash`
-    crc32c: str   # base64 of the big-endian 4-byte value, as GCS's `crc32c`
+    md5: str  # base64 of the 16-byte digest, as GCS's `md5Hash`
+    crc32c: str  # base64 of the big-endian 4-byte value, as GCS's `crc32c`
 
     @property
     def md5_hex(self) -> str:
@@ -38,8 +39,11 @@ class Hasher:
         self.size += len(data)
 
     def result(self) -> Checksums:
-        return Checksums(self.size, base64.b64encode(self._md5.digest()).decode("ascii"),
-                         base64.b64encode(self._crc.digest()).decode("ascii"))
+        return Checksums(
+            self.size,
+            base64.b64encode(self._md5.digest()).decode("ascii"),
+            base64.b64encode(self._crc.digest()).decode("ascii"),
+        )
 
 
 def iter_chunks(fh: BinaryIO, chunk: int = CHUNK) -> Iterable[bytes]:
@@ -80,8 +84,14 @@ class Progress:
         if now - self._last >= self.every_s or self.done >= self.total:
             self._last = now
             rate = self.done / 1e6 / max(now - self._t0, 1e-6)
-            self.log.info("%s: %3.0f%% (%.0f of %.0f MB, %.1f MB/s)", self.label, 100 * min(1.0, self.done / self.total),
-                          self.done / 1e6, self.total / 1e6, rate)
+            self.log.info(
+                "%s: %3.0f%% (%.0f of %.0f MB, %.1f MB/s)",
+                self.label,
+                100 * min(1.0, self.done / self.total),
+                self.done / 1e6,
+                self.total / 1e6,
+                rate,
+            )
 
 
 class ProgressReader:

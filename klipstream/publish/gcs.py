@@ -38,15 +38,25 @@ def make_client(settings: Settings):
     except KlipError:
         raise
     except Exception as exc:  # noqa: BLE001 - turned into one redacted line naming the setting to fix
-        raise KlipError(f"cannot create a Cloud Storage client for project {project}: {type(exc).__name__}: "
-                        f"{redact(exc)} (set GCP_SERVICE_ACCOUNT_PATH or application default credentials)") from None
+        raise KlipError(
+            f"cannot create a Cloud Storage client for project {project}: {type(exc).__name__}: "
+            f"{redact(exc)} (set GCP_SERVICE_ACCOUNT_PATH or application default credentials)"
+        ) from None
 
 
 class GcsStore:
     backend = "gcs"
 
-    def __init__(self, client, *, chunk_size_mb: float = 8, resumable_threshold_mb: float = 8,
-                 timeout_s: float = 120, public_base_url: str = "", create_buckets: bool = False):
+    def __init__(
+        self,
+        client,
+        *,
+        chunk_size_mb: float = 8,
+        resumable_threshold_mb: float = 8,
+        timeout_s: float = 120,
+        public_base_url: str = "",
+        create_buckets: bool = False,
+    ):
         self.client = client
         granules = max(1, round(chunk_size_mb * 1024 * 1024 / CHUNK_GRANULE))
         self.chunk_size = granules * CHUNK_GRANULE
@@ -69,8 +79,10 @@ class GcsStore:
                 bucket = self.client.lookup_bucket(name, timeout=self.timeout_s)
                 if bucket is None:
                     if not self.create_buckets:
-                        raise KlipError(f"Cloud Storage bucket {name} does not exist (create it, or set "
-                                        f"publish.buckets to an existing one)")
+                        raise KlipError(
+                            f"Cloud Storage bucket {name} does not exist (create it, or set "
+                            f"publish.buckets to an existing one)"
+                        )
                     bucket = self.client.create_bucket(name, timeout=self.timeout_s)
                     log.info("created bucket %s", name)
             except gexc.Forbidden as exc:
@@ -91,8 +103,7 @@ class GcsStore:
             return f"{self.public_base_url}/{quote(bucket)}/{quote(name)}"
         return self._bucket(bucket).blob(name).public_url  # https://storage.googleapis.com/<bucket>/<name>
 
-    def publish(self, bucket: str, name: str, path: str | os.PathLike, content_type: str,
-                local: Checksums) -> str:
+    def publish(self, bucket: str, name: str, path: str | os.PathLike, content_type: str, local: Checksums) -> str:
         """Upload unless an identical object exists; verify the stored checksums; return "uploaded"/"skipped"."""
         bkt = self._bucket(bucket)
         existing = bkt.get_blob(name, timeout=self.timeout_s)
@@ -102,8 +113,10 @@ class GcsStore:
         stored = bkt.get_blob(name, timeout=self.timeout_s)
         if stored is None or not matches(local, stored.size, stored.md5_hash, stored.crc32c):
             got = "missing" if stored is None else f"size {stored.size}, md5 {stored.md5_hash}, crc32c {stored.crc32c}"
-            raise ChecksumMismatch(f"gs://{bucket}/{name}: stored object ({got}) does not match the local file "
-                                   f"(size {local.size}, md5 {local.md5}, crc32c {local.crc32c})")
+            raise ChecksumMismatch(
+                f"gs://{bucket}/{name}: stored object ({got}) does not match the local file "
+                f"(size {local.size}, md5 {local.md5}, crc32c {local.crc32c})"
+            )
         return "uploaded"
 
     def _upload(self, bkt, name: str, path, content_type: str, local: Checksums) -> None:
@@ -112,6 +125,14 @@ class GcsStore:
         with open(path, "rb") as fh:
             # size=None makes the library use a resumable session (chunked, constant memory) for big files;
             # retries are ours (bounded, with jitter), so the library's own are off.
-            stream = ProgressReader(fh, Progress(f"upload gs://{bkt.name}/{name}", local.size, log)) if resumable else fh
-            blob.upload_from_file(stream, size=None if resumable else local.size, content_type=content_type,
-                                  checksum="crc32c" if resumable else "md5", timeout=self.timeout_s, retry=None)
+            stream = (
+                ProgressReader(fh, Progress(f"upload gs://{bkt.name}/{name}", local.size, log)) if resumable else fh
+            )
+            blob.upload_from_file(
+                stream,
+                size=None if resumable else local.size,
+                content_type=content_type,
+                checksum="crc32c" if resumable else "md5",
+                timeout=self.timeout_s,
+                retry=None,
+            )

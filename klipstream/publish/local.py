@@ -40,8 +40,7 @@ class LocalStore:
     def uri_for(self, bucket: str, name: str) -> str:
         return (self.root / bucket / name).as_uri()
 
-    def publish(self, bucket: str, name: str, path: str | os.PathLike, content_type: str,
-                local: Checksums) -> str:
+    def publish(self, bucket: str, name: str, path: str | os.PathLike, content_type: str, local: Checksums) -> str:
         """Copy `path` to the bucket folder unless an identical copy is there; return "uploaded" or "skipped"."""
         dst = self.root / bucket / name
         if dst.is_file() and dst.stat().st_size == local.size:

@@ -15,7 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Path as PathParam, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, StreamingResponse
@@ -23,8 +24,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__, workflow
-from ..artifacts import target
 from .. import status as status_store
+from ..artifacts import target
 from ..errors import KlipError
 from .guard import MAX_BODY_BYTES, Guard
 from .runner import JobRunner, status_dir
@@ -39,17 +40,24 @@ JOB_ID = PathParam(pattern=r"^[0-9a-f]{32}$", description="job id returned by PO
 class AnalysisRequest(BaseModel):
     """Exactly one of `url` and `vod_id`."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"url": "https://www.twitch.tv/videos/2345678901"}, {"vod_id": "demo", "stage": "analysis"}]})
-    url: str | None = Field(None, max_length=300,
-                            description="Twitch VOD URL, e.g. https://www.twitch.tv/videos/2345678901")
-    vod_id: str | None = Field(None, max_length=100,
-                               description="numeric Twitch VOD id, or a vod_id of the workflow's VOD table")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"url": "https://www.twitch.tv/videos/2345678901"}, {"vod_id": "demo", "stage": "analysis"}]
+        },
+    )
+    url: str | None = Field(
+        None, max_length=300, description="Twitch VOD URL, e.g. https://www.twitch.tv/videos/2345678901"
+    )
+    vod_id: str | None = Field(
+        None, max_length=100, description="numeric Twitch VOD id, or a vod_id of the workflow's VOD table"
+    )
     stage: Literal["all", "analysis", "raw"] = Field(
-        "all", description="all: up to publishing; analysis: up to the integrated analysis and report; raw: raw files")
+        "all", description="all: up to publishing; analysis: up to the integrated analysis and report; raw: raw files"
+    )
 
     @model_validator(mode="after")
-    def one_reference(self) -> "AnalysisRequest":
+    def one_reference(self) -> AnalysisRequest:
         if (self.url is None) == (self.vod_id is None):
             raise ValueError("give exactly one of `url` and `vod_id`")
         return self
@@ -64,13 +72,26 @@ def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, A
     if job["state"] == "completed" and job["stage"] != "raw":
         results = {"analysis": f"{API}/{job['id']}/result", "report": f"{API}/{job['id']}/report"}
     return {
-        "job_id": job["id"], "vod_id": job["vod_id"], "source": job["source"], "stage": job["stage"],
-        "status": job["state"], "progress": progress, "steps_done": done, "steps_total": total,
-        "step": vod_doc.get("status"), "rule": vod_doc.get("step"),
+        "job_id": job["id"],
+        "vod_id": job["vod_id"],
+        "source": job["source"],
+        "stage": job["stage"],
+        "status": job["state"],
+        "progress": progress,
+        "steps_done": done,
+        "steps_total": total,
+        "step": vod_doc.get("status"),
+        "rule": vod_doc.get("step"),
         "running_rules": [r for r in job["running_rules"].split(",") if r],
-        "attempts": job["attempts"], "resumed": job["attempts"] > 1, "error": job["error"],
-        "created_at": job["created_at"], "started_at": job["started_at"], "finished_at": job["finished_at"],
-        "updated_at": job["updated_at"], "results": results, "urls": vod_doc.get("urls", {}),
+        "attempts": job["attempts"],
+        "resumed": job["attempts"] > 1,
+        "error": job["error"],
+        "created_at": job["created_at"],
+        "started_at": job["started_at"],
+        "finished_at": job["finished_at"],
+        "updated_at": job["updated_at"],
+        "results": results,
+        "urls": vod_doc.get("urls", {}),
         "log": f"{API}/{job['id']}/log",
     }
 
@@ -92,10 +113,22 @@ def reference_error(exc: KlipError, field: str, ref: str) -> str:
     return f"{field}: {text}"
 
 
-def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, options: list[str] | None = None,
-               config: list[str] | None = None, token: str | None = None, resume: bool = True,
-               db: str | Path | None = None, cors_origins: list[str] | None = None, poll_seconds: float = 0.5,
-               keepalive_seconds: float = 15.0, max_queue: int = 100, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(
+    *,
+    workdir: str | Path = ".",
+    cores: int = 2,
+    max_jobs: int = 1,
+    options: list[str] | None = None,
+    config: list[str] | None = None,
+    token: str | None = None,
+    resume: bool = True,
+    db: str | Path | None = None,
+    cors_origins: list[str] | None = None,
+    poll_seconds: float = 0.5,
+    keepalive_seconds: float = 15.0,
+    max_queue: int = 100,
+    max_body: int = MAX_BODY_BYTES,
+) -> FastAPI:
     workdir = Path(workdir).resolve()
     config = list(config or [])
     table = workdir / workflow.config_value(config, "vods")
@@ -111,13 +144,21 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         await runner.stop()
         store.close()
 
-    app = FastAPI(title="klipstream", version=__version__, lifespan=lifespan,
-                  description="Start a klipstream analysis of a Twitch VOD and follow it to its results.")
+    app = FastAPI(
+        title="klipstream",
+        version=__version__,
+        lifespan=lifespan,
+        description="Start a klipstream analysis of a Twitch VOD and follow it to its results.",
+    )
     app.state.stopping = False
     app.add_middleware(Guard, token=token, max_body=max_body)  # inside CORS: its 401/413 carry CORS headers
     if cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=cors_origins, allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     bearer = HTTPBearer(auto_error=False, description="KLIPSTREAM_API_TOKEN, when the server has one")
 
     @app.exception_handler(RequestValidationError)
@@ -126,8 +167,9 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
 
     def authorised(creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
         if token and not (creds and hmac.compare_digest(creds.credentials.encode(), token.encode())):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"}
+            )
 
     auth = [Depends(authorised)]
 
@@ -148,11 +190,18 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
 
     @app.get("/health", summary="liveness and queue size")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "version": __version__,
-                "jobs": {state: store.count(state) for state in ("queued", "running", "interrupted")}}
+        return {
+            "status": "ok",
+            "version": __version__,
+            "jobs": {state: store.count(state) for state in ("queued", "running", "interrupted")},
+        }
 
-    @app.post(API, status_code=status.HTTP_202_ACCEPTED, dependencies=auth,
-              summary="queue an analysis (or return the one already queued or running for that VOD)")
+    @app.post(
+        API,
+        status_code=status.HTTP_202_ACCEPTED,
+        dependencies=auth,
+        summary="queue an analysis (or return the one already queued or running for that VOD)",
+    )
     async def submit(request: AnalysisRequest, response: Response) -> dict[str, Any]:
         field = "url" if request.url is not None else "vod_id"
         ref = request.url if request.url is not None else request.vod_id
@@ -163,9 +212,11 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         try:
             job, created = store.submit(vod, ref, request.stage, max_queued=max_queue)
         except QueueFull as full:
-            raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
-                                f"the queue is full ({full.waiting} jobs waiting); try again later",
-                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"the queue is full ({full.waiting} jobs waiting); try again later",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
         if created:
             log.info("job %s queued for VOD %s (%s)", job["id"], vod, request.stage)
             await app.state.runner.report_vod(vod, "Queued")
@@ -179,14 +230,18 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
     async def jobs(limit: int = 50, vod_id: str | None = None) -> list[dict[str, Any]]:
         return [job_view(job, None) for job in store.list(min(max(limit, 1), 500), vod_id)]
 
-    @app.get(API + "/{job_id}/status", dependencies=auth,
-             summary="status, progress, current step, errors and result URLs")
+    @app.get(
+        API + "/{job_id}/status", dependencies=auth, summary="status, progress, current step, errors and result URLs"
+    )
     async def job_status(job_id: str = JOB_ID) -> dict[str, Any]:
         return view(job_id)
 
-    @app.get(API + "/{job_id}/stream", dependencies=auth,
-             summary="status changes as server-sent events until the job ends",
-             response_class=StreamingResponse)
+    @app.get(
+        API + "/{job_id}/stream",
+        dependencies=auth,
+        summary="status changes as server-sent events until the job ends",
+        response_class=StreamingResponse,
+    )
     async def stream(job_id: str = JOB_ID) -> StreamingResponse:
         view(job_id)  # 404 before the stream starts
 
@@ -209,21 +264,24 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
                 await asyncio.sleep(poll_seconds)
                 quiet += poll_seconds
 
-        return StreamingResponse(events(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
 
-    @app.get(API + "/{job_id}/result", dependencies=auth,
-             summary="the integrated analysis JSON of a completed job")
+    @app.get(API + "/{job_id}/result", dependencies=auth, summary="the integrated analysis JSON of a completed job")
     async def result(job_id: str = JOB_ID) -> FileResponse:
-        return FileResponse(finished_file(job_id, "integrated_json"),
-                            media_type="application/json")
+        return FileResponse(finished_file(job_id, "integrated_json"), media_type="application/json")
 
     @app.get(API + "/{job_id}/report", dependencies=auth, summary="the HTML report of a completed job")
     async def report(job_id: str = JOB_ID) -> FileResponse:
         return FileResponse(finished_file(job_id, "report_html"), media_type="text/html")
 
-    @app.get(API + "/{job_id}/log", dependencies=auth, summary="the last lines of the job's Snakemake log",
-             response_class=PlainTextResponse)
+    @app.get(
+        API + "/{job_id}/log",
+        dependencies=auth,
+        summary="the last lines of the job's Snakemake log",
+        response_class=PlainTextResponse,
+    )
     async def job_log(job_id: str = JOB_ID, lines: int = 200) -> str:
         view(job_id)
         path = app.state.runner.log_path(job_id)
@@ -232,8 +290,11 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
         with open(path, encoding="utf-8", errors="replace") as fh:  # streamed: only the tail is kept
             return "".join(deque(fh, maxlen=min(max(lines, 1), 100_000)))
 
-    @app.delete(API + "/{job_id}", dependencies=auth,
-                summary="cancel a job that has not finished (a running Snakemake is stopped; finished files stay)")
+    @app.delete(
+        API + "/{job_id}",
+        dependencies=auth,
+        summary="cancel a job that has not finished (a running Snakemake is stopped; finished files stay)",
+    )
     async def cancel(job_id: str = JOB_ID) -> dict[str, Any]:
         job = view(job_id)
         if job["status"] in TERMINAL:
@@ -245,8 +306,11 @@ def create_app(*, workdir: str | Path = ".", cores: int = 2, max_jobs: int = 1, 
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is starting; try again")
         return view(job_id)
 
-    @app.post(API + "/{job_id}/resume", dependencies=auth,
-              summary="queue an interrupted or failed job again; Snakemake keeps what it finished")
+    @app.post(
+        API + "/{job_id}/resume",
+        dependencies=auth,
+        summary="queue an interrupted or failed job again; Snakemake keeps what it finished",
+    )
     async def resume_job(job_id: str = JOB_ID) -> dict[str, Any]:
         view(job_id)  # 404 for an unknown job
         refused = store.requeue(job_id)

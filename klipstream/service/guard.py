@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -33,8 +34,11 @@ def bearer_ok(headers: list[tuple[bytes, bytes]], token: str) -> bool:
 
 async def send_error(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
     body = json.dumps({"detail": detail}).encode()
-    head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]
+    head = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
     head += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": head})
     await send({"type": "http.response.body", "body": body})
@@ -51,8 +55,12 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = scope.get("headers") or []
         preflight = scope["method"] == "OPTIONS"  # CORS preflights carry no credentials
-        if self.token and scope["path"].startswith(PROTECTED_PREFIX) and not preflight \
-                and not bearer_ok(headers, self.token):
+        if (
+            self.token
+            and scope["path"].startswith(PROTECTED_PREFIX)
+            and not preflight
+            and not bearer_ok(headers, self.token)
+        ):
             return await send_error(send, 401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
         length = next((v for k, v in headers if k.lower() == b"content-length"), None)
         if length is not None:

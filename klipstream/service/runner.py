@@ -66,8 +66,11 @@ class SnakemakeProgress:
         return True
 
     def fields(self) -> dict:
-        return {"steps_done": self.done, "steps_total": self.total,
-                "running_rules": ",".join(sorted(set(self.running.values())))}
+        return {
+            "steps_done": self.done,
+            "steps_total": self.total,
+            "running_rules": ",".join(sorted(set(self.running.values()))),
+        }
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -79,8 +82,17 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 class JobRunner:
     """Claims queued jobs from the store and runs them; `stop()` interrupts running ones so they resume later."""
 
-    def __init__(self, store: JobStore, *, workdir: Path, cores: int, max_jobs: int = 1,
-                 options: list[str] | None = None, config: list[str] | None = None, stop_grace: float = 30.0):
+    def __init__(
+        self,
+        store: JobStore,
+        *,
+        workdir: Path,
+        cores: int,
+        max_jobs: int = 1,
+        options: list[str] | None = None,
+        config: list[str] | None = None,
+        stop_grace: float = 30.0,
+    ):
         self.store, self.workdir, self.cores, self.max_jobs = store, Path(workdir), cores, max_jobs
         self.options, self.config, self.stop_grace = list(options or []), list(config or []), stop_grace
         self.log_dir = self.workdir / "output" / "service" / "logs"
@@ -95,8 +107,14 @@ class JobRunner:
         return self.log_dir / f"{job_id}.log"
 
     def command(self, job: dict, *options: str) -> list[str]:
-        return workflow.snakemake_command(job["vod_id"], job["stage"], self.cores, workdir=self.workdir,
-                                          options=[*options, *self.options], config=self.config)
+        return workflow.snakemake_command(
+            job["vod_id"],
+            job["stage"],
+            self.cores,
+            workdir=self.workdir,
+            options=[*options, *self.options],
+            config=self.config,
+        )
 
     async def start(self, resume: bool = True) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -104,8 +122,12 @@ class JobRunner:
         for job in stale:
             await _stop_leftover(job.get("pid"), self.stop_grace)
             self.store.update(job["id"], pid=None)
-            log.warning("job %s (VOD %s) was running when the server stopped: %s", job["id"], job["vod_id"],
-                        "queued again to resume" if resume else "marked interrupted")
+            log.warning(
+                "job %s (VOD %s) was running when the server stopped: %s",
+                job["id"],
+                job["vod_id"],
+                "queued again to resume" if resume else "marked interrupted",
+            )
         try:  # a lock left by a killed run (this server's or a `klipstream run`): cleared if nobody holds it
             if await asyncio.to_thread(workflow.clear_stale_lock, self.workdir, self.config, 10.0):
                 log.warning("removed the Snakemake lock a stopped run left in %s", self.workdir)
@@ -158,12 +180,16 @@ class JobRunner:
                 out.write(f"=== attempt {job['attempts']}: {' '.join(cmd[1:])}\n")
                 out.flush()
                 proc = await asyncio.create_subprocess_exec(
-                    *cmd, cwd=self.workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                    start_new_session=True, preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                    *cmd,
+                    cwd=self.workdir,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                )
                 self._procs[job_id] = proc
                 self.store.update(job_id, pid=proc.pid)
-                log.info("job %s: VOD %s attempt %d started (pid %d)", job_id, job["vod_id"], job["attempts"],
-                         proc.pid)
+                log.info("job %s: VOD %s attempt %d started (pid %d)", job_id, job["vod_id"], job["attempts"], proc.pid)
                 logged = -1
                 async for line in _lines(proc.stdout):
                     out.write(line + "\n")
@@ -172,8 +198,14 @@ class JobRunner:
                         self.store.update(job_id, **progress.fields())
                         if progress.done != logged and progress.total:  # one progress line per finished step
                             logged = progress.done
-                            log.info("job %s: VOD %s %d/%d steps, running %s", job_id, job["vod_id"],
-                                     progress.done, progress.total, progress.fields()["running_rules"] or "-")
+                            log.info(
+                                "job %s: VOD %s %d/%d steps, running %s",
+                                job_id,
+                                job["vod_id"],
+                                progress.done,
+                                progress.total,
+                                progress.fields()["running_rules"] or "-",
+                            )
                 code = await proc.wait()
             await self._finish(job, code, progress)
         except Exception as exc:  # noqa: BLE001 - a job the server cannot follow is a failed job, not a dead server
@@ -192,15 +224,22 @@ class JobRunner:
         """Record the VOD's status (step "service"), in a thread: with CONVEX_URL set it is a network call."""
         from .. import status as status_store
 
-        await asyncio.to_thread(status_store.report, vod, status, step="service", reason=reason,
-                                status_dir=status_dir(self.workdir, self.config))
+        await asyncio.to_thread(
+            status_store.report,
+            vod,
+            status,
+            step="service",
+            reason=reason,
+            status_dir=status_dir(self.workdir, self.config),
+        )
 
     async def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
         job_id = job["id"]
         if job_id in self._cancelled:
             self._cancelled.discard(job_id)
-            self.store.update(job_id, state="cancelled", returncode=code, pid=None, running_rules="",
-                              error="cancelled by request")
+            self.store.update(
+                job_id, state="cancelled", returncode=code, pid=None, running_rules="", error="cancelled by request"
+            )
             await self.report_vod(job["vod_id"], "Failed", "cancelled by request")
             log.info("job %s: VOD %s cancelled", job_id, job["vod_id"])
         elif self._stopping:
@@ -208,11 +247,17 @@ class JobRunner:
             log.info("job %s interrupted by shutdown; it resumes on the next start", job_id)
         elif code == 0:
             total = progress.total or progress.done
-            self.store.update(job_id, state="completed", returncode=0, pid=None, running_rules="",
-                              steps_done=total, steps_total=total)
+            self.store.update(
+                job_id, state="completed", returncode=0, pid=None, running_rules="", steps_done=total, steps_total=total
+            )
             results = workflow.results_of(job["vod_id"], self.workdir, workflow.config_value(self.config, "status_dir"))
-            log.info("job %s: VOD %s completed; results in %s: %s", job_id, job["vod_id"], self.workdir,
-                     ", ".join(map(str, results.values())))
+            log.info(
+                "job %s: VOD %s completed; results in %s: %s",
+                job_id,
+                job["vod_id"],
+                self.workdir,
+                ", ".join(map(str, results.values())),
+            )
         else:
             error = failure_reason(self.workdir, self.config, job, progress, code)
             self.store.update(job_id, state="failed", returncode=code, pid=None, running_rules="", error=error)

@@ -11,9 +11,10 @@ import datetime as dt
 import sqlite3
 import threading
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ACTIVE = ("queued", "running", "interrupted")
 TERMINAL = ("completed", "failed", "cancelled")
@@ -53,7 +54,7 @@ class QueueFull(Exception):
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 class JobStore:
@@ -82,7 +83,9 @@ class JobStore:
     def close(self) -> None:
         self._db.close()
 
-    def submit(self, vod_id: str, source: str, stage: str, max_queued: int | None = None) -> tuple[dict[str, Any], bool]:
+    def submit(
+        self, vod_id: str, source: str, stage: str, max_queued: int | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Queue a job for `vod_id` unless one is already active; returns (job, created). With `max_queued`,
         raises QueueFull instead of queueing a new job when that many wait already."""
         with self._tx() as db:
@@ -95,8 +98,11 @@ class JobStore:
                     raise QueueFull(waiting)
             stamp = now()
             job_id = uuid.uuid4().hex
-            db.execute("INSERT INTO jobs (id, vod_id, source, stage, state, created_at, updated_at) "
-                       "VALUES (?, ?, ?, ?, 'queued', ?, ?)", (job_id, vod_id, source, stage, stamp, stamp))
+            db.execute(
+                "INSERT INTO jobs (id, vod_id, source, stage, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'queued', ?, ?)",
+                (job_id, vod_id, source, stage, stamp, stamp),
+            )
             return dict(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()), True
 
     def get(self, job_id: str) -> dict[str, Any] | None:
@@ -107,8 +113,9 @@ class JobStore:
     def list(self, limit: int = 100, vod_id: str | None = None) -> list[dict[str, Any]]:
         where, args = ("WHERE vod_id = ?", (vod_id,)) if vod_id else ("", ())
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
-                                    (*args, limit)).fetchall()
+            rows = self._db.execute(
+                f"SELECT * FROM jobs {where} ORDER BY created_at DESC LIMIT ?", (*args, limit)
+            ).fetchall()
         return [dict(r) for r in rows]
 
     def count(self, state: str) -> int:
@@ -122,9 +129,12 @@ class JobStore:
             if row is None:
                 return None
             stamp = now()
-            db.execute("UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?, "
-                       "error = NULL, returncode = NULL, steps_done = 0, steps_total = NULL, running_rules = '' "
-                       "WHERE id = ?", (stamp, stamp, row["id"]))
+            db.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, updated_at = ?, "
+                "error = NULL, returncode = NULL, steps_done = 0, steps_total = NULL, running_rules = '' "
+                "WHERE id = ?",
+                (stamp, stamp, row["id"]),
+            )
             return dict(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
 
     def update(self, job_id: str, **fields: Any) -> None:
@@ -155,8 +165,11 @@ class JobStore:
             row = db.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row and row["state"] in ("queued", "interrupted"):
                 stamp = now()
-                db.execute("UPDATE jobs SET state = 'cancelled', error = 'cancelled by request', finished_at = ?, "
-                           "updated_at = ? WHERE id = ?", (stamp, stamp, job_id))
+                db.execute(
+                    "UPDATE jobs SET state = 'cancelled', error = 'cancelled by request', finished_at = ?, "
+                    "updated_at = ? WHERE id = ?",
+                    (stamp, stamp, job_id),
+                )
             return row["state"] if row else None
 
     def requeue(self, job_id: str) -> str | None:
@@ -167,10 +180,12 @@ class JobStore:
                 return f"no job {job_id}"
             if row["state"] not in ("interrupted", "failed", "cancelled"):
                 return f"job {job_id} is {row['state']}; only interrupted, failed or cancelled jobs resume"
-            other = db.execute(f"SELECT id FROM jobs WHERE vod_id = ? AND id != ? AND state IN {_ACTIVE_SQL}",
-                               (row["vod_id"], job_id)).fetchone()
+            other = db.execute(
+                f"SELECT id FROM jobs WHERE vod_id = ? AND id != ? AND state IN {_ACTIVE_SQL}", (row["vod_id"], job_id)
+            ).fetchone()
             if other is not None:
                 return f"VOD {row['vod_id']} already has job {other['id']}"
-            db.execute("UPDATE jobs SET state = 'queued', finished_at = NULL, updated_at = ? WHERE id = ?",
-                       (now(), job_id))
+            db.execute(
+                "UPDATE jobs SET state = 'queued', finished_at = NULL, updated_at = ? WHERE id = ?", (now(), job_id)
+            )
             return None

@@ -9,11 +9,13 @@ Output (`audio/{vod}_features.csv`), one row per second (`time` = second start, 
   tone has ~0 flux).
 - `flux_z`: robust z-score of spectral_flux, same baseline.
 - `pitch_hz`: median F0 of the voiced frames (NaN when no frame is voiced).
-- `pitch_variability`: standard deviation of voiced F0 in semitones (NaN with fewer than MIN_VOICED_FOR_STD voiced frames).
+- `pitch_variability`: standard deviation of voiced F0 in semitones (NaN with fewer than MIN_VOICED_FOR_STD voiced
+frames).
 - `voiced_share`: share of the second's 25 frames that are voiced.
 - `speech_rate`: words per second from the words table, a word counted in the second of its midpoint
   (NaN for every second when no words table is given: unknown, not zero).
-- `shout`: 1 when the second is loud for this VOD (loudness_z >= shout_loudness_z), mostly voiced and its pitch is raised
+- `shout`: 1 when the second is loud for this VOD (loudness_z >= shout_loudness_z), mostly voiced and its pitch is
+raised
   by >= shout_semitones above the VOD's rolling median pitch - raised F0 plus raised intensity is what distinguishes
   shouted from normal speech; else 0.
 - `laughter`: 1 when the second is voiced bursts whose level envelope repeats regularly at 3-7 Hz (the "ha-ha-ha"
@@ -50,39 +52,71 @@ from .spectral_pass import SpectralPass
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["time", "rms_db", "loudness_z", "spectral_flux", "flux_z", "pitch_hz", "pitch_variability",
-           "voiced_share", "speech_rate", "laughter", "shout"]
+COLUMNS = [
+    "time",
+    "rms_db",
+    "loudness_z",
+    "spectral_flux",
+    "flux_z",
+    "pitch_hz",
+    "pitch_variability",
+    "voiced_share",
+    "speech_rate",
+    "laughter",
+    "shout",
+]
 
 
 def speech_rate_per_second(words_csv: str | os.PathLike | None, n_seconds: int) -> np.ndarray:
     """Words per second (a word counts in the second of its midpoint); NaN everywhere without a words table."""
     if words_csv is None:
         return np.full(n_seconds, np.nan)
-    words = read_table(words_csv, "words table", ["start_time", "end_time"],
-                       usecols=lambda c: c in ("start_time", "end_time"))
+    words = read_table(
+        words_csv, "words table", ["start_time", "end_time"], usecols=lambda c: c in ("start_time", "end_time")
+    )
     mid = (words["start_time"].to_numpy(float) + words["end_time"].to_numpy(float)) / 2.0
     sec = np.floor(mid[np.isfinite(mid) & (mid >= 0)]).astype(np.int64)
     sec = sec[sec < n_seconds]
     return np.bincount(sec, minlength=n_seconds).astype(np.float64)[:n_seconds]
 
 
-def shout_flags(loudness_z: np.ndarray, pitch_hz: np.ndarray, voiced_share: np.ndarray, baseline_seconds: int,
-                shout_loudness_z: float = 2.5, shout_semitones: float = 3.0, min_voiced_share: float = 0.3,
-                step: int = 1) -> np.ndarray:
-    """1 where the second is loud for this VOD, mostly voiced, and its pitch is raised against the rolling median pitch."""
+def shout_flags(
+    loudness_z: np.ndarray,
+    pitch_hz: np.ndarray,
+    voiced_share: np.ndarray,
+    baseline_seconds: int,
+    shout_loudness_z: float = 2.5,
+    shout_semitones: float = 3.0,
+    min_voiced_share: float = 0.3,
+    step: int = 1,
+) -> np.ndarray:
+    """1 where the second is loud for this VOD, mostly voiced, and its pitch is raised against the rolling median
+    pitch."""
     from .robust import rolling_median_mad
 
     med_pitch, _ = rolling_median_mad(np.asarray(pitch_hz, float), baseline_seconds, step)
     with np.errstate(divide="ignore", invalid="ignore"):
         raised = 12.0 * np.log2(pitch_hz / med_pitch)
-    flags = (loudness_z >= shout_loudness_z) & (voiced_share >= min_voiced_share) & (np.nan_to_num(raised) >= shout_semitones)
+    flags = (
+        (loudness_z >= shout_loudness_z)
+        & (voiced_share >= min_voiced_share)
+        & (np.nan_to_num(raised) >= shout_semitones)
+    )
     return flags.astype(np.int64)
 
 
-def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLike,
-                           words_csv: str | os.PathLike | None = None, baseline_seconds: int = 120,
-                           block_seconds: float = 60.0, voicing_threshold: float = 0.6, silence_db: float = -50.0,
-                           shout_loudness_z: float = 2.5, shout_semitones: float = 3.0, threads: int = 1) -> pd.DataFrame:
+def compute_audio_features(
+    wav: str | os.PathLike,
+    features_csv: str | os.PathLike,
+    words_csv: str | os.PathLike | None = None,
+    baseline_seconds: int = 120,
+    block_seconds: float = 60.0,
+    voicing_threshold: float = 0.6,
+    silence_db: float = -50.0,
+    shout_loudness_z: float = 2.5,
+    shout_semitones: float = 3.0,
+    threads: int = 1,
+) -> pd.DataFrame:
     """Stream `wav` once and write the per-second features CSV (columns in COLUMNS); returns the frame.
 
     `baseline_seconds`: length of the centred rolling window of the z-scores. `threads`: worker threads for the
@@ -92,7 +126,9 @@ def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLi
         raise KlipError(f"audio file not found: {wav}")
     info = wav_info(wav)
     if info.sample_rate != SAMPLE_RATE:
-        raise KlipError(f"{wav}: expected a {SAMPLE_RATE} Hz WAV (klipstream.media.extract_audio), got {info.sample_rate} Hz")
+        raise KlipError(
+            f"{wav}: expected a {SAMPLE_RATE} Hz WAV (klipstream.media.extract_audio), got {info.sample_rate} Hz"
+        )
     total = max(info.duration, 1e-9)
     state = SpectralPass(voicing_threshold, silence_db, threads)
     next_report = 0.0
@@ -114,17 +150,31 @@ def compute_audio_features(wav: str | os.PathLike, features_csv: str | os.PathLi
     # Flux floor: 1 % of the VOD's median flux, so a silent stretch does not turn a breath into a spike.
     flux_floor = max(1e-4, 0.01 * float(np.median(cols["spectral_flux"])) if n else 1e-4)
     flux_z = rolling_robust_z(cols["spectral_flux"], baseline_seconds, min_scale=flux_floor, step=step)
-    shout = shout_flags(loudness_z, cols["pitch_hz"], cols["voiced_share"], baseline_seconds,
-                        shout_loudness_z, shout_semitones, step=step)
-    frame = pd.DataFrame({
-        "time": np.arange(n, dtype=np.float64),
-        "rms_db": cols["rms_db"], "loudness_z": loudness_z,
-        "spectral_flux": cols["spectral_flux"], "flux_z": flux_z,
-        "pitch_hz": cols["pitch_hz"], "pitch_variability": cols["pitch_variability"],
-        "voiced_share": cols["voiced_share"],
-        "speech_rate": speech_rate_per_second(words_csv, n),
-        "laughter": cols["laughter"].astype(np.int64), "shout": shout,
-    }, columns=COLUMNS)
+    shout = shout_flags(
+        loudness_z,
+        cols["pitch_hz"],
+        cols["voiced_share"],
+        baseline_seconds,
+        shout_loudness_z,
+        shout_semitones,
+        step=step,
+    )
+    frame = pd.DataFrame(
+        {
+            "time": np.arange(n, dtype=np.float64),
+            "rms_db": cols["rms_db"],
+            "loudness_z": loudness_z,
+            "spectral_flux": cols["spectral_flux"],
+            "flux_z": flux_z,
+            "pitch_hz": cols["pitch_hz"],
+            "pitch_variability": cols["pitch_variability"],
+            "voiced_share": cols["voiced_share"],
+            "speech_rate": speech_rate_per_second(words_csv, n),
+            "laughter": cols["laughter"].astype(np.int64),
+            "shout": shout,
+        },
+        columns=COLUMNS,
+    )
     write_csv(features_csv, frame.round(6), float_format=None)  # default repr: much faster than a float_format
     log.info("audio features %s: %d seconds -> %s", wav.name, n, features_csv)
     return frame

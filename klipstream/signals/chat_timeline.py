@@ -7,12 +7,14 @@ Output: `chat/{vod}_chat_timeline.csv`, one row per bin, `time` = bin start in s
 - `emote_density` = emotes per message (sum of `emote_count` / messages),
 - `copypasta_share` = share of the bin's messages whose normalised text (lower case, letters/digits only, single
   spaces) repeats a message sent in the previous `copypasta_window` seconds (the first occurrence is not a repeat),
-- `caps_share` = share of messages that are mostly upper case (>= 3 letters, >= 70 % of letters upper case) or contain '!'
+- `caps_share` = share of messages that are mostly upper case (>= 3 letters, >= 70 % of letters upper case) or
+contain '!'
   (emote codes such as KEKW count as text),
 - `mean_length` (characters), `sentiment_mean`, `excitement_mean`, `funny_mean`, `happiness_mean`, `anger_mean`,
   `sadness_mean`, `neutral_mean`;
 - then `<name>_z` for each of these: robust z-score against a centred rolling baseline of `baseline_seconds`
-  (klipstream.signals.robust). Counts use every bin; per-message means and shares use only bins with messages (their value
+  (klipstream.signals.robust). Counts use every bin; per-message means and shares use only bins with messages (their
+  value
   is 0 and their z is 0 in bins without messages), so a quiet stream is not judged against its empty seconds.
 
 Everything is vectorised (bincount over bin indices, one sort for the copypasta test): 200,000 messages take well
@@ -37,16 +39,23 @@ log = logging.getLogger(__name__)
 
 EMOTIONS = ["excitement", "funny", "happiness", "anger", "sadness", "neutral"]
 COUNT_COLUMNS = ["messages", "unique_chatters"]
-MEAN_COLUMNS = ["emote_density", "copypasta_share", "caps_share", "mean_length", "sentiment_mean"] + \
-    [f"{e}_mean" for e in EMOTIONS]
+MEAN_COLUMNS = ["emote_density", "copypasta_share", "caps_share", "mean_length", "sentiment_mean"] + [
+    f"{e}_mean" for e in EMOTIONS
+]
 BASE_COLUMNS = COUNT_COLUMNS + MEAN_COLUMNS
 COLUMNS = ["time"] + BASE_COLUMNS + [f"{c}_z" for c in BASE_COLUMNS]
 REQUIRED = ["time", "user", "message", "emote_count", "is_filtered", "sentiment_score"] + EMOTIONS
 
 # Smallest baseline spread per column (unit of the column): one message / chatter, 0.25 emotes per message,
 # 5 % of messages, 5 characters, 0.05 on the [0, 1] / [-1, 1] scores.
-MIN_SCALE = {"messages": 1.0, "unique_chatters": 1.0, "emote_density": 0.25, "copypasta_share": 0.05,
-             "caps_share": 0.05, "mean_length": 5.0}
+MIN_SCALE = {
+    "messages": 1.0,
+    "unique_chatters": 1.0,
+    "emote_density": 0.25,
+    "copypasta_share": 0.05,
+    "caps_share": 0.05,
+    "mean_length": 5.0,
+}
 DEFAULT_MIN_SCALE = 0.05
 
 MAX_SECONDS = 7 * 86400  # a bin index past this is a unit mistake (milliseconds, epoch), not a VOD
@@ -61,15 +70,26 @@ def _as_bool(col: pd.Series) -> np.ndarray:
 
 
 def read_sentiment_table(path: str | os.PathLike) -> pd.DataFrame:
-    return read_table(path, "chat sentiment table", REQUIRED, usecols=lambda c: c in REQUIRED,
-                      dtype={"user": "string", "message": "string"}, keep_default_na=False,
-                      na_values={"sentiment_score": [""], **{e: [""] for e in EMOTIONS}})
+    return read_table(
+        path,
+        "chat sentiment table",
+        REQUIRED,
+        usecols=lambda c: c in REQUIRED,
+        dtype={"user": "string", "message": "string"},
+        keep_default_na=False,
+        na_values={"sentiment_score": [""], **{e: [""] for e in EMOTIONS}},
+    )
 
 
 def normalise_text(messages: pd.Series) -> pd.Series:
     """Lower case, letters/digits only, single spaces: 'KEKW  KEKW!!' and 'kekw kekw' are the same message."""
-    return (messages.fillna("").str.lower().str.replace(r"[^\w\s]|_", " ", regex=True)
-            .str.replace(r"\s+", " ", regex=True).str.strip())
+    return (
+        messages.fillna("")
+        .str.lower()
+        .str.replace(r"[^\w\s]|_", " ", regex=True)
+        .str.replace(r"\s+", " ", regex=True)
+        .str.strip()
+    )
 
 
 def copypasta_flags(times: np.ndarray, normalised: pd.Series, window: float) -> np.ndarray:
@@ -98,8 +118,13 @@ def caps_flags(messages: pd.Series) -> np.ndarray:
     return shouty | text.str.contains("!", regex=False).to_numpy(dtype=bool)
 
 
-def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_seconds: float = 1.0,
-                   baseline_seconds: float = 300.0, copypasta_window: float = 30.0) -> pd.DataFrame:
+def timeline_frame(
+    chat: pd.DataFrame,
+    duration: float | None = None,
+    bin_seconds: float = 1.0,
+    baseline_seconds: float = 300.0,
+    copypasta_window: float = 30.0,
+) -> pd.DataFrame:
     """The timeline of an already-read sentiment frame (see the module doc for columns)."""
     if bin_seconds <= 0:
         raise KlipError(f"chat timeline bin_seconds must be > 0, got {bin_seconds}")
@@ -110,8 +135,10 @@ def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_second
     late = times > MAX_SECONDS
     if late.any():  # most of them late: a unit mistake; a few: broken lines, dropped so the VOD goes on
         if late.mean() > 0.5:
-            raise KlipError(f"chat message at {times.max():.0f} s is beyond {MAX_SECONDS // 86400} days: "
-                            "is `time` in seconds from the VOD start?")
+            raise KlipError(
+                f"chat message at {times.max():.0f} s is beyond {MAX_SECONDS // 86400} days: "
+                "is `time` in seconds from the VOD start?"
+            )
         log.warning("dropped %d chat message(s) beyond %d days", int(late.sum()), MAX_SECONDS // 86400)
         chat, times = chat.loc[~late], times[~late]
     bins = np.floor(times / bin_seconds).astype(np.int64)
@@ -154,16 +181,22 @@ def timeline_frame(chat: pd.DataFrame, duration: float | None = None, bin_second
     out = {"time": np.arange(n_bins, dtype=np.float64) * bin_seconds, **base}
     for name in BASE_COLUMNS:
         valid = None if name in COUNT_COLUMNS else has
-        out[f"{name}_z"] = rolling_robust_z(base[name], window, MIN_SCALE.get(name, DEFAULT_MIN_SCALE),
-                                            valid=valid, step=step)
+        out[f"{name}_z"] = rolling_robust_z(
+            base[name], window, MIN_SCALE.get(name, DEFAULT_MIN_SCALE), valid=valid, step=step
+        )
     frame = pd.DataFrame(out, columns=COLUMNS)
     frame[COUNT_COLUMNS] = frame[COUNT_COLUMNS].astype(np.int64)
     return frame
 
 
-def build_chat_timeline(chat_sentiment_csv: str | os.PathLike, timeline_csv: str | os.PathLike,
-                        duration: float | None = None, bin_seconds: float = 1.0, baseline_seconds: float = 300.0,
-                        copypasta_window: float = 30.0) -> pd.DataFrame:
+def build_chat_timeline(
+    chat_sentiment_csv: str | os.PathLike,
+    timeline_csv: str | os.PathLike,
+    duration: float | None = None,
+    bin_seconds: float = 1.0,
+    baseline_seconds: float = 300.0,
+    copypasta_window: float = 30.0,
+) -> pd.DataFrame:
     """Read the per-message sentiment CSV and write the chat timeline CSV (atomically); returns the frame.
 
     `duration` (seconds, e.g. the video's) extends the table with empty tail bins; without it the table ends at the
@@ -172,6 +205,12 @@ def build_chat_timeline(chat_sentiment_csv: str | os.PathLike, timeline_csv: str
     frame = timeline_frame(chat, duration, bin_seconds, baseline_seconds, copypasta_window)
     # Rounded values written with the default float repr: much faster than a per-value float_format.
     write_csv(timeline_csv, frame.round(6), float_format=None)
-    log.info("chat timeline %s: %d messages in %d bins of %g s -> %s", Path(chat_sentiment_csv).name,
-             int(frame["messages"].sum()), len(frame), bin_seconds, timeline_csv)
+    log.info(
+        "chat timeline %s: %d messages in %d bins of %g s -> %s",
+        Path(chat_sentiment_csv).name,
+        int(frame["messages"].sum()),
+        len(frame),
+        bin_seconds,
+        timeline_csv,
+    )
     return frame

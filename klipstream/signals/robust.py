@@ -44,10 +44,10 @@ def rolling_median_mad(values, window: int, step: int = 1) -> tuple[np.ndarray, 
     mad = np.empty(len(centres))
     chunk = max(1, _CHUNK_ELEMENTS // w)
     for a in range(0, len(centres), chunk):
-        rows = view[starts[a:a + chunk]]
+        rows = view[starts[a : a + chunk]]
         m = _nan_median_rows(rows)
-        med[a:a + chunk] = m
-        mad[a:a + chunk] = _nan_median_rows(np.abs(rows - m[:, None]))
+        med[a : a + chunk] = m
+        mad[a : a + chunk] = _nan_median_rows(np.abs(rows - m[:, None]))
     nearest = np.clip(np.rint(np.arange(n) / step).astype(np.int64), 0, len(centres) - 1)
     return med[nearest], mad[nearest]
 

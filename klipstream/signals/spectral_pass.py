@@ -79,7 +79,7 @@ class SpectralPass:
         n_sec = (len(self.buf) - OFFSET - EXTRA) // SAMPLE_RATE
         if n_sec > 0:
             self._submit(self.buf[: OFFSET + n_sec * SAMPLE_RATE + EXTRA], n_sec, n_sec * SAMPLE_RATE)
-            self.buf = self.buf[n_sec * SAMPLE_RATE:].copy()
+            self.buf = self.buf[n_sec * SAMPLE_RATE :].copy()
             self.n_buffered -= n_sec * SAMPLE_RATE
 
     def finish(self) -> None:
@@ -107,7 +107,7 @@ class SpectralPass:
         """Features of n_sec whole seconds: x[OFFSET:OFFSET + n_sec*16000] are their samples, of which the first
         n_valid are real (the rest is zero padding at the end of the file), with OFFSET / EXTRA samples around."""
         # Level per second over the real samples only, and the 20 ms level envelope.
-        secs = x[OFFSET:OFFSET + n_sec * SAMPLE_RATE]
+        secs = x[OFFSET : OFFSET + n_sec * SAMPLE_RATE]
         blocks = secs.reshape(n_sec * ENV_PS, ENV_BLOCK)
         env_sums = np.einsum("ij,ij->i", blocks, blocks).astype(np.float64)  # float32 sums of 320 squares
         sumsq = env_sums.reshape(n_sec, ENV_PS).sum(axis=1)  # padding is zeros: adds nothing
@@ -128,9 +128,9 @@ class SpectralPass:
         # Spectral flux of log-compressed band magnitudes (48 bands of 167 Hz: the log of 385 bins per frame would
         # dominate the run time). The first frame's flux is added in results() from the previous run's last frame.
         # (sum of 8 strided slices: faster than a reduction over a short last axis, and no BLAS threads)
-        bands = power[:, 0:FLUX_BANDS * BAND_BINS:BAND_BINS].copy()
+        bands = power[:, 0 : FLUX_BANDS * BAND_BINS : BAND_BINS].copy()
         for j in range(1, BAND_BINS):
-            bands += power[:, j:FLUX_BANDS * BAND_BINS:BAND_BINS]
+            bands += power[:, j : FLUX_BANDS * BAND_BINS : BAND_BINS]
         bands *= 1.0 / BAND_BINS
         logmag = np.log1p(FLUX_GAIN * np.sqrt(bands))
         flux_frames = np.zeros(n_fr)
@@ -144,8 +144,8 @@ class SpectralPass:
         r0 = ac[:, :1]
         with np.errstate(divide="ignore", invalid="ignore"):
             rn = np.where(r0 > 0, ac / np.where(r0 > 0, r0, 1.0), 0.0) / _RW[: MAX_LAG + 2]
-        cand = rn[:, MIN_LAG:MAX_LAG + 1]
-        left, right = rn[:, MIN_LAG - 1:MAX_LAG], rn[:, MIN_LAG + 1:MAX_LAG + 2]
+        cand = rn[:, MIN_LAG : MAX_LAG + 1]
+        left, right = rn[:, MIN_LAG - 1 : MAX_LAG], rn[:, MIN_LAG + 1 : MAX_LAG + 2]
         peak_ok = (cand >= left) & (cand >= right)
         best = np.where(peak_ok, cand, -np.inf).max(axis=1)
         chosen = peak_ok & (cand >= 0.75 * best[:, None])
@@ -181,8 +181,13 @@ class SpectralPass:
         pitch_var = np.where(n_voiced >= MIN_VOICED_FOR_STD, np.sqrt(var_st), np.nan)
         voiced_share = n_voiced / n_frames
         return {
-            "logmag_first": logmag[0].copy(), "logmag_last": logmag[-1].copy(), "frames_first_second": n_frames[0],
-            "rms_db": rms_db, "spectral_flux": flux, "pitch_hz": pitch, "pitch_variability": pitch_var,
+            "logmag_first": logmag[0].copy(),
+            "logmag_last": logmag[-1].copy(),
+            "frames_first_second": n_frames[0],
+            "rms_db": rms_db,
+            "spectral_flux": flux,
+            "pitch_hz": pitch,
+            "pitch_variability": pitch_var,
             "voiced_share": voiced_share,
             "laughter": _laughter_flags(env_db, voiced_share, env_valid.reshape(n_sec, ENV_PS)),
         }
@@ -192,10 +197,12 @@ def _laughter_flags(frame_db: np.ndarray, voiced_share: np.ndarray, valid: np.nd
     """1 for seconds whose level envelope is a regular 3-7 Hz train of voiced bursts ("ha-ha-ha").
 
     Laughter is a train of short voiced pulses at 4-6 per second with deep level dips between them, far more
-    regular than the syllables of speech (which also sit at 3-7 Hz). Per second, on the dB envelope of 50 blocks of 20 ms
+    regular than the syllables of speech (which also sit at 3-7 Hz). Per second, on the dB envelope of 50 blocks of
+    20 ms
     (floored 40 dB below its peak): 15-80 % of the pitch frames voiced (bursts, neither a sustained vowel nor noise),
     90th - 10th percentile depth >= 15 dB, and the envelope's unbiased normalised autocorrelation >= 0.6 at some
-    lag of 7-16 blocks of 20 ms (3.1-7.1 Hz) and still >= 0.4 at twice that lag (the rhythm repeats). On the 93 s of real
+    lag of 7-16 blocks of 20 ms (3.1-7.1 Hz) and still >= 0.4 at twice that lag (the rhythm repeats). On the 93 s of
+    real
     speech in ../shared/data/audio this fires on 1 second (tests/test_audio_features.py)."""
     env = np.where(valid, frame_db, DB_FLOOR)
     env = np.maximum(env, env.max(axis=1, keepdims=True) - 40.0)

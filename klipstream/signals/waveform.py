@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 DEFAULT_SAMPLES_PER_PIXEL = 1600
 
 
-def compute_peaks(wav: str | os.PathLike, samples_per_pixel: int = DEFAULT_SAMPLES_PER_PIXEL,
-                  block_seconds: float = 60.0) -> dict:
+def compute_peaks(
+    wav: str | os.PathLike, samples_per_pixel: int = DEFAULT_SAMPLES_PER_PIXEL, block_seconds: float = 60.0
+) -> dict:
     """One streaming pass: per pixel the min and max 8-bit sample. Samples left over at a block's end are carried
     into the next block, so pixels never depend on the block size."""
     spp = int(samples_per_pixel)
@@ -46,7 +47,7 @@ def compute_peaks(wav: str | os.PathLike, samples_per_pixel: int = DEFAULT_SAMPL
             px = x[: n_full * spp].reshape(n_full, spp)
             mins.append(px.min(axis=1))
             maxs.append(px.max(axis=1))
-        carry = x[n_full * spp:]
+        carry = x[n_full * spp :]
     if len(carry):
         mins.append(carry.min(keepdims=True))
         maxs.append(carry.max(keepdims=True))
@@ -55,12 +56,20 @@ def compute_peaks(wav: str | os.PathLike, samples_per_pixel: int = DEFAULT_SAMPL
     hi = np.floor(np.concatenate(maxs) * 128.0).astype(np.int64) if maxs else np.zeros(0, dtype=np.int64)
     data = np.empty(2 * len(lo), dtype=np.int64)
     data[0::2], data[1::2] = lo, hi
-    return {"version": 2, "channels": 1, "sample_rate": int(info.sample_rate), "samples_per_pixel": spp,
-            "bits": 8, "length": int(len(lo)), "data": data.tolist()}
+    return {
+        "version": 2,
+        "channels": 1,
+        "sample_rate": int(info.sample_rate),
+        "samples_per_pixel": spp,
+        "bits": 8,
+        "length": int(len(lo)),
+        "data": data.tolist(),
+    }
 
 
-def plot_peaks(peaks: dict, png_out: str | os.PathLike, width: int = 1800, height: int = 240,
-               title: str | None = None) -> None:
+def plot_peaks(
+    peaks: dict, png_out: str | os.PathLike, width: int = 1800, height: int = 240, title: str | None = None
+) -> None:
     """Draw the peaks as a filled min/max envelope over time (matplotlib Agg, no display needed)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -90,15 +99,27 @@ def plot_peaks(peaks: dict, png_out: str | os.PathLike, width: int = 1800, heigh
         fig.savefig(tmp, format="png")
 
 
-def render_waveform(wav: str | os.PathLike, json_out: str | os.PathLike, png_out: str | os.PathLike,
-                    samples_per_pixel: int = DEFAULT_SAMPLES_PER_PIXEL, block_seconds: float = 60.0,
-                    png_width: int = 1800, png_height: int = 240) -> dict:
+def render_waveform(
+    wav: str | os.PathLike,
+    json_out: str | os.PathLike,
+    png_out: str | os.PathLike,
+    samples_per_pixel: int = DEFAULT_SAMPLES_PER_PIXEL,
+    block_seconds: float = 60.0,
+    png_width: int = 1800,
+    png_height: int = 240,
+) -> dict:
     """Write the peaks JSON and its PNG; returns the peaks document."""
     peaks = compute_peaks(wav, samples_per_pixel, block_seconds)
     text = json.dumps(peaks, separators=(",", ":"))  # one C-encoder call: json.dump to a file is 20x slower
     with atomic_open(json_out) as fh:
         fh.write(text + "\n")
     plot_peaks(peaks, png_out, png_width, png_height, title=Path(wav).stem)
-    log.info("waveform %s: %d pixels of %d samples -> %s, %s", Path(wav).name, peaks["length"],
-             peaks["samples_per_pixel"], json_out, png_out)
+    log.info(
+        "waveform %s: %d pixels of %d samples -> %s, %s",
+        Path(wav).name,
+        peaks["length"],
+        peaks["samples_per_pixel"],
+        json_out,
+        png_out,
+    )
     return peaks

@@ -27,10 +27,10 @@ def __getattr__(name: str):
         return getattr(tables, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 BACKENDS = ("auto", "deepgram", "offline")
 
-__all__ = ["transcribe", "transcribe_job", "choose_backend", "workflow_backend", "write_word_tables",
-           "write_segments"]
+__all__ = ["transcribe", "transcribe_job", "choose_backend", "workflow_backend", "write_word_tables", "write_segments"]
 
 
 def choose_backend(backend: str = "auto", api_key: str | None = None) -> str:
@@ -58,10 +58,22 @@ def workflow_backend(settings: dict) -> str:
     return "deepgram" if backend == "deepgram" else "offline"
 
 
-def transcribe(wav: str | os.PathLike, out_json: str | os.PathLike, *, backend: str = "auto", threads: int = 2,
-               language: str = "en", model: str = "nova-3", fallback_model: str | None = "nova-2",
-               timeout: float = 600.0, deepgram_url: str = "", api_key: str | None = None,
-               max_attempts: int = 5, upload: dict | None = None, offline: dict | None = None) -> dict:
+def transcribe(
+    wav: str | os.PathLike,
+    out_json: str | os.PathLike,
+    *,
+    backend: str = "auto",
+    threads: int = 2,
+    language: str = "en",
+    model: str = "nova-3",
+    fallback_model: str | None = "nova-2",
+    timeout: float = 600.0,
+    deepgram_url: str = "",
+    api_key: str | None = None,
+    max_attempts: int = 5,
+    upload: dict | None = None,
+    offline: dict | None = None,
+) -> dict:
     """Transcribe `wav` into `out_json` (written atomically) in one call and return the `klipstream` provenance block.
 
     `wav` is a 16 kHz WAV, or for Deepgram any file it decodes (its FLAC/Opus upload file). api_key defaults to
@@ -74,25 +86,49 @@ def transcribe(wav: str | os.PathLike, out_json: str | os.PathLike, *, backend: 
         raise KlipError(f"audio file not found: {wav}")
     api_key = api_key if api_key is not None else os.environ.get("DEEPGRAM_API_KEY") or None
     chosen = choose_backend(backend, api_key)
-    duration = f"{wav_info(wav).duration:.1f} s" if wav.suffix.lower() == ".wav" else f"{wav.stat().st_size / 1e6:.2f} MB"
-    log.info("transcribing %s (%s) with the %s backend%s", wav, duration, chosen,
-             f" (model {model})" if chosen == "deepgram" else f" ({threads} workers)")
+    duration = (
+        f"{wav_info(wav).duration:.1f} s" if wav.suffix.lower() == ".wav" else f"{wav.stat().st_size / 1e6:.2f} MB"
+    )
+    log.info(
+        "transcribing %s (%s) with the %s backend%s",
+        wav,
+        duration,
+        chosen,
+        f" (model {model})" if chosen == "deepgram" else f" ({threads} workers)",
+    )
     if chosen == "deepgram":
         from .deepgram import transcribe_deepgram
-        doc = transcribe_deepgram(wav, api_key=api_key, model=model, fallback_model=fallback_model,
-                                  language=language, timeout=timeout, base_url=deepgram_url or None, max_attempts=max_attempts)
+
+        doc = transcribe_deepgram(
+            wav,
+            api_key=api_key,
+            model=model,
+            fallback_model=fallback_model,
+            language=language,
+            timeout=timeout,
+            base_url=deepgram_url or None,
+            max_attempts=max_attempts,
+        )
     else:
         from .offline import transcribe_offline
+
         doc = transcribe_offline(wav, threads=threads, language=language)
     write_json(out_json, doc, indent=None)
     words = len(doc["results"]["channels"][0]["alternatives"][0]["words"])
-    log.info("transcript by %s/%s: %d words -> %s", doc["klipstream"]["backend"], doc["klipstream"]["model"],
-             words, out_json)
+    log.info(
+        "transcript by %s/%s: %d words -> %s", doc["klipstream"]["backend"], doc["klipstream"]["model"], words, out_json
+    )
     return doc["klipstream"]
 
 
-def transcribe_job(out_json: str | os.PathLike, *, audio: str | None = None, plan: str | None = None,
-                   parts: list[str] | None = None, settings: dict | None = None) -> dict:
+def transcribe_job(
+    out_json: str | os.PathLike,
+    *,
+    audio: str | None = None,
+    plan: str | None = None,
+    parts: list[str] | None = None,
+    settings: dict | None = None,
+) -> dict:
     """The workflow's transcript job: gather the offline parts of `plan`, or send `audio` (the upload file the
     workflow encoded) to Deepgram with `settings` (the transcription section)."""
     if plan:

@@ -8,32 +8,34 @@ so a job that decodes one group of chunks reads only its own stretch of the file
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
 from ..media import SAMPLE_RATE, iter_blocks
 
-FRAME = 160                      # 10 ms at 16 kHz: pocketsphinx's own frame rate
+FRAME = 160  # 10 ms at 16 kHz: pocketsphinx's own frame rate
 FRAME_SECONDS = FRAME / SAMPLE_RATE
 
 
 @dataclass(frozen=True)
 class ChunkPlan:
     """How audio is cut into decoder utterances (all in seconds)."""
-    min_pause: float = 0.3       # a quiet run at least this long is a pause we may cut in
-    target: float = 10.0         # cut at the first pause once a chunk is this long
-    max_chunk: float = 30.0      # never longer: cut at the quietest frame instead
-    pad: float = 0.15            # keep this much quiet audio around speech
-    long_pause: float = 1.5      # always cut at a pause this long, whatever the length
-    margin_db: float = 12.0      # speech: this much louder than the block's noise floor (10th percentile)...
-    range_db: float = 20.0       # ...or than its loud level (90th percentile) minus this, whichever is lower
-    floor_db: float = -55.0      # ...and at least this loud (dBFS); digital silence is never speech
+
+    min_pause: float = 0.3  # a quiet run at least this long is a pause we may cut in
+    target: float = 10.0  # cut at the first pause once a chunk is this long
+    max_chunk: float = 30.0  # never longer: cut at the quietest frame instead
+    pad: float = 0.15  # keep this much quiet audio around speech
+    long_pause: float = 1.5  # always cut at a pause this long, whatever the length
+    margin_db: float = 12.0  # speech: this much louder than the block's noise floor (10th percentile)...
+    range_db: float = 20.0  # ...or than its loud level (90th percentile) minus this, whichever is lower
+    floor_db: float = -55.0  # ...and at least this loud (dBFS); digital silence is never speech
     block_seconds: float = 30.0  # noise floor is estimated per block of this length
 
 
 # ---------------------------------------------------------------- pass 1: energy envelope and plan
+
 
 def frame_energy_db(wav: str | os.PathLike, block_seconds: float = 30.0) -> np.ndarray:
     """Per-10 ms frame energy in dBFS, streamed block by block (the last partial frame is padded)."""
@@ -42,7 +44,7 @@ def frame_energy_db(wav: str | os.PathLike, block_seconds: float = 30.0) -> np.n
     for _, block in iter_blocks(wav, block_seconds=block_seconds):
         x = np.concatenate([carry, block]) if carry.size else block
         n = len(x) // FRAME
-        carry = x[n * FRAME:]
+        carry = x[n * FRAME :]
         if n:
             frames = x[: n * FRAME].reshape(n, FRAME).astype(np.float64)
             parts.append((10 * np.log10(np.mean(frames * frames, axis=1) + 1e-10)).astype(np.float32))
@@ -138,15 +140,17 @@ def _split_long(db: np.ndarray, s: int, e: int, max_len: int) -> list[tuple[int,
 
 # ---------------------------------------------------------------- chunk audio
 
-def iter_chunk_audio(wav: str | os.PathLike, chunks: list[tuple[int, int]],
-                     block_seconds: float = 30.0) -> Iterator[tuple[int, float, bytes]]:
+
+def iter_chunk_audio(
+    wav: str | os.PathLike, chunks: list[tuple[int, int]], block_seconds: float = 30.0
+) -> Iterator[tuple[int, float, bytes]]:
     """Yield (index, start_seconds, 16-bit PCM bytes) of each chunk (sorted, not overlapping), streaming the file
     from the first chunk's start; index counts from 0 over `chunks`."""
     if not chunks:
         return
     i = 0
-    pending: list[np.ndarray] = []   # pieces of chunk i collected so far
-    first = chunks[0][0] * FRAME     # nothing before the first chunk is read
+    pending: list[np.ndarray] = []  # pieces of chunk i collected so far
+    first = chunks[0][0] * FRAME  # nothing before the first chunk is read
     for block_start, block in iter_blocks(wav, block_seconds=block_seconds, start_sample=first):
         b0 = int(round(block_start * SAMPLE_RATE))
         b1 = b0 + len(block)
@@ -156,7 +160,7 @@ def iter_chunk_audio(wav: str | os.PathLike, chunks: list[tuple[int, int]],
                 break
             lo, hi = max(c0, b0), min(c1, b1)
             if hi > lo:
-                pending.append(block[lo - b0: hi - b0])
+                pending.append(block[lo - b0 : hi - b0])
             if c1 > b1:
                 break
             pcm = np.concatenate(pending) if pending else np.zeros(0, np.float32)
@@ -165,7 +169,7 @@ def iter_chunk_audio(wav: str | os.PathLike, chunks: list[tuple[int, int]],
             i += 1
         if i >= len(chunks):
             return
-    if i < len(chunks) and pending:   # file shorter than planned (last partial frame)
+    if i < len(chunks) and pending:  # file shorter than planned (last partial frame)
         yield i, chunks[i][0] * FRAME / SAMPLE_RATE, to_pcm16(np.concatenate(pending))
 
 

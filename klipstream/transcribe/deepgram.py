@@ -19,15 +19,15 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 
 from ..artifacts import content_type as artifact_content_type
 from ..errors import KlipError
-from .shape import now_iso
 from ..retry import backoff_delay
+from .shape import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,21 @@ def _validate(doc) -> None:
         raise _Retryable("response has no results.channels[0].alternatives[0].words or metadata.duration") from exc
 
 
-def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: str = "nova-3",
-                        fallback_model: str | None = "nova-2", language: str = "en", timeout: float = 600.0,
-                        base_url: str | None = None, max_attempts: int = 5, backoff_base: float = 2.0,
-                        backoff_cap: float = 60.0, sleep: Callable[[float], None] = time.sleep,
-                        content_type: str | None = None) -> dict:
+def transcribe_deepgram(
+    wav: str | os.PathLike,
+    *,
+    api_key: str | None,
+    model: str = "nova-3",
+    fallback_model: str | None = "nova-2",
+    language: str = "en",
+    timeout: float = 600.0,
+    base_url: str | None = None,
+    max_attempts: int = 5,
+    backoff_base: float = 2.0,
+    backoff_cap: float = 60.0,
+    sleep: Callable[[float], None] = time.sleep,
+    content_type: str | None = None,
+) -> dict:
     """POST the audio file `wav` (WAV, FLAC or Ogg/Opus; its Content-Type from its extension unless given) to
     Deepgram /v1/listen and return its JSON response (plus `klipstream` provenance)."""
     if not api_key:
@@ -103,20 +113,36 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
     def keep_response(response: httpx.Response) -> None:
         captured["last"] = response
 
-    http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(30.0, timeout)),
-                        event_hooks={"response": [keep_response]}, follow_redirects=True)
-    client = DeepgramClient(api_key=api_key, httpx_client=http, max_retries=0, timeout=timeout,
-                            environment=DeepgramClientEnvironment(base=base_url, production=ws_url,
-                                                                  agent=ws_url, agent_rest=base_url))
+    http = httpx.Client(
+        timeout=httpx.Timeout(timeout, connect=min(30.0, timeout)),
+        event_hooks={"response": [keep_response]},
+        follow_redirects=True,
+    )
+    client = DeepgramClient(
+        api_key=api_key,
+        httpx_client=http,
+        max_retries=0,
+        timeout=timeout,
+        environment=DeepgramClientEnvironment(base=base_url, production=ws_url, agent=ws_url, agent_rest=base_url),
+    )
 
     def attempt(use_model: str) -> dict:
         captured.clear()
         try:
             client.listen.v1.media.transcribe_file(
-                request=iter_file(wav), model=use_model, language=language, smart_format=True,
-                punctuate=True, paragraphs=True, utterances=True,
-                request_options={"max_retries": 0, "timeout": timeout,
-                                 "additional_headers": {"content-type": content_type, "content-length": str(size)}})
+                request=iter_file(wav),
+                model=use_model,
+                language=language,
+                smart_format=True,
+                punctuate=True,
+                paragraphs=True,
+                utterances=True,
+                request_options={
+                    "max_retries": 0,
+                    "timeout": timeout,
+                    "additional_headers": {"content-type": content_type, "content-length": str(size)},
+                },
+            )
         except httpx.TimeoutException as exc:
             raise _Retryable(f"timed out after {timeout:g} s ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
@@ -148,32 +174,51 @@ def transcribe_deepgram(wav: str | os.PathLike, *, api_key: str | None, model: s
     try:
         for m_index, use_model in enumerate(models):
             for n in range(max_attempts):
-                log.info("deepgram: uploading %s (%.2f MB, %s) with model %s, attempt %d/%d",
-                         wav.name, size / 1e6, content_type, use_model, n + 1, max_attempts)
+                log.info(
+                    "deepgram: uploading %s (%.2f MB, %s) with model %s, attempt %d/%d",
+                    wav.name,
+                    size / 1e6,
+                    content_type,
+                    use_model,
+                    n + 1,
+                    max_attempts,
+                )
                 try:
                     doc = attempt(use_model)
                 except _ModelRejected as exc:
                     if m_index + 1 < len(models):
-                        log.warning("deepgram rejected model %s (%s); falling back to %s",
-                                    use_model, exc, models[m_index + 1])
+                        log.warning(
+                            "deepgram rejected model %s (%s); falling back to %s", use_model, exc, models[m_index + 1]
+                        )
                         break
                     raise KlipError(f"Deepgram rejected model {use_model} for {wav.name}: {exc}") from None
                 except _Retryable as exc:
                     if n + 1 >= max_attempts:
-                        raise KlipError(f"Deepgram failed for {wav.name} after {max_attempts} attempts: "
-                                        f"{_scrub(exc, api_key)}") from None
+                        raise KlipError(
+                            f"Deepgram failed for {wav.name} after {max_attempts} attempts: {_scrub(exc, api_key)}"
+                        ) from None
                     delay = backoff_delay(n, backoff_base, backoff_cap)
-                    log.warning("deepgram attempt %d failed: %s; retrying in %.1f s", n + 1,
-                                _scrub(exc, api_key), delay)
+                    log.warning(
+                        "deepgram attempt %d failed: %s; retrying in %.1f s", n + 1, _scrub(exc, api_key), delay
+                    )
                     sleep(delay)
                     continue
                 duration = float(doc["metadata"]["duration"])
                 elapsed = time.monotonic() - t0
-                log.info("deepgram: model %s transcribed %.1f s of audio in %.1f s (RTF %.3f), %d words",
-                         use_model, duration, elapsed, elapsed / duration if duration else 0.0,
-                         len(doc["results"]["channels"][0]["alternatives"][0]["words"]))
-                doc["klipstream"] = {"backend": "deepgram", "model": use_model, "created": now_iso(),
-                                     "upload": {"content_type": content_type, "bytes": size}}
+                log.info(
+                    "deepgram: model %s transcribed %.1f s of audio in %.1f s (RTF %.3f), %d words",
+                    use_model,
+                    duration,
+                    elapsed,
+                    elapsed / duration if duration else 0.0,
+                    len(doc["results"]["channels"][0]["alternatives"][0]["words"]),
+                )
+                doc["klipstream"] = {
+                    "backend": "deepgram",
+                    "model": use_model,
+                    "created": now_iso(),
+                    "upload": {"content_type": content_type, "bytes": size},
+                }
                 return doc
     finally:
         http.close()

@@ -44,8 +44,9 @@ def _init_worker(options: dict) -> None:
     """Build one Decoder per worker process (loading the model takes ~0.3 s, far more than a short chunk)."""
     global _DECODER, _DECODER_OPTIONS
     if _DECODER is not None and _DECODER_OPTIONS == options:
-        return                      # same process, same settings: keep the loaded model
+        return  # same process, same settings: keep the loaded model
     from pocketsphinx import Decoder
+
     _DECODER = Decoder(**options)
     _DECODER_OPTIONS = dict(options)
 
@@ -56,7 +57,7 @@ def decode_chunk(start: float, pcm: bytes) -> list[tuple[str, float, float, floa
     Fillers (<s>, <sil>, [NOISE], ...) are dropped and alternate pronunciations ("the(2)") folded.
     Confidence is the word's lattice posterior from pocketsphinx's bestpath pass."""
     d = _DECODER
-    d.reinit_feat()   # fresh CMN/feature state: a chunk decodes the same whatever the worker decoded before
+    d.reinit_feat()  # fresh CMN/feature state: a chunk decodes the same whatever the worker decoded before
     d.start_utt()
     d.process_raw(pcm, no_search=False, full_utt=True)
     d.end_utt()
@@ -73,6 +74,7 @@ def decode_chunk(start: float, pcm: bytes) -> list[tuple[str, float, float, floa
 
 # ---------------------------------------------------------------- the backend
 
+
 def _pool_context():
     """fork on Linux: workers inherit the loaded module without re-running the caller's __main__
     (a Snakemake script is an unguarded __main__, which spawn/forkserver would execute again)."""
@@ -83,6 +85,7 @@ def _pool_context():
 
 def pocketsphinx_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("pocketsphinx")
     except PackageNotFoundError:  # pragma: no cover
@@ -110,9 +113,16 @@ def check_wav(wav: str | os.PathLike, language: str = "en"):
     return info
 
 
-def decode_chunks(wav: str | os.PathLike, chunks: list[tuple[int, int]], *, threads: int = 1,
-                  block_seconds: float = 30.0, chunk_timeout: float = 600.0, progress_seconds: float = 30.0,
-                  options: dict | None = None) -> list[list[tuple[str, float, float, float]]]:
+def decode_chunks(
+    wav: str | os.PathLike,
+    chunks: list[tuple[int, int]],
+    *,
+    threads: int = 1,
+    block_seconds: float = 30.0,
+    chunk_timeout: float = 600.0,
+    progress_seconds: float = 30.0,
+    options: dict | None = None,
+) -> list[list[tuple[str, float, float, float]]]:
     """Decode each (start_frame, end_frame) chunk of `wav` (sorted, not overlapping) over `threads` worker processes
     (1: in this process); return the words of each chunk, in the order of `chunks`.
 
@@ -129,8 +139,15 @@ def decode_chunks(wav: str | os.PathLike, chunks: list[tuple[int, int]], *, thre
         nonlocal last_log
         if force or time.monotonic() - last_log >= progress_seconds:
             elapsed = time.monotonic() - t0
-            log.info("transcribed %d/%d chunks (%.0f/%.0f s of speech), elapsed %.1f s, speech RTF %.3f",
-                     len(results), len(chunks), done_audio, speech, elapsed, elapsed / speech if speech else 0.0)
+            log.info(
+                "transcribed %d/%d chunks (%.0f/%.0f s of speech), elapsed %.1f s, speech RTF %.3f",
+                len(results),
+                len(chunks),
+                done_audio,
+                speech,
+                elapsed,
+                elapsed / speech if speech else 0.0,
+            )
             last_log = time.monotonic()
 
     worker_cpu: dict[int, float] = {}
@@ -142,8 +159,9 @@ def decode_chunks(wav: str | os.PathLike, chunks: list[tuple[int, int]], *, thre
             done_audio += lengths[i]
             progress()
     elif chunks:
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=_pool_context(),
-                                    initializer=_init_worker, initargs=(opts,)) as pool:
+        with cf.ProcessPoolExecutor(
+            max_workers=workers, mp_context=_pool_context(), initializer=_init_worker, initargs=(opts,)
+        ) as pool:
             inflight: dict[cf.Future, int] = {}
 
             def drain(limit: int) -> None:
@@ -165,8 +183,13 @@ def decode_chunks(wav: str | os.PathLike, chunks: list[tuple[int, int]], *, thre
             drain(0)
     progress(force=True)
     last_run_stats.clear()
-    last_run_stats.update(workers=workers, chunks=len(chunks), speech_seconds=speech,
-                          wall_seconds=time.monotonic() - t0, worker_cpu_seconds=sorted(worker_cpu.values()))
+    last_run_stats.update(
+        workers=workers,
+        chunks=len(chunks),
+        speech_seconds=speech,
+        wall_seconds=time.monotonic() - t0,
+        worker_cpu_seconds=sorted(worker_cpu.values()),
+    )
     if worker_cpu:
         log.info("decoding CPU per worker: %s s", ", ".join(f"{v:.1f}" for v in sorted(worker_cpu.values())))
     return [results.get(i, []) for i in range(len(chunks))]
@@ -174,13 +197,21 @@ def decode_chunks(wav: str | os.PathLike, chunks: list[tuple[int, int]], *, thre
 
 def offline_response(words: list, duration: float, sha256: str) -> dict:
     """The Deepgram-shaped transcript of the offline backend's words (time order)."""
-    return build_response(words, duration, backend="offline", model=MODEL_NAME,
-                          model_version=pocketsphinx_version(), sha256=sha256)
+    return build_response(
+        words, duration, backend="offline", model=MODEL_NAME, model_version=pocketsphinx_version(), sha256=sha256
+    )
 
 
-def transcribe_offline(wav: str | os.PathLike, *, threads: int = 2, language: str = "en",
-                       plan: ChunkPlan = ChunkPlan(), chunk_timeout: float = 600.0,
-                       progress_seconds: float = 30.0, options: dict | None = None) -> dict:
+def transcribe_offline(
+    wav: str | os.PathLike,
+    *,
+    threads: int = 2,
+    language: str = "en",
+    plan: ChunkPlan = ChunkPlan(),
+    chunk_timeout: float = 600.0,
+    progress_seconds: float = 30.0,
+    options: dict | None = None,
+) -> dict:
     """Transcribe a 16 kHz mono WAV with pocketsphinx over `threads` worker processes in one call; return the
     Deepgram shape. (The workflow runs the same steps as separate jobs: `scatter`.)
 
@@ -190,8 +221,21 @@ def transcribe_offline(wav: str | os.PathLike, *, threads: int = 2, language: st
     db = frame_energy_db(wav, plan.block_seconds)
     chunks = plan_chunks(db, plan)
     speech = sum(e - s for s, e in chunks) * FRAME_SECONDS
-    log.info("offline backend (%s, pocketsphinx %s): %d chunks, %.1f s to decode of %.1f s audio",
-             MODEL_NAME, pocketsphinx_version(), len(chunks), speech, info.duration)
-    parts = decode_chunks(wav, chunks, threads=threads, block_seconds=plan.block_seconds,
-                          chunk_timeout=chunk_timeout, progress_seconds=progress_seconds, options=options)
+    log.info(
+        "offline backend (%s, pocketsphinx %s): %d chunks, %.1f s to decode of %.1f s audio",
+        MODEL_NAME,
+        pocketsphinx_version(),
+        len(chunks),
+        speech,
+        info.duration,
+    )
+    parts = decode_chunks(
+        wav,
+        chunks,
+        threads=threads,
+        block_seconds=plan.block_seconds,
+        chunk_timeout=chunk_timeout,
+        progress_seconds=progress_seconds,
+        options=options,
+    )
     return offline_response([w for part in parts for w in part], info.duration, file_sha256(wav))

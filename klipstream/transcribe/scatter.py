@@ -26,8 +26,14 @@ log = logging.getLogger(__name__)
 PLAN_VERSION = 1
 
 
-def write_plan(wav: str | os.PathLike, plan_json: str | os.PathLike, *, job_seconds: float = 120.0,
-               language: str = "en", plan: ChunkPlan = ChunkPlan()) -> dict:
+def write_plan(
+    wav: str | os.PathLike,
+    plan_json: str | os.PathLike,
+    *,
+    job_seconds: float = 120.0,
+    language: str = "en",
+    plan: ChunkPlan = ChunkPlan(),
+) -> dict:
     """Plan the offline transcription of `wav`: its chunks and their groups (one decoding job each)."""
     if job_seconds <= 0:
         raise KlipError(f"transcription.offline.job_seconds must be > 0, got {job_seconds}")
@@ -36,14 +42,29 @@ def write_plan(wav: str | os.PathLike, plan_json: str | os.PathLike, *, job_seco
     chunks = plan_chunks(frame_energy_db(wav, plan.block_seconds), plan)
     groups = group_chunks(chunks, job_seconds)
     speech = [sum(e - s for s, e in chunks[a:b]) * FRAME_SECONDS for a, b in groups]
-    doc = {"version": PLAN_VERSION, "model": MODEL_NAME, "duration": info.duration, "frames": info.frames,
-           "sha256": file_sha256(wav), "plan": asdict(plan), "job_seconds": job_seconds,
-           "speech_seconds": round(sum(speech), 2), "chunks": [list(c) for c in chunks],
-           "groups": [{"first": a, "last": b, "speech_seconds": round(s, 2)} for (a, b), s in zip(groups, speech)]}
+    doc = {
+        "version": PLAN_VERSION,
+        "model": MODEL_NAME,
+        "duration": info.duration,
+        "frames": info.frames,
+        "sha256": file_sha256(wav),
+        "plan": asdict(plan),
+        "job_seconds": job_seconds,
+        "speech_seconds": round(sum(speech), 2),
+        "chunks": [list(c) for c in chunks],
+        "groups": [{"first": a, "last": b, "speech_seconds": round(s, 2)} for (a, b), s in zip(groups, speech)],
+    }
     write_json(plan_json, doc, indent=None)
-    log.info("%s: %.1f s of audio, %d chunks (%.1f s of speech) in %d decoding job(s) of about %g s; planned in "
-             "%.1f s", wav, info.duration, len(chunks), doc["speech_seconds"], len(groups), job_seconds,
-             time.monotonic() - t0)
+    log.info(
+        "%s: %.1f s of audio, %d chunks (%.1f s of speech) in %d decoding job(s) of about %g s; planned in %.1f s",
+        wav,
+        info.duration,
+        len(chunks),
+        doc["speech_seconds"],
+        len(groups),
+        job_seconds,
+        time.monotonic() - t0,
+    )
     return doc
 
 
@@ -62,8 +83,9 @@ def part_count(plan_json: str | os.PathLike) -> int:
     return len(read_plan(plan_json)["groups"])
 
 
-def decode_part(wav: str | os.PathLike, plan_json: str | os.PathLike, part: int, out_json: str | os.PathLike,
-                *, threads: int = 1) -> dict:
+def decode_part(
+    wav: str | os.PathLike, plan_json: str | os.PathLike, part: int, out_json: str | os.PathLike, *, threads: int = 1
+) -> dict:
     """Decode group `part` of the plan and write its words (and what it cost) to `out_json`."""
     doc = read_plan(plan_json)
     part = int(part)
@@ -73,16 +95,31 @@ def decode_part(wav: str | os.PathLike, plan_json: str | os.PathLike, part: int,
     if info.frames != doc["frames"]:
         raise KlipError(f"{wav} changed since {plan_json} was planned ({info.frames} samples, plan {doc['frames']})")
     group = doc["groups"][part]
-    chunks = [tuple(c) for c in doc["chunks"][group["first"]:group["last"]]]
+    chunks = [tuple(c) for c in doc["chunks"][group["first"] : group["last"]]]
     t0, c0 = time.monotonic(), time.process_time()
     per_chunk = decode_chunks(wav, chunks, threads=threads, block_seconds=doc["plan"]["block_seconds"])
     words = [list(w) for chunk in per_chunk for w in chunk]
-    out = {"part": part, "first": group["first"], "last": group["last"], "model": doc["model"],
-           "speech_seconds": group["speech_seconds"], "cpu_seconds": round(time.process_time() - c0, 2),
-           "wall_seconds": round(time.monotonic() - t0, 2), "words": words}
+    out = {
+        "part": part,
+        "first": group["first"],
+        "last": group["last"],
+        "model": doc["model"],
+        "speech_seconds": group["speech_seconds"],
+        "cpu_seconds": round(time.process_time() - c0, 2),
+        "wall_seconds": round(time.monotonic() - t0, 2),
+        "words": words,
+    }
     write_json(out_json, out, indent=None)
-    log.info("part %d/%d of %s: %d chunks, %.1f s of speech, %d words in %.1f s", part + 1, len(doc["groups"]), wav,
-             len(chunks), group["speech_seconds"], len(words), out["wall_seconds"])
+    log.info(
+        "part %d/%d of %s: %d chunks, %.1f s of speech, %d words in %.1f s",
+        part + 1,
+        len(doc["groups"]),
+        wav,
+        len(chunks),
+        group["speech_seconds"],
+        len(words),
+        out["wall_seconds"],
+    )
     return out
 
 
@@ -107,7 +144,13 @@ def gather(plan_json: str | os.PathLike, parts: list[str | os.PathLike], out_jso
     response = offline_response(words, doc["duration"], doc["sha256"])
     write_json(out_json, response, indent=None)
     cpu = sum(p["cpu_seconds"] for p in found.values())
-    log.info("gathered %d part(s) of %s: %d words, %.0f CPU seconds of decoding (%.3f per audio second) -> %s",
-             len(found), Path(plan_json).parent.name, len(words), cpu, cpu / doc["duration"] if doc["duration"] else 0,
-             out_json)
+    log.info(
+        "gathered %d part(s) of %s: %d words, %.0f CPU seconds of decoding (%.3f per audio second) -> %s",
+        len(found),
+        Path(plan_json).parent.name,
+        len(words),
+        cpu,
+        cpu / doc["duration"] if doc["duration"] else 0,
+        out_json,
+    )
     return response["klipstream"]

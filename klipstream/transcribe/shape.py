@@ -11,22 +11,22 @@ import datetime as dt
 import hashlib
 import os
 import uuid
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-Word = tuple[str, float, float, float]   # (word, start, end, confidence)
+Word = tuple[str, float, float, float]  # (word, start, end, confidence)
 
-SENTENCE_PAUSE = 0.6     # seconds of silence that end a sentence
-PARAGRAPH_PAUSE = 2.0    # ... that end a paragraph
+SENTENCE_PAUSE = 0.6  # seconds of silence that end a sentence
+PARAGRAPH_PAUSE = 2.0  # ... that end a paragraph
 PARAGRAPH_SENTENCES = 6  # a paragraph never holds more sentences than this
-UTTERANCE_PAUSE = 0.8    # Deepgram's default utt_split
+UTTERANCE_PAUSE = 0.8  # Deepgram's default utt_split
 
 _PRONOUN_I = {"i", "i'm", "i've", "i'll", "i'd"}
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
@@ -49,8 +49,7 @@ def boundaries(words: Sequence[Word], pause: float) -> np.ndarray:
     return out
 
 
-def sentence_ends(words: Sequence[Word], sentence_pause: float = SENTENCE_PAUSE,
-                  long_sentence: int = 20) -> np.ndarray:
+def sentence_ends(words: Sequence[Word], sentence_pause: float = SENTENCE_PAUSE, long_sentence: int = 20) -> np.ndarray:
     """True after the last word of each sentence: a pause of `sentence_pause`, or - once a sentence is
     `long_sentence` words long - any pause of at least half that (a run-on sentence is cut at its next breath)."""
     n = len(words)
@@ -60,7 +59,7 @@ def sentence_ends(words: Sequence[Word], sentence_pause: float = SENTENCE_PAUSE,
     gaps = np.append(np.fromiter((words[i + 1][1] - words[i][2] for i in range(n - 1)), float, n - 1), np.inf)
     soft = gaps >= sentence_pause / 2
     length = 0
-    for i in range(n):   # sequential by nature: depends on the length of the running sentence
+    for i in range(n):  # sequential by nature: depends on the length of the running sentence
         length += 1
         if out[i] or (soft[i] and length >= long_sentence):
             out[i] = True
@@ -88,39 +87,63 @@ def _groups(mask_end: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(firsts, stops))
 
 
-def build_response(words: Sequence[Word], duration: float, *, backend: str, model: str,
-                   model_version: str = "", sha256: str = "", created: str | None = None,
-                   sentence_pause: float = SENTENCE_PAUSE, paragraph_pause: float = PARAGRAPH_PAUSE,
-                   utterance_pause: float = UTTERANCE_PAUSE) -> dict:
+def build_response(
+    words: Sequence[Word],
+    duration: float,
+    *,
+    backend: str,
+    model: str,
+    model_version: str = "",
+    sha256: str = "",
+    created: str | None = None,
+    sentence_pause: float = SENTENCE_PAUSE,
+    paragraph_pause: float = PARAGRAPH_PAUSE,
+    utterance_pause: float = UTTERANCE_PAUSE,
+) -> dict:
     """A Deepgram `/v1/listen` response (punctuate, paragraphs, utterances) plus `klipstream` provenance."""
     created = created or now_iso()
     words = sorted(words, key=lambda w: w[1])
     punct, sent_end = punctuate(words, sentence_pause)
-    word_objs = [{"word": w, "start": s, "end": e, "confidence": round(c, 4), "punctuated_word": p}
-                 for (w, s, e, c), p in zip(words, punct)]
+    word_objs = [
+        {"word": w, "start": s, "end": e, "confidence": round(c, 4), "punctuated_word": p}
+        for (w, s, e, c), p in zip(words, punct)
+    ]
 
-    sentences = [{"text": " ".join(punct[a:b]), "start": words[a][1], "end": words[b - 1][2], "_a": a, "_b": b}
-                 for a, b in _groups(sent_end)]
+    sentences = [
+        {"text": " ".join(punct[a:b]), "start": words[a][1], "end": words[b - 1][2], "_a": a, "_b": b}
+        for a, b in _groups(sent_end)
+    ]
     para_end = boundaries(words, paragraph_pause)
     paragraphs: list[dict] = []
     current: list[dict] = []
     for sent in sentences:
         current.append(sent)
         if para_end[sent["_b"] - 1] or len(current) >= PARAGRAPH_SENTENCES or sent is sentences[-1]:
-            paragraphs.append({
-                "sentences": [{"text": s["text"], "start": s["start"], "end": s["end"]} for s in current],
-                "num_words": current[-1]["_b"] - current[0]["_a"],
-                "start": current[0]["start"], "end": current[-1]["end"]})
+            paragraphs.append(
+                {
+                    "sentences": [{"text": s["text"], "start": s["start"], "end": s["end"]} for s in current],
+                    "num_words": current[-1]["_b"] - current[0]["_a"],
+                    "start": current[0]["start"],
+                    "end": current[-1]["end"],
+                }
+            )
             current = []
     para_text = "".join("\n" + " ".join(s["text"] for s in p["sentences"]) + "\n" for p in paragraphs)
 
     utterances = []
     for a, b in _groups(boundaries(words, utterance_pause)):
         conf = float(np.mean([w["confidence"] for w in word_objs[a:b]]))
-        utterances.append({
-            "start": words[a][1], "end": words[b - 1][2], "confidence": round(conf, 4), "channel": 0,
-            "transcript": " ".join(punct[a:b]), "words": word_objs[a:b],
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sha256}:{words[a][1]}:{words[b - 1][2]}"))})
+        utterances.append(
+            {
+                "start": words[a][1],
+                "end": words[b - 1][2],
+                "confidence": round(conf, 4),
+                "channel": 0,
+                "transcript": " ".join(punct[a:b]),
+                "words": word_objs[a:b],
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sha256}:{words[a][1]}:{words[b - 1][2]}")),
+            }
+        )
 
     model_uuid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"klipstream:{backend}:{model}:{model_version}"))
     confidence = round(float(np.mean([w["confidence"] for w in word_objs])), 4) if word_objs else 0.0
@@ -136,12 +159,18 @@ def build_response(words: Sequence[Word], duration: float, *, backend: str, mode
             "model_info": {model_uuid: {"name": model, "version": model_version, "arch": backend}},
         },
         "results": {
-            "channels": [{"alternatives": [{
-                "transcript": " ".join(punct),
-                "confidence": confidence,
-                "words": word_objs,
-                "paragraphs": {"transcript": para_text, "paragraphs": paragraphs},
-            }]}],
+            "channels": [
+                {
+                    "alternatives": [
+                        {
+                            "transcript": " ".join(punct),
+                            "confidence": confidence,
+                            "words": word_objs,
+                            "paragraphs": {"transcript": para_text, "paragraphs": paragraphs},
+                        }
+                    ]
+                }
+            ],
             "utterances": utterances,
         },
         "klipstream": {"backend": backend, "model": model, "created": created},

@@ -51,15 +51,23 @@ def words_frame(alt: dict) -> pd.DataFrame:
 def paragraphs_frame(alt: dict) -> pd.DataFrame:
     """One row per Deepgram paragraph: its sentences joined, its word count."""
     paras = (alt.get("paragraphs") or {}).get("paragraphs") or []
-    rows = [{"start_time": float(p["start"]), "end_time": float(p["end"]),
-             "text": " ".join(s["text"] for s in p.get("sentences", [])),
-             "word_count": int(p.get("num_words", 0))} for p in paras]
+    rows = [
+        {
+            "start_time": float(p["start"]),
+            "end_time": float(p["end"]),
+            "text": " ".join(s["text"] for s in p.get("sentences", [])),
+            "word_count": int(p.get("num_words", 0)),
+        }
+        for p in paras
+    ]
     return pd.DataFrame.from_records(rows, columns=PARAGRAPH_COLUMNS).astype(
-        {"start_time": float, "end_time": float, "word_count": int})
+        {"start_time": float, "end_time": float, "word_count": int}
+    )
 
 
-def write_word_tables(transcript_json: str | os.PathLike, words_csv: str | os.PathLike,
-                      paragraphs_csv: str | os.PathLike) -> tuple[int, int]:
+def write_word_tables(
+    transcript_json: str | os.PathLike, words_csv: str | os.PathLike, paragraphs_csv: str | os.PathLike
+) -> tuple[int, int]:
     """Write words.csv and paragraphs.csv from the transcript JSON; return their row counts."""
     _, alt = load_transcript(transcript_json)
     words, paras = words_frame(alt), paragraphs_frame(alt)
@@ -83,8 +91,9 @@ def window_bounds(duration: float, window_seconds: float = 60.0, step_seconds: f
     return np.column_stack([starts, np.minimum(starts + window_seconds, duration)])
 
 
-def assign_words(starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray,
-                 step_seconds: float) -> tuple[np.ndarray, np.ndarray]:
+def assign_words(
+    starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray, step_seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised (word_index, window_index) pairs where at least half of the word lies in the window.
 
     Each word is tested only against the few windows near it, so the cost is O(words), not words x windows.
@@ -110,16 +119,23 @@ def assign_words(starts: np.ndarray, ends: np.ndarray, bounds: np.ndarray,
     return word_idx[keep], win_idx[keep]
 
 
-def segments_frame(alt: dict, duration: float, window_seconds: float = 60.0,
-                   step_seconds: float = 30.0) -> pd.DataFrame:
+def segments_frame(
+    alt: dict, duration: float, window_seconds: float = 60.0, step_seconds: float = 30.0
+) -> pd.DataFrame:
     words = words_frame(alt)
     bounds = window_bounds(duration, window_seconds, step_seconds)
     w_idx, k_idx = assign_words(words["start_time"].to_numpy(), words["end_time"].to_numpy(), bounds, step_seconds)
     counts = np.bincount(k_idx, minlength=len(bounds))
     pairs = pd.DataFrame({"window_id": k_idx, "text": words["punctuated_word"].to_numpy()[w_idx]})
     text = pairs.groupby("window_id", sort=True)["text"].agg(" ".join)
-    frame = pd.DataFrame({"window_id": np.arange(len(bounds)), "start_time": bounds[:, 0],
-                          "end_time": bounds[:, 1], "word_count": counts})
+    frame = pd.DataFrame(
+        {
+            "window_id": np.arange(len(bounds)),
+            "start_time": bounds[:, 0],
+            "end_time": bounds[:, 1],
+            "word_count": counts,
+        }
+    )
     length = frame["end_time"] - frame["start_time"]
     frame["speech_rate"] = np.where(length > 0, frame["word_count"] / length.where(length > 0, 1.0), 0.0)
     frame["text"] = frame["window_id"].map(text).astype(object).where(frame["window_id"].isin(text.index), "")
@@ -135,8 +151,12 @@ def transcript_duration(doc: dict, alt: dict) -> float:
     return float(duration)
 
 
-def write_segments(transcript_json: str | os.PathLike, segments_csv: str | os.PathLike,
-                   window_seconds: float = 60.0, step_seconds: float = 30.0) -> int:
+def write_segments(
+    transcript_json: str | os.PathLike,
+    segments_csv: str | os.PathLike,
+    window_seconds: float = 60.0,
+    step_seconds: float = 30.0,
+) -> int:
     """Write segments.csv: sliding windows over [0, duration]; return the number of windows."""
     doc, alt = load_transcript(transcript_json)
     frame = segments_frame(alt, transcript_duration(doc, alt), window_seconds, step_seconds)

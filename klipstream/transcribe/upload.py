@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..artifacts import content_type
 from ..errors import KlipError
-from ..media import SAMPLE_RATE, run_ffmpeg, wav_info
 from ..io import atomic_path
+from ..media import SAMPLE_RATE, run_ffmpeg, wav_info
 
 log = logging.getLogger(__name__)
 
@@ -23,16 +23,29 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class UploadFormat:
     name: str
-    suffix: str       # the file's extension (the artifact registry's upload_<name> path ends with it)
+    suffix: str  # the file's extension (the artifact registry's upload_<name> path ends with it)
     lossy: bool
 
     def codec_args(self, bitrate_kbps: float, opus: dict | None = None) -> list[str]:
         if self.name == "flac":
             return ["-c:a", "flac", "-compression_level", "5", "-f", "flac"]
         opus = {**OPUS_OPTIONS, **(opus or {})}
-        return ["-c:a", "libopus", "-b:a", f"{bitrate_kbps:g}k", "-application", opus["application"],
-                "-compression_level", str(opus["compression_level"]), "-frame_duration",
-                str(opus["frame_duration"]), "-vbr", "on", "-f", "ogg"]
+        return [
+            "-c:a",
+            "libopus",
+            "-b:a",
+            f"{bitrate_kbps:g}k",
+            "-application",
+            opus["application"],
+            "-compression_level",
+            str(opus["compression_level"]),
+            "-frame_duration",
+            str(opus["frame_duration"]),
+            "-vbr",
+            "on",
+            "-f",
+            "ogg",
+        ]
 
 
 # libopus's `audio` mode at complexity 0 with 60 ms frames encodes 4 h of 16 kHz speech in about 16 CPU seconds;
@@ -51,8 +64,14 @@ def get_format(name: str) -> UploadFormat:
         raise KlipError(f"transcription.upload.format must be one of {', '.join(FORMATS)}, got {name!r}") from None
 
 
-def encode_for_upload(wav: str | os.PathLike, out: str | os.PathLike, *, format: str = "opus",
-                      bitrate_kbps: float = 24, opus: dict | None = None) -> dict:
+def encode_for_upload(
+    wav: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    format: str = "opus",
+    bitrate_kbps: float = 24,
+    opus: dict | None = None,
+) -> dict:
     """Encode the 16 kHz mono WAV `wav` into `out` (written atomically) as `format` (the `transcription.upload`
     settings: format, bitrate_kbps for Opus); return a summary. `opus` overrides OPUS_OPTIONS (benchmarks)."""
     fmt = get_format(format)
@@ -64,14 +83,43 @@ def encode_for_upload(wav: str | os.PathLike, out: str | os.PathLike, *, format:
     info = wav_info(wav)
     t0 = time.monotonic()
     with atomic_path(out) as tmp:
-        run_ffmpeg(["-i", str(wav), "-map", "0:a:0", "-ac", "1", "-ar", str(SAMPLE_RATE), "-map_metadata", "-1",
-                    *fmt.codec_args(bitrate_kbps, opus), str(tmp)], what=str(wav))
+        run_ffmpeg(
+            [
+                "-i",
+                str(wav),
+                "-map",
+                "0:a:0",
+                "-ac",
+                "1",
+                "-ar",
+                str(SAMPLE_RATE),
+                "-map_metadata",
+                "-1",
+                *fmt.codec_args(bitrate_kbps, opus),
+                str(tmp),
+            ],
+            what=str(wav),
+        )
     size, original = out.stat().st_size, wav.stat().st_size
-    summary = {"format": fmt.name, "bitrate_kbps": bitrate_kbps if fmt.lossy else None, "bytes": size,
-               "wav_bytes": original, "ratio": round(original / size, 2) if size else None,
-               "seconds": round(time.monotonic() - t0, 2), "duration": info.duration,
-               "content_type": content_type(str(out))}
-    log.info("encoded %s (%.1f s, %.1f MB) as %s%s: %.2f MB, %.1fx smaller, in %.1f s", wav, info.duration,
-             original / 1e6, fmt.name, f" at {bitrate_kbps:g} kbit/s" if fmt.lossy else "", size / 1e6,
-             summary["ratio"] or 0, summary["seconds"])
+    summary = {
+        "format": fmt.name,
+        "bitrate_kbps": bitrate_kbps if fmt.lossy else None,
+        "bytes": size,
+        "wav_bytes": original,
+        "ratio": round(original / size, 2) if size else None,
+        "seconds": round(time.monotonic() - t0, 2),
+        "duration": info.duration,
+        "content_type": content_type(str(out)),
+    }
+    log.info(
+        "encoded %s (%.1f s, %.1f MB) as %s%s: %.2f MB, %.1fx smaller, in %.1f s",
+        wav,
+        info.duration,
+        original / 1e6,
+        fmt.name,
+        f" at {bitrate_kbps:g} kbit/s" if fmt.lossy else "",
+        size / 1e6,
+        summary["ratio"] or 0,
+        summary["seconds"],
+    )
     return summary

@@ -24,16 +24,17 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..chat.io import ChatWriter
 from ..errors import KlipError
 from ..io import read_json
 from . import downloader_cli
-from .endpoints import GQL_URL
 from .comments import convert_node, fetch_page_raw
+from .endpoints import GQL_URL
 from .errors import TwitchRefused
 from .gql import CLI_HINT, CLIENT_ID, GqlClient, fetch_video_info
 from .ids import parse_vod_id
@@ -51,6 +52,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 # ------------------------------------------------------------------ ranges
 
+
 class _Progress:
     def __init__(self, vod_id: str, total: float):
         self.vod_id, self.total, self.lock = vod_id, max(total, 1.0), threading.Lock()
@@ -65,8 +67,13 @@ class _Progress:
             self.messages += new
             pct = min(100.0, 100.0 * sum(self.done.values()) / self.total)
             if pct >= self.next_report:
-                log.info("Fetching chat for VOD %s: %3.0f%% (%d messages, %.0f s)", self.vod_id, pct,
-                         self.messages, time.monotonic() - self.start)
+                log.info(
+                    "Fetching chat for VOD %s: %3.0f%% (%d messages, %.0f s)",
+                    self.vod_id,
+                    pct,
+                    self.messages,
+                    time.monotonic() - self.start,
+                )
                 self.next_report = (int(pct) // 5 + 1) * 5
 
 
@@ -74,8 +81,7 @@ class _RangeSink:
     """Converts, filters and writes one range's pages. It runs on the single writer thread, so a range's
     pages are handled in the order they were fetched while its worker already waits for the next one."""
 
-    def __init__(self, vod_id: str, rid: int, start: float, end: float, is_last: bool, out: Path,
-                 progress: _Progress):
+    def __init__(self, vod_id: str, rid: int, start: float, end: float, is_last: bool, out: Path, progress: _Progress):
         self.vod_id, self.rid, self.start, self.end, self.is_last = vod_id, rid, start, end, is_last
         self.progress = progress
         self.fh = open(out, "w", encoding="utf-8")
@@ -119,8 +125,18 @@ class _RangeSink:
         return self.written
 
 
-def _fetch_range(client: GqlClient, vod_id: str, start: float, end: float, is_last: bool, sink: _RangeSink,
-                 writer: ThreadPoolExecutor, slots: threading.Semaphore, paging: str, stop: threading.Event) -> int:
+def _fetch_range(
+    client: GqlClient,
+    vod_id: str,
+    start: float,
+    end: float,
+    is_last: bool,
+    sink: _RangeSink,
+    writer: ThreadPoolExecutor,
+    slots: threading.Semaphore,
+    paging: str,
+    stop: threading.Event,
+) -> int:
     """Fetch the pages covering [start, end) (to the end of chat if is_last) and hand them to `sink`."""
     offset = int(math.floor(start))
     cursor: str | None = None
@@ -129,13 +145,15 @@ def _fetch_range(client: GqlClient, vod_id: str, start: float, end: float, is_la
     try:
         while not stop.is_set():
             try:
-                video, edges, last_cursor, has_next = fetch_page_raw(client, vod_id, offset=None if cursor else offset,
-                                                                     cursor=cursor)
+                video, edges, last_cursor, has_next = fetch_page_raw(
+                    client, vod_id, offset=None if cursor else offset, cursor=cursor
+                )
             except TwitchRefused as exc:
                 if cursor is not None and paging == "auto":
                     if mode == "cursor":
-                        log.warning("VOD %s: Twitch refused cursor paging (%s); continuing with offset paging",
-                                    vod_id, exc)
+                        log.warning(
+                            "VOD %s: Twitch refused cursor paging (%s); continuing with offset paging", vod_id, exc
+                        )
                     mode, cursor = "offset", None
                     if seen > -math.inf:
                         offset = int(math.floor(seen))
@@ -153,8 +171,9 @@ def _fetch_range(client: GqlClient, vod_id: str, start: float, end: float, is_la
                 nxt = int(math.floor(last_t))
                 if nxt <= offset:
                     # A whole page inside one second: offset paging cannot see past it.
-                    log.warning("VOD %s: more than one page of chat at %d s; offset paging may miss some of it",
-                                vod_id, offset)
+                    log.warning(
+                        "VOD %s: more than one page of chat at %d s; offset paging may miss some of it", vod_id, offset
+                    )
                     nxt = offset + 1
                 offset = nxt
     finally:
@@ -194,11 +213,26 @@ def split_ranges(start: float, end: float, n: int, min_length: float = 60.0) -> 
 
 # ------------------------------------------------------------------ entry point
 
-def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *, backend: str = "auto",
-                  gql_url: str = GQL_URL, client_id: str = CLIENT_ID, metadata_json: str | os.PathLike | None = None,
-                  timeout: float = 30.0, max_retries: int = 6, backoff: float = 1.0, paging: str = "auto",
-                  start: float = 0.0, end: float | None = None, bin_dir: str | os.PathLike | None = "bin",
-                  oauth_token: str | None = None, allow_cli: bool = True) -> dict[str, Any]:
+
+def download_chat(
+    vod_id: str,
+    dst_json: str | os.PathLike,
+    workers: int = 8,
+    *,
+    backend: str = "auto",
+    gql_url: str = GQL_URL,
+    client_id: str = CLIENT_ID,
+    metadata_json: str | os.PathLike | None = None,
+    timeout: float = 30.0,
+    max_retries: int = 6,
+    backoff: float = 1.0,
+    paging: str = "auto",
+    start: float = 0.0,
+    end: float | None = None,
+    bin_dir: str | os.PathLike | None = "bin",
+    oauth_token: str | None = None,
+    allow_cli: bool = True,
+) -> dict[str, Any]:
     """Fetch the whole chat of Twitch VOD `vod_id` into the contract chat JSON `dst_json` (atomic).
 
     backend: `auto` (GQL, falling back to TwitchDownloaderCLI when Twitch refuses and the CLI is installed),
@@ -216,13 +250,21 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
     if metadata_json and Path(metadata_json).is_file():
         meta = read_json(metadata_json)
     if backend == "twitchdownloader":
-        return downloader_cli.download_chat(downloader_cli.require(bin_dir, "chat.backend", allow_cli), vod_id,
-                                            dst_json, workers, meta)
+        return downloader_cli.download_chat(
+            downloader_cli.require(bin_dir, "chat.backend", allow_cli), vod_id, dst_json, workers, meta
+        )
     exe = downloader_cli.find(bin_dir) if backend == "auto" and allow_cli else None
 
     t0 = time.monotonic()
-    with GqlClient(gql_url, client_id, timeout=timeout, max_retries=max_retries, backoff=backoff, workers=workers,
-                   oauth_token=oauth_token) as client:
+    with GqlClient(
+        gql_url,
+        client_id,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff=backoff,
+        workers=workers,
+        oauth_token=oauth_token,
+    ) as client:
         try:
             if not meta.get("duration") or not meta.get("title"):
                 meta = {**fetch_video_info(client, vod_id), **{k: v for k, v in meta.items() if v}}
@@ -237,27 +279,46 @@ def download_chat(vod_id: str, dst_json: str | os.PathLike, workers: int = 8, *,
     return {"comments": count, "backend": "gql", "requests": client.requests, "seconds": elapsed}
 
 
-def _download_gql(client: GqlClient, vod_id: str, dst_json: Path, meta: dict[str, Any], workers: int, paging: str,
-                  start: float, end: float | None) -> int:
+def _download_gql(
+    client: GqlClient,
+    vod_id: str,
+    dst_json: Path,
+    meta: dict[str, Any],
+    workers: int,
+    paging: str,
+    start: float,
+    end: float | None,
+) -> int:
     """Fetch [start, end) in parallel time ranges through `client`; returns the number of comments written."""
     duration = float(meta.get("duration") or 0) or math.inf
     stop_at = min(end, duration) if end is not None else duration
     ranges = split_ranges(float(start), stop_at, workers if workers <= 1 else workers * 4)
     open_end = end is None  # the last range runs to the end of chat unless the caller set `end`
-    log.info("Fetching chat for VOD %s: %s of video in %d ranges with %d workers", vod_id,
-             "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s", len(ranges), workers)
+    log.info(
+        "Fetching chat for VOD %s: %s of video in %d ranges with %d workers",
+        vod_id,
+        "unknown length" if math.isinf(stop_at) else f"{stop_at:.0f} s",
+        len(ranges),
+        workers,
+    )
     progress = _Progress(vod_id, (stop_at if math.isfinite(stop_at) else 1.0) - start)
     stop = threading.Event()
     slots = threading.Semaphore(4 * max(1, workers))
     with tempfile.TemporaryDirectory(dir=dst_json.parent, prefix=f".chat_{vod_id}_") as tmp:
         parts = [Path(tmp) / f"range_{i:04d}.jsonl" for i in range(len(ranges))]
-        sinks = [_RangeSink(vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i], progress)
-                 for i, (a, b) in enumerate(ranges)]
+        sinks = [
+            _RangeSink(vod_id, i, a, b, open_end and i == len(ranges) - 1, parts[i], progress)
+            for i, (a, b) in enumerate(ranges)
+        ]
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chat-writer")
         try:
             with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="chat") as pool:
-                futures = [pool.submit(_fetch_range, client, vod_id, a, b, sinks[i].is_last, sinks[i], writer,
-                                       slots, paging, stop) for i, (a, b) in enumerate(ranges)]
+                futures = [
+                    pool.submit(
+                        _fetch_range, client, vod_id, a, b, sinks[i].is_last, sinks[i], writer, slots, paging, stop
+                    )
+                    for i, (a, b) in enumerate(ranges)
+                ]
                 done, _ = wait(futures, return_when=FIRST_EXCEPTION)
                 failed = [f for f in done if f.exception() is not None]
                 if failed:
@@ -270,10 +331,18 @@ def _download_gql(client: GqlClient, vod_id: str, dst_json: Path, meta: dict[str
             for sink in sinks:
                 if not sink.fh.closed:
                     sink.fh.close()
-        with ChatWriter(dst_json, vod_id=vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
-                        streamer_id=meta.get("streamer_id", 0), created_at=meta.get("created_at"),
-                        length=meta.get("duration") or 0, start=start,
-                        end=stop_at if math.isfinite(stop_at) else None, view_count=meta.get("view_count", 0)) as w:
+        with ChatWriter(
+            dst_json,
+            vod_id=vod_id,
+            title=meta.get("title", ""),
+            streamer=meta.get("streamer", ""),
+            streamer_id=meta.get("streamer_id", 0),
+            created_at=meta.get("created_at"),
+            length=meta.get("duration") or 0,
+            start=start,
+            end=stop_at if math.isfinite(stop_at) else None,
+            view_count=meta.get("view_count", 0),
+        ) as w:
             for t, raw in _merge(parts):
                 w.write_raw(raw, t)
     return w.count

@@ -11,10 +11,12 @@ from .errors import VodNotFound
 from .gql import GqlClient
 
 COMMENTS_HASH = "b70a3591ff0f4e0313d126c6a1502d79a1c02baebb288227c582044aa76adf6a"
-_BITS = re.compile(r"(?:^|\s)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|ShowLove|Party|SeemsGood|Pride|Kappa|"
-                   r"FrankerZ|HeyGuys|DansGame|EleGiggle|TriHard|Kreygasm|4Head|SwiftRage|NotLikeThis|FailFish|"
-                   r"VoHiYo|PJSalt|MrDestructoid|bday|RIPCheer|Shamrock|BitBoss|Streamlabs|Muxy|HolidayCheer|"
-                   r"Goal|Anon|Charity)(\d+)(?=\s|$)")
+_BITS = re.compile(
+    r"(?:^|\s)(?:Cheer|BibleThump|cheerwhal|Corgo|Scoops|uni|ShowLove|Party|SeemsGood|Pride|Kappa|"
+    r"FrankerZ|HeyGuys|DansGame|EleGiggle|TriHard|Kreygasm|4Head|SwiftRage|NotLikeThis|FailFish|"
+    r"VoHiYo|PJSalt|MrDestructoid|bday|RIPCheer|Shamrock|BitBoss|Streamlabs|Muxy|HolidayCheer|"
+    r"Goal|Anon|Charity)(\d+)(?=\s|$)"
+)
 
 
 def comments_request(vod_id: str, offset: int | None, cursor: str | None) -> list[dict]:
@@ -23,8 +25,13 @@ def comments_request(vod_id: str, offset: int | None, cursor: str | None) -> lis
         variables["cursor"] = cursor
     else:
         variables["contentOffsetSeconds"] = int(offset or 0)
-    return [{"operationName": "VideoCommentsByOffsetOrCursor", "variables": variables,
-             "extensions": {"persistedQuery": {"version": 1, "sha256Hash": COMMENTS_HASH}}}]
+    return [
+        {
+            "operationName": "VideoCommentsByOffsetOrCursor",
+            "variables": variables,
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": COMMENTS_HASH}},
+        }
+    ]
 
 
 def convert_node(node: dict, video: dict, vod_id: str) -> dict | None:
@@ -48,19 +55,33 @@ def convert_node(node: dict, video: dict, vod_id: str) -> dict | None:
         else:
             frags.append({"text": text, "emoticon": None})
     text = "".join(body)
-    badges = [{"_id": b.get("setID") or "", "version": b.get("version") or ""}
-              for b in msg.get("userBadges") or [] if b and (b.get("setID") or b.get("version"))]
+    badges = [
+        {"_id": b.get("setID") or "", "version": b.get("version") or ""}
+        for b in msg.get("userBadges") or []
+        if b and (b.get("setID") or b.get("version"))
+    ]
     bits = _BITS.search(text)
     return make_comment(
-        node.get("id", ""), float(node.get("contentOffsetSeconds") or 0), (commenter.get("displayName") or "").strip(),
-        text, vod_id=vod_id, created_at=node.get("createdAt") or EPOCH_ISO, user_id=commenter.get("id") or "",
-        login=commenter.get("login") or "", channel_id=((video.get("creator") or {}).get("id") or ""),
-        fragments=frags, emoticons=emoticons, badges=badges, color=msg.get("userColor"),
-        bits=int(bits.group(1)) if bits else 0)
+        node.get("id", ""),
+        float(node.get("contentOffsetSeconds") or 0),
+        (commenter.get("displayName") or "").strip(),
+        text,
+        vod_id=vod_id,
+        created_at=node.get("createdAt") or EPOCH_ISO,
+        user_id=commenter.get("id") or "",
+        login=commenter.get("login") or "",
+        channel_id=((video.get("creator") or {}).get("id") or ""),
+        fragments=frags,
+        emoticons=emoticons,
+        badges=badges,
+        color=msg.get("userColor"),
+        bits=int(bits.group(1)) if bits else 0,
+    )
 
 
-def fetch_page_raw(client: GqlClient, vod_id: str, *, offset: int | None = None,
-                   cursor: str | None = None) -> tuple[dict, list[dict], str | None, bool]:
+def fetch_page_raw(
+    client: GqlClient, vod_id: str, *, offset: int | None = None, cursor: str | None = None
+) -> tuple[dict, list[dict], str | None, bool]:
     """One page as Twitch sent it: (video object, edges, cursor of the last edge, hasNextPage)."""
     what = f"VOD {vod_id} chat at " + (f"{offset}s" if cursor is None else "cursor")
     data = client.post(comments_request(vod_id, offset, cursor), what)
@@ -76,8 +97,9 @@ def fetch_page_raw(client: GqlClient, vod_id: str, *, offset: int | None = None,
     return video, edges, last_cursor, bool((comments.get("pageInfo") or {}).get("hasNextPage"))
 
 
-def fetch_page(client: GqlClient, vod_id: str, *, offset: int | None = None,
-               cursor: str | None = None) -> tuple[list[dict], str | None, bool]:
+def fetch_page(
+    client: GqlClient, vod_id: str, *, offset: int | None = None, cursor: str | None = None
+) -> tuple[list[dict], str | None, bool]:
     """One page of comments: (contract comments, cursor of the last edge, hasNextPage)."""
     video, edges, last_cursor, has_next = fetch_page_raw(client, vod_id, offset=offset, cursor=cursor)
     out = [c for c in (convert_node(e.get("node") or {}, video, vod_id) for e in edges) if c is not None]

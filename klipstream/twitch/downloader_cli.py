@@ -36,8 +36,10 @@ def find(bin_dir: str | os.PathLike | None = "bin") -> str | None:
 def require(bin_dir: str | os.PathLike | None, setting: str, allowed: bool = True) -> str:
     """The CLI for a `setting` (e.g. chat.backend) that asks for it by name, or a one-line error saying why not."""
     if not allowed:
-        raise KlipError(f"{setting} is twitchdownloader, but TwitchDownloaderCLI cannot be pointed at the Twitch "
-                        "endpoints set in twitch.* / KLIPSTREAM_TWITCH_*; use the default backend with them")
+        raise KlipError(
+            f"{setting} is twitchdownloader, but TwitchDownloaderCLI cannot be pointed at the Twitch "
+            "endpoints set in twitch.* / KLIPSTREAM_TWITCH_*; use the default backend with them"
+        )
     exe = find(bin_dir)
     if not exe:
         raise KlipError(f"{setting} is twitchdownloader but TwitchDownloaderCLI is not in {bin_dir}/ or on PATH")
@@ -67,8 +69,15 @@ def download_chat(exe: str, vod_id: str, dst_json: Path, workers: int, meta: dic
         if proc.returncode != 0 or not raw.is_file():
             lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
             raise KlipError(f"TwitchDownloaderCLI failed for VOD {vod_id}: {lines[-1] if lines else proc.returncode}")
-        res = import_chat(raw, dst_json, vod_id, title=meta.get("title", ""), streamer=meta.get("streamer", ""),
-                          created_at=meta.get("created_at"), length=meta.get("duration"))
+        res = import_chat(
+            raw,
+            dst_json,
+            vod_id,
+            title=meta.get("title", ""),
+            streamer=meta.get("streamer", ""),
+            created_at=meta.get("created_at"),
+            length=meta.get("duration"),
+        )
     return {"comments": res["comments"], "backend": "twitchdownloader"}
 
 
@@ -80,8 +89,7 @@ def download_video(exe: str, vod_id: str, work: Path, video_quality: str, fragme
     if fragments > 1:  # otherwise keep the CLI's own default (10 threads)
         cmd += ["--threads", str(fragments)]
     log.info("Downloading VOD %s at %s with %s", vod_id, video_quality, exe)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
     tail: list[str] = []
     last = 0.0
     for line in proc.stdout:

@@ -7,8 +7,9 @@ workflow run elsewhere without editing files), the `twitch` section of the confi
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 GQL_URL = "https://gql.twitch.tv/gql"
@@ -22,13 +23,13 @@ class TwitchEndpoints:
     usher_url: str = USHER_URL
 
     @classmethod
-    def resolve(cls, settings: Mapping[str, Any] | None = None,
-                env: Mapping[str, str] | None = None) -> "TwitchEndpoints":
+    def resolve(
+        cls, settings: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    ) -> TwitchEndpoints:
         """Endpoints from the environment, else the `twitch` config section, else Twitch's own hosts."""
         env = os.environ if env is None else env
         settings = settings or {}
-        chosen = {key: (env.get(var) or "").strip() or str(settings.get(key) or "").strip()
-                  for key, var in ENV.items()}
+        chosen = {key: (env.get(var) or "").strip() or str(settings.get(key) or "").strip() for key, var in ENV.items()}
         return cls(**{key: value.rstrip("/") for key, value in chosen.items() if value})
 
     @property

@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 # The public client id TwitchDownloader, chat-downloader and twitch-dl use since Twitch began refusing the web
 # client's id ("failed integrity check") for comment requests in May 2023.
 CLIENT_ID = "kd1unb4b3q4t58fwlpcbzcbnm76a8fp"
-CLI_HINT = ("install TwitchDownloaderCLI into bin/ (or on PATH) and set chat.backend: twitchdownloader, "
-            "or import a chat log you already have")
+CLI_HINT = (
+    "install TwitchDownloaderCLI into bin/ (or on PATH) and set chat.backend: twitchdownloader, "
+    "or import a chat log you already have"
+)
 
 try:  # orjson parses pages about 2x faster than the stdlib
     import orjson
@@ -56,9 +58,18 @@ def unreachable(host: str, exc: BaseException) -> TwitchUnreachable:
 class GqlClient:
     """POSTs GQL operations; retries 429/5xx/timeouts (exponential backoff with jitter), fails fast otherwise."""
 
-    def __init__(self, gql_url: str = GQL_URL, client_id: str = CLIENT_ID, *, timeout: float = 30.0,
-                 max_retries: int = 6, backoff: float = 1.0, backoff_max: float = 30.0, workers: int = 8,
-                 oauth_token: str | None = None):
+    def __init__(
+        self,
+        gql_url: str = GQL_URL,
+        client_id: str = CLIENT_ID,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 6,
+        backoff: float = 1.0,
+        backoff_max: float = 30.0,
+        workers: int = 8,
+        oauth_token: str | None = None,
+    ):
         headers = {"Client-ID": client_id, "Content-Type": "text/plain;charset=UTF-8"}
         if oauth_token:
             headers["Authorization"] = f"OAuth {oauth_token}"
@@ -68,11 +79,12 @@ class GqlClient:
         if httpx_log.level == logging.NOTSET:  # one INFO line per page would drown our progress lines
             httpx_log.setLevel(logging.WARNING)
         self.max_retries, self.backoff, self.backoff_max = max_retries, backoff, backoff_max
-        self.http = httpx.Client(headers=headers, timeout=timeout,
-                                 limits=httpx.Limits(max_connections=max(1, workers) + 2))
+        self.http = httpx.Client(
+            headers=headers, timeout=timeout, limits=httpx.Limits(max_connections=max(1, workers) + 2)
+        )
         self.requests = 0
 
-    def __enter__(self) -> "GqlClient":
+    def __enter__(self) -> GqlClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -121,22 +133,30 @@ def raise_for_errors(data: Any, what: str) -> None:
             if "integrity" in low or "unauthorized" in low or "client id" in low or "forbidden" in low:
                 raise TwitchRefused(f"Twitch refused {what}: {msg}")
             if "persistedquerynotfound" in low.replace(" ", ""):
-                raise TwitchRefused(f"Twitch no longer knows the query used for {what} (PersistedQueryNotFound); "
-                                    f"{CLI_HINT}")
+                raise TwitchRefused(
+                    f"Twitch no longer knows the query used for {what} (PersistedQueryNotFound); {CLI_HINT}"
+                )
             if not (item or {}).get("data"):
                 raise TwitchError(f"Twitch GQL error for {what}: {msg}")
 
 
 def fetch_video_info(client: GqlClient, vod_id: str) -> dict[str, Any]:
     """Title, streamer, created_at and length of a VOD (TwitchDownloader's GetVideoInfo query)."""
-    query = ('query{video(id:"%s"){title,createdAt,lengthSeconds,viewCount,description,'
-             "owner{id,login,displayName},game{id,displayName}}}" % vod_id)
+    query = (
+        f'query{{video(id:"{vod_id}"){{title,createdAt,lengthSeconds,viewCount,description,'
+        "owner{id,login,displayName},game{id,displayName}}}"
+    )
     data = client.post({"query": query, "variables": {}}, f"the info request for VOD {vod_id}")
     video = ((data or {}).get("data") or {}).get("video")
     if not video:
         raise VodNotFound(f"Twitch VOD {vod_id} not found (deleted, expired, private or a wrong id)")
     owner = video.get("owner") or {}
-    return {"title": video.get("title") or "", "streamer": owner.get("displayName") or owner.get("login") or "",
-            "streamer_login": owner.get("login") or "", "streamer_id": owner.get("id") or 0,
-            "created_at": video.get("createdAt"), "duration": float(video.get("lengthSeconds") or 0),
-            "view_count": int(video.get("viewCount") or 0)}
+    return {
+        "title": video.get("title") or "",
+        "streamer": owner.get("displayName") or owner.get("login") or "",
+        "streamer_login": owner.get("login") or "",
+        "streamer_id": owner.get("id") or 0,
+        "created_at": video.get("createdAt"),
+        "duration": float(video.get("lengthSeconds") or 0),
+        "view_count": int(video.get("viewCount") or 0),
+    }

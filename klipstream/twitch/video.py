@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -48,8 +48,10 @@ def format_selector(quality: str = "720p") -> str:
     if not m:
         raise KlipError(f"download.quality must look like 720p, 480p30, source or audio_only, not {quality!r}")
     h = int(m.group(1))
-    return (f"best[height<={h}][vcodec!=none]/bestvideo[height<={h}]+bestaudio"
-            f"/worst[height>{h}][vcodec!=none]/best[vcodec!=none]/best")
+    return (
+        f"best[height<={h}][vcodec!=none]/bestvideo[height<={h}]+bestaudio"
+        f"/worst[height>{h}][vcodec!=none]/best[vcodec!=none]/best"
+    )
 
 
 @cache
@@ -94,8 +96,12 @@ class _ProgressLog:
     def __call__(self, d: dict) -> None:
         now = time.monotonic()
         if d.get("status") == "finished":
-            log.info("Downloading VOD %s: finished %s (%.1f MiB)", self.vod_id, Path(d.get("filename", "")).name,
-                     (d.get("total_bytes") or d.get("downloaded_bytes") or 0) / 2**20)
+            log.info(
+                "Downloading VOD %s: finished %s (%.1f MiB)",
+                self.vod_id,
+                Path(d.get("filename", "")).name,
+                (d.get("total_bytes") or d.get("downloaded_bytes") or 0) / 2**20,
+            )
             return
         if d.get("status") != "downloading" or now - self.last < self.every:
             return
@@ -105,8 +111,14 @@ class _ProgressLog:
         frag, nfrag = d.get("fragment_index"), d.get("fragment_count")
         pct = (100.0 * done / total) if total else (100.0 * frag / nfrag if frag and nfrag else None)
         speed, eta = d.get("speed"), d.get("eta")
-        log.info("Downloading VOD %s: %s %.1f MiB%s%s", self.vod_id, f"{pct:.1f}%" if pct is not None else "",
-                 done / 2**20, f" at {speed / 2**20:.1f} MiB/s" if speed else "", f", ETA {eta:.0f} s" if eta else "")
+        log.info(
+            "Downloading VOD %s: %s %.1f MiB%s%s",
+            self.vod_id,
+            f"{pct:.1f}%" if pct is not None else "",
+            done / 2**20,
+            f" at {speed / 2**20:.1f} MiB/s" if speed else "",
+            f", ETA {eta:.0f} s" if eta else "",
+        )
 
 
 def _explain(vod_id: str, exc: Exception) -> KlipError:
@@ -116,8 +128,10 @@ def _explain(vod_id: str, exc: Exception) -> KlipError:
     msg = re.sub(r"^\[[^\]]+\]\s*(v?\d+:\s*)?", "", msg)
     low = msg.lower()
     if "subscriber" in low or "logged" in low or "restricted" in low or "login" in low:
-        return VodSubOnly(f"Twitch VOD {vod_id} is sub-only: set download.cookies to a cookies.txt of an account "
-                          f"that can watch it ({msg})")
+        return VodSubOnly(
+            f"Twitch VOD {vod_id} is sub-only: set download.cookies to a cookies.txt of an account "
+            f"that can watch it ({msg})"
+        )
     if "does not exist" in low or "not found" in low or "404" in low:
         return VodNotFound(f"Twitch VOD {vod_id} does not exist (deleted, expired or a wrong id): {msg}")
     return TwitchError(f"cannot download Twitch VOD {vod_id}: {msg}")
@@ -126,31 +140,55 @@ def _explain(vod_id: str, exc: Exception) -> KlipError:
 def _iso(ts: Any) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(float(ts), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(float(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _metadata(vod_id: str, info: dict, backend: str) -> dict[str, Any]:
-    return {"vod_id": vod_id, "url": vod_url(vod_id), "title": info.get("title") or "",
-            "streamer": info.get("uploader") or info.get("streamer") or "",
-            "streamer_login": info.get("uploader_id") or info.get("streamer_login") or "",
-            "duration": float(info.get("duration") or 0), "created_at": info.get("created_at") or _iso(info.get("timestamp")),
-            "view_count": info.get("view_count"), "backend": backend, "format": info.get("format_id"),
-            "height": info.get("height")}
+    return {
+        "vod_id": vod_id,
+        "url": vod_url(vod_id),
+        "title": info.get("title") or "",
+        "streamer": info.get("uploader") or info.get("streamer") or "",
+        "streamer_login": info.get("uploader_id") or info.get("streamer_login") or "",
+        "duration": float(info.get("duration") or 0),
+        "created_at": info.get("created_at") or _iso(info.get("timestamp")),
+        "view_count": info.get("view_count"),
+        "backend": backend,
+        "format": info.get("format_id"),
+        "height": info.get("height"),
+    }
 
 
-def _ydl_opts(vod_id: str, work: Path, selector: str, retries: int, timeout: float, fragments: int,
-              cookies: str | None, extra: dict | None) -> dict[str, Any]:
+def _ydl_opts(
+    vod_id: str,
+    work: Path,
+    selector: str,
+    retries: int,
+    timeout: float,
+    fragments: int,
+    cookies: str | None,
+    extra: dict | None,
+) -> dict[str, Any]:
     opts = {
         "format": selector,
         "outtmpl": {"default": str(work / "download.%(ext)s")},
         "merge_output_format": "mp4",
-        "retries": retries, "fragment_retries": retries, "extractor_retries": min(retries, 3),
-        "retry_sleep_functions": {"http": lambda n: min(30.0, 2 ** n), "fragment": lambda n: min(30.0, 2 ** n)},
-        "continuedl": True, "nopart": False, "overwrites": False,
+        "retries": retries,
+        "fragment_retries": retries,
+        "extractor_retries": min(retries, 3),
+        "retry_sleep_functions": {"http": lambda n: min(30.0, 2**n), "fragment": lambda n: min(30.0, 2**n)},
+        "continuedl": True,
+        "nopart": False,
+        "overwrites": False,
         "skip_unavailable_fragments": False,  # a missing fragment must fail the job, not leave a gap in the video
-        "socket_timeout": timeout, "concurrent_fragment_downloads": max(1, fragments),
-        "noplaylist": True, "quiet": True, "no_warnings": False, "noprogress": True,
-        "logger": _YtLogger(), "progress_hooks": [_ProgressLog(vod_id)],
+        "socket_timeout": timeout,
+        "concurrent_fragment_downloads": max(1, fragments),
+        "noplaylist": True,
+        "quiet": True,
+        "no_warnings": False,
+        "noprogress": True,
+        "logger": _YtLogger(),
+        "progress_hooks": [_ProgressLog(vod_id)],
         "ffmpeg_location": ffmpeg_exe(),
         "postprocessors": [{"key": "FFmpegVideoRemuxer", "preferedformat": "mp4"}],
     }
@@ -162,8 +200,18 @@ def _ydl_opts(vod_id: str, work: Path, selector: str, retries: int, timeout: flo
     return opts
 
 
-def _ytdlp_download(vod_id: str, dst: Path, quality: str, endpoints: TwitchEndpoints, *, retries: int,
-                    timeout: float, fragments: int, cookies: str | None, ydl_options: dict | None) -> dict[str, Any]:
+def _ytdlp_download(
+    vod_id: str,
+    dst: Path,
+    quality: str,
+    endpoints: TwitchEndpoints,
+    *,
+    retries: int,
+    timeout: float,
+    fragments: int,
+    cookies: str | None,
+    ydl_options: dict | None,
+) -> dict[str, Any]:
     import yt_dlp
 
     work = dst.parent / f".{dst.name}.partial"  # stable name: yt-dlp resumes from it after a failed run
@@ -178,8 +226,9 @@ def _ytdlp_download(vod_id: str, dst: Path, quality: str, endpoints: TwitchEndpo
     except yt_dlp.utils.DownloadError as exc:
         raise _explain(vod_id, exc) from exc
     except (OSError, ValueError) as exc:  # e.g. yt-dlp closing its stream after a fatal fragment error
-        raise TwitchError(f"cannot download Twitch VOD {vod_id}: {type(exc).__name__}: {exc} "
-                          f"(re-run to resume from {work})") from exc
+        raise TwitchError(
+            f"cannot download Twitch VOD {vod_id}: {type(exc).__name__}: {exc} (re-run to resume from {work})"
+        ) from exc
     info = info or {}
     files = [d.get("filepath") for d in info.get("requested_downloads") or [] if d.get("filepath")]
     got = Path(files[0]) if files else None
@@ -206,11 +255,21 @@ def vod_info(vod_id: str, endpoints: TwitchEndpoints, timeout: float = 30.0) -> 
         return fetch_video_info(client, vod_id)
 
 
-def download_twitch_video(vod_id: str, dst_mp4: str | os.PathLike, metadata_json: str | os.PathLike | None = None,
-                          quality: str = "720p", backend: str = "auto", *, endpoints: TwitchEndpoints | None = None,
-                          retries: int = 10, timeout: float = 30.0, concurrent_fragments: int = 1,
-                          cookies: str = "", bin_dir: str | os.PathLike | None = "bin",
-                          ydl_options: dict | None = None) -> dict[str, Any]:
+def download_twitch_video(
+    vod_id: str,
+    dst_mp4: str | os.PathLike,
+    metadata_json: str | os.PathLike | None = None,
+    quality: str = "720p",
+    backend: str = "auto",
+    *,
+    endpoints: TwitchEndpoints | None = None,
+    retries: int = 10,
+    timeout: float = 30.0,
+    concurrent_fragments: int = 1,
+    cookies: str = "",
+    bin_dir: str | os.PathLike | None = "bin",
+    ydl_options: dict | None = None,
+) -> dict[str, Any]:
     """Download Twitch VOD `vod_id` (URL or id) to `dst_mp4` and write its metadata JSON.
 
     backend: `auto` (TwitchDownloaderCLI if found in bin_dir/PATH and the endpoints are Twitch's own, else yt-dlp),
@@ -229,26 +288,46 @@ def download_twitch_video(vod_id: str, dst_mp4: str | os.PathLike, metadata_json
         work = dst.parent / f".{dst.name}.partial"
         work.mkdir(parents=True, exist_ok=True)
         got = downloader_cli.download_video(exe, vod_id, work, quality, concurrent_fragments)
-        res, used = {"file": got, "work": work, "info": {**info, "format_id": downloader_cli.quality(quality)}}, \
-            "twitchdownloader"
+        res, used = (
+            {"file": got, "work": work, "info": {**info, "format_id": downloader_cli.quality(quality)}},
+            "twitchdownloader",
+        )
     else:
-        res = _ytdlp_download(vod_id, dst, quality, endpoints, retries=retries, timeout=timeout,
-                              fragments=concurrent_fragments, cookies=cookies, ydl_options=ydl_options)
+        res = _ytdlp_download(
+            vod_id,
+            dst,
+            quality,
+            endpoints,
+            retries=retries,
+            timeout=timeout,
+            fragments=concurrent_fragments,
+            cookies=cookies,
+            ydl_options=ydl_options,
+        )
         res["info"] = {**info, **{k: v for k, v in res["info"].items() if v is not None}}
         used = "yt-dlp"
     _finish(res["file"], dst, res["work"])
     meta = _metadata(vod_id, res["info"], used)
     if metadata_json:
         write_json(metadata_json, meta)
-    log.info("Downloaded VOD %s (%s, %.0f s, %s) to %s", vod_id, meta["title"], meta["duration"],
-             meta.get("format"), dst)
+    log.info(
+        "Downloaded VOD %s (%s, %.0f s, %s) to %s", vod_id, meta["title"], meta["duration"], meta.get("format"), dst
+    )
     return meta
 
 
-def download_audio_only(vod_id: str, dst: str | os.PathLike, metadata_json: str | os.PathLike | None = None, *,
-                        endpoints: TwitchEndpoints | None = None, retries: int = 10, timeout: float = 30.0,
-                        concurrent_fragments: int = 1, cookies: str | None = None,
-                        ydl_options: dict | None = None) -> dict[str, Any]:
+def download_audio_only(
+    vod_id: str,
+    dst: str | os.PathLike,
+    metadata_json: str | os.PathLike | None = None,
+    *,
+    endpoints: TwitchEndpoints | None = None,
+    retries: int = 10,
+    timeout: float = 30.0,
+    concurrent_fragments: int = 1,
+    cookies: str | None = None,
+    ydl_options: dict | None = None,
+) -> dict[str, Any]:
     """Fast path for audio analysis: fetch only Twitch's `audio_only` rendition (about 1/20 of a 720p
     download) with yt-dlp. A `.wav` dst gets 16 kHz mono PCM (klipstream.media.extract_audio), any other
     extension the AAC audio remuxed as is (e.g. `.m4a`)."""
@@ -256,9 +335,17 @@ def download_audio_only(vod_id: str, dst: str | os.PathLike, metadata_json: str 
     endpoints = endpoints or TwitchEndpoints()
     dst = Path(dst)
     info = vod_info(vod_id, endpoints, timeout)
-    res = _ytdlp_download(vod_id, dst, "audio_only", endpoints, retries=retries, timeout=timeout,
-                          fragments=concurrent_fragments, cookies=cookies,
-                          ydl_options={"postprocessors": [], **(ydl_options or {})})
+    res = _ytdlp_download(
+        vod_id,
+        dst,
+        "audio_only",
+        endpoints,
+        retries=retries,
+        timeout=timeout,
+        fragments=concurrent_fragments,
+        cookies=cookies,
+        ydl_options={"postprocessors": [], **(ydl_options or {})},
+    )
     got = res["file"]
     if dst.suffix.lower() == ".wav":
         extract_audio(got, dst)

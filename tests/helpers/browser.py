@@ -1,4 +1,5 @@
-"""Debian's chromium driven over the DevTools protocol (headless, no network), and the analysis a report is drawn from."""
+"""Debian's chromium driven over the DevTools protocol (headless, no network), and the analysis a report is drawn
+from."""
 
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from klipstream.io import write_json
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--remote-debugging-port=0", "--remote-allow-origins=*"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--remote-debugging-port=0",
+    "--remote-allow-origins=*",
+]
 
 
 def report_inputs(tmp: Path) -> dict:
@@ -27,17 +38,41 @@ def report_inputs(tmp: Path) -> dict:
     t = np.arange(n, dtype=float)
     loud = rng.normal(0, 0.3, n)
     loud[200:208] += 6
-    pd.DataFrame({"time": t, "rms_db": -30 + loud, "loudness_z": loud, "spectral_flux": 1.0, "flux_z": loud * 0.5,
-                  "pitch_hz": 150.0, "pitch_variability": 1.0, "voiced_share": 0.5, "speech_rate": 2.0,
-                  "laughter": (loud > 3).astype(int), "shout": 0}).to_csv(tmp / "f.csv", index=False)
+    pd.DataFrame(
+        {
+            "time": t,
+            "rms_db": -30 + loud,
+            "loudness_z": loud,
+            "spectral_flux": 1.0,
+            "flux_z": loud * 0.5,
+            "pitch_hz": 150.0,
+            "pitch_variability": 1.0,
+            "voiced_share": 0.5,
+            "speech_rate": 2.0,
+            "laughter": (loud > 3).astype(int),
+            "shout": 0,
+        }
+    ).to_csv(tmp / "f.csv", index=False)
     times = np.concatenate([rng.uniform(0, n, 300), 210 + rng.gamma(2, 2, 60)])
     users = np.concatenate([rng.integers(0, 40, 300), 100 + np.arange(60)])
     msgs = np.where(np.arange(360) >= 300, "KEKW </script><b>x</b>", "hello chat")
     order = np.argsort(times)
-    sent = pd.DataFrame({"time": times[order], "comment_id": np.arange(360), "user": [f"u{u}" for u in users[order]],
-                         "message": msgs[order], "emotes": np.where(msgs[order] != "hello chat", "KEKW", ""),
-                         "is_filtered": False, "excitement": 0.2, "funny": np.where(msgs[order] != "hello chat", 0.8, 0.0),
-                         "happiness": 0.1, "anger": 0.0, "sadness": 0.0, "neutral": 0.3})
+    sent = pd.DataFrame(
+        {
+            "time": times[order],
+            "comment_id": np.arange(360),
+            "user": [f"u{u}" for u in users[order]],
+            "message": msgs[order],
+            "emotes": np.where(msgs[order] != "hello chat", "KEKW", ""),
+            "is_filtered": False,
+            "excitement": 0.2,
+            "funny": np.where(msgs[order] != "hello chat", 0.8, 0.0),
+            "happiness": 0.1,
+            "anger": 0.0,
+            "sadness": 0.0,
+            "neutral": 0.3,
+        }
+    )
     sent.to_csv(tmp / "s.csv", index=False)
     sec = np.floor(sent["time"]).astype(int)
     msg = np.bincount(sec, minlength=n).astype(float)
@@ -45,17 +80,38 @@ def report_inputs(tmp: Path) -> dict:
     z = (msg - np.median(msg)) / 1.0
     tl["messages_z"], tl["unique_chatters_z"] = z, z
     tl.to_csv(tmp / "t.csv", index=False)
-    words = pd.DataFrame({"start_time": [201.0, 201.5, 202.0], "end_time": [201.4, 201.9, 202.4],
-                          "word": ["no", "way", "dude"], "punctuated_word": ["No", "way,", "dude!"], "confidence": 0.9})
+    words = pd.DataFrame(
+        {
+            "start_time": [201.0, 201.5, 202.0],
+            "end_time": [201.4, 201.9, 202.4],
+            "word": ["no", "way", "dude"],
+            "punctuated_word": ["No", "way,", "dude!"],
+            "confidence": 0.9,
+        }
+    )
     words.to_csv(tmp / "w.csv", index=False)
     data = []
     for k in range(n * 10):
         a = int(min(127, 20 + 100 * (200 <= k / 10 < 208)))
         data += [-a, a]
-    write_json(tmp / "peaks.json", {"version": 2, "channels": 1, "sample_rate": 16000, "samples_per_pixel": 1600,
-                                    "bits": 8, "length": n * 10, "data": data})
-    return {"chat_timeline_csv": tmp / "t.csv", "chat_sentiment_csv": tmp / "s.csv", "audio_features_csv": tmp / "f.csv",
-            "words_csv": tmp / "w.csv"}
+    write_json(
+        tmp / "peaks.json",
+        {
+            "version": 2,
+            "channels": 1,
+            "sample_rate": 16000,
+            "samples_per_pixel": 1600,
+            "bits": 8,
+            "length": n * 10,
+            "data": data,
+        },
+    )
+    return {
+        "chat_timeline_csv": tmp / "t.csv",
+        "chat_sentiment_csv": tmp / "s.csv",
+        "audio_features_csv": tmp / "f.csv",
+        "words_csv": tmp / "w.csv",
+    }
 
 
 class DevTools:

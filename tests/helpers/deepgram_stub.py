@@ -10,7 +10,8 @@
   pre-recorded API takes seconds to tens of seconds for an hour of audio; the default 1/180 = 20 s per hour is
   an assumption, labelled as such wherever it is used).
 
-Run standalone (bench/): `python -m tests.helpers.deepgram_stub --rate-mbit 50 --rtf 0.0056` prints its URL and serves until
+Run standalone (bench/): `python -m tests.helpers.deepgram_stub --rate-mbit 50 --rtf 0.0056` prints its URL and
+serves until
 its stdin closes; GET /stats returns the requests it received.
 """
 
@@ -32,11 +33,46 @@ import numpy as np
 from tests.helpers.loopback import LoopbackServer  # noqa: E402
 
 # What each Content-Type Deepgram takes must decode as (ffprobe's format_name contains this).
-CONTENT_TYPES = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/wave": "wav", "audio/flac": "flac",
-                 "audio/x-flac": "flac", "audio/ogg": "ogg", "audio/opus": "ogg", "audio/mpeg": "mp3",
-                 "audio/mp3": "mp3", "audio/webm": "webm"}
-VOCABULARY = ("let's", "go", "that", "was", "insane", "chat", "look", "at", "this", "no", "way", "okay", "we",
-              "are", "so", "back", "guys", "what", "is", "happening", "right", "now", "i", "think", "it's", "fine")
+CONTENT_TYPES = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/flac": "flac",
+    "audio/x-flac": "flac",
+    "audio/ogg": "ogg",
+    "audio/opus": "ogg",
+    "audio/mpeg": "mp3",
+    "audio/mp3": "mp3",
+    "audio/webm": "webm",
+}
+VOCABULARY = (
+    "let's",
+    "go",
+    "that",
+    "was",
+    "insane",
+    "chat",
+    "look",
+    "at",
+    "this",
+    "no",
+    "way",
+    "okay",
+    "we",
+    "are",
+    "so",
+    "back",
+    "guys",
+    "what",
+    "is",
+    "happening",
+    "right",
+    "now",
+    "i",
+    "think",
+    "it's",
+    "fine",
+)
 FRAME = 160  # 10 ms at 16 kHz
 
 
@@ -45,6 +81,7 @@ def ffmpeg() -> str:
     if found:
         return found
     import imageio_ffmpeg
+
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
@@ -53,15 +90,36 @@ def probe_format(path: Path) -> str:
     probe = shutil.which("ffprobe")
     if probe is None:
         return ""
-    out = subprocess.run([probe, "-v", "error", "-show_entries", "format=format_name", "-of", "default=nw=1:nk=1",
-                          str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [probe, "-v", "error", "-show_entries", "format=format_name", "-of", "default=nw=1:nk=1", str(path)],
+        capture_output=True,
+        text=True,
+    )
     return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def decode(path: Path) -> np.ndarray:
     """The file decoded by ffmpeg to 16 kHz mono int16 samples (raises CalledProcessError on bad data)."""
-    out = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-ac", "1",
-                          "-ar", "16000", "-f", "s16le", "-"], capture_output=True, check=True)
+    out = subprocess.run(
+        [
+            ffmpeg(),
+            "-hide_banner",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-i",
+            str(path),
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-f",
+            "s16le",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    )
     return np.frombuffer(out.stdout, dtype="<i2")
 
 
@@ -79,8 +137,16 @@ def synth_words(pcm: np.ndarray, rate: float = 2.5) -> list[dict]:
     ends = np.minimum(starts + 0.3, n * 0.01)
     conf = 0.80 + 0.19 * ((idx * 7919) % 100) / 100
     words = np.array(VOCABULARY, dtype=object)[np.arange(idx.size) % len(VOCABULARY)]
-    return [{"word": w, "start": round(float(s), 3), "end": round(float(e), 3), "confidence": round(float(c), 4),
-             "punctuated_word": w} for w, s, e, c in zip(words, starts, ends, conf)]
+    return [
+        {
+            "word": w,
+            "start": round(float(s), 3),
+            "end": round(float(e), 3),
+            "confidence": round(float(c), 4),
+            "punctuated_word": w,
+        }
+        for w, s, e, c in zip(words, starts, ends, conf)
+    ]
 
 
 def response(words: list[dict], duration: float, model: str) -> dict:
@@ -88,30 +154,70 @@ def response(words: list[dict], duration: float, model: str) -> dict:
     text = " ".join(w["punctuated_word"] for w in words)
     paragraphs = []
     for i in range(0, len(words), 30):
-        part = words[i:i + 30]
-        paragraphs.append({"sentences": [{"text": " ".join(w["punctuated_word"] for w in part),
-                                          "start": part[0]["start"], "end": part[-1]["end"]}],
-                           "num_words": len(part), "start": part[0]["start"], "end": part[-1]["end"]})
+        part = words[i : i + 30]
+        paragraphs.append(
+            {
+                "sentences": [
+                    {
+                        "text": " ".join(w["punctuated_word"] for w in part),
+                        "start": part[0]["start"],
+                        "end": part[-1]["end"],
+                    }
+                ],
+                "num_words": len(part),
+                "start": part[0]["start"],
+                "end": part[-1]["end"],
+            }
+        )
     return {
-        "metadata": {"transaction_key": "deprecated", "request_id": "00000000-0000-4000-8000-000000000000",
-                     "sha256": "", "created": "2026-01-01T00:00:00.000Z", "duration": round(duration, 6),
-                     "channels": 1, "models": ["stub-model"],
-                     "model_info": {"stub-model": {"name": f"general-{model}", "version": "stub", "arch": model}}},
-        "results": {"channels": [{"alternatives": [{
-            "transcript": text, "confidence": 0.9, "words": words,
-            "paragraphs": {"transcript": "".join("\n" + p["sentences"][0]["text"] + "\n" for p in paragraphs),
-                           "paragraphs": paragraphs}}]}],
-            "utterances": []},
+        "metadata": {
+            "transaction_key": "deprecated",
+            "request_id": "00000000-0000-4000-8000-000000000000",
+            "sha256": "",
+            "created": "2026-01-01T00:00:00.000Z",
+            "duration": round(duration, 6),
+            "channels": 1,
+            "models": ["stub-model"],
+            "model_info": {"stub-model": {"name": f"general-{model}", "version": "stub", "arch": model}},
+        },
+        "results": {
+            "channels": [
+                {
+                    "alternatives": [
+                        {
+                            "transcript": text,
+                            "confidence": 0.9,
+                            "words": words,
+                            "paragraphs": {
+                                "transcript": "".join("\n" + p["sentences"][0]["text"] + "\n" for p in paragraphs),
+                                "paragraphs": paragraphs,
+                            },
+                        }
+                    ]
+                }
+            ],
+            "utterances": [],
+        },
     }
 
 
 class DeepgramStub(LoopbackServer):
     """/v1/listen that throttles, checks, decodes and transcribes (see the module docstring); records requests."""
 
-    def __init__(self, *, rate_bps: float | None = None, processing_base: float = 0.0,
-                 processing_rtf: float = 0.0, key: str | None = None):
-        self.rate_bps, self.processing_base, self.processing_rtf, self.key = rate_bps, processing_base, \
-            processing_rtf, key
+    def __init__(
+        self,
+        *,
+        rate_bps: float | None = None,
+        processing_base: float = 0.0,
+        processing_rtf: float = 0.0,
+        key: str | None = None,
+    ):
+        self.rate_bps, self.processing_base, self.processing_rtf, self.key = (
+            rate_bps,
+            processing_base,
+            processing_rtf,
+            key,
+        )
         self.requests: list[dict] = []
         self.lock = threading.Lock()
         stub = self
@@ -138,9 +244,14 @@ class DeepgramStub(LoopbackServer):
                     self._send(200, {"requests": stub.requests})
 
             def do_POST(self):
-                record = {"content_type": (self.headers.get("Content-Type") or "").split(";")[0].strip().lower(),
-                          "chunked": "chunked" in (self.headers.get("Transfer-Encoding") or "").lower(),
-                          "model": None, "bytes": 0, "receive_seconds": 0.0, "status": 0}
+                record = {
+                    "content_type": (self.headers.get("Content-Type") or "").split(";")[0].strip().lower(),
+                    "chunked": "chunked" in (self.headers.get("Transfer-Encoding") or "").lower(),
+                    "model": None,
+                    "bytes": 0,
+                    "receive_seconds": 0.0,
+                    "status": 0,
+                }
                 with stub.lock:
                     stub.requests.append(record)
                 query = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p)
@@ -183,9 +294,11 @@ class DeepgramStub(LoopbackServer):
         found = probe_format(body)
         record["probed_format"] = found
         if expected not in found.split(","):
-            return 400, {"err_code": "Bad Request",
-                         "err_msg": f"corrupt or unsupported data: body is {found or 'unreadable'}, "
-                                    f"content-type says {record['content_type']}"}
+            return 400, {
+                "err_code": "Bad Request",
+                "err_msg": f"corrupt or unsupported data: body is {found or 'unreadable'}, "
+                f"content-type says {record['content_type']}",
+            }
         t0 = time.monotonic()
         try:
             pcm = decode(body)

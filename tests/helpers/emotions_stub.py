@@ -26,8 +26,16 @@ def good_answer(prompt: str) -> dict:
     text = prompt.lower()
     exc = 0.9 if "insane" in text else 0.2
     funny = 0.8 if "lol" in text else 0.1
-    return {"sentiment_score": 0.5, "excitement": exc, "funny": funny, "happiness": 0.4, "anger": 0.0,
-            "sadness": 0.05, "neutral": 0.1, "highlight_score": round((exc + funny) / 2, 3)}
+    return {
+        "sentiment_score": 0.5,
+        "excitement": exc,
+        "funny": funny,
+        "happiness": 0.4,
+        "anger": 0.0,
+        "sadness": 0.05,
+        "neutral": 0.1,
+        "highlight_score": round((exc + funny) / 2, 3),
+    }
 
 
 class StubServer(LoopbackServer):
@@ -116,13 +124,24 @@ class StubServer(LoopbackServer):
             content = "Sure! The window seems exciting, excitement about 0.8."
         else:
             content = json.dumps(good_answer(prompt))
-        return 200, {
-            "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
-                      "total_tokens": len(prompt.split()) + len(content.split())},
-        }, {}
-
+        return (
+            200,
+            {
+                "id": f"chatcmpl-{n}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt.split()),
+                    "completion_tokens": len(content.split()),
+                    "total_tokens": len(prompt.split()) + len(content.split()),
+                },
+            },
+            {},
+        )
 
 
 if __name__ == "__main__":  # run standalone (bench): prints the base URL, serves until killed

@@ -38,8 +38,14 @@ class ConvexStub(LoopbackServer):
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 body = json.loads(raw or b"{}")
                 with stub._lock:
-                    stub.requests.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                          "body": body, "at": time.monotonic()})
+                    stub.requests.append(
+                        {
+                            "path": self.path,
+                            "auth": self.headers.get("Authorization"),
+                            "body": body,
+                            "at": time.monotonic(),
+                        }
+                    )
                     if isinstance(stub.mode, list):
                         mode = stub.mode.pop(0) if stub.mode else "ok"
                     else:
@@ -52,8 +58,10 @@ class ConvexStub(LoopbackServer):
                 if mode == "429":
                     return self._send(429, {"code": "RateLimited"})
                 if mode == "error" or body.get("path") in stub.fail_functions:
-                    return self._send(200, {"status": "error", "errorMessage": f"no video {body['args'].get('twitchId')}",
-                                            "logLines": []})
+                    return self._send(
+                        200,
+                        {"status": "error", "errorMessage": f"no video {body['args'].get('twitchId')}", "logLines": []},
+                    )
                 return self._send(200, {"status": "success", "value": None, "logLines": []})
 
             def _send(self, code, payload):
@@ -94,9 +102,12 @@ class Emulator:
             raise RuntimeError("gcp-storage-emulator is not installed")
         self.port = free_port()
         self.host = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(cmd + ["start", "--host=127.0.0.1", f"--port={self.port}", "--in-memory"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = subprocess.Popen(
+            cmd + ["start", "--host=127.0.0.1", f"--port={self.port}", "--in-memory"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -119,10 +130,26 @@ class Emulator:
                 self.proc.wait(5)
 
 
-CLEAR_ENV = ("CONVEX_URL", "CONVEX_API_KEY", "USE_GCS", "BASE_DIR", "GCS_PROJECT", "GCS_VOD_BUCKET",
-             "GCS_TRANSCRIPT_BUCKET", "GCS_CHATLOG_BUCKET", "GCS_ANALYSIS_BUCKET", "GCP_SERVICE_ACCOUNT_PATH",
-             "STORAGE_EMULATOR_HOST", "CONVEX_TIMEOUT", "CONVEX_ATTEMPTS", "CONVEX_BACKOFF", "K_SERVICE",
-             "CONVEX_STATUS_FUNCTION", "CONVEX_URLS_FUNCTION", "CONVEX_AUTH_SCHEME")
+CLEAR_ENV = (
+    "CONVEX_URL",
+    "CONVEX_API_KEY",
+    "USE_GCS",
+    "BASE_DIR",
+    "GCS_PROJECT",
+    "GCS_VOD_BUCKET",
+    "GCS_TRANSCRIPT_BUCKET",
+    "GCS_CHATLOG_BUCKET",
+    "GCS_ANALYSIS_BUCKET",
+    "GCP_SERVICE_ACCOUNT_PATH",
+    "STORAGE_EMULATOR_HOST",
+    "CONVEX_TIMEOUT",
+    "CONVEX_ATTEMPTS",
+    "CONVEX_BACKOFF",
+    "K_SERVICE",
+    "CONVEX_STATUS_FUNCTION",
+    "CONVEX_URLS_FUNCTION",
+    "CONVEX_AUTH_SCHEME",
+)
 
 
 def clean_env(monkeypatch, tmp_path):

@@ -16,11 +16,18 @@ from tests.helpers.workflow import SHARED_DATA, write_table  # noqa: F401 - writ
 REAL_CHAT = SHARED_DATA / "chat" / "twitch_v5_1087079172.json"
 
 # What a chat-only VOD produces, relative to the work directory (the tables compared between runs).
-CHAT_TABLES = ["output/analysis/chat/{vod}_chat_sentiment.csv", "output/analysis/chat/{vod}_chat_timeline.csv",
-               "output/analysis/chat/{vod}_highlight_analysis.csv"]
-AUDIO_TABLES = ["output/raw/transcripts/audio_{vod}_words.csv", "output/raw/transcripts/audio_{vod}_segments.csv",
-                "output/analysis/audio/{vod}_features.csv", "output/analysis/audio/{vod}_sentiment.csv",
-                "output/analysis/audio/{vod}_highlights.csv"]
+CHAT_TABLES = [
+    "output/analysis/chat/{vod}_chat_sentiment.csv",
+    "output/analysis/chat/{vod}_chat_timeline.csv",
+    "output/analysis/chat/{vod}_highlight_analysis.csv",
+]
+AUDIO_TABLES = [
+    "output/raw/transcripts/audio_{vod}_words.csv",
+    "output/raw/transcripts/audio_{vod}_segments.csv",
+    "output/analysis/audio/{vod}_features.csv",
+    "output/analysis/audio/{vod}_sentiment.csv",
+    "output/analysis/audio/{vod}_highlights.csv",
+]
 INTEGRATED = "output/analysis/{vod}_integrated_analysis.json"
 
 

@@ -39,9 +39,24 @@ class Server:
         env = {**os.environ, "KLIPSTREAM_API_TOKEN": TOKEN}
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "klipstream.cli", "serve", "--port", str(self.port), "--workdir",
-                 str(self.workdir), "--cores", "2", *(["--config", *self.config] if self.config else [])],
-                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.workdir)
+                [
+                    sys.executable,
+                    "-m",
+                    "klipstream.cli",
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--workdir",
+                    str(self.workdir),
+                    "--cores",
+                    "2",
+                    *(["--config", *self.config] if self.config else []),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.workdir,
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -79,8 +94,7 @@ class Server:
     def events(self, job_id: str) -> list[dict]:
         """Read the job's event stream until the server ends it; the `data` of each `status` event."""
         seen, event = [], None
-        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300,
-                          headers=AUTH) as response:
+        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300, headers=AUTH) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             for line in response.iter_lines():

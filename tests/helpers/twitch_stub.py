@@ -53,12 +53,23 @@ class ChatData:
         frags = [{"text": f"message {i} ", "emote": None}]
         if i % 5 == 0:
             name = EMOTES[i % 3]
-            frags.append({"text": name, "emote": {"emoteID": str(25 + i % 3), "id": f"{25 + i % 3};0;5",
-                                                  "from": len(frags[0]["text"])}})
-        return {"id": f"c{i:08d}", "commenter": {"id": str(1000 + u), "login": f"user{u}", "displayName": f"User{u}"},
-                "contentOffsetSeconds": self.offsets[i], "createdAt": "2024-01-01T00:00:00Z",
-                "message": {"fragments": frags, "userBadges": [{"id": "x", "setID": "subscriber", "version": "3"}],
-                            "userColor": "#FF0000"}}
+            frags.append(
+                {
+                    "text": name,
+                    "emote": {"emoteID": str(25 + i % 3), "id": f"{25 + i % 3};0;5", "from": len(frags[0]["text"])},
+                }
+            )
+        return {
+            "id": f"c{i:08d}",
+            "commenter": {"id": str(1000 + u), "login": f"user{u}", "displayName": f"User{u}"},
+            "contentOffsetSeconds": self.offsets[i],
+            "createdAt": "2024-01-01T00:00:00Z",
+            "message": {
+                "fragments": frags,
+                "userBadges": [{"id": "x", "setID": "subscriber", "version": "3"}],
+                "userColor": "#FF0000",
+            },
+        }
 
 
 class RecordedChat:
@@ -76,39 +87,65 @@ class RecordedChat:
         fragments, pos = [], 0
         for f in c["message"].get("fragments") or [{"text": c["message"]["body"], "emoticon": None}]:
             emote = f.get("emoticon")
-            fragments.append({"text": f["text"], "emote": None if not emote else {
-                "emoteID": emote["emoticon_id"], "id": f"{emote['emoticon_id']};{pos};{pos + len(f['text']) - 1}",
-                "from": pos}})
+            fragments.append(
+                {
+                    "text": f["text"],
+                    "emote": None
+                    if not emote
+                    else {
+                        "emoteID": emote["emoticon_id"],
+                        "id": f"{emote['emoticon_id']};{pos};{pos + len(f['text']) - 1}",
+                        "from": pos,
+                    },
+                }
+            )
             pos += len(f["text"])
         commenter = c["commenter"]
-        return {"id": c["_id"], "contentOffsetSeconds": int(c["content_offset_seconds"]), "createdAt": c["created_at"],
-                "commenter": {"id": commenter["_id"], "login": commenter["name"],
-                              "displayName": commenter["display_name"]},
-                "message": {"fragments": fragments, "userColor": c["message"].get("user_color"),
-                            "userBadges": [{"id": f"{b['_id']};{b['version']}", "setID": b["_id"],
-                                            "version": b["version"]} for b in c["message"].get("user_badges") or []]}}
+        return {
+            "id": c["_id"],
+            "contentOffsetSeconds": int(c["content_offset_seconds"]),
+            "createdAt": c["created_at"],
+            "commenter": {"id": commenter["_id"], "login": commenter["name"], "displayName": commenter["display_name"]},
+            "message": {
+                "fragments": fragments,
+                "userColor": c["message"].get("user_color"),
+                "userBadges": [
+                    {"id": f"{b['_id']};{b['version']}", "setID": b["_id"], "version": b["version"]}
+                    for b in c["message"].get("user_badges") or []
+                ],
+            },
+        }
 
     def node(self, i: int) -> dict:
         return self.nodes[i]
 
 
 class Stub:
-    def __init__(self, *, vod_id: str = "123456789", messages: int = 0, duration: int = 3600, page_size: int = 100,
-                 latency: float = 0.0, hls_dir: Path | None = None, chat: RecordedChat | None = None):
+    def __init__(
+        self,
+        *,
+        vod_id: str = "123456789",
+        messages: int = 0,
+        duration: int = 3600,
+        page_size: int = 100,
+        latency: float = 0.0,
+        hls_dir: Path | None = None,
+        chat: RecordedChat | None = None,
+    ):
         self.vod_id, self.duration, self.page_size, self.latency = vod_id, duration, page_size, latency
         self.chat = chat or ChatData(messages, duration)
         self.hls_dir = hls_dir
         self.faults: deque[int] = deque()  # HTTP statuses to answer to the next comment requests
-        self.integrity_on_cursor = False   # refuse cursor requests (as Twitch does for some clients)
-        self.integrity_always = False      # refuse every comments request
+        self.integrity_on_cursor = False  # refuse cursor requests (as Twitch does for some clients)
+        self.integrity_always = False  # refuse every comments request
         self.sub_only = False
         self.broken_paths: set[str] = set()  # HLS paths answered with 404 (an interrupted download)
-        self.missing = False               # the VOD does not exist
+        self.missing = False  # the VOD does not exist
         self.renditions = ["1080p60", "720p60", "480p30", "audio_only"]
         self.lock = threading.Lock()
         self.requests: list[dict] = []
         self.bytes_out: dict[str, int] = {}  # response bytes by first path segment (gql, vod, hls)
-        self.sleep_seconds = 0.0             # simulated latency slept in total
+        self.sleep_seconds = 0.0  # simulated latency slept in total
         self.active = 0
         self.max_active = 0
         self.server: ThreadingHTTPServer | None = None
@@ -131,20 +168,36 @@ class Stub:
             i = bisect.bisect_left(self.chat.offsets, int(variables.get("contentOffsetSeconds", 0)))
         j = min(n, i + self.page_size)
         edges = ",".join(self._edges[k] if self._edges else self._edge(k) for k in range(i, j))
-        page = {"data": {"video": {"id": self.vod_id, "creator": {"id": "4242", "channel": {"id": "4242"}},
-                                   "comments": {"edges": "@EDGES@",
-                                                "pageInfo": {"hasNextPage": j < n, "hasPreviousPage": i > 0}}}},
-                "extensions": {"durationMilliseconds": 5, "operationName": "VideoCommentsByOffsetOrCursor"}}
+        page = {
+            "data": {
+                "video": {
+                    "id": self.vod_id,
+                    "creator": {"id": "4242", "channel": {"id": "4242"}},
+                    "comments": {"edges": "@EDGES@", "pageInfo": {"hasNextPage": j < n, "hasPreviousPage": i > 0}},
+                }
+            },
+            "extensions": {"durationMilliseconds": 5, "operationName": "VideoCommentsByOffsetOrCursor"},
+        }
         return RawJson(json.dumps(page).replace('"@EDGES@"', "[" + edges + "]"))
 
     def video(self) -> dict | None:
         if self.missing:
             return None
-        return {"id": self.vod_id, "title": "Stub stream", "description": None, "lengthSeconds": self.duration,
-                "createdAt": "2024-01-01T00:00:00Z", "publishedAt": "2024-01-01T00:00:00Z", "viewCount": 7,
-                "owner": {"id": "4242", "login": "stubstreamer", "displayName": "StubStreamer"},
-                "game": {"id": "1", "displayName": "Just Chatting"}, "previewThumbnailURL": None,
-                "broadcastType": "ARCHIVE", "moments": {"edges": []}, "seekPreviewsURL": None}
+        return {
+            "id": self.vod_id,
+            "title": "Stub stream",
+            "description": None,
+            "lengthSeconds": self.duration,
+            "createdAt": "2024-01-01T00:00:00Z",
+            "publishedAt": "2024-01-01T00:00:00Z",
+            "viewCount": 7,
+            "owner": {"id": "4242", "login": "stubstreamer", "displayName": "StubStreamer"},
+            "game": {"id": "1", "displayName": "Just Chatting"},
+            "previewThumbnailURL": None,
+            "broadcastType": "ARCHIVE",
+            "moments": {"edges": []},
+            "seekPreviewsURL": None,
+        }
 
     def gql(self, payload, client_id: str) -> tuple[int, object]:
         ops = payload if isinstance(payload, list) else [payload]
@@ -158,10 +211,15 @@ class Stub:
                 if fault:
                     return fault, {"error": "stub fault", "status": fault}
                 refused = self.integrity_always or (
-                    "cursor" in op["variables"] and (self.integrity_on_cursor or client_id != GOOD_CLIENT_ID))
+                    "cursor" in op["variables"] and (self.integrity_on_cursor or client_id != GOOD_CLIENT_ID)
+                )
                 if refused:
-                    out.append({"errors": [{"message": "failed integrity check", "path": ["video", "comments"]}],
-                                "data": {"video": {"id": self.vod_id, "comments": None}}})
+                    out.append(
+                        {
+                            "errors": [{"message": "failed integrity check", "path": ["video", "comments"]}],
+                            "data": {"video": {"id": self.vod_id, "comments": None}},
+                        }
+                    )
                     continue
                 if self.missing:
                     out.append({"data": {"video": None}})
@@ -170,8 +228,11 @@ class Stub:
             elif "PlaybackAccessToken" in query:
                 token = json.dumps({"vod_id": int(self.vod_id), "chansub": {"restricted_bitrates": []}})
                 out.append({"data": {"videoPlaybackAccessToken": {"value": token, "signature": "0" * 40}}})
-            elif "video(id:" in query or name in ("VideoMetadata", "VideoPlayer_ChapterSelectButtonVideo",
-                                                   "VideoPlayer_VODSeekbarPreviewVideo"):
+            elif "video(id:" in query or name in (
+                "VideoMetadata",
+                "VideoPlayer_ChapterSelectButtonVideo",
+                "VideoPlayer_VODSeekbarPreviewVideo",
+            ):
                 out.append({"data": {"video": self.video()}})
             else:
                 out.append({"errors": [{"message": "PersistedQueryNotFound"}]})
@@ -179,20 +240,29 @@ class Stub:
 
     # -- usher / HLS
     def master_playlist(self, base: str) -> str:
-        res = {"1080p60": ("1920x1080", "60.000"), "720p60": ("1280x720", "60.000"),
-               "480p30": ("852x480", "30.000"), "360p30": ("640x360", "30.000"), "160p30": ("284x160", "30.000")}
+        res = {
+            "1080p60": ("1920x1080", "60.000"),
+            "720p60": ("1280x720", "60.000"),
+            "480p30": ("852x480", "30.000"),
+            "360p30": ("640x360", "30.000"),
+            "160p30": ("284x160", "30.000"),
+        }
         lines = ["#EXTM3U", '#EXT-X-TWITCH-INFO:ORIGIN="s3",B="false",REGION="EU",USER-IP="127.0.0.1"']
         for k, name in enumerate(self.renditions):
             if name == "audio_only":
-                lines += ['#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="audio_only",NAME="Audio Only",AUTOSELECT=NO,DEFAULT=NO',
-                          '#EXT-X-STREAM-INF:BANDWIDTH=160000,CODECS="mp4a.40.2",VIDEO="audio_only"']
+                lines += [
+                    '#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="audio_only",NAME="Audio Only",AUTOSELECT=NO,DEFAULT=NO',
+                    '#EXT-X-STREAM-INF:BANDWIDTH=160000,CODECS="mp4a.40.2",VIDEO="audio_only"',
+                ]
             else:
                 size, fps = res[name]
                 group = "chunked" if k == 0 else name
                 label = f"{name} (source)" if k == 0 else name
-                lines += [f'#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="{group}",NAME="{label}",AUTOSELECT=YES,DEFAULT=YES',
-                          f'#EXT-X-STREAM-INF:BANDWIDTH={3000000 - 100000 * k},RESOLUTION={size},'
-                          f'CODECS="avc1.4D401F,mp4a.40.2",VIDEO="{group}",FRAME-RATE={fps}']
+                lines += [
+                    f'#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID="{group}",NAME="{label}",AUTOSELECT=YES,DEFAULT=YES',
+                    f"#EXT-X-STREAM-INF:BANDWIDTH={3000000 - 100000 * k},RESOLUTION={size},"
+                    f'CODECS="avc1.4D401F,mp4a.40.2",VIDEO="{group}",FRAME-RATE={fps}',
+                ]
             lines.append(f"{base}/hls/{name}/index.m3u8")
         return "\n".join(lines) + "\n"
 
@@ -231,8 +301,9 @@ class Stub:
                             stub.sleep_seconds += stub.latency
                     payload = json.loads(body)
                     with stub.lock:
-                        stub.requests.append({"path": self.path, "client_id": self.headers.get("Client-ID"),
-                                              "payload": payload})
+                        stub.requests.append(
+                            {"path": self.path, "client_id": self.headers.get("Client-ID"), "payload": payload}
+                        )
                     if urlsplit(self.path).path != "/gql":
                         return self._send(404, b"{}")
                     status, out = stub.gql(payload, self.headers.get("Client-ID") or "")
@@ -251,8 +322,11 @@ class Stub:
                     if stub.missing or m.group(1) != stub.vod_id:
                         return self._send(404, b'[{"error":"Not found","error_code":"vod_manifest_not_found"}]')
                     if stub.sub_only:
-                        return self._send(403, b'[{"url":"","error":"Manifest is restricted",'
-                                               b'"error_code":"vod_manifest_restricted","type":"error"}]')
+                        return self._send(
+                            403,
+                            b'[{"url":"","error":"Manifest is restricted",'
+                            b'"error_code":"vod_manifest_restricted","type":"error"}]',
+                        )
                     return self._send(200, stub.master_playlist(base).encode(), "application/vnd.apple.mpegurl")
                 m = re.fullmatch(r"/hls/([\w]+)/([\w.]+)", parts.path)
                 if m:
@@ -278,8 +352,14 @@ class Stub:
             self.server.server_close()
 
 
-def make_hls(root: Path, ffmpeg: str, renditions: dict[str, tuple[int, int]], seconds: float = 2.0,
-             source: Path | None = None, segment_seconds: int = 1) -> Path:
+def make_hls(
+    root: Path,
+    ffmpeg: str,
+    renditions: dict[str, tuple[int, int]],
+    seconds: float = 2.0,
+    source: Path | None = None,
+    segment_seconds: int = 1,
+) -> Path:
     """HLS VOD streams (H.264 + AAC in MPEG-TS) per rendition, the way Twitch serves them; audio_only has no video.
     Made from `source` (a real video, scaled to each rendition) or, without one, from a test pattern and a tone."""
     for name, (w, h) in renditions.items():
@@ -296,11 +376,44 @@ def make_hls(root: Path, ffmpeg: str, renditions: dict[str, tuple[int, int]], se
         if name == "audio_only":
             codecs = ["-map", "0:a:0", "-c:a", "aac", "-b:a", "64k"]
         else:
-            codecs = [*video, "-c:v", "libx264", "-preset", "ultrafast", "-g", "5", "-pix_fmt", "yuv420p",
-                      "-c:a", "aac", "-b:a", "64k"]
-        subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", *inputs, "-t", str(seconds), *codecs,
-                        "-f", "hls", "-hls_time", str(segment_seconds), "-hls_playlist_type", "vod",
-                        "-hls_segment_filename", str(out / "seg%03d.ts"), str(out / "index.m3u8")], check=True)
+            codecs = [
+                *video,
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "5",
+                "-pix_fmt",
+                "yuv420p",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "64k",
+            ]
+        subprocess.run(
+            [
+                ffmpeg,
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-y",
+                *inputs,
+                "-t",
+                str(seconds),
+                *codecs,
+                "-f",
+                "hls",
+                "-hls_time",
+                str(segment_seconds),
+                "-hls_playlist_type",
+                "vod",
+                "-hls_segment_filename",
+                str(out / "seg%03d.ts"),
+                str(out / "index.m3u8"),
+            ],
+            check=True,
+        )
     return root
 
 
