@@ -264,7 +264,7 @@ def test_truncated_json_is_one_line_error_naming_file_and_position(tmp_path):
 
 def test_text_logs_parse_the_same_in_small_batches(tmp_path, monkeypatch):
     """Batches carry the IRC clock (first message, midnights) and the UTC origin; the spool sorts across them."""
-    from klipstream.chat import importers
+    from klipstream.chat import text_logs
 
     logs = {
         "irc.log": "[23:59:50] <ann> gn\n[23:59:58] <@bob> Kappa\n\n[00:00:10] <ann> past midnight\n"
@@ -274,7 +274,7 @@ def test_text_logs_parse_the_same_in_small_batches(tmp_path, monkeypatch):
     }
     results = {}
     for batch in (100_000, 2, 1):
-        monkeypatch.setattr(importers, "_TEXT_BATCH", batch)
+        monkeypatch.setattr(text_logs, "TEXT_BATCH", batch)
         for name, text in logs.items():
             (tmp_path / name).write_text(text)
             import_chat(tmp_path / name, tmp_path / "o.json", "3")
