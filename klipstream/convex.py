@@ -15,8 +15,12 @@ from typing import Any
 
 import httpx
 
+from . import config as _config
 from .retry import backoff_delay
 from .settings import Settings, get_settings, redact
+
+# this module's settings defaults: the config schema's `convex` section, where they are written once
+_CONVEX = _config.default("convex")
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +41,15 @@ class ConvexClient:
         url: str,
         api_key: str | None = None,
         *,
-        auth_scheme: str = "auto",
-        timeout_s: float = 5.0,
-        attempts: int = 3,
-        backoff_s: float = 0.5,
+        auth_scheme: str = _CONVEX["auth_scheme"],
+        timeout_s: float = _CONVEX["timeout"],
+        attempts: int = _CONVEX["attempts"],
+        backoff_s: float = _CONVEX["backoff_s"],
         max_backoff_s: float = 4.0,
         breaker_after: int = 2,
         breaker_seconds: float = 30.0,
-        status_function: str = "video:updateStatusByTwitchId",
-        urls_function: str = "video:updateUrls",
+        status_function: str = _CONVEX["status_function"],
+        urls_function: str = _CONVEX["urls_function"],
     ):
         self.url = url.rstrip("/")
         self._key = api_key

@@ -16,11 +16,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .. import config as _config
 from ..errors import KlipError
 from ..highlights.contract import validate
 from ..highlights.explain import twitch_timestamp
 from ..io import read_json, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
+
+# this module's settings defaults: the config schema's `clips` section, where they are written once
+_CLIPS = _config.default("clips")
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +43,11 @@ def cut_clips(
     video,
     integrated_json,
     out_dir,
-    top_k: int = 5,
+    top_k: int = _CLIPS["top_k"],
     *,
-    crf: int = 23,
-    preset: str = "veryfast",
-    audio_bitrate: str = "128k",
+    crf: int = _CLIPS["crf"],
+    preset: str = _CLIPS["preset"],
+    audio_bitrate: str = _CLIPS["audio_bitrate"],
     min_score: float | None = None,
 ) -> dict:
     """Cut the `top_k` best highlights (optionally only those scoring >= min_score) into `out_dir`.

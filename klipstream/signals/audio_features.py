@@ -44,11 +44,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import config as _config
 from ..errors import KlipError
 from ..io import read_table, write_csv
 from ..media import SAMPLE_RATE, iter_blocks, wav_info
 from .robust import rolling_robust_z
 from .spectral_pass import SpectralPass
+
+# this module's settings defaults: the config schema's `audio_features` section, where they are written once
+_FEATURES = _config.default("audio_features")
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +89,8 @@ def shout_flags(
     pitch_hz: np.ndarray,
     voiced_share: np.ndarray,
     baseline_seconds: int,
-    shout_loudness_z: float = 2.5,
-    shout_semitones: float = 3.0,
+    shout_loudness_z: float = _FEATURES["shout_loudness_z"],
+    shout_semitones: float = _FEATURES["shout_semitones"],
     min_voiced_share: float = 0.3,
     step: int = 1,
 ) -> np.ndarray:
@@ -109,12 +113,12 @@ def compute_audio_features(
     wav: str | os.PathLike,
     features_csv: str | os.PathLike,
     words_csv: str | os.PathLike | None = None,
-    baseline_seconds: int = 120,
+    baseline_seconds: int = _FEATURES["baseline_seconds"],
     block_seconds: float = 60.0,
-    voicing_threshold: float = 0.6,
+    voicing_threshold: float = _FEATURES["voicing_threshold"],
     silence_db: float = -50.0,
-    shout_loudness_z: float = 2.5,
-    shout_semitones: float = 3.0,
+    shout_loudness_z: float = _FEATURES["shout_loudness_z"],
+    shout_semitones: float = _FEATURES["shout_semitones"],
     threads: int = 1,
 ) -> pd.DataFrame:
     """Stream `wav` once and write the per-second features CSV (columns in COLUMNS); returns the frame.

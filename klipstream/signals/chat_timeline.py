@@ -31,9 +31,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import config as _config
 from ..errors import KlipError
 from ..io import read_table, write_csv
 from .robust import rolling_robust_z
+
+# this module's settings defaults: the config schema's `chat_timeline` section, where they are written once
+_TIMELINE = _config.default("chat_timeline")
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +125,9 @@ def caps_flags(messages: pd.Series) -> np.ndarray:
 def timeline_frame(
     chat: pd.DataFrame,
     duration: float | None = None,
-    bin_seconds: float = 1.0,
-    baseline_seconds: float = 300.0,
-    copypasta_window: float = 30.0,
+    bin_seconds: float = _TIMELINE["bin_seconds"],
+    baseline_seconds: float = _TIMELINE["baseline_seconds"],
+    copypasta_window: float = _TIMELINE["copypasta_window"],
 ) -> pd.DataFrame:
     """The timeline of an already-read sentiment frame (see the module doc for columns)."""
     if bin_seconds <= 0:
@@ -193,9 +197,9 @@ def build_chat_timeline(
     chat_sentiment_csv: str | os.PathLike,
     timeline_csv: str | os.PathLike,
     duration: float | None = None,
-    bin_seconds: float = 1.0,
-    baseline_seconds: float = 300.0,
-    copypasta_window: float = 30.0,
+    bin_seconds: float = _TIMELINE["bin_seconds"],
+    baseline_seconds: float = _TIMELINE["baseline_seconds"],
+    copypasta_window: float = _TIMELINE["copypasta_window"],
 ) -> pd.DataFrame:
     """Read the per-message sentiment CSV and write the chat timeline CSV (atomically); returns the frame.
 

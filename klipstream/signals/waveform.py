@@ -16,13 +16,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import config
 from ..errors import KlipError
 from ..io import atomic_open, atomic_path
 from ..media import iter_blocks, wav_info
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SAMPLES_PER_PIXEL = 1600
+# the waveform section's default, written once in the config schema
+DEFAULT_SAMPLES_PER_PIXEL = config.default("waveform")["samples_per_pixel"]
 
 
 def compute_peaks(

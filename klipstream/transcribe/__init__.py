@@ -12,8 +12,12 @@ import logging
 import os
 from pathlib import Path
 
+from .. import config as _config
 from ..errors import KlipError
 from ..io import write_json
+
+# this module's settings defaults: the config schema's `transcription` section, where they are written once
+_TRANSCRIPTION = _config.default("transcription")
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +66,13 @@ def transcribe(
     wav: str | os.PathLike,
     out_json: str | os.PathLike,
     *,
-    backend: str = "auto",
+    backend: str = _TRANSCRIPTION["backend"],
     threads: int = 2,
-    language: str = "en",
-    model: str = "nova-3",
-    fallback_model: str | None = "nova-2",
-    timeout: float = 600.0,
-    deepgram_url: str = "",
+    language: str = _TRANSCRIPTION["language"],
+    model: str = _TRANSCRIPTION["model"],
+    fallback_model: str | None = _TRANSCRIPTION["fallback_model"],
+    timeout: float = _TRANSCRIPTION["timeout"],
+    deepgram_url: str = _TRANSCRIPTION["deepgram_url"],
     api_key: str | None = None,
     max_attempts: int = 5,
     upload: dict | None = None,

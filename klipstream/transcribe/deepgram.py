@@ -24,10 +24,14 @@ from pathlib import Path
 
 import httpx
 
+from .. import config as _config
 from ..artifacts import content_type as artifact_content_type
 from ..errors import KlipError
 from ..retry import backoff_delay
 from .shape import now_iso
+
+# this module's settings defaults: the config schema's `transcription` section, where they are written once
+_TRANSCRIPTION = _config.default("transcription")
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +85,10 @@ def transcribe_deepgram(
     wav: str | os.PathLike,
     *,
     api_key: str | None,
-    model: str = "nova-3",
-    fallback_model: str | None = "nova-2",
-    language: str = "en",
-    timeout: float = 600.0,
+    model: str = _TRANSCRIPTION["model"],
+    fallback_model: str | None = _TRANSCRIPTION["fallback_model"],
+    language: str = _TRANSCRIPTION["language"],
+    timeout: float = _TRANSCRIPTION["timeout"],
     base_url: str | None = None,
     max_attempts: int = 5,
     backoff_base: float = 2.0,

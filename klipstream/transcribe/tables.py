@@ -10,8 +10,12 @@ import os
 import numpy as np
 import pandas as pd
 
+from .. import config as _config
 from ..errors import KlipError
 from ..io import read_json, write_csv
+
+# this module's settings defaults: the config schema's `segments` section, where they are written once
+_SEGMENTS = _config.default("segments")
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +124,10 @@ def assign_words(
 
 
 def segments_frame(
-    alt: dict, duration: float, window_seconds: float = 60.0, step_seconds: float = 30.0
+    alt: dict,
+    duration: float,
+    window_seconds: float = _SEGMENTS["window_seconds"],
+    step_seconds: float = _SEGMENTS["step_seconds"],
 ) -> pd.DataFrame:
     words = words_frame(alt)
     bounds = window_bounds(duration, window_seconds, step_seconds)
@@ -154,8 +161,8 @@ def transcript_duration(doc: dict, alt: dict) -> float:
 def write_segments(
     transcript_json: str | os.PathLike,
     segments_csv: str | os.PathLike,
-    window_seconds: float = 60.0,
-    step_seconds: float = 30.0,
+    window_seconds: float = _SEGMENTS["window_seconds"],
+    step_seconds: float = _SEGMENTS["step_seconds"],
 ) -> int:
     """Write segments.csv: sliding windows over [0, duration]; return the number of windows."""
     doc, alt = load_transcript(transcript_json)

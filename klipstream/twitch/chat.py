@@ -29,6 +29,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
+from .. import config as _config
 from ..chat.io import ChatWriter
 from ..errors import KlipError
 from ..io import read_json
@@ -38,6 +39,9 @@ from .endpoints import GQL_URL
 from .errors import TwitchRefused
 from .gql import CLI_HINT, CLIENT_ID, GqlClient, fetch_video_info
 from .ids import parse_vod_id
+
+# this module's settings defaults: the config schema's `chat` section, where they are written once
+_CHAT = _config.default("chat")
 
 log = logging.getLogger(__name__)
 
@@ -217,16 +221,16 @@ def split_ranges(start: float, end: float, n: int, min_length: float = 60.0) -> 
 def download_chat(
     vod_id: str,
     dst_json: str | os.PathLike,
-    workers: int = 8,
+    workers: int = _CHAT["workers"],
     *,
-    backend: str = "auto",
+    backend: str = _CHAT["backend"],
     gql_url: str = GQL_URL,
     client_id: str = CLIENT_ID,
     metadata_json: str | os.PathLike | None = None,
     timeout: float = 30.0,
     max_retries: int = 6,
     backoff: float = 1.0,
-    paging: str = "auto",
+    paging: str = _CHAT["paging"],
     start: float = 0.0,
     end: float | None = None,
     bin_dir: str | os.PathLike | None = "bin",

@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from .. import config as _config
 from ..errors import KlipError
 from ..io import atomic_path, write_json
 from ..media import extract_audio, ffmpeg_exe, run_ffmpeg
@@ -31,12 +32,15 @@ from .errors import TwitchError, VodNotFound, VodSubOnly
 from .gql import GqlClient, fetch_video_info
 from .ids import parse_vod_id, vod_url
 
+# this module's settings defaults: the config schema's `download` section, where they are written once
+_DOWNLOAD = _config.default("download")
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "yt-dlp", "twitchdownloader")
 
 
-def format_selector(quality: str = "720p") -> str:
+def format_selector(quality: str = _DOWNLOAD["quality"]) -> str:
     """yt-dlp format selector: the best muxed rendition at or below `quality`, else the nearest
     rendition above it; `source`/`best` take the top one, `audio_only` Twitch's audio rendition."""
     q = str(quality).strip().lower()
@@ -259,14 +263,14 @@ def download_twitch_video(
     vod_id: str,
     dst_mp4: str | os.PathLike,
     metadata_json: str | os.PathLike | None = None,
-    quality: str = "720p",
-    backend: str = "auto",
+    quality: str = _DOWNLOAD["quality"],
+    backend: str = _DOWNLOAD["backend"],
     *,
     endpoints: TwitchEndpoints | None = None,
-    retries: int = 10,
+    retries: int = _DOWNLOAD["retries"],
     timeout: float = 30.0,
-    concurrent_fragments: int = 1,
-    cookies: str = "",
+    concurrent_fragments: int = _DOWNLOAD["concurrent_fragments"],
+    cookies: str = _DOWNLOAD["cookies"],
     bin_dir: str | os.PathLike | None = "bin",
     ydl_options: dict | None = None,
 ) -> dict[str, Any]:
@@ -322,10 +326,10 @@ def download_audio_only(
     metadata_json: str | os.PathLike | None = None,
     *,
     endpoints: TwitchEndpoints | None = None,
-    retries: int = 10,
+    retries: int = _DOWNLOAD["retries"],
     timeout: float = 30.0,
-    concurrent_fragments: int = 1,
-    cookies: str | None = None,
+    concurrent_fragments: int = _DOWNLOAD["concurrent_fragments"],
+    cookies: str | None = _DOWNLOAD["cookies"],
     ydl_options: dict | None = None,
 ) -> dict[str, Any]:
     """Fast path for audio analysis: fetch only Twitch's `audio_only` rendition (about 1/20 of a 720p
