@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +41,24 @@ def atomic_path(dst: str | os.PathLike, suffix: str | None = None) -> Iterator[P
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(dst: str | os.PathLike) -> Iterator[Path]:
+    """Yield a fresh temp folder beside dst; on success it replaces dst (and whatever dst held) as a whole,
+    on error it is deleted: a folder target (clips) is either the previous one or complete."""
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; output folders are meant to be shared
+        if dst.exists():
+            shutil.rmtree(dst)
+        os.replace(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

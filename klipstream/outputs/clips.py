@@ -11,16 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from .. import config as _config
 from ..errors import KlipError
 from ..highlights.contract import validate
 from ..highlights.explain import twitch_timestamp
-from ..io import read_json, write_json
+from ..io import atomic_dir, read_json, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
 
 # this module's settings defaults: the config schema's `clips` section, where they are written once
@@ -65,9 +63,7 @@ def cut_clips(
     chosen = [h for h in doc["highlights"] if min_score is None or h["score"] >= min_score][: int(top_k)]
     source_len = media_duration(video)
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as tmp:
         clips = []
         for i, h in enumerate(chosen, 1):
             start = float(h["start"])
@@ -140,12 +136,5 @@ def cut_clips(
             "clips": clips,
         }
         write_json(tmp / "clips.json", listing)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the clips folder is meant to be shared
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     log.info("clips of %s: %d -> %s", vod, len(clips), out_dir)
     return listing

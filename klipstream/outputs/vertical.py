@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from typing import Any
 
 from ..config import section
 from ..errors import KlipError
-from ..io import read_json, write_json
+from ..io import atomic_dir, read_json, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
 from .captions import Cue, write_cues
 from .clips import media_duration
@@ -97,11 +96,12 @@ def render_vertical(
             log.warning(
                 "vertical clips of %s: captions not burned in: %s; the clips are made without them", vod, reason
             )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    work = Path(tempfile.mkdtemp(prefix=".vertical-work.", dir=out_dir.parent))
     style = {"width": width, "height": height, "font_size": round(height * 0.034), "margin_bottom": round(height * 0.2)}
-    try:
+    with (
+        atomic_dir(out_dir) as tmp,
+        tempfile.TemporaryDirectory(prefix=".vertical-work.", dir=out_dir.parent) as work_name,
+    ):
+        work = Path(work_name)
         made = []
         for i, clip in enumerate(listing["clips"], 1):
             src = (clips_dir / clip["file"]).resolve()
@@ -176,14 +176,5 @@ def render_vertical(
             "clips": made,
         }
         write_json(tmp / "vertical.json", result)
-        os.chmod(tmp, 0o755)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     log.info("vertical clips of %s: %d -> %s", vod, len(made), out_dir)
     return result
