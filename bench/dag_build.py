@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.helpers: the workflow command
+from tests.helpers.workflow import snakemake_command  # noqa: E402
+
 TARGET_SECONDS = 5.0
 NOOP_TARGET_SECONDS = 2.0
 log = logging.getLogger("dag_build")
@@ -49,25 +52,9 @@ def write_vods(work: Path, n: int, video: bool) -> Path:
 
 def dry_run(work: Path, table: Path) -> tuple[float, float, int]:
     """Wall and CPU seconds of one `snakemake --dry-run`, and the number of jobs it planned."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-        "--cores",
-        "2",
-        "--dry-run",
-        "--quiet",
-        "rules",
-        "--config",
-        f"vods={table}",
-        f"status_dir={work / 'status'}",
-    ]
+    cmd = snakemake_command(
+        work, "--dry-run", "--quiet", "rules", "--config", f"vods={table}", f"status_dir={work / 'status'}"
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
@@ -87,20 +74,7 @@ def best_of(work: Path, table: Path, repeat: int) -> tuple[float, float, int]:
 
 def noop(workdir: Path, repeat: int) -> int:
     """`snakemake --dry-run` where every output is up to date (the default targets, the workflow's own config)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-        "--cores",
-        "2",
-        "--dry-run",
-    ]
+    cmd = snakemake_command(workdir, "--dry-run")
     runs = []
     for _ in range(repeat):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)

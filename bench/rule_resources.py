@@ -26,6 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.helpers: the workflow command
+from tests.helpers.workflow import snakemake_command  # noqa: E402
+
 SHARED = ROOT.parent / "shared" / "data"
 log = logging.getLogger("rule_resources")
 
@@ -47,22 +50,7 @@ def collect(work: Path, workload: str) -> pd.DataFrame:
 
 
 def snakemake(work: Path, table: Path, *targets: str) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-        "--cores",
-        "2",
-        *targets,
-        "--config",
-        f"vods={table}",
-    ]
+    cmd = snakemake_command(work, *targets, "--config", f"vods={table}")
     log.info("running %s", " ".join(targets) or "all")
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work)
     if proc.returncode != 0:

@@ -32,23 +32,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.helpers.workflow import slurm_args, snakemake_command  # noqa: E402
+
 VOD = "scale"
 TRANSCRIPT = f"output/raw/transcripts/audio_{VOD}_transcript.json"
 PLUGINS = ROOT / ".ci" / "cluster-plugins"
-SLURM_ARGS = [
-    "--executor",
-    "slurm",
-    "--slurm-status-command",
-    "squeue",
-    "--slurm-init-seconds-before-status-checks",
-    "2",
-    "--slurm-no-account",
-    "--default-resources",
-    "mem_mb=200",
-    "runtime=5",
-    "--jobs",
-    "16",
-]
+SLURM_ARGS = slurm_args(jobs=16)
 
 
 def source_video(tmp: Path, hours: float | None) -> Path:
@@ -118,20 +107,7 @@ def run(n: int, video: Path, speech: float, base: Path, executor: str, cores: in
     work.mkdir()
     (work / "vods.tsv").write_text(f"vod_id\turl\tvideo\tchat\ttitle\n{VOD}\t\t{video}\t\tscaling\n")
     job_seconds = speech / n * (1 + 1e-6)
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        TRANSCRIPT,
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-        "--cores",
-        str(cores),
-    ]
+    cmd = snakemake_command(work, TRANSCRIPT, cores=cores)
     env = {**os.environ, "DEEPGRAM_API_KEY": "", "PYTHONPATH": str(ROOT)}
     if executor == "slurm":
         cmd += SLURM_ARGS

@@ -46,7 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.helpers: the loopback stand-ins
-sys.path.insert(0, str(ROOT))
+from tests.helpers.workflow import snakemake_command  # noqa: E402
 
 VOD = "987654321"
 URL = f"https://www.twitch.tv/videos/{VOD}"
@@ -305,22 +305,7 @@ def job_table(work: Path, wall_start: float) -> list[dict]:
 
 def dag_edges(work: Path, env: dict, config: list[str]) -> dict[str, set[str]]:
     """rule -> rules it depends on, from `snakemake --dag` of the finished run (one VOD: one job per rule)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        f"output/publish/{VOD}_manifest.json",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-        "--dag",
-        "dot",
-        "--config",
-        *config,
-    ]
+    cmd = snakemake_command(work, f"output/publish/{VOD}_manifest.json", "--dag", "dot", "--config", *config)
     dot = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=True).stdout
     names = {m.group(1): m.group(2) for m in re.finditer(r'^\s*(\d+)\[label = "(\w+)', dot, re.M)}
     deps: dict[str, set[str]] = {name: set() for name in names.values()}

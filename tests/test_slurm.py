@@ -15,7 +15,7 @@ import pytest
 
 from klipstream.media import ffmpeg_exe
 from tests.helpers.scale_helpers import INTEGRATED, REAL_CHAT, assert_same_results, cut_chat, slurm_answers, write_table
-from tests.helpers.workflow import ROOT, run_snakemake
+from tests.helpers.workflow import ROOT, run_snakemake, slurm_args
 
 # .ci/run installs the Slurm executor plugin here, beside the venv (see tests/test_cluster_plugins.py for why).
 PLUGINS = ROOT / ".ci" / "cluster-plugins"
@@ -31,20 +31,7 @@ pytestmark = [
 ]
 
 VOD = "slurmchat"
-SLURM_ARGS = [
-    "--executor",
-    "slurm",
-    "--slurm-status-command",
-    "squeue",
-    "--slurm-init-seconds-before-status-checks",
-    "2",
-    "--slurm-no-account",
-    "--default-resources",
-    "mem_mb=200",
-    "runtime=5",
-    "--jobs",
-    "8",
-]
+SLURM_ARGS = slurm_args(jobs=8)
 
 
 def submitted_jobs(text: str) -> dict[str, str]:

@@ -13,11 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def run_snakemake(
-    workdir: Path, *args: str, check: bool = True, env: dict | None = None
-) -> subprocess.CompletedProcess:
-    """Run the repo's workflow in `workdir` (its own output/, logs/, .snakemake/) and return the finished process."""
-    cmd = [
+def snakemake_command(workdir: str | os.PathLike, *args: str, cores: int = 2) -> list[str]:
+    """`snakemake` on the repo's workflow and default config, working in `workdir`, with `args` after it."""
+    return [
         sys.executable,
         "-m",
         "snakemake",
@@ -28,10 +26,41 @@ def run_snakemake(
         "--configfile",
         str(ROOT / "config" / "config.yaml"),
         "--cores",
-        "2",
+        str(cores),
         *args,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=workdir)
+
+
+def slurm_args(jobs: int) -> list[str]:
+    """Snakemake options for the one-node Slurm cluster of CI (.ci/slurm-up.sh): no account, small default
+    resources, squeue for status, at most `jobs` jobs submitted at once."""
+    return [
+        "--executor",
+        "slurm",
+        "--slurm-status-command",
+        "squeue",
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--slurm-no-account",
+        "--default-resources",
+        "mem_mb=200",
+        "runtime=5",
+        "--jobs",
+        str(jobs),
+    ]
+
+
+def run_snakemake(
+    workdir: Path, *args: str, check: bool = True, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run the repo's workflow in `workdir` (its own output/, logs/, .snakemake/) and return the finished process."""
+    proc = subprocess.run(
+        snakemake_command(workdir, *args),
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=workdir,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
