@@ -18,6 +18,19 @@ def _twitch(twitch: Section) -> tuple[dict[str, Any], TwitchEndpoints]:
     return settings, TwitchEndpoints.resolve(settings)
 
 
+def _hls_options(download: Section, twitch: Section) -> dict[str, Any]:
+    """What every yt-dlp download from Twitch takes from the download and twitch sections."""
+    dl = config.section("download", download)
+    tw, endpoints = _twitch(twitch)
+    return {
+        "endpoints": endpoints,
+        "retries": dl["retries"],
+        "timeout": tw["timeout"],
+        "concurrent_fragments": dl["concurrent_fragments"],
+        "cookies": dl["cookies"] or None,
+    }
+
+
 def fetch_video(
     vod_id: str,
     local: Sequence[str],
@@ -37,18 +50,13 @@ def fetch_video(
     from .twitch.video import download_twitch_video
 
     dl = config.section("download", download)
-    tw, endpoints = _twitch(twitch)
     return download_twitch_video(
         url or vod_id,
         video_out,
         metadata_out,
         quality=dl["quality"],
         backend=dl["backend"],
-        endpoints=endpoints,
-        retries=dl["retries"],
-        timeout=tw["timeout"],
-        concurrent_fragments=dl["concurrent_fragments"],
-        cookies=dl["cookies"] or None,
+        **_hls_options(dl, twitch),
     )
 
 
@@ -68,17 +76,7 @@ def fetch_audio(
         return extract_audio(video, wav_out)
     from .twitch.video import download_audio_only
 
-    dl = config.section("download", download)
-    tw, endpoints = _twitch(twitch)
-    download_audio_only(
-        url or vod_id,
-        wav_out,
-        endpoints=endpoints,
-        retries=dl["retries"],
-        timeout=tw["timeout"],
-        concurrent_fragments=dl["concurrent_fragments"],
-        cookies=dl["cookies"] or None,
-    )
+    download_audio_only(url or vod_id, wav_out, **_hls_options(download, twitch))
 
 
 def fetch_chat(
