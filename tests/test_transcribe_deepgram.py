@@ -182,6 +182,7 @@ def test_request_params_auth_and_streamed_body(wav, tmp_path, monkeypatch, caplo
     assert q["model"] == "nova-3" and q["language"] == "en"
     for flag in ("smart_format", "punctuate", "paragraphs", "utterances"):
         assert q[flag] == "true"
+    assert "diarize" not in q  # speaker labels only when asked for (Deepgram bills them)
     assert req["headers"]["authorization"] == f"Token {KEY}"
     assert req["headers"]["content-type"] == "audio/wav"
     assert "transfer-encoding" not in req["headers"]  # streamed with a Content-Length, not chunked
@@ -197,6 +198,13 @@ def test_request_params_auth_and_streamed_body(wav, tmp_path, monkeypatch, caplo
     assert (tmp_path / "w.csv").read_text().splitlines()[5] == "1.3600,1.8400,insane,insane!,0.9899"
     assert (tmp_path / "p.csv").read_text().splitlines()[1] == "0.0800,1.8400,Let's go. That was insane!,5"
     assert (tmp_path / "s.csv").read_text().splitlines()[1] == "0,0.0000,2.0000,5,2.5000,Let's go. That was insane!"
+
+
+def test_diarize_asks_deepgram_for_speaker_labels(wav, tmp_path):
+    with Stub([(200, RESPONSE, 0)]) as stub:
+        transcribe(wav, tmp_path / "t.json", backend="deepgram", api_key=KEY, deepgram_url=stub.url, diarize=True)
+    (req,) = stub.requests
+    assert req["query"]["diarize"] == ["true"]
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,22 @@ def test_deepgram_gets_the_encoded_audio_once(cut, tmp_path):
         }
         assert planned("transcription={offline: {job_seconds: 5}}") == set()
 
+        # Speaker labels: asked for only with diarize; captions then mark each change of speaker.
+        assert "diarize" not in stub.requests[0]["query"]
+        assert planned("transcription={diarize: true}") == {"transcript_transcribe", "transcript_tables"}
+        run_snakemake(
+            tmp_path,
+            "output/exports/cut/cut.srt",
+            "--config",
+            f"vods={table}",
+            "transcription={diarize: true}",
+            env=env,
+        )
+        assert stub.requests[-1]["query"]["diarize"] == "true"
+        srt = (tmp_path / "output/exports/cut/cut.srt").read_text()
+        turns = range(20, stub.requests[-1]["words"], 20)  # the stand-in changes speaker every 20 words
+        assert srt.count(">> ") == len(turns) > 0
+
 
 def test_offline_transcription_runs_as_parts_and_equals_one_job(cut, tmp_path):
     base, table = cut

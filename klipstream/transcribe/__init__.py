@@ -72,6 +72,7 @@ def transcribe(
     model: str = _TRANSCRIPTION["model"],
     fallback_model: str | None = _TRANSCRIPTION["fallback_model"],
     timeout: float = _TRANSCRIPTION["timeout"],
+    diarize: bool = _TRANSCRIPTION["diarize"],
     deepgram_url: str = _TRANSCRIPTION["deepgram_url"],
     api_key: str | None = None,
     max_attempts: int = 5,
@@ -110,6 +111,7 @@ def transcribe(
             fallback_model=fallback_model,
             language=language,
             timeout=timeout,
+            diarize=diarize,
             base_url=deepgram_url or None,
             max_attempts=max_attempts,
         )

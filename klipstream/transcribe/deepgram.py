@@ -89,6 +89,7 @@ def transcribe_deepgram(
     fallback_model: str | None = _TRANSCRIPTION["fallback_model"],
     language: str = _TRANSCRIPTION["language"],
     timeout: float = _TRANSCRIPTION["timeout"],
+    diarize: bool = _TRANSCRIPTION["diarize"],
     base_url: str | None = None,
     max_attempts: int = 5,
     backoff_base: float = 2.0,
@@ -141,6 +142,7 @@ def transcribe_deepgram(
                 punctuate=True,
                 paragraphs=True,
                 utterances=True,
+                diarize=diarize or None,  # None: the parameter is not sent at all
                 request_options={
                     "max_retries": 0,
                     "timeout": timeout,
