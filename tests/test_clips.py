@@ -12,6 +12,7 @@ from klipstream.errors import KlipError
 from klipstream.highlights import integrate
 from klipstream.media import ffmpeg_exe
 from klipstream.outputs.clips import cut_clips, media_duration
+from tests.helpers.media import pattern_video
 
 
 def _frame(path, t: float | None = None) -> np.ndarray:
@@ -45,31 +46,12 @@ def made(tmp_path_factory):
     video = tmp / "v.mp4"
     # 40 s test pattern (moving, with a frame counter) at 25 fps, keyframes only every 10 s so a
     # stream-copy cut would visibly start on the wrong frame
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x120:rate=25:duration=40",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=40",
-            "-c:v",
-            "libx264",
-            "-g",
-            "250",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(video),
-        ],
-        check=True,
+    pattern_video(
+        video,
+        40,
+        pattern="testsrc2=size=160x120:rate=25:duration=40",
+        tone="sine=frequency=440:duration=40",
+        extra=("-g", "250", "-pix_fmt", "yuv420p"),
     )
     n = 40
     loud = np.zeros(n)

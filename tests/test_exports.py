@@ -23,6 +23,7 @@ from klipstream.outputs import chapters, timeline, vertical
 from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.publish import plan
 from tests.helpers.browser import report_inputs
+from tests.helpers.media import pattern_video
 
 VOD = "exp_vod"
 
@@ -171,34 +172,7 @@ def analysed(tmp_path_factory):
         **report_inputs(tmp),
     )
     video = tmp / f"video_{VOD}.mp4"
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=96x54:rate=30000/1001",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=330:sample_rate=16000",
-            "-t",
-            "600",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(video),
-        ],
-        check=True,
-    )
+    pattern_video(video, 600, pattern="testsrc=size=96x54:rate=30000/1001")
     clips = cut_clips(video, tmp / "a.json", tmp / "clips", top_k=3, preset="ultrafast")
     return tmp, doc, video, clips
 

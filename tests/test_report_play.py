@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from klipstream.highlights import integrate
-from klipstream.media import ffmpeg_exe
 from klipstream.outputs.clips import cut_clips
 from klipstream.outputs.report import render_report
 from tests.helpers.browser import CHROMIUM, FLAGS, DevTools, report_inputs
+from tests.helpers.media import pattern_video
 
 VOD = "play_vod"
 
@@ -35,38 +35,8 @@ def built(tmp_path_factory):
         **report_inputs(tmp),
     )
     video = out / "raw" / "videos" / f"video_{VOD}.mp4"
-    video.parent.mkdir(parents=True)
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x90:rate=10",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=f=330:sample_rate=16000",
-            "-t",
-            "600",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "20",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            "-movflags",
-            "+faststart",
-            str(video),
-        ],
-        check=True,
+    pattern_video(
+        video, 600, extra=("-preset", "ultrafast", "-g", "20", "-pix_fmt", "yuv420p", "-movflags", "+faststart")
     )
     clips = cut_clips(
         video, out / "analysis" / f"{VOD}_integrated_analysis.json", out / "clips" / VOD, top_k=2, preset="ultrafast"

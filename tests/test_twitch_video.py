@@ -4,7 +4,6 @@ reached through the configurable Twitch endpoints (klipstream.twitch.endpoints),
 from __future__ import annotations
 
 import json
-import subprocess
 import wave
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from klipstream.twitch import video as twitch_video  # noqa: E402
 from klipstream.twitch.endpoints import TwitchEndpoints  # noqa: E402
 from klipstream.twitch.video import download_audio_only, download_twitch_video, format_selector  # noqa: E402
 from klipstream.video import import_local_video, probe_codecs  # noqa: E402
+from tests.helpers.media import pattern_video
 from tests.helpers.twitch_stub import Stub, make_hls  # noqa: E402
 
 VOD = "123456789"
@@ -118,31 +118,15 @@ def test_format_selector():
 
 
 def _make(path: Path, vcodec: str, acodec: str) -> Path:
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=160x120:rate=10",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=300:sample_rate=22050",
-            "-t",
-            "1",
-            "-c:v",
-            vcodec,
-            "-c:a",
-            acodec,
-            str(path),
-        ],
-        check=True,
+    return pattern_video(
+        path,
+        1,
+        pattern="testsrc=size=160x120:rate=10",
+        tone="sine=frequency=300:sample_rate=22050",
+        vcodec=vcodec,
+        acodec=acodec,
+        extra=(),
     )
-    return path
 
 
 def test_import_local_copy_remux_transcode(tmp_path):
