@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,9 +13,8 @@ import jsonschema
 import pytest
 
 from klipstream.highlights import load_schema
-from klipstream.media import ffmpeg_exe
 from tests.helpers.service import TOKEN, Server, alive
-from tests.helpers.workflow import ROOT, cut_chat, write_table
+from tests.helpers.workflow import ROOT, cut_demo, write_table
 
 pytestmark = pytest.mark.workflow
 
@@ -28,26 +26,7 @@ def server(tmp_path_factory):
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
     work = tmp_path_factory.mktemp("service")
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-i",
-            str(DEMO / "demo.mp4"),
-            "-t",
-            "50",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            str(work / "tiny.mp4"),
-        ],
-        check=True,
-    )
-    cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", 50)
+    cut_demo(work, 50)
     (work / "broken_chat.json").write_text('{"comments": "not a list"}')
     write_table(
         work / "vods.tsv",

@@ -4,13 +4,11 @@ dry-run output, chat-only and video-only VODs, and the errors a user meets first
 from __future__ import annotations
 
 import json
-import subprocess
 
 import jsonschema
 import pytest
 
-from klipstream.media import ffmpeg_exe
-from tests.helpers.workflow import ROOT, cut_chat, planned_jobs, run_snakemake, write_table
+from tests.helpers.workflow import ROOT, cut_demo, planned_jobs, run_snakemake, write_table
 
 pytestmark = pytest.mark.workflow
 
@@ -42,26 +40,7 @@ def tiny(tmp_path_factory):
     if not (DEMO / "demo.mp4").is_file():
         pytest.skip("demo VOD not generated")
     work = tmp_path_factory.mktemp("tiny")
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-i",
-            str(DEMO / "demo.mp4"),
-            "-t",
-            str(TINY_SECONDS),
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-c:a",
-            "aac",
-            str(work / "tiny.mp4"),
-        ],
-        check=True,
-    )
-    cut_chat(DEMO / "demo_chat.json", work / "tiny_chat.json", TINY_SECONDS)
+    cut_demo(work, TINY_SECONDS)
     table = write_table(work / "vods.tsv", [("tiny", "", str(work / "tiny.mp4"), str(work / "tiny_chat.json"), "Tiny")])
     return work, table
 

@@ -82,6 +82,22 @@ def write_table(path, rows):
     return path
 
 
+def cut_demo(work: Path, seconds: float, name: str = "tiny") -> tuple[Path, Path]:
+    """The demo VOD's first `seconds` as `work/{name}.mp4` (re-encoded, so the cut is exact) and its chat as
+    `work/{name}_chat.json`."""
+    from klipstream.media import ffmpeg_exe
+
+    video, chat = work / f"{name}.mp4", work / f"{name}_chat.json"
+    demo = ROOT / "data" / "demo"
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(demo / "demo.mp4"), "-t", str(seconds)]
+        + ["-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(video)],
+        check=True,
+    )
+    cut_chat(demo / "demo_chat.json", chat, seconds)
+    return video, chat
+
+
 def cut_chat(src, dst, seconds):
     """Keep the comments of the first `seconds` of a TwitchDownloader chat JSON."""
     doc = json.loads(src.read_text())
