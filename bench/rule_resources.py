@@ -27,6 +27,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.helpers: the workflow command
+from tests.helpers.media import looped_demo  # noqa: E402
 from tests.helpers.workflow import snakemake_command  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -74,7 +75,6 @@ def run_demo(base: Path) -> pd.DataFrame:
 
 
 def run_large(base: Path, hours: float) -> pd.DataFrame:
-    from klipstream.media import ffmpeg_exe
 
     chat = SHARED / "chat" / "fuslie_4h.txt"
     if not chat.is_file():
@@ -83,23 +83,7 @@ def run_large(base: Path, hours: float) -> pd.DataFrame:
     work.mkdir()
     long_mp4 = work / "long.mp4"
     log.info("looping the demo video to %.1f h (stream copy)", hours)
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-stream_loop",
-            "-1",
-            "-i",
-            str(ROOT / "data/demo/demo.mp4"),
-            "-t",
-            str(int(hours * 3600)),
-            "-c",
-            "copy",
-            str(long_mp4),
-        ],
-        check=True,
-    )
+    looped_demo(long_mp4, hours)
     table = write_table(
         work / "vods.tsv",
         [("chat4h", "", "", chat, "fuslie 4h chat"), ("video4h", "", long_mp4, "", "looped demo video")],

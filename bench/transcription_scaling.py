@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.helpers.media import looped_demo  # noqa: E402
 from tests.helpers.workflow import slurm_args, snakemake_command  # noqa: E402
 
 VOD = "scale"
@@ -44,27 +45,7 @@ def source_video(tmp: Path, hours: float | None) -> Path:
     demo = ROOT / "data" / "demo" / "demo.mp4"
     if not hours:
         return demo
-    from klipstream.media import ffmpeg_exe
-
-    out = tmp / f"demo_{hours:g}h.mp4"
-    subprocess.run(
-        [
-            ffmpeg_exe(),
-            "-v",
-            "error",
-            "-stream_loop",
-            "-1",
-            "-i",
-            str(demo),
-            "-t",
-            str(int(hours * 3600)),
-            "-c",
-            "copy",
-            str(out),
-        ],
-        check=True,
-    )
-    return out
+    return looped_demo(tmp / f"demo_{hours:g}h.mp4", hours)
 
 
 def speech_seconds(video: Path, tmp: Path) -> float:

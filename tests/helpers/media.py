@@ -48,3 +48,15 @@ def pattern_video(
         check=True,
     )
     return path
+
+
+def looped_demo(path: Path, hours: float) -> Path:
+    """`path`: the demo VOD's video looped to `hours` (stream copy: seconds of work for a long test VOD)."""
+    demo = Path(__file__).resolve().parents[2] / "data" / "demo" / "demo.mp4"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(demo), "-t", str(int(hours * 3600))]
+        + ["-c", "copy", str(path)],
+        check=True,
+    )
+    return path
