@@ -236,6 +236,7 @@ _PER_VOD = frozenset(key for key, a in ARTIFACTS.items() if a.per_vod)
 
 # The analysis tables the integration reads, by the names its inputs have (a subset of the keys above).
 INTEGRATION_INPUTS = (
+    "transcript_json",  # provenance: the transcription backend and model
     "words_csv",
     "chat_sentiment_csv",
     "chat_timeline_csv",

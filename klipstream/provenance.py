@@ -63,47 +63,45 @@ def file_hashes(paths) -> list[dict[str, str]]:
 
 
 def chat_models(models_dir: str | os.PathLike | None = None) -> list[dict[str, str]]:
-    """The chat emotion/sentiment models (`*.skops`) the chat step loads, with their hashes."""
+    """The trained chat emotion/sentiment models (`*.skops`) with their hashes, when the chat scorer uses them
+    (their blend weight is above 0); else []: the lexicon scorer alone loads no model."""
+    from .emotions.chat import BLEND
     from .emotions.chat_model import DEFAULT_MODELS_DIR
 
+    if BLEND.model_weight <= 0:
+        return []
     return file_hashes(Path(models_dir or DEFAULT_MODELS_DIR).glob("*.skops"))
 
 
-def transcription(words_csv: str | os.PathLike | None) -> dict[str, Any] | None:
-    """{backend, model, version} from the transcript JSON beside the words table (its `metadata.model_info`,
-    which both Deepgram and the offline backend write at the top of the file: read without parsing the rest)."""
-    if not words_csv:
-        return None
-    words_csv = Path(words_csv)
-    transcript = words_csv.with_name(words_csv.name.replace("_words.csv", "_transcript.json"))
-    if not transcript.is_file():
+def transcription(transcript_json: str | os.PathLike | None) -> dict[str, Any] | None:
+    """{backend, model, version} from the transcript JSON's `metadata.model_info`, which both Deepgram and the
+    offline backend write at the top of the file: read without parsing the rest."""
+    if not transcript_json or not Path(transcript_json).is_file():
         return None
     try:
-        with open(transcript, "rb") as fh:
+        with open(transcript_json, "rb") as fh:
             for _, info in ijson.kvitems(fh, "metadata.model_info"):
                 return {"backend": info.get("arch"), "model": info.get("name"), "version": info.get("version")}
     except (ijson.JSONError, OSError, AttributeError) as exc:
-        log.warning("cannot read the transcription model from %s: %s", transcript, exc)
+        log.warning("cannot read the transcription model from %s: %s", transcript_json, exc)
     return None
 
 
-def speech_emotions(speech_sentiment_csv: str | os.PathLike | None) -> dict[str, int] | None:
-    """How many speech windows each scorer rated ({model name: windows}): the LLM model, or the offline lexicon."""
-    if not speech_sentiment_csv or not Path(speech_sentiment_csv).is_file():
+def speech_emotions(speech_models: pd.Series | None) -> dict[str, int] | None:
+    """How many speech windows each scorer rated ({model name: windows}), from the speech sentiment table's
+    `model` column: the LLM model, or the offline lexicon."""
+    if speech_models is None:
         return None
-    try:
-        models = pd.read_csv(speech_sentiment_csv, usecols=["model"], dtype=str)["model"].fillna("")
-    except (ValueError, OSError):
-        return None
-    return {str(k): int(v) for k, v in models.value_counts().sort_index().items()}
+    counts = speech_models.fillna("").astype(str).value_counts().sort_index()
+    return {str(k): int(v) for k, v in counts.items()}
 
 
-def provenance(*, audio: bool, chat: bool, words_csv=None, speech_sentiment_csv=None) -> dict[str, Any]:
+def provenance(*, audio: bool, chat: bool, transcript_json=None, speech_models: pd.Series | None = None) -> dict:
     """The tools and models behind an integrated analysis built from a VOD's audio side and/or chat side."""
     return {
         "python": platform.python_version(),
         "ffmpeg": ffmpeg_info() if audio else None,
         "chat_models": chat_models() if chat else [],
-        "transcription": transcription(words_csv),
-        "speech_emotions": speech_emotions(speech_sentiment_csv),
+        "transcription": transcription(transcript_json),
+        "speech_emotions": speech_emotions(speech_models),
     }

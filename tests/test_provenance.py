@@ -13,16 +13,17 @@ from klipstream.transcribe.shape import build_response
 from tests.helpers.workflow import ROOT
 
 
-def test_provenance_names_ffmpeg_models_and_scorers(tmp_path):
-    words = tmp_path / "audio_v_words.csv"
-    words.write_text("start_time,end_time,word\n")
+def test_provenance_names_ffmpeg_models_and_scorers(tmp_path, monkeypatch):
+    from klipstream.emotions import chat as chat_scorer
+
+    transcript = tmp_path / "audio_v_transcript.json"
     doc = build_response([], 10.0, backend="deepgram", model="nova-3", model_version="2024-01-01", sha256="0" * 64)
-    (tmp_path / "audio_v_transcript.json").write_text(json.dumps(doc))
-    speech = tmp_path / "s.csv"
-    pd.DataFrame(
-        {"start_time": [0, 30, 60], "model": ["meta-llama/Meta-Llama-3.1-8B-Instruct"] * 2 + ["offline-lexicon-v1"]}
-    ).to_csv(speech, index=False)
-    prov = provenance(audio=True, chat=True, words_csv=words, speech_sentiment_csv=speech)
+    transcript.write_text(json.dumps(doc))
+    speech_models = pd.Series(["meta-llama/Meta-Llama-3.1-8B-Instruct"] * 2 + ["offline-lexicon-v1"])
+    # the shipped chat scorer is the lexicon alone: no model file is loaded, so none is named
+    assert provenance(audio=False, chat=True)["chat_models"] == []
+    monkeypatch.setattr(chat_scorer, "BLEND", chat_scorer.Blend(model_weight=0.3))
+    prov = provenance(audio=True, chat=True, transcript_json=transcript, speech_models=speech_models)
     assert Path(prov["ffmpeg"]["path"]).is_file() and prov["ffmpeg"]["version"].startswith("ffmpeg version")
     assert "-cpuflags 0" in prov["ffmpeg"]["audio_decode"]
     models = {m["file"]: m["sha256"] for m in prov["chat_models"]}

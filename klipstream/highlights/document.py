@@ -70,6 +70,7 @@ def integrate(
     audio_sentiment_csv=None,
     audio_highlights_csv=None,
     words_csv=None,
+    transcript_json=None,
     params: dict | None = None,
 ) -> dict:
     """Fuse what exists of a VOD's signals into the integrated analysis JSON and return the document. The inputs are
@@ -216,8 +217,8 @@ def integrate(
             "provenance": provenance(
                 audio=features_csv is not None,
                 chat=chat_timeline_csv is not None,
-                words_csv=words_csv,
-                speech_sentiment_csv=speech_sentiment_csv,
+                transcript_json=transcript_json,
+                speech_models=speech["model"] if speech is not None and "model" in speech else None,
             ),
         },
         "duration": _r(duration),
