@@ -39,25 +39,25 @@ def run_vod(args: argparse.Namespace) -> str:
     return workflow.vod_id_of(args.vod, workflow.table_vod_ids(table))
 
 
-def snakemake_command(args: argparse.Namespace) -> list[str]:
+def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
-    workdir = run_workdir(args) if args.workdir else None  # absolute: Snakemake runs from inside it
     return workflow.snakemake_command(
-        run_vod(args),
+        vod or run_vod(args),
         stage,
         args.cores,
-        workdir=workdir,
+        workdir=run_workdir(args) if args.workdir else None,  # absolute: Snakemake runs from inside it
         options=["--dry-run"] if args.dry_run else [],
         config=run_config(args),
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cmd, vod, workdir = snakemake_command(args), run_vod(args), run_workdir(args)
+    config, workdir, vod = run_config(args), run_workdir(args), run_vod(args)
+    cmd = snakemake_command(args, vod)
     workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is a new folder for the outputs
-    status_dir = workflow.config_value(run_config(args), "status_dir")
+    status_dir = workflow.config_value(config, "status_dir")
     before = (read_status(vod, workdir / status_dir) or {}).get("updated_at")
-    if not args.dry_run and workflow.clear_stale_lock(workdir, run_config(args)):
+    if not args.dry_run and workflow.clear_stale_lock(workdir, config):
         print(f"klipstream: removed the Snakemake lock a stopped run left in {workdir}", file=sys.stderr)
     print("+ " + shlex.join(cmd), flush=True)
     code = subprocess.call(cmd, cwd=workdir)
@@ -73,6 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             else f" (snakemake exit code {code}; see its output above)"
         )
         print(f"klipstream: VOD {vod} failed{cause}", file=sys.stderr)
+        if not fresh and (hint := workflow.lock_holders_hint(workdir, config)):
+            print(f"klipstream: {hint}", file=sys.stderr)
         return code
     print(f"klipstream: VOD {vod} done; results in {workdir}:")
     for name, path in workflow.results_of(vod, workdir, status_dir).items():

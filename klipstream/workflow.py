@@ -161,25 +161,35 @@ def live_snakemake(workdir: str | os.PathLike) -> list[int] | None:
 
 def clear_stale_lock(workdir: str | os.PathLike, config: list[str] | tuple[str, ...] = (), wait: float = 0.0) -> bool:
     """Before a run: if a dead run (kill -9, a crash, a power cut) left its lock in `workdir`, remove it with
-    `snakemake --unlock` and return True. A lock held by a live Snakemake is kept: KlipError naming the process and
-    how to clear the lock. `wait` seconds are given to processes of a stopped run that are still exiting.
-    Used by `klipstream run` and by the service when it starts."""
+    `snakemake --unlock` and return True. While a live Snakemake works in the folder (or where processes cannot be
+    seen) the lock is left alone and False returned: Snakemake itself refuses a second run only when the two share
+    outputs, so another VOD can be built beside a running one. `wait` seconds are given to processes of a stopped
+    run that are still exiting. Used by `klipstream run` and by the service when it starts."""
     if not lock_files(workdir):
         return False
     workdir = Path(workdir).resolve()
-    unlock = f"cd {shlex.quote(str(workdir))} && {shlex.join(unlock_command(workdir, config))}"
     alive, deadline = live_snakemake(workdir), time.monotonic() + wait
     while alive and time.monotonic() < deadline:
         time.sleep(0.2)
         alive = live_snakemake(workdir)
-    if alive:
-        raise KlipError(
-            f"{workdir} is locked by a running Snakemake (pid {', '.join(map(str, alive))}): wait for it "
-            f"to end, or stop it and unlock with: {unlock}"
-        )
-    if alive is None:  # other processes cannot be seen here: say what to do if Snakemake refuses
-        raise KlipError(f"{workdir} has a Snakemake lock; if no other run uses this folder, unlock with: {unlock}")
+    if alive != []:  # a live run holds it, or nobody can tell: Snakemake decides
+        return False
     done = subprocess.run(unlock_command(workdir, config), cwd=workdir, capture_output=True, text=True)
     if done.returncode != 0 or lock_files(workdir):
+        unlock = f"cd {shlex.quote(str(workdir))} && {shlex.join(unlock_command(workdir, config))}"
         raise KlipError(f"could not remove the stale Snakemake lock in {workdir}; unlock with: {unlock}")
     return True
+
+
+def lock_holders_hint(workdir: str | os.PathLike, config: list[str] | tuple[str, ...] = ()) -> str | None:
+    """After a failed run: one line naming the live Snakemake that holds a lock in `workdir` (the likely reason
+    Snakemake refused to start), or how to unlock when a lock is left and nobody can be seen holding it."""
+    if not lock_files(workdir):
+        return None
+    workdir = Path(workdir).resolve()
+    alive = live_snakemake(workdir)
+    if alive:
+        pids = ", ".join(map(str, alive))
+        return f"{workdir} is locked by a running Snakemake (pid {pids}) building the same outputs: wait for it to end"
+    unlock = f"cd {shlex.quote(str(workdir))} && {shlex.join(unlock_command(workdir, config))}"
+    return f"{workdir} has a Snakemake lock; if no other run uses this folder, unlock with: {unlock}"
