@@ -14,7 +14,7 @@ import yaml
 
 from . import vods
 from .artifacts import EXPORTS_DIR, stage_targets, target
-from .errors import KlipError
+from .errors import BadVodReference, KlipError
 from .twitch.ids import parse_vod_id
 
 WORKFLOW_DIR = Path(__file__).resolve().parent.parent
@@ -69,14 +69,14 @@ def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
         return parse_vod_id(ref)
     except KlipError as exc:
         if ref.isdigit():  # a numeric id Twitch cannot have, e.g. 0
-            raise
+            raise BadVodReference("not a valid Twitch VOD id: {ref}", ref) from exc
         bad_reference = exc
     if _TABLE_ID.fullmatch(ref):
         if table_ids is None:
             return ref
-        raise KlipError(f"VOD {ref!r} is not in the VOD table and is not a numeric Twitch VOD id")
-    raise KlipError(
-        f"not a Twitch VOD URL or VOD id: {ref!r} (expected https://www.twitch.tv/videos/ID or ID)"
+        raise BadVodReference("VOD {ref} is not in the VOD table and is not a numeric Twitch VOD id", ref)
+    raise BadVodReference(
+        "not a Twitch VOD URL or VOD id: {ref} (expected https://www.twitch.tv/videos/ID or ID)", ref
     ) from bad_reference
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .. import __version__, workflow
 from .. import status as status_store
 from ..artifacts import target
-from ..errors import KlipError
+from ..errors import BadVodReference, KlipError
 from .guard import MAX_BODY_BYTES, Guard
 from .runner import JobRunner, status_dir
 from .store import TERMINAL, JobStore, QueueFull
@@ -103,14 +103,6 @@ def validation_detail(exc: RequestValidationError) -> str:
     where = "".join(ch if ch.isprintable() else "?" for ch in where)
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return f"{where}: {' '.join(str(err.get('msg', 'invalid')).split())[:200]}{more}"
-
-
-def reference_error(exc: KlipError, field: str, ref: str) -> str:
-    """A bad `url`/`vod_id` message that names the field instead of repeating what was sent."""
-    text = str(exc)
-    for shown in {repr(ref), repr(ref.strip())}:
-        text = text.replace(shown, f"`{field}`")
-    return f"{field}: {text}"
 
 
 def create_app(
@@ -207,8 +199,10 @@ def create_app(
         ref = request.url if request.url is not None else request.vod_id
         try:
             vod = workflow.vod_id_of(ref, workflow.table_vod_ids(table))
-        except KlipError as exc:
-            raise HTTPException(422, reference_error(exc, field, ref)) from None
+        except BadVodReference as exc:  # named by its field: what the client sent is never echoed
+            raise HTTPException(422, f"{field}: {exc.naming(f'`{field}`')}") from None
+        except KlipError as exc:  # the VOD table itself is unreadable: the server's problem, named without the request
+            raise HTTPException(500, str(exc)) from None
         try:
             job, created = store.submit(vod, ref, request.stage, max_queued=max_queue)
         except QueueFull as full:
