@@ -170,12 +170,12 @@ def record_urls(
 ) -> dict[str, Any]:
     """Store file URLs in the status document (`urls`) and push them to Convex (`video:updateUrls`); never raises
     for Convex trouble (recorded in `convex_errors`)."""
-    doc = update(vod, status_dir, urls=dict(urls))
+    doc = _safe_update(vod, status_dir, urls=dict(urls))
     client = _client(convex) if push else None
     if client is not None and urls:
         error, _ = _push(client, "update_urls", vod, dict(urls))
         if error:
-            doc = update(
+            doc = _safe_update(
                 vod,
                 status_dir,
                 convex_error={"at": _now(), "function": client.urls_function, "urls": sorted(urls), "error": error},

@@ -212,3 +212,14 @@ def test_unwritable_status_folder_neither_hides_the_error_nor_silences_convex(mo
     # and a status report alone returns what it knows instead of raising
     doc = status.report("909", "Analyzing", status_dir=unwritable, convex=None)
     assert doc["status"] == "Analyzing" and doc["unrecorded"] is True
+
+
+def test_recording_urls_in_an_unwritable_status_folder_still_pushes_them(monkeypatch, tmp_path):
+    (tmp_path / "blocker").write_text("not a folder")
+    unwritable = tmp_path / "blocker" / "status"
+    urls = {"integratedAnalysisUrl": "https://storage.example/a.json"}
+    with ConvexStub() as stub:
+        _convex_env(monkeypatch, stub.url)
+        doc = status.record_urls("909", urls, unwritable)
+    assert doc["unrecorded"] is True
+    assert [b["args"]["urls"] for b in stub.calls("video:updateUrls")] == [urls]
