@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config import section
 from ..errors import KlipError
-from ..io import atomic_path, read_json, read_table, write_json
+from ..io import atomic_dir, atomic_path, read_json, read_table, write_json
 
 log = logging.getLogger(__name__)
 
@@ -231,30 +231,27 @@ def write_captions(
     if clip_captions_dir is None:
         return listing
     out = Path(clip_captions_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.iterdir():
-        if old.is_file():
-            old.unlink()  # a clip that is gone must not keep its captions
-    if clips_dir is not None:
-        index = Path(clips_dir) / "clips.json"
-        if not index.is_file():
-            raise KlipError(f"captions of {vod}: no clips.json in {clips_dir}")
-        for clip in read_json(index)["clips"]:
-            stem = Path(clip["file"]).stem
-            span = float(clip["end"]) - float(clip["start"])
-            clip_cues = build_cues(clip_words(words, float(clip["start"]), float(clip["end"])), settings, span=span)
-            write_cues(clip_cues, out / f"{stem}.srt", out / f"{stem}.vtt")
-            listing["clips"].append(
-                {
-                    "rank": clip["rank"],
-                    "clip": clip["file"],
-                    "srt": f"{stem}.srt",
-                    "vtt": f"{stem}.vtt",
-                    "start": clip["start"],
-                    "end": clip["end"],
-                    "cues": len(clip_cues),
-                }
-            )
-    write_json(out / "captions.json", listing)
+    with atomic_dir(out) as tmp:  # whole or not at all; a clip that is gone keeps no captions
+        if clips_dir is not None:
+            index = Path(clips_dir) / "clips.json"
+            if not index.is_file():
+                raise KlipError(f"captions of {vod}: no clips.json in {clips_dir}")
+            for clip in read_json(index)["clips"]:
+                stem = Path(clip["file"]).stem
+                span = float(clip["end"]) - float(clip["start"])
+                clip_cues = build_cues(clip_words(words, float(clip["start"]), float(clip["end"])), settings, span=span)
+                write_cues(clip_cues, tmp / f"{stem}.srt", tmp / f"{stem}.vtt")
+                listing["clips"].append(
+                    {
+                        "rank": clip["rank"],
+                        "clip": clip["file"],
+                        "srt": f"{stem}.srt",
+                        "vtt": f"{stem}.vtt",
+                        "start": clip["start"],
+                        "end": clip["end"],
+                        "cues": len(clip_cues),
+                    }
+                )
+        write_json(tmp / "captions.json", listing)
     log.info("captions of %s: %d clips -> %s", vod or words_csv, len(listing["clips"]), out)
     return listing
