@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,7 @@ def detect_text(lines: pd.Series) -> str | None:
     return best if scores[best] >= 0.5 else None
 
 
+@dataclass
 class TextClock:
     """What a text log's time base carries from one batch of lines to the next."""
 
@@ -88,9 +90,7 @@ class TextClock:
     days: int = 0  # IRC: midnights passed
 
 
-def text_frame(
-    lines: pd.Series, fmt: str, created_at: str | None, first_line: int, clock: TextClock
-) -> tuple[pd.DataFrame, int]:
+def text_frame(lines: pd.Series, fmt: str, first_line: int, clock: TextClock) -> tuple[pd.DataFrame, int]:
     """One batch of a text log -> (frame `line, time, user, message`, lines skipped); vectorised."""
     parts = lines.str.extract(TEXT_FORMATS[fmt])
     ok = parts.notna().any(axis=1) & parts["msg"].notna()
@@ -159,7 +159,7 @@ def spool_text(path: Path, fmt: str, vod_id: str, created_at: str | None) -> Spo
         clock.origin = pd.Timestamp(created_at) if created_at else earliest_stamp(path)
     with open_text(path) as fh:
         while batch := [line.rstrip("\n") for line in itertools.islice(fh, TEXT_BATCH)]:
-            frame, bad = text_frame(pd.Series(batch, dtype="str"), fmt, created_at, first_line, clock)
+            frame, bad = text_frame(pd.Series(batch, dtype="str"), fmt, first_line, clock)
             skipped, first_line = skipped + bad, first_line + len(batch)
             stamps = (base + pd.to_timedelta(frame["time"], unit="s")).dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             ids = f"{vod_id}-" + frame["line"].astype(str)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import subprocess
 from pathlib import Path
 
 from .. import config as _config
@@ -19,7 +17,8 @@ from ..errors import KlipError
 from ..highlights.contract import validate
 from ..highlights.explain import twitch_timestamp
 from ..io import atomic_dir, read_json, write_json
-from ..media import ffmpeg_exe, run_ffmpeg
+from ..media import run_ffmpeg
+from ..video import probe_duration
 
 # this module's settings defaults: the config schema's `clips` section, where they are written once
 _CLIPS = _config.default("clips")
@@ -29,12 +28,7 @@ log = logging.getLogger(__name__)
 
 def media_duration(path: str | os.PathLike) -> float | None:
     """Container duration in seconds as ffmpeg reports it (None when it reports none)."""
-    proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True, text=True)
-    m = re.search(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)", proc.stderr)
-    if not m:
-        return None
-    h, mi, s = m.groups()
-    return int(h) * 3600 + int(mi) * 60 + float(s)
+    return probe_duration(path) or None
 
 
 def cut_clips(

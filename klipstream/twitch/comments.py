@@ -95,12 +95,3 @@ def fetch_page_raw(
     edges = comments.get("edges") or []
     last_cursor = edges[-1].get("cursor") if edges else None
     return video, edges, last_cursor, bool((comments.get("pageInfo") or {}).get("hasNextPage"))
-
-
-def fetch_page(
-    client: GqlClient, vod_id: str, *, offset: int | None = None, cursor: str | None = None
-) -> tuple[list[dict], str | None, bool]:
-    """One page of comments: (contract comments, cursor of the last edge, hasNextPage)."""
-    video, edges, last_cursor, has_next = fetch_page_raw(client, vod_id, offset=offset, cursor=cursor)
-    out = [c for c in (convert_node(e.get("node") or {}, video, vod_id) for e in edges) if c is not None]
-    return out, last_cursor, has_next
