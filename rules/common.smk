@@ -244,7 +244,7 @@ def get_all_targets():
 
 
 RUN_STAGES = {}  # VOD -> the furthest stage this run builds for it (raw, analysis)
-ANALYSIS_RULES = {"analysis_integrate", "report_render", "clips_cut"}
+RAW_DIR = "output/raw/"  # jobs that write only here are the raw stage; any other output is analysis or beyond
 
 
 def mark_queued():
@@ -252,7 +252,8 @@ def mark_queued():
     for job in workflow.dag.needrun_jobs():
         vod = job.wildcards.get("vod")
         if vod is not None and RUN_STAGES.get(vod) != "analysis":
-            RUN_STAGES[vod] = "analysis" if job.rule.name in ANALYSIS_RULES else "raw"
+            raw = all(str(path).startswith(RAW_DIR) for path in job.output)
+            RUN_STAGES[vod] = "raw" if raw else "analysis"
     for vod in sorted(RUN_STAGES):
         status_store.report(
             vod,

@@ -190,6 +190,10 @@ def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path
         text=True,
     )
     assert "Completed up to analysis" in done.stdout
+    # a run that only adds an export is past the raw stage too (its only job writes under output/exports)
+    run_snakemake(tmp_path, "output/exports/chatonly/chatonly_chapters.txt", "--config", "vods=vods.tsv")
+    doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
+    assert (doc["status"], doc["stage"]) == ("Completed", "analysis")
     run_snakemake(tmp_path, "--config", "vods=vods.tsv")
     doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
     assert (doc["status"], doc["step"], doc["stage"]) == ("Completed", "publish", None)
