@@ -168,9 +168,12 @@ def lexicon_scores(texts: pd.Series, counts: dict | None = None) -> pd.DataFrame
 
 
 def vader_compound(texts: pd.Series) -> np.ndarray:
-    """VADER compound in [-1, 1]; a Python loop inside vaderSentiment, so use it for few, long texts."""
+    """VADER compound in [-1, 1]; a Python loop inside vaderSentiment, so each distinct text is scored once
+    (overlapping speech windows share their sentences, chat repeats itself)."""
     analyzer = _vader()
-    return np.array([analyzer.polarity_scores(t)["compound"] if t else 0.0 for t in texts.fillna("").astype(str)])
+    codes, distinct = pd.factorize(pd.Series(texts, dtype=object).fillna("").astype(str))
+    scores = np.array([analyzer.polarity_scores(t)["compound"] if t else 0.0 for t in distinct], dtype=float)
+    return scores[codes] if len(codes) else np.zeros(0)
 
 
 @functools.lru_cache(maxsize=1)
