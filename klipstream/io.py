@@ -4,6 +4,7 @@ so a failed or killed job never leaves a half-written file that looks finished."
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -70,6 +71,15 @@ def atomic_open(dst: str | os.PathLike, mode: str = "w", **kwargs: Any):
         kwargs.setdefault("newline", "")
     with atomic_path(dst) as tmp, open(tmp, mode, **kwargs) as fh:
         yield fh
+
+
+def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks (a 10-hour WAV is never in memory)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def write_json(dst: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:

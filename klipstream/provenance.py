@@ -10,7 +10,6 @@ step used (the workflow's bin/ first on PATH, else the system's, else the imagei
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import platform
@@ -20,6 +19,8 @@ from typing import Any
 
 import ijson
 import pandas as pd
+
+from .io import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +45,8 @@ def ffmpeg_info(exe: str | None = None) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime: float) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _sha256(path: str, size: int, mtime: float) -> str:  # size and mtime: a changed file is hashed again
+    return file_sha256(path)
 
 
 def file_hashes(paths) -> list[dict[str, str]]:

@@ -138,6 +138,16 @@ def lock_files(workdir: str | os.PathLike) -> list[Path]:
     return sorted((Path(workdir) / ".snakemake" / "locks").glob("*.lock"))
 
 
+def is_snakemake(pid: int | str) -> bool:
+    """True while `pid` is a live Snakemake process (not a zombie, not an unrelated process that reused the pid)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X") and b"snakemake" in cmdline
+
+
 def live_snakemake(workdir: str | os.PathLike) -> list[int] | None:
     """Pids of live processes of a Snakemake run in `workdir` (its main process or its jobs: whatever works in
     that folder and names snakemake in its command line); None where /proc cannot tell (not Linux)."""
@@ -149,13 +159,12 @@ def live_snakemake(workdir: str | os.PathLike) -> list[int] | None:
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
-            if Path(os.readlink(entry / "cwd")) != workdir or b"snakemake" not in (entry / "cmdline").read_bytes():
+            if Path(os.readlink(entry / "cwd")) != workdir:
                 continue
-            if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
-                continue
-        except (OSError, IndexError):
+        except OSError:
             continue
-        pids.append(int(entry.name))
+        if is_snakemake(entry.name):
+            pids.append(int(entry.name))
     return sorted(pids)
 
 

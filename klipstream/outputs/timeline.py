@@ -15,6 +15,7 @@ the separate packages otio-cmx3600-adapter and otio-fcp-adapter; a missing one i
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 import re
@@ -54,8 +55,9 @@ def probe_video(path: str | os.PathLike) -> dict[str, float | None]:
     return {"fps": fps, "duration": duration}
 
 
+@functools.lru_cache(maxsize=1)
 def otio_module():
-    """opentimelineio, checked for the adapters this module writes through."""
+    """opentimelineio, checked (once) for the adapters this module writes through."""
     try:
         import opentimelineio as otio
     except ImportError as exc:  # pragma: no cover - a dependency of the package

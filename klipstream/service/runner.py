@@ -301,24 +301,14 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
         os.killpg(pid, sig)
 
 
-def _is_snakemake(pid: int) -> bool:
-    """True while `pid` is a live Snakemake (not a zombie, not an unrelated process that reused the pid)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, IndexError):
-        return False
-    return stat[0] not in ("Z", "X") and b"snakemake" in cmdline
-
-
 async def _stop_leftover(pid: int | None, grace: float) -> None:
     """Wait for a crashed server's Snakemake to finish stopping (it got SIGTERM from _die_with_parent) before a
     new attempt unlocks the workdir; SIGKILL it after `grace` seconds."""
-    if not pid or not _is_snakemake(pid):
+    if not pid or not workflow.is_snakemake(pid):
         return
     _signal_group(pid, signal.SIGTERM)
     deadline = asyncio.get_running_loop().time() + grace
-    while _is_snakemake(pid) and asyncio.get_running_loop().time() < deadline:
+    while workflow.is_snakemake(pid) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.2)
-    if _is_snakemake(pid):
+    if workflow.is_snakemake(pid):
         _signal_group(pid, signal.SIGKILL)

@@ -17,9 +17,10 @@ import sys
 import time
 
 from ..errors import KlipError
+from ..io import file_sha256
 from ..media import SAMPLE_RATE, wav_info
 from .chunking import FRAME_SECONDS, ChunkPlan, frame_energy_db, iter_chunk_audio, plan_chunks
-from .shape import build_response, file_sha256
+from .shape import build_response
 
 log = logging.getLogger(__name__)
 

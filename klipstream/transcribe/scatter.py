@@ -16,10 +16,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import KlipError
-from ..io import read_json, write_json
+from ..io import file_sha256, read_json, write_json
 from .chunking import FRAME_SECONDS, ChunkPlan, frame_energy_db, group_chunks, plan_chunks
 from .offline import MODEL_NAME, check_wav, decode_chunks, offline_response
-from .shape import file_sha256
 
 log = logging.getLogger(__name__)
 

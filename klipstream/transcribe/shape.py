@@ -8,8 +8,6 @@ That is crude but real, and it is all a pause-based recogniser can honestly clai
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import uuid
 from collections.abc import Sequence
 
@@ -27,14 +25,6 @@ _PRONOUN_I = {"i", "i'm", "i've", "i'll", "i'd"}
 
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(block):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def boundaries(words: Sequence[Word], pause: float) -> np.ndarray:
