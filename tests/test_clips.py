@@ -116,3 +116,15 @@ def test_cut_clips_missing_video_names_file(made, tmp_path):
     with pytest.raises(KlipError, match="nope.mp4"):
         cut_clips(tmp_path / "nope.mp4", tmp / "a.json", tmp_path / "o")
     assert media_duration(made[1]) == pytest.approx(40.0, abs=0.1)
+
+
+def test_a_missing_or_broken_clips_listing_is_one_line_naming_it(tmp_path):
+    from klipstream.errors import KlipError
+    from klipstream.outputs.clips import read_listing
+
+    for content in (None, "{not json"):
+        if content is not None:
+            (tmp_path / "clips.json").write_text(content)
+        with pytest.raises(KlipError) as info:
+            read_listing(tmp_path)
+        assert str(tmp_path / "clips.json") in str(info.value) and "\n" not in str(info.value)

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import section
-from ..errors import KlipError
-from ..io import atomic_dir, atomic_path, read_json, read_table, write_json
+from ..io import atomic_dir, atomic_path, read_table, write_json
+from .clips import read_listing
 
 log = logging.getLogger(__name__)
 
@@ -233,10 +233,7 @@ def write_captions(
     out = Path(clip_captions_dir)
     with atomic_dir(out) as tmp:  # whole or not at all; a clip that is gone keeps no captions
         if clips_dir is not None:
-            index = Path(clips_dir) / "clips.json"
-            if not index.is_file():
-                raise KlipError(f"captions of {vod}: no clips.json in {clips_dir}")
-            for clip in read_json(index)["clips"]:
+            for clip in read_listing(clips_dir)["clips"]:
                 stem = Path(clip["file"]).stem
                 span = float(clip["end"]) - float(clip["start"])
                 clip_cues = build_cues(clip_words(words, float(clip["start"]), float(clip["end"])), settings, span=span)

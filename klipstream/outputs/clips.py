@@ -31,6 +31,15 @@ def media_duration(path: str | os.PathLike) -> float | None:
     return probe_duration(path) or None
 
 
+def read_listing(clips_dir: str | os.PathLike) -> dict:
+    """The `clips.json` that cut_clips wrote in `clips_dir`; a missing or unreadable one is one line naming it."""
+    index = Path(clips_dir) / "clips.json"
+    try:
+        return read_json(index)
+    except (OSError, ValueError) as exc:
+        raise KlipError(f"cannot read the clips listing {index}: {type(exc).__name__}: {exc}") from None
+
+
 def cut_clips(
     video,
     integrated_json,

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import KlipError
 from ..highlights.contract import validate
 from ..io import atomic_open, read_json
+from .clips import read_listing
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +53,7 @@ def media_links(out_html, clips_dir=None, video=None) -> dict:
 
     clips = {}
     if clips_dir:
-        index = Path(clips_dir) / "clips.json"
-        try:
-            listing = read_json(index)
-        except (OSError, ValueError) as exc:
-            raise KlipError(f"cannot read the clips listing {index}: {exc}") from exc
-        for clip in listing.get("clips", []):
+        for clip in read_listing(clips_dir).get("clips", []):
             clips[str(clip["rank"])] = {
                 "src": rel(Path(clips_dir) / clip["file"]),
                 "start": clip["start"],

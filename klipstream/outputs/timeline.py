@@ -29,6 +29,7 @@ from ..errors import KlipError
 from ..highlights.contract import validate
 from ..io import atomic_open, atomic_path, read_json
 from ..media import ffmpeg_exe
+from .clips import read_listing
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +253,7 @@ def export_timelines(
     fps = float(probe["fps"] or opts["fallback_fps"])
     selects = None
     if clips_dir is not None:
-        index = Path(clips_dir) / "clips.json"
-        if not index.is_file():
-            raise KlipError(f"timelines of {doc['vod_id']}: no clips.json in {clips_dir}")
-        selects = read_json(index)["clips"]
+        selects = read_listing(clips_dir)["clips"]
     moments, cut = build_timelines(doc, fps, duration=probe["duration"], video=video, selects=selects, top_k=top_k)
     file_name = Path(video).name if video else f"video_{doc['vod_id']}.mp4"
     write_timeline(moments, moments_base, file_name, fps)

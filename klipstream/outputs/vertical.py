@@ -19,10 +19,10 @@ from typing import Any
 
 from ..config import section
 from ..errors import KlipError
-from ..io import atomic_dir, read_json, write_json
+from ..io import atomic_dir, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
 from .captions import Cue, write_cues
-from .clips import media_duration
+from .clips import media_duration, read_listing
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,7 @@ def render_vertical(
     """Render `{clip}_vertical.mp4` for every clip of clips.json into `out_dir`, plus `vertical.json`."""
     opts = section("vertical", settings)
     clips_dir, out_dir = Path(clips_dir), Path(out_dir)
-    index = clips_dir / "clips.json"
-    if not index.is_file():
-        raise KlipError(f"vertical clips of {vod}: no clips.json in {clips_dir}")
-    listing = read_json(index)
+    listing = read_listing(clips_dir)
     vod = vod or listing.get("vod_id", "")
     width, height = frame_size(opts["height"])
     burn, reason = bool(opts["burn_captions"]), None
