@@ -19,14 +19,10 @@ from typing import Any
 
 import ijson
 import pandas as pd
+from orjson import loads as _loads  # parses comment lines several times faster than the stdlib
 
 from ..errors import KlipError
 from ..io import atomic_open
-
-try:  # optional: orjson parses comment lines several times faster
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - depends on the environment
-    _loads = json.loads
 
 log = logging.getLogger(__name__)
 

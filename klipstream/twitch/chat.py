@@ -17,7 +17,6 @@ memory does not grow with the size of the chat.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -28,6 +27,8 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from .. import config as _config
 from ..chat.io import ChatWriter
@@ -45,13 +46,9 @@ _CHAT = _config.default("chat")
 
 log = logging.getLogger(__name__)
 
-try:  # orjson writes comments about 2x faster than the stdlib
-    import orjson
 
-    def _encode(obj: Any) -> str:
-        return orjson.dumps(obj).decode()
-except ImportError:  # pragma: no cover - depends on the environment
-    _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False, separators=(",", ":")).encode
+def _encode(obj: Any) -> str:
+    return orjson.dumps(obj).decode()  # about 2x faster than the stdlib
 
 
 # ------------------------------------------------------------------ ranges
