@@ -175,3 +175,26 @@ def test_agreement_f1():
     g = he.agreement(a, b)
     assert (g["matched"], g["precision"], g["recall"], g["same_kind"]) == (2, 2 / 3, 1.0, 1)
     assert g["f1"] == pytest.approx(0.8)
+
+
+# ----------------------------------------------------------------------------------------------- overlay stress set
+
+
+def test_overlay_stacks_layers_and_shifts_labels_with_them(tmp_path):
+    spec = importlib.util.spec_from_file_location("overlay_chat", ROOT / "bench" / "overlay_chat.py")
+    oc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(oc)
+    log = tmp_path / "chat.txt"  # one message at 10 s, 110 s, 210 s, 250 s: layers of 100 s
+    log.write_text(
+        "".join(
+            f"[0:{m:02d}:{s:02d}] user{i}: msg{i}\n" for i, (m, s) in enumerate([(0, 10), (1, 50), (3, 30), (4, 10)])
+        )
+    )
+    lab = pd.DataFrame(
+        {"vod_id": ["v", "v", "v", "w"], "start": [5.0, 105.0, 230.0, 5.0], "end": [15.0, 120.0, 240.0, 9.0]}
+    )
+    chat, out_labels = oc.overlay(log, "v", lab, 100.0, 2, tmp_path / "out")
+    rows = [json.loads(line.rstrip(",\n")) for line in chat.read_text().splitlines()[1:] if line.startswith("{")]
+    assert [(r["_id"].rsplit("-", 1)[1], r["content_offset_seconds"]) for r in rows] == [("L0", 10.0), ("L1", 10.0)]
+    got = pd.read_csv(out_labels)
+    assert got.to_dict("list") == {"vod_id": ["v_x2", "v_x2"], "start": [5.0, 5.0], "end": [15.0, 20.0]}
