@@ -15,6 +15,9 @@ from string import Formatter
 # local chat log or a URL, and "video" when the video itself is fetched (not with Twitch's audio-only download).
 AUDIO, CHAT, VIDEO, ANY = "audio", "chat", "video", "any"
 EXPORTS_DIR = "output/exports/{vod}"
+# transcription.upload.format, the one list of them: the upload files below are named by it, transcribe.upload adds
+# each one's codec, and the config schema's enum is checked against it (tests/test_config.py).
+UPLOAD_FORMATS = ("opus", "flac")
 
 
 @dataclass(frozen=True)
@@ -47,9 +50,8 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact("video", "output/raw/videos/video_{vod}.mp4", VIDEO, "raw", "videoUrl"),
         Artifact("metadata", "output/raw/{vod}_metadata.json", VIDEO),
         Artifact("audio", "output/raw/audio/audio_{vod}.wav", AUDIO, "raw", "audioUrl"),
-        # what Deepgram receives (transcription.upload_format): the WAV encoded once, kept for reruns, not published
-        Artifact("upload_flac", "output/raw/audio/audio_{vod}.flac", AUDIO),
-        Artifact("upload_opus", "output/raw/audio/audio_{vod}.opus", AUDIO),
+        # what Deepgram receives (transcription.upload.format): the WAV encoded once, kept for reruns, not published
+        *(Artifact(f"upload_{fmt}", f"output/raw/audio/audio_{{vod}}.{fmt}", AUDIO) for fmt in UPLOAD_FORMATS),
         # offline transcription in parts: the plan (pause-cut chunks in groups) and one partial transcript per group
         Artifact("transcript_plan", "output/raw/transcripts/parts/{vod}/plan.json", AUDIO),
         Artifact("transcript_part", "output/raw/transcripts/parts/{vod}/part_{part}.json", AUDIO),
@@ -256,7 +258,7 @@ def target(key: str, vod: str | None = None, **fields: object) -> str:
 
 
 def upload_key(upload_format: str) -> str:
-    """The artifact Deepgram receives for a `transcription.upload_format` (flac, opus)."""
+    """The artifact Deepgram receives for a `transcription.upload.format` (UPLOAD_FORMATS)."""
     key = f"upload_{upload_format}"
     if key not in ARTIFACTS:
         raise ValueError(f"no upload artifact for format {upload_format!r}")
