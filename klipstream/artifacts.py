@@ -1,4 +1,4 @@
-"""Every file klipstream makes for a VOD, defined once: its path pattern, its stage, which side of the VOD it needs,
+"""Every file klipstream makes for a VOD, defined once: its path pattern, which side of the VOD it needs,
 the bucket role it is published to and the Convex field that carries its URL.
 
 The rules take their output paths from here (`target(key)` in rules/common.smk), `klipstream run` and the service
@@ -14,15 +14,16 @@ from string import Formatter
 # What a VOD must have for an artifact to exist. A VOD "has" audio with a local video or a Twitch URL, chat with a
 # local chat log or a URL, and "video" when the video itself is fetched (not with Twitch's audio-only download).
 AUDIO, CHAT, VIDEO, ANY = "audio", "chat", "video", "any"
-STAGES = ("raw", "analysis", "report", "clips", "exports", "publish")
 EXPORTS_DIR = "output/exports/{vod}"
+# transcription.upload.format, the one list of them: the upload files below are named by it, transcribe.upload adds
+# each one's codec, and the config schema's enum is checked against it (tests/test_config.py).
+UPLOAD_FORMATS = ("opus", "flac")
 
 
 @dataclass(frozen=True)
 class Artifact:
     key: str  # the name a rule's input/output uses, and the kind recorded in the publish manifest
     path: str  # relative to the workdir, with {vod}
-    stage: str
     needs: str
     bucket: str | None = None  # bucket role (raw, transcripts, chatlogs, analysis); None: not published
     url_field: str | None = None  # the field of Convex's `video:updateUrls` that receives its URL
@@ -46,19 +47,17 @@ class Artifact:
 ARTIFACTS: dict[str, Artifact] = {
     a.key: a
     for a in (
-        Artifact("video", "output/raw/videos/video_{vod}.mp4", "raw", VIDEO, "raw", "videoUrl"),
-        Artifact("metadata", "output/raw/{vod}_metadata.json", "raw", VIDEO),
-        Artifact("audio", "output/raw/audio/audio_{vod}.wav", "raw", AUDIO, "raw", "audioUrl"),
-        # what Deepgram receives (transcription.upload_format): the WAV encoded once, kept for reruns, not published
-        Artifact("upload_flac", "output/raw/audio/audio_{vod}.flac", "raw", AUDIO),
-        Artifact("upload_opus", "output/raw/audio/audio_{vod}.opus", "raw", AUDIO),
+        Artifact("video", "output/raw/videos/video_{vod}.mp4", VIDEO, "raw", "videoUrl"),
+        Artifact("metadata", "output/raw/{vod}_metadata.json", VIDEO),
+        Artifact("audio", "output/raw/audio/audio_{vod}.wav", AUDIO, "raw", "audioUrl"),
+        # what Deepgram receives (transcription.upload.format): the WAV encoded once, kept for reruns, not published
+        *(Artifact(f"upload_{fmt}", f"output/raw/audio/audio_{{vod}}.{fmt}", AUDIO) for fmt in UPLOAD_FORMATS),
         # offline transcription in parts: the plan (pause-cut chunks in groups) and one partial transcript per group
-        Artifact("transcript_plan", "output/raw/transcripts/parts/{vod}/plan.json", "raw", AUDIO),
-        Artifact("transcript_part", "output/raw/transcripts/parts/{vod}/part_{part}.json", "raw", AUDIO),
+        Artifact("transcript_plan", "output/raw/transcripts/parts/{vod}/plan.json", AUDIO),
+        Artifact("transcript_part", "output/raw/transcripts/parts/{vod}/part_{part}.json", AUDIO),
         Artifact(
             "transcript_json",
             "output/raw/transcripts/audio_{vod}_transcript.json",
-            "raw",
             AUDIO,
             "transcripts",
             "transcriptJsonUrl",
@@ -66,7 +65,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "words_csv",
             "output/raw/transcripts/audio_{vod}_words.csv",
-            "raw",
             AUDIO,
             "transcripts",
             "transcriptWordUrl",
@@ -74,7 +72,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "paragraphs_csv",
             "output/raw/transcripts/audio_{vod}_paragraphs.csv",
-            "raw",
             AUDIO,
             "transcripts",
             "transcriptParagraphUrl",
@@ -83,23 +80,17 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "segments_csv",
             "output/raw/transcripts/audio_{vod}_segments.csv",
-            "raw",
             AUDIO,
             "transcripts",
             "transcriptUrl",
         ),
-        Artifact(
-            "waveform_png", "output/raw/waveforms/audio_{vod}_waveform.png", "raw", AUDIO, "raw", "audiowaveImageUrl"
-        ),
+        Artifact("waveform_png", "output/raw/waveforms/audio_{vod}_waveform.png", AUDIO, "raw", "audiowaveImageUrl"),
         # peaks.js JSON: what the frontend's player draws
-        Artifact(
-            "waveform_json", "output/raw/waveforms/audio_{vod}_waveform.json", "raw", AUDIO, "raw", "audiowaveUrl"
-        ),
-        Artifact("chat_json", "output/raw/chat/{vod}_chat.json", "raw", CHAT, "chatlogs", "chatUrl"),
+        Artifact("waveform_json", "output/raw/waveforms/audio_{vod}_waveform.json", AUDIO, "raw", "audiowaveUrl"),
+        Artifact("chat_json", "output/raw/chat/{vod}_chat.json", CHAT, "chatlogs", "chatUrl"),
         Artifact(
             "chat_sentiment_csv",
             "output/analysis/chat/{vod}_chat_sentiment.csv",
-            "analysis",
             CHAT,
             "analysis",
             "chatSentimentUrl",
@@ -107,7 +98,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "chat_timeline_csv",
             "output/analysis/chat/{vod}_chat_timeline.csv",
-            "analysis",
             CHAT,
             "analysis",
             "chatTimelineUrl",
@@ -115,16 +105,14 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "chat_highlights_csv",
             "output/analysis/chat/{vod}_highlight_analysis.csv",
-            "analysis",
             CHAT,
             "analysis",
             "chatHighlightsUrl",
         ),
-        Artifact("chat_activity_png", "output/analysis/chat/{vod}_chat_activity.png", "analysis", CHAT, "analysis"),
+        Artifact("chat_activity_png", "output/analysis/chat/{vod}_chat_activity.png", CHAT, "analysis"),
         Artifact(
             "audio_features_csv",
             "output/analysis/audio/{vod}_features.csv",
-            "analysis",
             AUDIO,
             "analysis",
             "audioFeaturesUrl",
@@ -133,7 +121,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "audio_sentiment_csv",
             "output/analysis/audio/{vod}_sentiment.csv",
-            "analysis",
             AUDIO,
             "analysis",
             "transcriptAnalysisUrl",
@@ -141,29 +128,26 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "audio_highlights_csv",
             "output/analysis/audio/{vod}_highlights.csv",
-            "analysis",
             AUDIO,
             "analysis",
             "audioHighlightsUrl",
         ),
-        Artifact("audio_loudness_png", "output/analysis/audio/{vod}_loudness.png", "analysis", AUDIO, "analysis"),
+        Artifact("audio_loudness_png", "output/analysis/audio/{vod}_loudness.png", AUDIO, "analysis"),
         Artifact(
             "integrated_json",
             "output/analysis/{vod}_integrated_analysis.json",
-            "analysis",
             ANY,
             "analysis",
             "analysisUrl",
         ),
-        Artifact("report_html", "output/report/{vod}.html", "report", ANY, "analysis", "reportUrl"),
+        Artifact("report_html", "output/report/{vod}.html", ANY, "analysis", "reportUrl"),
         # a folder: its clips.json gets clipsUrl; object names {vod}/clips/{file}
-        Artifact("clips_dir", "output/clips/{vod}", "clips", VIDEO, "analysis", "clipsUrl", folder="clips"),
+        Artifact("clips_dir", "output/clips/{vod}", VIDEO, "analysis", "clipsUrl", folder="clips"),
         # editor hand-offs (rules/exports.smk, docs/exports.md)
         *(
             Artifact(
                 f"{cut}_{fmt}",
                 f"output/exports/{{vod}}/{{vod}}_{cut}.{ext}",
-                "exports",
                 ANY,
                 "analysis",
                 f"{cut}{field}Url",
@@ -175,7 +159,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "chapters_txt",
             "output/exports/{vod}/{vod}_chapters.txt",
-            "exports",
             ANY,
             "analysis",
             "chaptersUrl",
@@ -184,7 +167,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "moments_csv",
             "output/exports/{vod}/{vod}_moments.csv",
-            "exports",
             ANY,
             "analysis",
             "momentsCsvUrl",
@@ -193,7 +175,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "captions_srt",
             "output/exports/{vod}/{vod}.srt",
-            "exports",
             AUDIO,
             "transcripts",
             "captionsSrtUrl",
@@ -202,7 +183,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "captions_vtt",
             "output/exports/{vod}/{vod}.vtt",
-            "exports",
             AUDIO,
             "transcripts",
             "captionsVttUrl",
@@ -211,7 +191,6 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "clip_captions_dir",
             "output/exports/{vod}/captions",
-            "exports",
             VIDEO,
             "analysis",
             "clipCaptionsUrl",
@@ -221,14 +200,13 @@ ARTIFACTS: dict[str, Artifact] = {
         Artifact(
             "vertical_dir",
             "output/exports/{vod}/vertical",
-            "exports",
             VIDEO,
             "analysis",
             "verticalClipsUrl",
             folder="vertical",
             switch="vertical",
         ),
-        Artifact("manifest", "output/publish/{vod}_manifest.json", "publish", ANY),
+        Artifact("manifest", "output/publish/{vod}_manifest.json", ANY),
     )
 }
 
@@ -280,7 +258,7 @@ def target(key: str, vod: str | None = None, **fields: object) -> str:
 
 
 def upload_key(upload_format: str) -> str:
-    """The artifact Deepgram receives for a `transcription.upload_format` (flac, opus)."""
+    """The artifact Deepgram receives for a `transcription.upload.format` (UPLOAD_FORMATS)."""
     key = f"upload_{upload_format}"
     if key not in ARTIFACTS:
         raise ValueError(f"no upload artifact for format {upload_format!r}")

@@ -291,6 +291,23 @@ def test_text_logs_parse_the_same_in_small_batches(tmp_path, monkeypatch):
     assert results["u.txt"][0]["time"] == [0.0, 30.0, 90.0]  # second 0: the earliest stamp in the file
 
 
+def test_a_text_log_is_sniffed_once(tmp_path, monkeypatch):
+    """A text log that starts like JSON (`[0:00:05] ...`) is recognised as text once, not again for parsing."""
+    from klipstream.chat import text_logs
+
+    calls = []
+    detect = text_logs.detect_text
+    monkeypatch.setattr(text_logs, "detect_text", lambda lines: calls.append(1) or detect(lines))
+    td = tmp_path / "td.txt"
+    td.write_text("[0:00:05] Ann: hello there\n[0:00:07] Bob: yo\n")
+    assert import_chat(td, tmp_path / "o.json", "3")["format"] == "twitchdownloader_txt"
+    assert len(calls) == 1
+    calls.clear()
+    irc = tmp_path / "irc.log"
+    irc.write_text("[23:59:50] <ann> gn\n")
+    assert import_chat(irc, tmp_path / "o.json", "3")["format"] == "irc" and len(calls) == 1
+
+
 def test_messages_outside_the_vod_are_dropped_and_counted(tmp_path):
     """One line at 99999:00:00 or an offset of 1e12 s must not sink the VOD: dropped at import, counted."""
     td = tmp_path / "chat.txt"

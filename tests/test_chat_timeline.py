@@ -149,7 +149,7 @@ def test_bad_inputs_raise_one_line_errors(tmp_path):
         build_chat_timeline(tmp_path / "short.csv", tmp_path / "t.csv")
     assert not (tmp_path / "t.csv").exists()
     epoch = chat_table([(1.7e9, "a", "hi", 0, False, 0.0, 0.0)])  # an epoch timestamp, not an offset
-    with pytest.raises(KlipError, match="beyond 7 days"):
+    with pytest.raises(KlipError, match="beyond 48 h"):
         timeline_frame(epoch)
 
 
@@ -200,3 +200,12 @@ def test_a_few_messages_far_beyond_the_vod_are_dropped_not_fatal():
     rows = [(t, "a", "hi", 0, False, 0.0, 0.0) for t in (1.0, 2.0, 3.0)] + [(1e12, "b", "late", 0, False, 0.0, 0.0)]
     frame = timeline_frame(chat_table(rows))
     assert len(frame) == 4 and frame["messages"].sum() == 3
+
+
+def test_the_timeline_drops_late_chat_at_the_import_limit():
+    """The timeline's limit is chat import's 48 h, not a second rule: 49 h is dropped, 47 h is kept."""
+    rows = [(t, "a", "hi", 0, False, 0.0, 0.0) for t in (1.0, 2.0, 3.0)]
+    late = timeline_frame(chat_table(rows + [(49 * 3600.0, "b", "late", 0, False, 0.0, 0.0)]))
+    assert len(late) == 4 and late["messages"].sum() == 3
+    kept = timeline_frame(chat_table(rows + [(47 * 3600.0, "b", "late", 0, False, 0.0, 0.0)]))
+    assert len(kept) == 47 * 3600 + 1 and kept["messages"].sum() == 4

@@ -55,3 +55,13 @@ def test_a_misspelt_top_level_key_stops_snakemake_with_one_line(tmp_path):
     proc = run_snakemake(tmp_path, "-n", "--config", "vod=my.tsv", check=False)
     assert proc.returncode != 0
     assert "unknown config key vod (did you mean vods?)" in (proc.stdout + proc.stderr).splitlines()
+
+
+def test_upload_formats_are_one_list():
+    """The schema's enum is static YAML: it must name the formats the code has files and codecs for, in order."""
+    from klipstream.artifacts import UPLOAD_FORMATS, target, upload_key
+    from klipstream.transcribe.upload import FORMATS
+
+    enum = config.schema()["properties"]["transcription"]["properties"]["upload"]["properties"]["format"]["enum"]
+    assert enum == list(UPLOAD_FORMATS) == list(FORMATS) == ["opus", "flac"]
+    assert target(upload_key("flac"), "7") == "output/raw/audio/audio_7.flac" and FORMATS["flac"].suffix == ".flac"

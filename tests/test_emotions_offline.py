@@ -174,6 +174,20 @@ def _speech_case(tmp_path):
     return seg
 
 
+def test_speech_scoring_reads_the_features_once(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from klipstream.emotions import speech
+
+    for name in ("NEBIUS_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    _speech_case(tmp_path)
+    reads, read_csv = [], pd.read_csv
+    monkeypatch.setattr(pd, "read_csv", lambda path, *a, **k: reads.append(str(path)) or read_csv(path, *a, **k))
+    speech.score_windows(tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv", backend="offline")
+    assert reads.count(str(tmp_path / "f.csv")) == 1
+
+
 def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
     from klipstream.emotions import delivery, speech
 
@@ -184,7 +198,9 @@ def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
         tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv", words_csv=tmp_path / "w.csv", backend="offline"
     )
     ev = delivery.window_events(
-        seg["start_time"].to_numpy(), seg["end_time"].to_numpy(), delivery.per_second(tmp_path / "f.csv")
+        seg["start_time"].to_numpy(),
+        seg["end_time"].to_numpy(),
+        delivery.per_second(delivery.read_features(tmp_path / "f.csv")),
     )
     assert ev["event_time"].tolist() == [0.0, 60.0, 100.0] and ev["event_arousal"].tolist() == [0.0, 1.0, 0.5]
     # window 0: no event, plain sentences -> neutral

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,15 @@ def check_file(path: Path) -> Path:
     return path
 
 
+def sniff(path: Path) -> tuple[str, dict, Iterator[Any] | None]:
+    """(format, metadata, JSON entries or None for a text log): the content is looked at once."""
+    opened = open_json(path)
+    return opened if opened is not None else (text_format(path), {}, None)
+
+
 def detect_format(src: str | os.PathLike) -> str:
     """Name of the chat format of `src` (raises a one-line KlipError listing the supported ones)."""
-    path = check_file(Path(src))
-    opened = open_json(path)
-    return opened[0] if opened is not None else text_format(path)
+    return sniff(check_file(Path(src)))[0]
 
 
 def import_chat(
@@ -55,13 +60,10 @@ def import_chat(
     Keyword metadata fills what the log itself does not say. Returns {"format", "comments"}."""
     path = check_file(Path(src))
     vod_id = str(vod_id)
-    meta: dict[str, Any] = {}
-    opened = open_json(path)
-    if opened is not None:
-        fmt, meta, entries = opened
+    fmt, meta, entries = sniff(path)
+    if entries is not None:
         spool = spool_json(entries, fmt, path, vod_id)
     else:
-        fmt = text_format(path)
         spool = spool_text(path, fmt, vod_id, created_at) if fmt != "empty" else Spool()
     end = length if length is not None else meta.get("length") or 0.0
     # A message outside the VOD is a broken line (a unit mix-up, a corrupt stamp), not a reason to lose the VOD.

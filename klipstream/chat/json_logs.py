@@ -16,7 +16,7 @@ import ijson
 from ..errors import KlipError
 from .io import EPOCH_ISO, NotJson, json_error_text, json_layout, make_comment, open_binary
 from .spool import Spool
-from .text_logs import head_is_text, unknown_format
+from .text_logs import head_format, unknown_format
 
 log = logging.getLogger(__name__)
 
@@ -180,23 +180,24 @@ def json_meta(members: dict) -> dict[str, Any]:
     }
 
 
-def open_json(path: Path) -> tuple[str, dict, Iterator[Any]] | None:
-    """(format, metadata, entries) of a JSON chat file, or None when it is not JSON."""
+def open_json(path: Path) -> tuple[str, dict, Iterator[Any] | None] | None:
+    """(format, metadata, entries) of a JSON chat file; (text format, {}, None) for a text log that starts like
+    JSON (sniffed here, so not again); None when it is not JSON."""
     try:
         layout, members = json_layout(path)
     except NotJson:
         return None
     if layout == "no_comment_list":
         raise unknown_format(path)
-    if layout == "lines" and head_is_text(path):  # e.g. `{user} said hi` lines
-        return None
+    if layout == "lines" and (text := head_format(path)):  # e.g. `{user} said hi` lines
+        return text, {}, None
     entries = json_entries(path, layout)
     sample: list = []
     try:
         sample.extend(itertools.islice(entries, SAMPLE))
     except ijson.JSONError as exc:
-        if head_is_text(path):  # a text log that starts like JSON: `[0:00:05] user: hi`
-            return None
+        if text := head_format(path):  # a text log that starts like JSON: `[0:00:05] user: hi`
+            return text, {}, None
         raise KlipError(f"chat file {path} looks like JSON but does not parse: {json_error_text(exc)}") from exc
     fmt = json_format(layout, members, sample, path)
     return fmt, json_meta(members), itertools.chain(sample, entries)

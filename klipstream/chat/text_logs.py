@@ -68,8 +68,9 @@ def head(path: Path, lines: int = 200) -> list[str]:
         return [line.rstrip("\n") for line in itertools.islice(fh, lines)]
 
 
-def head_is_text(path: Path) -> bool:
-    return detect_text(pd.Series(head(path), dtype="str")) is not None
+def head_format(path: Path) -> str | None:
+    """The text layout most of the first lines match, or None."""
+    return detect_text(pd.Series(head(path), dtype="str"))
 
 
 def detect_text(lines: pd.Series) -> str | None:

@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..io import read_table
+
 log = logging.getLogger(__name__)
 
 EVENT_BEFORE = 4.0  # seconds of words before an event's peak second
@@ -40,13 +42,22 @@ NEG_SCALE = 0.3  # valence at which words count as fully negative
 FLAT = 0.2  # below this the event words carry no feeling of their own
 
 
-def per_second(features_csv: str | Path | None) -> pd.DataFrame:
-    """`time, arousal, laughter, loudness_z` per second (empty when the features are unknown)."""
+FEATURE_COLUMNS = ("time", "rms_db", "loudness_z", "shout", "laughter")  # what speech scoring uses of features.csv
+
+
+def read_features(features_csv: str | Path | None) -> pd.DataFrame | None:
+    """The columns of features.csv that speech scoring uses, read once (None when the features are unknown)."""
     if features_csv is None or not Path(features_csv).is_file():
+        if features_csv is not None:
+            log.warning("audio features %s not found; windows scored without loudness", features_csv)
+        return None
+    return read_table(features_csv, "audio features", ["time", "rms_db"], usecols=lambda c: c in FEATURE_COLUMNS)
+
+
+def per_second(feat: pd.DataFrame | None) -> pd.DataFrame:
+    """`time, arousal, laughter, loudness_z` per second from `read_features` (empty when the features are unknown)."""
+    if feat is None:
         return pd.DataFrame({"time": [], "arousal": [], "laughter": [], "loudness_z": []})
-    head = pd.read_csv(features_csv, nrows=0).columns
-    cols = [c for c in ("time", "loudness_z", "shout", "laughter") if c in head]
-    feat = pd.concat(pd.read_csv(features_csv, usecols=cols, chunksize=200_000), ignore_index=True)
     feat = feat.sort_values("time", kind="stable").reset_index(drop=True)
     zero = pd.Series(0.0, index=feat.index)
     z = feat.get("loudness_z", zero).fillna(0.0).to_numpy(dtype=float)

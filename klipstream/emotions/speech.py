@@ -73,14 +73,11 @@ def read_segments(path: str | Path) -> pd.DataFrame:
     return seg
 
 
-def window_loudness(features_csv: str | Path | None, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def window_loudness(feat: pd.DataFrame | None, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Mean rms_db over [start, end) per window from the per-second features (NaN when unknown)."""
-    if features_csv is None or not Path(features_csv).is_file():
-        if features_csv is not None:
-            log.warning("audio features %s not found; windows scored without loudness", features_csv)
+    if feat is None:
         return np.full(len(starts), np.nan)
-    chunks = [c for c in pd.read_csv(features_csv, usecols=["time", "rms_db"], chunksize=200_000)]
-    feat = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=["time", "rms_db"])
+    feat = feat[["time", "rms_db"]]
     feat = feat.dropna().sort_values("time")
     t = feat["time"].to_numpy(dtype=float)
     db = feat["rms_db"].to_numpy(dtype=float)
@@ -168,8 +165,9 @@ def score_windows(
     seg = read_segments(segments_csv)
     starts = seg["start_time"].to_numpy(dtype=float)
     ends = seg["end_time"].to_numpy(dtype=float)
-    dv = delivery(seg, window_loudness(features_csv, starts, ends))
-    events = dlv.window_events(starts, ends, dlv.per_second(features_csv))
+    feat = dlv.read_features(features_csv)
+    dv = delivery(seg, window_loudness(feat, starts, ends))
+    events = dlv.window_events(starts, ends, dlv.per_second(feat))
     events.index = seg.index
     words = dlv.event_words(words_csv, events["event_time"], seg["text"])
     scores = offline_scores(seg, dv, events, words)  # cheap; the fallback for any window the LLM cannot score

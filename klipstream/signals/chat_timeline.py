@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .. import config as _config
+from ..chat.spool import MAX_CHAT_SECONDS
 from ..errors import KlipError
 from ..io import read_table, write_csv
 from .robust import rolling_robust_z
@@ -61,8 +62,6 @@ MIN_SCALE = {
     "mean_length": 5.0,
 }
 DEFAULT_MIN_SCALE = 0.05
-
-MAX_SECONDS = 7 * 86400  # a bin index past this is a unit mistake (milliseconds, epoch), not a VOD
 
 _TRUE = {"true", "1", "yes", "t", "y"}
 
@@ -136,14 +135,16 @@ def timeline_frame(
     times = pd.to_numeric(chat["time"], errors="coerce").to_numpy(float) if len(chat) else np.zeros(0)
     keep = np.isfinite(times)
     chat, times = chat.loc[keep], np.maximum(times[keep], 0.0)
-    late = times > MAX_SECONDS
-    if late.any():  # most of them late: a unit mistake; a few: broken lines, dropped so the VOD goes on
+    # Chat import owns the range rule (it knows the VOD's length; without one it stops at MAX_CHAT_SECONDS).
+    # This only guards tables made by hand, with import's limit: mostly late is a unit mistake, a few are dropped.
+    late = times > MAX_CHAT_SECONDS
+    if late.any():
+        limit = f"{MAX_CHAT_SECONDS / 3600:.0f} h"
         if late.mean() > 0.5:
             raise KlipError(
-                f"chat message at {times.max():.0f} s is beyond {MAX_SECONDS // 86400} days: "
-                "is `time` in seconds from the VOD start?"
+                f"chat message at {times.max():.0f} s is beyond {limit}: is `time` in seconds from the VOD start?"
             )
-        log.warning("dropped %d chat message(s) beyond %d days", int(late.sum()), MAX_SECONDS // 86400)
+        log.warning("dropped %d chat message(s) beyond %s", int(late.sum()), limit)
         chat, times = chat.loc[~late], times[~late]
     bins = np.floor(times / bin_seconds).astype(np.int64)
     n_bins = int(math.ceil(duration / bin_seconds)) if duration else 0

@@ -76,14 +76,11 @@ def transcribe(
     deepgram_url: str = _TRANSCRIPTION["deepgram_url"],
     api_key: str | None = None,
     max_attempts: int = 5,
-    upload: dict | None = None,
-    offline: dict | None = None,
 ) -> dict:
     """Transcribe `wav` into `out_json` (written atomically) in one call and return the `klipstream` provenance block.
 
     `wav` is a 16 kHz WAV, or for Deepgram any file it decodes (its FLAC/Opus upload file). api_key defaults to
-    $DEEPGRAM_API_KEY and deepgram_url to $DEEPGRAM_BASE_URL (else api.deepgram.com). `upload` and `offline` (the
-    settings of the workflow's encoding and planning jobs) are accepted so a whole settings section can be passed."""
+    $DEEPGRAM_API_KEY and deepgram_url to $DEEPGRAM_BASE_URL (else api.deepgram.com)."""
     from ..media import wav_info
 
     wav = Path(wav)
@@ -143,5 +140,6 @@ def transcribe_job(
         return gather(plan, list(parts or []), out_json)
     if not audio:
         raise KlipError(f"{out_json}: nothing to transcribe (neither an upload file nor a transcription plan)")
+    # the section's `upload` and `offline` parts are the encoding and planning jobs' settings, not transcribe()'s
     settings = {k: v for k, v in (settings or {}).items() if k not in ("backend", "upload", "offline")}
     return transcribe(audio, out_json, backend="deepgram", **settings)

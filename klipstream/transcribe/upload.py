@@ -10,9 +10,9 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ..artifacts import content_type
+from ..artifacts import UPLOAD_FORMATS, content_type, target, upload_key
 from ..errors import KlipError
 from ..io import atomic_path
 from ..media import SAMPLE_RATE, run_ffmpeg, wav_info
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class UploadFormat:
     name: str
-    suffix: str  # the file's extension (the artifact registry's upload_<name> path ends with it)
+    suffix: str  # the file's extension: that of the artifact registry's upload_<name> path
     lossy: bool
 
     def codec_args(self, bitrate_kbps: float, opus: dict | None = None) -> list[str]:
@@ -54,7 +54,11 @@ class UploadFormat:
 OPUS_OPTIONS = {"application": "audio", "compression_level": 0, "frame_duration": 60}
 
 
-FORMATS = {f.name: f for f in (UploadFormat("opus", ".opus", True), UploadFormat("flac", ".flac", False))}
+# The names are artifacts.UPLOAD_FORMATS and the suffixes those upload files' own; this adds what the codec is.
+_LOSSY = {"opus": True, "flac": False}
+FORMATS = {
+    name: UploadFormat(name, PurePosixPath(target(upload_key(name))).suffix, _LOSSY[name]) for name in UPLOAD_FORMATS
+}
 
 
 def get_format(name: str) -> UploadFormat:
