@@ -57,7 +57,7 @@ def import_chat(
 ) -> dict[str, Any]:
     """Convert the chat log `src` (any supported format) into the contract chat JSON `dst_json` (atomic).
 
-    Keyword metadata fills what the log itself does not say. Returns {"format", "comments"}."""
+    Keyword metadata fills what the log itself does not say. Returns {"format", "comments", "dropped_out_of_range"}."""
     path = check_file(Path(src))
     vod_id = str(vod_id)
     fmt, meta, entries = sniff(path)
