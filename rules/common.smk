@@ -283,13 +283,13 @@ def get_timeline_inputs(wildcards):
 
 @input_function
 def get_captions_inputs(wildcards):
-    """The transcript's words (and its JSON for speaker labels); with a video, the clips to caption one by one."""
+    """The transcript's words (with their speaker labels); with a video, the clips to caption one by one."""
     files = artifacts_of(wildcards.vod)
     if "words_csv" not in files:
         raise ValueError(
             f"VOD {wildcards.vod} has no transcript to caption (it has no video)"
         )
-    keys = ["words_csv", "transcript_json", "clips_dir"]
+    keys = ["words_csv", "clips_dir"]
     return {key: files[key] for key in keys if key in files}
 
 

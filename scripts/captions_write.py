@@ -7,7 +7,6 @@ with job(snakemake):
         snakemake.input.words_csv,
         snakemake.output.srt,
         snakemake.output.vtt,
-        transcript_json=snakemake.input.transcript_json,
         clips_dir=snakemake.input.get("clips_dir"),
         clip_captions_dir=snakemake.output.clip_captions,
         settings=snakemake.params.settings,

@@ -1,7 +1,8 @@
 """Editor exports: captions aligned to the transcript's words (real speech transcribed by the offline backend, and
-Deepgram-shaped words with speaker labels), timelines read back through OpenTimelineIO frame-accurately at the
-source's rate (OTIO, CMX 3600 EDL, FCP XML), YouTube chapters, the moments CSV, vertical clips probed for size and
-duration (with and without an ffmpeg that can burn subtitles), and the publish kinds of the exports."""
+the words table of Deepgram-shaped words with speaker labels), timelines read back through OpenTimelineIO
+frame-accurately at the source's rate (OTIO, CMX 3600 EDL, FCP XML), YouTube chapters, the moments CSV, vertical clips
+probed for size and duration (with and without an ffmpeg that can burn subtitles), and the publish kinds of the
+exports."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from klipstream.outputs import captions as cap
 from klipstream.outputs import chapters, timeline, vertical
 from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.publish import plan
+from klipstream.transcribe.tables import write_word_tables
 from tests.helpers.browser import report_inputs
 from tests.helpers.media import pattern_video
 
@@ -66,9 +68,7 @@ def real_words(tmp_path_factory, shared_data):
 def test_captions_of_real_speech_are_aligned_to_words_csv(real_words, tmp_path):
     words_csv = real_words / "words.csv"
     opts = {"max_chars_per_line": 20}  # narrow lines: more cues from 11 s of speech
-    cap.write_captions(
-        words_csv, tmp_path / "v.srt", tmp_path / "v.vtt", transcript_json=real_words / "t.json", settings=opts
-    )
+    cap.write_captions(words_csv, tmp_path / "v.srt", tmp_path / "v.vtt", settings=opts)
     import pysubs2
 
     table = pd.read_csv(words_csv, keep_default_na=False)
@@ -119,35 +119,31 @@ def test_cue_rules_and_speaker_turns(tmp_path):
     )
     words["punctuated_word"] = words["word"]
     words.loc[rng.random(n) < 0.08, "punctuated_word"] += "."
-    words.to_csv(tmp_path / "w.csv", index=False)
     speakers = (np.arange(n) // 37) % 2  # turns every 37 words
-    doc = {
-        "results": {
-            "channels": [
-                {
-                    "alternatives": [
-                        {
-                            "words": [
-                                {"word": w, "start": float(s), "end": float(e), "speaker": int(p)}
-                                for w, s, e, p in zip(words["word"], words["start_time"], words["end_time"], speakers)
-                            ]
-                        }
-                    ]
-                }
-            ]
-        }
-    }
-    (tmp_path / "t.json").write_text(json.dumps(doc))
-    loaded = cap.load_words(tmp_path / "w.csv", tmp_path / "t.json")
+
+    def table(name, labelled):
+        """The words table as the workflow makes it from a Deepgram transcript (diarized or not)."""
+        records = words.rename(columns={"start_time": "start", "end_time": "end"}).to_dict("records")
+        for record, speaker in zip(records, speakers.tolist()):
+            if labelled:
+                record["speaker"] = speaker
+        doc = {"results": {"channels": [{"alternatives": [{"words": records}]}]}}
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+        write_word_tables(tmp_path / f"{name}.json", tmp_path / f"{name}.csv", tmp_path / f"{name}_p.csv")
+        return tmp_path / f"{name}.csv"
+
+    loaded = cap.load_words(table("w", labelled=True))
     assert loaded["speaker"].tolist() == speakers.tolist()
     cues = cap.build_cues(loaded)
     check_cues(cues, loaded, {})
     turns = [c for c in cues if c.lines[0].startswith(">> ")]
     assert len(turns) == len(np.flatnonzero(np.diff(speakers))) and turns  # one marked cue per change of speaker
-    # without labels no cue is marked, and the same words are captioned
-    plain = cap.build_cues(cap.load_words(tmp_path / "w.csv"))
+    # without labels (an empty speaker column) no cue is marked, and the same words are captioned
+    plain_words = cap.load_words(table("plain", labelled=False))
+    assert plain_words["speaker"].isna().all() and plain_words["text"].tolist() == loaded["text"].tolist()
+    plain = cap.build_cues(plain_words)
     assert not any(c.lines[0].startswith(">>") for c in plain)
-    check_cues(plain, cap.load_words(tmp_path / "w.csv"), {})
+    check_cues(plain, plain_words, {})
 
 
 def test_wrap_balances_two_lines_and_avoids_a_dangling_article():

@@ -195,16 +195,36 @@ def test_request_params_auth_and_streamed_body(wav, tmp_path, monkeypatch, caplo
     # the tables come out of the Deepgram JSON unchanged
     write_word_tables(out, tmp_path / "w.csv", tmp_path / "p.csv")
     write_segments(out, tmp_path / "s.csv")
-    assert (tmp_path / "w.csv").read_text().splitlines()[5] == "1.3600,1.8400,insane,insane!,0.9899"
+    assert (tmp_path / "w.csv").read_text().splitlines()[5] == "1.3600,1.8400,insane,insane!,0.9899,"  # no speaker
     assert (tmp_path / "p.csv").read_text().splitlines()[1] == "0.0800,1.8400,Let's go. That was insane!,5"
     assert (tmp_path / "s.csv").read_text().splitlines()[1] == "0,0.0000,2.0000,5,2.5000,Let's go. That was insane!"
 
 
-def test_diarize_asks_deepgram_for_speaker_labels(wav, tmp_path):
-    with Stub([(200, RESPONSE, 0)]) as stub:
+def diarized(response: dict, speakers: list[int]) -> dict:
+    """`response` as Deepgram returns it with diarize=true: `speaker` and `speaker_confidence` on each word."""
+    doc = copy.deepcopy(response)
+    words = doc["results"]["channels"][0]["alternatives"][0]["words"]
+    for word, speaker in zip(words, speakers, strict=True):
+        word.update(speaker=speaker, speaker_confidence=0.9)
+    doc["results"]["utterances"][0]["speaker"] = speakers[0]
+    return doc
+
+
+def test_diarize_asks_deepgram_for_speaker_labels_and_the_words_table_keeps_them(wav, tmp_path):
+    # "Let's go." by speaker 1, "That was insane!" by speaker 0 (labels need not start at 0 in time order)
+    with Stub([(200, diarized(RESPONSE, [1, 1, 0, 0, 0]), 0)]) as stub:
         transcribe(wav, tmp_path / "t.json", backend="deepgram", api_key=KEY, deepgram_url=stub.url, diarize=True)
     (req,) = stub.requests
     assert req["query"]["diarize"] == ["true"]
+    write_word_tables(tmp_path / "t.json", tmp_path / "w.csv", tmp_path / "p.csv")
+    assert (tmp_path / "w.csv").read_text().splitlines() == [
+        "start_time,end_time,word,punctuated_word,confidence,speaker",
+        "0.0800,0.3200,let's,Let's,0.9981,1",
+        "0.3200,0.5600,go,go.,0.9971,1",
+        "1.0400,1.2000,that,That,0.9932,0",
+        "1.2000,1.3600,was,was,0.9987,0",
+        "1.3600,1.8400,insane,insane!,0.9899,0",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -115,7 +115,8 @@ def test_word_and_paragraph_tables(tmp_path):
     src.write_text(json.dumps(_doc(list(reversed(WORDS)), 100.0, paragraphs)))
     assert write_word_tables(src, tmp_path / "w.csv", tmp_path / "p.csv") == (5, 2)
     words = pd.read_csv(tmp_path / "w.csv")
-    assert list(words.columns) == ["start_time", "end_time", "word", "punctuated_word", "confidence"]
+    assert list(words.columns) == ["start_time", "end_time", "word", "punctuated_word", "confidence", "speaker"]
+    assert words["speaker"].isna().all()  # no speaker labels in this transcript: an empty column
     assert words["word"].tolist() == ["alpha", "beta", "gamma", "delta", "eps"]
     assert words["punctuated_word"].tolist() == ["Alpha", "beta", "gamma.", "Delta", "eps."]
     assert words["confidence"].tolist() == pytest.approx([0.9, 0.8, 0.7, 0.6, 0.5])
@@ -126,12 +127,24 @@ def test_word_and_paragraph_tables(tmp_path):
     assert paras["end_time"].tolist() == [61.0, 100.0]
 
 
+def test_speaker_labels_follow_their_words_into_time_order(tmp_path):
+    doc = _doc(list(reversed(WORDS)), 100.0)  # words out of order in the file, as above
+    labels = {"alpha": 0, "beta": 1, "gamma": 1, "delta": 0, "eps": 2}
+    for word in doc["results"]["channels"][0]["alternatives"][0]["words"]:
+        word["speaker"] = labels[word["word"]]
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps(doc))
+    write_word_tables(src, tmp_path / "w.csv", tmp_path / "p.csv")
+    lines = (tmp_path / "w.csv").read_text().splitlines()
+    assert [line.split(",")[-1] for line in lines] == ["speaker", "0", "1", "1", "0", "2"]  # alpha ... eps
+
+
 def test_empty_transcript_gives_header_only_tables(tmp_path):
     src = tmp_path / "t.json"
     src.write_text(json.dumps(_doc([], 0.0)))
     write_word_tables(src, tmp_path / "w.csv", tmp_path / "p.csv")
     write_segments(src, tmp_path / "s.csv")
-    assert (tmp_path / "w.csv").read_text() == "start_time,end_time,word,punctuated_word,confidence\n"
+    assert (tmp_path / "w.csv").read_text() == "start_time,end_time,word,punctuated_word,confidence,speaker\n"
     assert (tmp_path / "p.csv").read_text() == "start_time,end_time,text,word_count\n"
     assert (tmp_path / "s.csv").read_text() == ",".join(SEGMENT_COLUMNS) + "\n"
 

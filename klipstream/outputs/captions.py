@@ -4,7 +4,7 @@ Cues follow the common caption guidelines (BBC, Netflix, DCMP): at most `max_lin
 `max_chars_per_line` characters, broken at word boundaries into balanced lines; a cue lasts from its first word's
 start to its last word's end, at least `min_seconds` (unless the next cue starts sooner) and is split before it
 would run past `max_seconds`; a pause longer than `max_gap_seconds`, the end of a sentence (once the cue has been
-up for `min_seconds`) and a change of speaker (when the transcript has Deepgram speaker labels) start a new cue,
+up for `min_seconds`) and a change of speaker (when the words table has Deepgram speaker labels) start a new cue,
 and a new speaker's first cue starts with `speaker_prefix`."""
 
 from __future__ import annotations
@@ -41,31 +41,18 @@ class Cue:
         return "\n".join(self.lines)
 
 
-def transcript_speakers(transcript_json: str | os.PathLike | None, n_words: int) -> np.ndarray | None:
-    """Deepgram speaker labels of the transcript's words (in the words table's time order), or None without them."""
-    if not transcript_json or not Path(transcript_json).is_file():
-        return None
-    import ijson
-
-    starts, speakers = [], []
-    with open(transcript_json, "rb") as fh:
-        for word in ijson.items(fh, "results.channels.item.alternatives.item.words.item"):
-            if len(starts) == n_words:
-                break  # only the first channel's first alternative: the one the words table holds
-            starts.append(float(word.get("start", 0.0)))
-            speakers.append(word.get("speaker"))
-    if len(starts) != n_words or all(s is None for s in speakers):
-        return None
-    order = np.argsort(np.asarray(starts), kind="stable")  # the words table is sorted the same way
-    return np.asarray(speakers, dtype=object)[order]
-
-
-def load_words(words_csv: str | os.PathLike, transcript_json: str | os.PathLike | None = None) -> pd.DataFrame:
+def load_words(words_csv: str | os.PathLike) -> pd.DataFrame:
     """start, end, text (punctuated), speaker (None when unknown) per word, in time order."""
     frame = read_table(
-        words_csv, "transcript words", required=("start_time", "end_time", "word"), keep_default_na=False
+        words_csv,
+        "transcript words",
+        required=("start_time", "end_time", "word"),
+        keep_default_na=False,
+        na_values={"speaker": [""]},  # only the speaker column has empty cells meaning "unknown"
+        dtype={"speaker": "Int64"},
     )
     text = frame["punctuated_word"] if "punctuated_word" in frame else frame["word"]
+    speaker = frame["speaker"] if "speaker" in frame else pd.Series(pd.NA, index=frame.index, dtype="Int64")
     words = pd.DataFrame(
         {
             "start": frame["start_time"].astype(float),
@@ -73,9 +60,10 @@ def load_words(words_csv: str | os.PathLike, transcript_json: str | os.PathLike 
             "text": text.astype(str)
             .str.strip()
             .where(text.astype(str).str.strip() != "", frame["word"].astype(str).str.strip()),
+            # plain ints and None: build_cues compares speakers with `is not None` and `!=`
+            "speaker": speaker.astype(object).where(speaker.notna(), None),
         }
     )
-    words["speaker"] = transcript_speakers(transcript_json, len(frame)) if len(frame) else None
     words = words[words["text"] != ""].sort_values("start", kind="stable").reset_index(drop=True)
     words["end"] = np.maximum(words["end"], words["start"])
     return words
@@ -207,7 +195,6 @@ def write_captions(
     srt: str | os.PathLike,
     vtt: str | os.PathLike,
     *,
-    transcript_json: str | os.PathLike | None = None,
     clips_dir: str | os.PathLike | None = None,
     clip_captions_dir: str | os.PathLike | None = None,
     settings: Mapping[str, Any] | None = None,
@@ -215,7 +202,7 @@ def write_captions(
 ) -> dict:
     """Whole-VOD captions to `srt`/`vtt`; with `clips_dir`, `{clip}.srt`/`.vtt` per clip in `clip_captions_dir`
     (in clip time) plus `captions.json` listing them. Returns that listing."""
-    words = load_words(words_csv, transcript_json)
+    words = load_words(words_csv)
     cues = build_cues(words, settings)
     write_cues(cues, srt, vtt)
     log.info(

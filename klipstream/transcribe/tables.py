@@ -19,7 +19,8 @@ _SEGMENTS = _config.default("segments")
 
 log = logging.getLogger(__name__)
 
-WORD_COLUMNS = ["start_time", "end_time", "word", "punctuated_word", "confidence"]
+# speaker: Deepgram's speaker label (0, 1, ...) with diarize; empty without labels (offline, or no diarize)
+WORD_COLUMNS = ["start_time", "end_time", "word", "punctuated_word", "confidence", "speaker"]
 PARAGRAPH_COLUMNS = ["start_time", "end_time", "text", "word_count"]
 SEGMENT_COLUMNS = ["window_id", "start_time", "end_time", "word_count", "speech_rate", "text"]
 FLOAT_FORMAT = "%.4f"
@@ -43,11 +44,14 @@ def load_transcript(transcript_json: str | os.PathLike) -> tuple[dict, dict]:
 
 
 def words_frame(alt: dict) -> pd.DataFrame:
-    """One row per recognised word, in time order."""
+    """One row per recognised word, in time order; `speaker` is a nullable integer (NA without labels)."""
     words = alt.get("words") or []
-    frame = pd.DataFrame.from_records(words, columns=["start", "end", "word", "punctuated_word", "confidence"])
+    frame = pd.DataFrame.from_records(
+        words, columns=["start", "end", "word", "punctuated_word", "confidence", "speaker"]
+    )
     frame = frame.rename(columns={"start": "start_time", "end": "end_time"})
     frame["punctuated_word"] = frame["punctuated_word"].fillna(frame["word"])
+    frame["speaker"] = frame["speaker"].astype("Int64")
     frame = frame.astype({"start_time": float, "end_time": float, "confidence": float})
     return frame.sort_values("start_time", kind="stable").reset_index(drop=True)[WORD_COLUMNS]
 
