@@ -25,6 +25,10 @@ Labelling agreement of a second pass (no engine run):
     .venv/bin/python bench/highlight_eval.py --labels bench/devsets/highlights.csv \\
         --agreement bench/devsets/highlights_pass2.csv --until 3600
 
+When only a stretch of a VOD is labelled (a second annotator's hour), `--span ID=START:END` ranks and scores
+inside it: each method's moments over the whole VOD are cut to the stretch, and random draws inside it;
+`--agreement` takes `--since`/`--until` to compare two label sets on such a stretch.
+
 `run_engine` (one VOD through the workflow) is importable for tests and other benchmarks.
 """
 
@@ -138,14 +142,14 @@ def baseline_moments(
     return [max(0.0, float(p) - shift) for p in picked]
 
 
-def random_moments(k: int, duration: float, seed: int) -> list[float]:
-    return np.random.default_rng(seed).uniform(0.0, max(duration, 0.0), k).tolist()
+def random_moments(k: int, duration: float, seed: int, start: float = 0.0) -> list[float]:
+    return np.random.default_rng(seed).uniform(start, max(duration, start), k).tolist()
 
 
-def random_score(labels: pd.DataFrame, duration: float, seeds: int, tol: float = TOLERANCE) -> dict:
-    """Mean P@K / recall@K of `seeds` random rankings."""
+def random_score(labels: pd.DataFrame, duration: float, seeds: int, tol: float = TOLERANCE, start: float = 0.0) -> dict:
+    """Mean P@K / recall@K of `seeds` random rankings of moments uniform over [start, duration]."""
     k = len(labels)
-    runs = [score(random_moments(k, duration, s), labels, k, tol) for s in range(seeds)]
+    runs = [score(random_moments(k, duration, s, start), labels, k, tol) for s in range(seeds)]
     return {
         "k": k,
         "predicted": k,
@@ -297,6 +301,18 @@ def parse_chat_arg(arg: str) -> tuple[str, Path]:
     return vod, path
 
 
+def parse_span(arg: str) -> tuple[str, tuple[float, float]]:
+    """ID=START:END (seconds) -> (ID, (START, END))."""
+    vod, _, rng = arg.partition("=")
+    try:
+        lo, hi = (float(x) for x in rng.split(":"))
+    except ValueError:
+        raise SystemExit(f"--span {arg!r}: expected ID=START:END in seconds") from None
+    if not VOD_ID.match(vod) or hi <= lo:
+        raise SystemExit(f"--span {arg!r}: expected ID=START:END with START < END")
+    return vod, (lo, hi)
+
+
 def read_labels(path) -> pd.DataFrame:
     lab = pd.read_csv(path, dtype={"vod_id": str})
     missing = [c for c in ("vod_id", "start", "end") if c not in lab.columns]
@@ -305,15 +321,25 @@ def read_labels(path) -> pd.DataFrame:
     return lab
 
 
-def evaluate_vod(run: EngineRun, labels: pd.DataFrame, seeds: int, tol: float) -> dict:
+def in_span(times: list[float], span: tuple[float, float] | None) -> list[float]:
+    """The times inside [start, end) of `span` (all of them without one), order kept."""
+    return list(times) if span is None else [t for t in times if span[0] <= t < span[1]]
+
+
+def evaluate_vod(
+    run: EngineRun, labels: pd.DataFrame, seeds: int, tol: float, span: tuple[float, float] | None = None
+) -> dict:
+    """Engine, baseline and random on one VOD. With `span` only that stretch was labelled: each method's ranking
+    over the whole VOD is cut to the moments inside it, and random draws inside it."""
     from klipstream.chat.io import read_chat_frame
 
     doc = run.doc()
     times = read_chat_frame(run.chat_json)["time"].to_numpy(dtype=float)
     duration = float(times.max()) if len(times) else 0.0
     k = len(labels)
-    eng = engine_peaks(doc)
-    base = baseline_moments(times, k, duration=duration)
+    eng = in_span(engine_peaks(doc), span)
+    base = in_span(baseline_moments(times, len(times) if span else k, duration=duration), span)[:k]
+    lo, hi = span if span else (0.0, duration)
     return {
         "k": k,
         "messages": int(len(times)),
@@ -326,7 +352,8 @@ def evaluate_vod(run: EngineRun, labels: pd.DataFrame, seeds: int, tol: float) -
             "reaction_lag": {x: doc["reaction_lag"][x] for x in ("seconds", "method")},
         },
         "baseline": {**score(base, labels, k, tol), "peaks": base},
-        "random": random_score(labels, duration, seeds, tol),
+        "random": random_score(labels, min(hi, duration), seeds, tol, start=lo),
+        **({"span": [lo, hi]} if span else {}),
     }
 
 
@@ -375,6 +402,14 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--until", type=float, default=float("inf"), help="with --agreement: only labels starting before this"
     )
+    ap.add_argument("--since", type=float, default=0.0, help="with --agreement: only labels starting at or after this")
+    ap.add_argument(
+        "--span",
+        action="append",
+        default=[],
+        metavar="ID=START:END",
+        help="only [START, END) s of VOD ID was labelled: rank and score inside it (repeatable)",
+    )
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
@@ -382,8 +417,12 @@ def main(argv=None) -> int:
     labels = read_labels(args.labels)
     if args.agreement:
         other = read_labels(args.agreement)
-        a = labels[labels["vod_id"].isin(set(other["vod_id"])) & (labels["start"] < args.until)]
-        b = other[other["start"] < args.until]
+        a = labels[
+            labels["vod_id"].isin(set(other["vod_id"]))
+            & (labels["start"] >= args.since)
+            & (labels["start"] < args.until)
+        ]
+        b = other[(other["start"] >= args.since) & (other["start"] < args.until)]
         g = agreement(a, b, args.tolerance)
         print(
             f"labels {len(a)}, other {len(b)}, matched {g['matched']} (same kind {g['same_kind']}): precision "
@@ -393,9 +432,13 @@ def main(argv=None) -> int:
     if not args.chats:
         ap.error("give at least one chat file (or --agreement)")
     chats = [parse_chat_arg(a) for a in args.chats]
+    spans = dict(parse_span(a) for a in args.span)
     results: dict = {}
     for vod, path in chats:
         lab = labels.loc[labels["vod_id"] == vod].reset_index(drop=True)
+        span = spans.get(vod)
+        if span:
+            lab = lab[(lab["start"] >= span[0]) & (lab["start"] < span[1])].reset_index(drop=True)
         if lab.empty:
             print(f"warning: no labels for {vod} in {args.labels}; skipped", file=sys.stderr)
             continue
@@ -408,7 +451,7 @@ def main(argv=None) -> int:
             work = Path(tmp.name)
         try:
             run = run_engine(path, vod, work, args.config, cores=args.cores)
-            results[vod] = evaluate_vod(run, lab, args.seeds, args.tolerance)
+            results[vod] = evaluate_vod(run, lab, args.seeds, args.tolerance, span)
         finally:
             if tmp is not None:
                 tmp.cleanup()

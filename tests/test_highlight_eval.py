@@ -198,3 +198,33 @@ def test_overlay_stacks_layers_and_shifts_labels_with_them(tmp_path):
     assert [(r["_id"].rsplit("-", 1)[1], r["content_offset_seconds"]) for r in rows] == [("L0", 10.0), ("L1", 10.0)]
     got = pd.read_csv(out_labels)
     assert got.to_dict("list") == {"vod_id": ["v_x2", "v_x2"], "start": [5.0, 5.0], "end": [15.0, 20.0]}
+
+
+def test_span_ranks_and_scores_only_inside_the_labelled_stretch(tmp_path):
+    from klipstream.chat.io import make_comment, write_chat
+
+    times = [100.0] * 10 + [1130.0] * 6 + [2300.0] * 5
+    chat = tmp_path / "chat.json"
+    write_chat(chat, [make_comment(f"c{i}", t, f"u{i}", "KEKW", vod_id="v") for i, t in enumerate(times)], vod_id="v")
+    doc = tmp_path / "doc.json"
+    doc.write_text(
+        json.dumps(
+            {
+                "highlights": [{"rank": r, "peak": p} for r, p in ((1, 90.0), (2, 1120.0), (3, 2290.0))],
+                "reaction_lag": {"seconds": 15, "method": "default"},
+            }
+        )
+    )
+    run = he.EngineRun("v", tmp_path, doc, chat, 1.0)
+    lab = labels((1100, 1140))  # K = 1, inside 1000-2000 s
+    whole = he.evaluate_vod(run, lab, seeds=3, tol=10)
+    # over the whole VOD both top-1 picks are the 100 s burst (engine 90 s, baseline 85 s): misses
+    assert (whole["engine"]["hits"], whole["baseline"]["hits"]) == (0, 0)
+    cut = he.evaluate_vod(run, lab, seeds=3, tol=10, span=(1000.0, 2000.0))
+    # inside the span: engine 1120 s, baseline 1130 - 15 = 1115 s, both hits
+    assert (cut["engine"]["peaks"], cut["baseline"]["peaks"]) == ([1120.0], [1115.0])
+    assert (cut["engine"]["hits"], cut["baseline"]["hits"], cut["span"]) == (1, 1, [1000.0, 2000.0])
+    assert all(1000 <= t <= 2000 for s in range(3) for t in he.random_moments(5, 2000.0, s, start=1000.0))
+    assert he.parse_span("v=1000:2000") == ("v", (1000.0, 2000.0))
+    with pytest.raises(SystemExit):
+        he.parse_span("v=2000:1000")
