@@ -29,12 +29,13 @@ import pandas as pd
 from scipy import sparse
 
 from . import lexicon as lx
+from .emotes import CHANNEL_EMOTE_RE
 
 MODEL_NAME = f"offline-lexicon-{lx.LEXICON_VERSION}"
 SCORE_COLUMNS = ("sentiment_score",) + lx.EMOTIONS + ("neutral",)
 
 _SQUEEZE = re.compile(r"(\w)\1{2,}")
-_CHANNEL_TOKEN = r"(?<!\S)" + lx.CHANNEL_EMOTE_RE + r"(?!\S)"
+_CHANNEL_TOKEN = r"(?<!\S)" + CHANNEL_EMOTE_RE + r"(?!\S)"
 _CHANNEL_SUFFIX = re.compile(r"^[a-z][a-z0-9]*([A-Z][A-Za-z0-9]*)")
 
 
@@ -99,7 +100,7 @@ def emote_pattern() -> re.Pattern:
     """Whole-token match of any lexicon emote (longest first) or channel-emote-shaped token, to mask emotes
     the way training did."""
     names = sorted(lx.EMOTES, key=len, reverse=True)
-    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + "|" + lx.CHANNEL_EMOTE_RE + r")(?!\S)")
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + "|" + CHANNEL_EMOTE_RE + r")(?!\S)")
 
 
 def normalise_for_slang(texts: pd.Series) -> pd.Series:
@@ -121,7 +122,7 @@ def channel_emotes(texts: pd.Series) -> pd.Series:
     """Every channel-emote-shaped token (`fusHeart`, `chjbHug`) that EMOTES does not list, one row per token,
     indexed by the position of its text (a flat Series: texts with none are absent)."""
     texts = texts.fillna("").astype(str)
-    has = texts.str.contains(lx.CHANNEL_EMOTE_RE[: -len("[A-Za-z0-9_]*")], regex=True).to_numpy(dtype=bool)
+    has = texts.str.contains(CHANNEL_EMOTE_RE, regex=True).to_numpy(dtype=bool)
     if not has.any():
         return pd.Series([], dtype=object, index=pd.Index([], dtype=np.int64))
     rows = np.flatnonzero(has)
