@@ -97,8 +97,9 @@ def _suffix_table():
 
 @functools.lru_cache(maxsize=1)
 def emote_pattern() -> re.Pattern:
-    """Whole-token match of any lexicon emote (longest first) or channel-emote-shaped token, to mask emotes
-    the way training did."""
+    """Whole-token match of any lexicon emote (longest first) or channel-emote-shaped token, to mask emotes before
+    the trained models read a text. Training masked channel emotes with 2-character prefixes too
+    (emotes.TRAINING_CHANNEL_EMOTE_RE): those stay here, as they always have."""
     names = sorted(lx.EMOTES, key=len, reverse=True)
     return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + "|" + CHANNEL_EMOTE_RE + r")(?!\S)")
 
