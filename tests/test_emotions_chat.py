@@ -152,6 +152,34 @@ def test_score_chat_reads_contract_json_and_writes_csv(tmp_path):
     assert got.loc[0, "funny"] == pytest.approx(out.loc[0, "funny"], rel=1e-5)
 
 
+def test_score_chat_loads_the_models_only_when_they_have_weight(tmp_path, monkeypatch, models):
+    from klipstream.chat.io import make_comment, write_chat
+    from klipstream.emotions.chat_model import DEFAULT_MODELS_DIR
+
+    frame = _frame()
+    comments = [make_comment(r.comment_id, r.time, r.user, r.message, vod_id="v1") for r in frame.itertuples()]
+    write_chat(tmp_path / "v1_chat.json", comments, vod_id="v1")
+    files = sorted(str(p) for p in DEFAULT_MODELS_DIR.glob("*.skops"))
+    loads = []
+
+    class Recording:
+        @staticmethod
+        def load(models_dir=None):
+            loads.append(Path(models_dir))
+            return models
+
+    monkeypatch.setattr(chat_mod, "ChatModels", Recording)
+    plain = chat_mod.score_chat(tmp_path / "v1_chat.json", tmp_path / "plain.csv", models=files)
+    assert loads == []  # the shipped weight 0: the files are not even opened
+    monkeypatch.setattr(chat_mod, "BLEND", chat_mod.Blend(model_weight=0.5))
+    blended = chat_mod.score_chat(tmp_path / "v1_chat.json", tmp_path / "blended.csv", models=files)
+    assert loads == [DEFAULT_MODELS_DIR]  # the folder of the files given
+    want = chat_mod.score_chat_frame(frame, models, blend=chat_mod.Blend(model_weight=0.5))
+    # and the blend that loaded them is the one that scores (the plain text row moves, see above)
+    assert blended.loc[7, "sentiment_score"] == pytest.approx(want.loc[7, "sentiment_score"])
+    assert blended.loc[7, "sentiment_score"] != pytest.approx(plain.loc[7, "sentiment_score"])
+
+
 def test_real_chat_file(tmp_path):
     path = DATA / "chat" / "twitch_v5_1087079172.json"
     if not path.is_file():

@@ -10,6 +10,7 @@ import pytest
 
 from klipstream.emotions import chat_model as cm
 from klipstream.emotions import train
+from klipstream.emotions.emotes import emote_tokens
 from klipstream.errors import KlipError
 
 
@@ -96,3 +97,11 @@ def test_exclusion_list_removes_listed_messages_and_their_text(tmp_path):
     assert not kept["message"].str.lower().eq(first["message"].lower()).any()
     with pytest.raises(KlipError, match="not found"):
         train.exclude_messages(frame, tmp_path / "missing.csv")
+
+
+def test_training_masks_two_character_prefixes_the_scorer_does_not_count():
+    # one definition (emotes.channel_emote_re), two prefix minimums: the shipped models were trained masking
+    # ppPoof-like names (2-character prefix), the scorer counts channel emotes from 3 characters
+    frame = pd.DataFrame({"message": ["nice ppPoof fusHeart wow", "iPhone ok"], "emotes": ["", ""]})
+    assert train.mask_emotes(frame, set()).tolist() == ["nice wow", "iPhone ok"]
+    assert emote_tokens(frame["message"]).tolist() == ["fusHeart"]

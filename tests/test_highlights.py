@@ -19,7 +19,7 @@ from klipstream.highlights import (
 from klipstream.highlights.audio import audio_score, speech_per_second
 from klipstream.highlights.chat import chat_score, weighted_counts
 from klipstream.highlights.cues import kind_weights, message_kinds
-from klipstream.highlights.explain import top_emotes, top_messages
+from klipstream.highlights.explain import emotion_means, speech_windows, top_emotes, top_messages
 from klipstream.highlights.readers import chat_table, read_chat, read_chat_sentiment, read_timeline
 
 EMO = dict(excitement=0.0, funny=0.0, happiness=0.0, anger=0.0, sadness=0.0, neutral=1.0)
@@ -203,6 +203,25 @@ def test_speech_per_second_takes_max_of_overlapping_windows():
     sp = pd.DataFrame({"start_time": [0.0, 30.0], "end_time": [60.0, 90.0], "highlight_score": [0.2, 0.6]})
     h = speech_per_second(sp, 100)
     assert (h[10], h[45], h[80], h[95]) == (0.2, 0.6, 0.6, 0.0)
+
+
+def test_moment_emotions_weight_speech_windows_by_owned_seconds():
+    # windows [0,10] excitement, [5,15] funny, [10,20] anger (centres 5, 10, 15); moment [6, 14]: its seconds
+    # 6.5 and 7.5 (a tie, first window) belong to the first, 8.5-12.5 (12.5 a tie) to the second, 13.5 to the third
+    speech = pd.DataFrame({"start_time": [0.0, 5.0, 10.0], "end_time": [10.0, 15.0, 20.0]})
+    for e in ("excitement", "funny", "happiness", "anger", "sadness"):
+        speech[e] = 0.0
+    speech.loc[0, "excitement"] = speech.loc[1, "funny"] = speech.loc[2, "anger"] = 1.0
+    windows = speech_windows(speech, 6.0, 14.0)
+    assert windows["weight"].tolist() == [2.0, 5.0, 1.0]
+    assert emotion_means(speech=windows) == dict(excitement=0.25, funny=0.625, happiness=0.0, anger=0.125, sadness=0.0)
+    chat = dict(excitement=0.5, funny=0.0, happiness=0.2, anger=0.0, sadness=0.0)
+    # chat and speech count equally
+    assert emotion_means(chat, windows) == dict(
+        excitement=0.375, funny=0.3125, happiness=0.1, anger=0.0625, sadness=0.0
+    )
+    assert emotion_means(chat) == chat and emotion_means() == {}
+    assert emotion_means(speech=speech_windows(speech, 30.0, 40.0)) == {}  # no window overlaps
 
 
 def test_top_messages_and_emotes():

@@ -8,10 +8,11 @@ Sadge/BibleThump = sadness, ResidentSleeper = boredom, monkaS = tension). Emotes
 case-sensitively (they are case-sensitive on Twitch: "Pog" is an emote, "pog" is slang, listed
 separately), slang lower-cased after squeezing runs of 3+ letters to two ("LOOOOL" -> "lool", "noooo" -> "noo",
 while "no" stays "no") and folding laughter ("hahaha", "lmaoooo", "ha ha ha"), emoji by code point.
-Channel (sub) emotes are `prefix` + `Suffix` (`fusHeart`, `chjbHug`, `sykHypers`): a token of that shape that is not
-in EMOTES is read by its suffix in CHANNEL_SUFFIXES (case-insensitive). Emotes with a profile of zeros (NEUTRAL:
-YEP, o7, fusWave) are known and counted, but carry no feeling. The meanings agree with the labelling guideline
-docs/labelling/chat_messages.md (e.g. tension/fear counts as excitement, boredom and disgust as anger).
+Channel (sub) emotes are `prefix` + `Suffix` (`fusHeart`, `chjbHug`, `sykHypers`; emotes.CHANNEL_EMOTE_RE): a token
+of that shape that is not in EMOTES is read by its suffix in CHANNEL_SUFFIXES (case-insensitive). Emotes with a
+profile of zeros (NEUTRAL: YEP, o7, fusWave) are known and counted, but carry no feeling. The meanings agree with
+the labelling guideline docs/labelling/chat_messages.md (e.g. tension/fear counts as excitement, boredom and disgust
+as anger).
 """
 
 from __future__ import annotations
@@ -524,7 +525,6 @@ CHANNEL_SUFFIXES: dict[str, tuple[float, ...]] = {
         _NEUTRAL,
     ),
 }
-CHANNEL_EMOTE_RE = r"[a-z][a-z0-9]{2,9}[A-Z][A-Za-z0-9_]*"
 
 # Emoji, matched per code point (skin-tone and variation selectors are ignored).
 EMOJI: dict[str, tuple[float, ...]] = {

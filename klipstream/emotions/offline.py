@@ -1,36 +1,57 @@
-"""Deterministic offline scorer: VADER plus our Twitch lexicon (emotes, emoji, slang).
+"""Deterministic offline scorer: VADER plus our Twitch lexicon (emotes, emoji, slang), optionally the trained chat
+models; one function (score_texts) for speech windows and chat messages, which differ only in their Blend.
 
 Lexicon matching is vectorised (sparse token counts times a weight matrix), so it scores chat at scale;
-VADER (a Python loop inside vaderSentiment) is only used where texts are few and long (speech windows).
+VADER (a Python loop inside vaderSentiment) runs once per distinct text.
 
-For a text with lexicon hit counts c_t and weights w_t:
+For a text with lexicon hit counts c_t and weights w_t, VADER compound v and the Blend's w_v, w_m, theta:
   lexicon emotion e      = 1 - exp(-sum_t c_t * w_t[e])        (saturates: one KEKW -> 0.63, two -> 0.86)
   lexicon valence        = sum_t c_t * w_t[valence] / h,  h = sum_t c_t (number of hits)
   a (lexicon weight)     = h / (h + 1)
-  sentiment_score        = a * lexicon valence + (1 - a) * VADER compound   (VADER term 0 when not used)
-  VADER emotions         = happiness 0.5*max(v,0); anger, sadness 0.25*max(-v,0) each
+  m                      = the trained sentiment model's P(positive) - P(negative) minus its value for an empty text
+  sentiment_score        = a * lexicon valence + (1 - a) * (w_v * v + w_m * m)
+  VADER emotions         = happiness 0.5*max(w_v v, 0); anger, sadness 0.25*max(-w_v v, 0) each
   exclamation excitement = min(0.15 * number of '!', 0.45)
-  emotion                = 1 - (1 - lexicon)(1 - VADER part)(1 - exclamation part)   (noisy-or)
-  neutral                = (1 - max emotion) * (1 - |sentiment_score|)
+  emotion                = 1 - (1 - lexicon)(1 - VADER part)(1 - exclamation part)(1 - (1 - a) w_m model P(emotion))
+  neutral                = (1 - max emotion) * (1 - |sentiment_score|); with theta clip(1 - max emotion / theta, 0, 1)
+PLAIN (speech, and the `offline` scorer of the chat dev set) is w_v = 1 on every text, w_m = 0, no theta; the chat
+scorer's blend (klipstream.emotions.chat.BLEND) is the Blend defaults, chosen on the chat dev set.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from . import lexicon as lx
+from .emotes import CHANNEL_EMOTE_RE
 
 MODEL_NAME = f"offline-lexicon-{lx.LEXICON_VERSION}"
 SCORE_COLUMNS = ("sentiment_score",) + lx.EMOTIONS + ("neutral",)
 
 _SQUEEZE = re.compile(r"(\w)\1{2,}")
-_CHANNEL_TOKEN = r"(?<!\S)" + lx.CHANNEL_EMOTE_RE + r"(?!\S)"
+_CHANNEL_TOKEN = r"(?<!\S)" + CHANNEL_EMOTE_RE + r"(?!\S)"
 _CHANNEL_SUFFIX = re.compile(r"^[a-z][a-z0-9]*([A-Z][A-Za-z0-9]*)")
+
+
+@dataclass(frozen=True)
+class Blend:
+    """How score_texts mixes lexicon, VADER and the trained models. The defaults are the chat scorer's, chosen by
+    measurement on the labelled chat dev set (bench/chat_blend_tune.py, docs/emotions.md)."""
+
+    vader_weight: float = 0.1  # w_v: VADER's share where the lexicon is silent (0.1: only strong VADER scores count)
+    question_vader: bool = False  # read questions with VADER too (they are neutral unless the lexicon says otherwise)
+    emotion_floor: float | None = 0.5  # theta: neutral = clip(1 - max emotion / theta, 0, 1); None: see the docstring
+    model_weight: float = 0.0  # w_m: the trained text models' share (measured: no gain at any weight)
+    vader_symbols: bool = False  # read texts without a letter with VADER too (<3, :), emoji); else they get v = 0
+
+
+PLAIN = Blend(vader_weight=1.0, question_vader=True, emotion_floor=None, vader_symbols=True)
 
 
 def squeeze(word: str) -> str:
@@ -76,10 +97,11 @@ def _suffix_table():
 
 @functools.lru_cache(maxsize=1)
 def emote_pattern() -> re.Pattern:
-    """Whole-token match of any lexicon emote (longest first) or channel-emote-shaped token, to mask emotes
-    the way training did."""
+    """Whole-token match of any lexicon emote (longest first) or channel-emote-shaped token, to mask emotes before
+    the trained models read a text. Training masked channel emotes with 2-character prefixes too
+    (emotes.TRAINING_CHANNEL_EMOTE_RE): those stay here, as they always have."""
     names = sorted(lx.EMOTES, key=len, reverse=True)
-    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + "|" + lx.CHANNEL_EMOTE_RE + r")(?!\S)")
+    return re.compile(r"(?<!\S)(?:" + "|".join(map(re.escape, names)) + "|" + CHANNEL_EMOTE_RE + r")(?!\S)")
 
 
 def normalise_for_slang(texts: pd.Series) -> pd.Series:
@@ -101,7 +123,7 @@ def channel_emotes(texts: pd.Series) -> pd.Series:
     """Every channel-emote-shaped token (`fusHeart`, `chjbHug`) that EMOTES does not list, one row per token,
     indexed by the position of its text (a flat Series: texts with none are absent)."""
     texts = texts.fillna("").astype(str)
-    has = texts.str.contains(lx.CHANNEL_EMOTE_RE[: -len("[A-Za-z0-9_]*")], regex=True).to_numpy(dtype=bool)
+    has = texts.str.contains(CHANNEL_EMOTE_RE, regex=True).to_numpy(dtype=bool)
     if not has.any():
         return pd.Series([], dtype=object, index=pd.Index([], dtype=np.int64))
     rows = np.flatnonzero(has)
@@ -183,26 +205,73 @@ def _vader():
     return SentimentIntensityAnalyzer()
 
 
-def score_texts(texts, use_vader: bool = True) -> pd.DataFrame:
+def score_texts(texts, use_vader: bool = True, blend: Blend = PLAIN, models=None) -> pd.DataFrame:
     """Score texts -> DataFrame with sentiment_score in [-1, 1] and excitement, funny, happiness, anger,
-    sadness, neutral in [0, 1] (formulas in the module docstring)."""
+    sadness, neutral in [0, 1] (formulas in the module docstring), indexed like `texts`. `use_vader=False` sets
+    w_v to 0. The trained models (klipstream.emotions.chat_model.ChatModels: `models`, loaded from models/ when
+    None) are read only when `blend.model_weight` > 0."""
     texts = pd.Series(texts, dtype=object).fillna("").astype(str)
-    lex = lexicon_scores(texts)
-    v = vader_compound(texts) if use_vader else np.zeros(len(texts))
-    a = lex["hits"].to_numpy() / (lex["hits"].to_numpy() + 1.0)
-    sentiment = np.clip(a * lex["valence"].to_numpy() + (1 - a) * v, -1, 1)
+    if not use_vader:
+        blend = replace(blend, vader_weight=0.0)
+    counts = lexicon_counts(texts)
+    lex = lexicon_scores(texts, counts)
+    h = lex["hits"].to_numpy()
+    a = h / (h + 1.0)
+    w_v = float(blend.vader_weight)
+    v = _vader_scores(texts, blend.vader_symbols) if w_v else np.zeros(len(texts))
+    if not blend.question_vader:
+        v = np.where(texts.str.contains("?", regex=False).to_numpy(), 0.0, v)
+    text_part = w_v * v
+    model_part = None
+    if blend.model_weight > 0:
+        model_part = model_probs(texts, counts, models)
+        text_part = text_part + blend.model_weight * model_part["sentiment"].to_numpy()
+    sentiment = np.clip(a * lex["valence"].to_numpy() + (1 - a) * text_part, -1, 1)
     vader_part = {
-        "happiness": 0.5 * np.maximum(v, 0),
-        "anger": 0.25 * np.maximum(-v, 0),
-        "sadness": 0.25 * np.maximum(-v, 0),
+        "happiness": 0.5 * np.maximum(w_v * v, 0),
+        "anger": 0.25 * np.maximum(-w_v * v, 0),
+        "sadness": 0.25 * np.maximum(-w_v * v, 0),
     }
     exclaim = np.minimum(0.15 * texts.str.count("!").to_numpy(dtype=float), 0.45)
     out = pd.DataFrame({"sentiment_score": sentiment}, index=texts.index)
     for name in lx.EMOTIONS:
-        keep = 1.0 - lex[name].to_numpy()
-        keep = keep * (1.0 - vader_part.get(name, 0.0))
+        keep = (1.0 - lex[name].to_numpy()) * (1.0 - vader_part.get(name, 0.0))
         if name == "excitement":
             keep = keep * (1.0 - exclaim)
+        if model_part is not None:
+            keep = keep * (1.0 - (1 - a) * blend.model_weight * model_part[name].to_numpy())
         out[name] = np.clip(1.0 - keep, 0, 1)
-    out["neutral"] = np.clip((1 - out[list(lx.EMOTIONS)].max(axis=1)) * (1 - np.abs(sentiment)), 0, 1)
+    strongest = out[list(lx.EMOTIONS)].max(axis=1).to_numpy()
+    if blend.emotion_floor is None:
+        out["neutral"] = np.clip((1 - strongest) * (1 - np.abs(sentiment)), 0, 1)
+    else:
+        out["neutral"] = np.clip(1.0 - strongest / float(blend.emotion_floor), 0, 1)
     return out
+
+
+def _vader_scores(texts: pd.Series, symbols: bool) -> np.ndarray:
+    """VADER compound of each text; without `symbols` only of the texts with a letter (0 for the rest)."""
+    if symbols:
+        return vader_compound(texts)
+    out = np.zeros(len(texts))
+    rows = np.flatnonzero(texts.str.contains(r"[A-Za-z]", regex=True).to_numpy())
+    if len(rows):
+        out[rows] = vader_compound(texts.iloc[rows])
+    return out
+
+
+def model_probs(texts: pd.Series, counts: dict, models=None) -> pd.DataFrame:
+    """The trained models' probabilities on the text with emotes masked (as in training), sentiment centred so
+    that a text the models cannot read scores 0; rows with no word left get zeros. `counts`: lexicon_counts."""
+    from .chat_model import ChatModels
+
+    models = models or ChatModels.load()
+    has_emote = (np.asarray(counts["emotes"].sum(axis=1)).ravel() + counts["channel_emotes"]) > 0
+    masked = texts.copy()
+    if has_emote.any():
+        masked[has_emote] = texts[has_emote].str.replace(emote_pattern(), " ", regex=True)
+    probs = models.predict(masked)
+    probs["sentiment"] -= float(models.predict(pd.Series([""]))["sentiment"].iloc[0])
+    words = masked.str.contains(r"\w", regex=True).to_numpy()
+    probs.loc[~words, :] = 0.0
+    return probs

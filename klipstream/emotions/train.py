@@ -16,7 +16,8 @@ lexicon says what its message feels; we take that as the label, then delete ever
      the largest other class).
   4. Mask: delete tokens that are lexicon emotes, names from the emote lists (--emotes-dir), the message's
      Twitch emote fragments, channel sub-emote shaped names (`fusHeart`, `lionFeels`: lower-case prefix
-     then a capital), and emoji. Messages with no word left are dropped.
+     then a capital; emotes.TRAINING_CHANNEL_EMOTE_RE, which also takes 2-character prefixes), and emoji.
+     Messages with no word left are dropped.
   5. Held-out split by time: the last 20 % of each stream is the test set; test texts that also occur in
      the training set are removed (chat repeats itself).
   6. Fit HashingVectorizer(1-2 grams) + LogisticRegression(class_weight=balanced); report accuracy and
@@ -43,13 +44,13 @@ from ..errors import KlipError
 from ..io import write_json
 from . import chat_model as cm
 from . import lexicon as lx
+from .emotes import TRAINING_CHANNEL_EMOTE_RE
 from .filters import filter_messages, strip_notices
 from .model_card import write_model_card
 from .offline import lexicon_counts, lexicon_totals, vader_compound
 
 log = logging.getLogger(__name__)
 
-SUB_EMOTE_RE = r"^[a-z][a-z0-9]{1,9}[A-Z][A-Za-z0-9_]*$"
 HOLDOUT = 0.2
 
 
@@ -133,7 +134,7 @@ def mask_emotes(frame: pd.DataFrame, emote_names: set[str]) -> pd.Series:
         if len(per_msg.dropna())
         else None
     )
-    drop = exploded.isin(emote_names) | exploded.fillna("").str.match(SUB_EMOTE_RE)
+    drop = exploded.isin(emote_names) | exploded.fillna("").str.fullmatch(TRAINING_CHANNEL_EMOTE_RE)
     if own is not None:
         key = pd.MultiIndex.from_arrays([exploded.index, exploded.fillna("").values])
         drop = drop | pd.Series(key.isin(own.index), index=exploded.index)

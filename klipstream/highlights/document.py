@@ -17,16 +17,7 @@ from ..provenance import provenance
 from .audio import audio_score
 from .chat import annotate, chat_score
 from .contract import SCHEMA_VERSION, validate
-from .explain import (
-    EMOTIONS,
-    dominant,
-    emotion_means,
-    explain,
-    owned_seconds,
-    transcript_excerpt,
-    twitch_link,
-    window_evidence,
-)
+from .explain import dominant, emotion_means, explain, speech_windows, transcript_excerpt, twitch_link, window_evidence
 from .fusion import combine
 from .moments import pick_moments
 from .params import all_param_defaults, split_params
@@ -115,26 +106,13 @@ def integrate(
 
     named_chat = chat is not None and chat.named
     chat_rank, audio_rank = RankLookup(chat_highlights_csv, lag), RankLookup(audio_highlights_csv, 0.0)
-    have_emo = speech is not None and not speech.empty and all(e in speech for e in EMOTIONS)
-    sp_st, sp_en = (
-        (speech["start_time"].to_numpy(dtype=float), speech["end_time"].to_numpy(dtype=float))
-        if have_emo
-        else (None, None)
-    )
-    sp_vals = speech[list(EMOTIONS)].to_numpy(dtype=float) if have_emo else None
     a_cols = {k: au[k].to_numpy(dtype=float) for k in ("loudness", "flux", "events")} if au is not None else None
     windows = [(m["start"] + lag, m["end"] + lag + fp.lag_tolerance_seconds / 2) for m in moments]
     evidence = window_evidence(sent, windows)
     highlights = []
     for m, (chat_t0, chat_t1), ev in zip(moments, windows, evidence):
         pk = int(m["peak"])
-        sw, ww = None, None
-        if have_emo:
-            mask, ww = owned_seconds(sp_st, sp_en, m["start"], m["end"])
-            sw = sp_vals[mask]
-        emo = emotion_means(
-            None, None, chat_means=ev["emotions"] if sent is not None else None, speech_values=sw, speech_weights=ww
-        )
+        emo = emotion_means(ev["emotions"] if sent is not None else None, speech_windows(speech, m["start"], m["end"]))
         a_term = float(comb.audio[pk])
         contrib = {
             "audio": _r(a_term * (1 - speech_frac[pk])),

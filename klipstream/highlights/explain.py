@@ -123,29 +123,16 @@ def top_emotes(msgs: pd.DataFrame, k: int = 5) -> list[dict]:
     return [{"emote": e, "count": c} for e, c in top_emote_counts(msgs["message"], msgs.get("emotes"), k)]
 
 
-def emotion_means(
-    msgs: pd.DataFrame | None,
-    speech: pd.DataFrame | None,
-    chat_means: dict | None = None,
-    speech_values: np.ndarray | None = None,
-    speech_weights: np.ndarray | None = None,
-) -> dict:
-    """Mean of each emotion over the chat messages and the speech windows of a moment (sources averaged).
-    `chat_means` (window_evidence's `emotions`) stands in for the messages, `speech_values` (rows of the EMOTIONS
-    columns) for the speech windows, when given. Speech windows are weighted by the seconds of the moment they own
-    (`speech_weights`, or the `weight` column speech_windows gives)."""
+def emotion_means(chat_means: dict | None = None, speech: pd.DataFrame | None = None) -> dict:
+    """Mean of each emotion over a moment's chat and speech (the two sources averaged). `chat_means` is the chat
+    window's mean emotions (window_evidence's `emotions`); `speech` the moment's speech windows (speech_windows),
+    weighted by the seconds of the moment each owns (their `weight` column; equally when they own none)."""
     parts = [np.array([chat_means[e] for e in EMOTIONS], dtype=float)] if chat_means else []
-    tables = [
-        (df[list(EMOTIONS)].to_numpy(dtype=float), df["weight"].to_numpy(dtype=float) if "weight" in df else None)
-        for df in (None if chat_means is not None else msgs, speech)
-        if df is not None and not df.empty and all(e in df.columns for e in EMOTIONS)
-    ]
-    if speech_values is not None and len(speech_values):
-        tables.append((np.asarray(speech_values, dtype=float), speech_weights))
-    for vals, weights in tables:
+    if speech is not None and not speech.empty and all(e in speech.columns for e in EMOTIONS):
+        vals = speech[list(EMOTIONS)].to_numpy(dtype=float)
+        weights = speech["weight"].to_numpy(dtype=float)
         ok = np.isfinite(vals)
-        w = np.ones(len(vals)) if weights is None or not np.sum(weights) > 0 else np.asarray(weights, dtype=float)
-        w = ok * w[:, None]
+        w = ok * (weights if np.sum(weights) > 0 else np.ones(len(vals)))[:, None]
         parts.append(
             np.divide(
                 (np.where(ok, vals, 0.0) * w).sum(axis=0),

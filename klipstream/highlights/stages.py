@@ -70,7 +70,7 @@ def chat_highlights(chat_timeline_csv, chat_sentiment_csv, out_csv, **params) ->
                 if sent is not None
                 else int(timeline["messages"].iloc[int(m["start"]) : int(m["end"])].sum()),
                 "unique_chatters": ev["users"] if sent is not None else 0,
-                "dominant_emotion": dominant(emotion_means(None, None, chat_means=ev["emotions"])),
+                "dominant_emotion": dominant(emotion_means(ev["emotions"])),
                 "top_emotes": " ".join(f"{e['emote']}:{e['count']}" for e in ev["top_emotes"]),
                 "top_messages": " | ".join(f"{x['message']} (x{x['count']})" for x in ev["top_messages"][:3]),
             }
@@ -92,7 +92,7 @@ def audio_highlights(features_csv, speech_sentiment_csv, words_csv, out_csv, **p
     rows = []
     for m in moments:
         sl = slice(int(m["start"]), int(np.ceil(m["end"])))
-        emo = emotion_means(None, speech_windows(speech, m["start"], m["end"]))
+        emo = emotion_means(speech=speech_windows(speech, m["start"], m["end"]))
         rows.append(
             {
                 "rank": m["rank"],
