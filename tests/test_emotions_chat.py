@@ -143,7 +143,7 @@ def test_score_chat_reads_contract_json_and_writes_csv(tmp_path):
     write_chat(tmp_path / "v1_chat.json", comments, vod_id="v1")
     from klipstream.emotions.chat_model import DEFAULT_MODELS_DIR
 
-    files = sorted(str(p) for p in DEFAULT_MODELS_DIR.glob("*.skops"))  # as the Snakemake rule passes them
+    files = sorted(str(p) for p in DEFAULT_MODELS_DIR.glob("*.skops"))  # the shipped models
     out = chat_mod.score_chat(tmp_path / "v1_chat.json", tmp_path / "out" / "v1_chat_sentiment.csv", models=files)
     got = pd.read_csv(tmp_path / "out" / "v1_chat_sentiment.csv", keep_default_na=False)
     assert list(got.columns) == chat_mod.COLUMNS and len(got) == 8
