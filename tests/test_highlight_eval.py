@@ -18,6 +18,7 @@ spec.loader.exec_module(he)
 
 DEVSET = ROOT / "bench" / "devsets" / "highlights.csv"
 PASS2 = ROOT / "bench" / "devsets" / "highlights_pass2.csv"
+ANNOTATOR_B = ROOT / "bench" / "devsets" / "highlights_annotator_b.csv"
 CHATS = {"twitch_v5_1087079172": "twitch_v5_1087079172.json", "fuslie_4h": "fuslie_4h.txt"}
 KINDS = {"play", "fail", "funny", "scare", "reveal", "emotional", "donation"}
 
@@ -127,7 +128,7 @@ def test_table_has_a_mean_row():
 # ----------------------------------------------------------------------------------------------- dev set
 
 
-@pytest.mark.parametrize("path", [DEVSET, PASS2], ids=["pass1", "pass2"])
+@pytest.mark.parametrize("path", [DEVSET, PASS2, ANNOTATOR_B], ids=["pass1", "pass2", "annotator_b"])
 def test_devset_is_well_formed(path):
     d = pd.read_csv(path)
     assert list(d.columns) == ["vod_id", "start", "end", "kind", "note"]
@@ -143,13 +144,16 @@ def test_devset_covers_both_vods_and_pass2_is_fuslies_first_hour():
     n = d.groupby("vod_id").size()
     assert 15 <= n["twitch_v5_1087079172"] <= 60 and 40 <= n["fuslie_4h"] <= 120
     assert set(p2["vod_id"]) == {"fuslie_4h"} and p2["start"].max() < 3600
+    b = pd.read_csv(ANNOTATOR_B)
+    fuslie = b[b["vod_id"] == "fuslie_4h"]
+    assert set(b["vod_id"]) == set(CHATS) and fuslie["start"].between(3600, 7199).all()
 
 
 def test_devset_times_lie_inside_each_chat(shared_data, tmp_path):
     from klipstream.chat.importers import import_chat
     from klipstream.chat.io import read_chat_frame
 
-    d = pd.concat([pd.read_csv(DEVSET), pd.read_csv(PASS2)])
+    d = pd.concat([pd.read_csv(DEVSET), pd.read_csv(PASS2), pd.read_csv(ANNOTATOR_B)])
     for vod, name in CHATS.items():
         out = tmp_path / f"{vod}.json"
         import_chat(shared_data / "chat" / name, out, vod)
