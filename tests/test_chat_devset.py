@@ -102,3 +102,31 @@ def test_evaluate_takes_any_score_fn():
     assert result["agreement"]["sentiment"]["percent_agreement"] == 100.0
     assert result["kept_by_workflow_filter"] == 3  # the command is filtered
     assert "perfect" in ev.report(result)
+
+
+@pytest.mark.slow
+@pytest.mark.workflow
+def test_devset_scores_are_the_workflows_own_output(shared_data, tmp_path):
+    """What is shipped is what is measured: the 'shipped' scorer of bench/chat_sentiment_eval.py gives, for every
+    dev-set message, exactly what chat_sentiment.csv says when the workflow imports and scores the whole real chat."""
+    from bench import chat_sentiment_eval as ev
+    from bench.devsets.chat_source import load_devset
+    from tests.helpers.workflow import run_snakemake, write_table
+
+    dev = load_devset(data_dir=shared_data / "chat")
+    vods = {"twitch_v5_1087079172.json": "nl", "fuslie_4h.txt": "fuslie"}  # comment ids: `_id`; `<vod>-<line>`
+    write_table(tmp_path / "vods.tsv", [(vod, "", "", shared_data / "chat" / src, vod) for src, vod in vods.items()])
+    targets = [f"output/analysis/chat/{vod}_chat_sentiment.csv" for vod in vods.values()]
+    run_snakemake(tmp_path, *targets, "--config", f"vods={tmp_path / 'vods.tsv'}")
+    written = []
+    for src, vod in vods.items():
+        csv = pd.read_csv(tmp_path / f"output/analysis/chat/{vod}_chat_sentiment.csv", dtype={"comment_id": str})
+        ids = dev.loc[dev["source"] == src, "message_id"].astype(str)
+        ids = ids if src.endswith(".json") else f"{vod}-" + ids
+        rows = csv.set_index("comment_id").reindex(ids)
+        assert rows["message"].notna().all(), f"dev-set ids of {src} missing from the workflow's output"
+        written.append(rows[ev.SCORE_COLUMNS].set_axis(ids.index))
+    workflow = pd.concat(written).sort_index()
+    texts = dev[["message_id", "time", "user", "message", "emotes"]].rename(columns={"message_id": "comment_id"})
+    shipped = ev.shipped_scorer()(texts.fillna(""))
+    pd.testing.assert_frame_equal(shipped.reset_index(drop=True), workflow.reset_index(drop=True), check_exact=True)
