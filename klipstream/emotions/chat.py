@@ -46,11 +46,7 @@ COLUMNS = [
     "is_filtered",
     "filter_reason",
     "sentiment_score",
-    "excitement",
-    "funny",
-    "happiness",
-    "anger",
-    "sadness",
+    *lx.EMOTIONS,
     "neutral",
 ]
 EMOTION_COLUMNS = list(lx.EMOTIONS) + ["neutral"]

@@ -35,29 +35,17 @@ from ..errors import KlipError
 from ..io import write_csv
 from . import delivery as dlv
 from . import llm as llm_mod
+from .lexicon import EMOTIONS as LEXICON_EMOTIONS
 from .offline import MODEL_NAME as OFFLINE_MODEL
 from .offline import score_texts
 
-EMOTIONS = ["excitement", "funny", "happiness", "anger", "sadness"]
+EMOTIONS = list(LEXICON_EMOTIONS)
 
 # the speech_sentiment section's defaults (klipstream/schemas/config.schema.yaml): one source for them
 _DEFAULTS = config.default("speech_sentiment")
 log = logging.getLogger(__name__)
 
-COLUMNS = [
-    "window_id",
-    "start_time",
-    "end_time",
-    "sentiment_score",
-    "excitement",
-    "funny",
-    "happiness",
-    "anger",
-    "sadness",
-    "neutral",
-    "highlight_score",
-    "model",
-]
+COLUMNS = ["window_id", "start_time", "end_time", "sentiment_score", *EMOTIONS, "neutral", "highlight_score", "model"]
 SEGMENT_COLUMNS = ["window_id", "start_time", "end_time", "word_count", "speech_rate", "text"]
 
 
