@@ -1,7 +1,7 @@
 """`klipstream` command: a thin front door onto the Snakemake workflow and the local status store.
 
-klipstream run URL_OR_ID [--raw-only | --analysis-only] [--cores N] [--concurrency N] [--timeout S] [-n]
-               [--workdir DIR] [--config KEY=VALUE ...]
+klipstream run URL_OR_ID [--video FILE] [--chat FILE] [--title TEXT] [--raw-only | --analysis-only] [--cores N]
+               [--concurrency N] [--timeout S] [-n] [--workdir DIR] [--config KEY=VALUE ...]
 klipstream status [VOD]
 klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
 klipstream train-models [--corpus FILE ...]
@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import workflow
+from . import vods, workflow
 from .errors import KlipError
 from .service import add_arguments as add_service_arguments
 from .service import serve as serve_http
@@ -34,9 +34,35 @@ def run_workdir(args: argparse.Namespace) -> Path:
     return Path(args.workdir or workflow.snakefile().parent).resolve()
 
 
+def run_table(args: argparse.Namespace) -> Path:
+    return run_workdir(args) / workflow.config_value(run_config(args), "vods")
+
+
 def run_vod(args: argparse.Namespace) -> str:
-    table = run_workdir(args) / workflow.config_value(run_config(args), "vods")
-    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(table))
+    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(run_table(args)))
+
+
+def add_local_inputs(args: argparse.Namespace) -> None:
+    """`--video`/`--chat`/`--title`: put the VOD in the VOD table (its files as absolute paths), so that this run,
+    later runs and plain `snakemake` targets all find its inputs. The reference is a new vod_id, or a Twitch URL or
+    id whose missing side is then downloaded."""
+    if not (args.video or args.chat):
+        if args.title:
+            raise KlipError("--title goes with --video or --chat (a VOD table row's title)")
+        return
+    files = {}
+    for column in ("video", "chat"):
+        if value := getattr(args, column):
+            path = Path(value).expanduser().resolve()
+            if not path.is_file():
+                raise KlipError(f"--{column}: file not found: {value}")
+            files[column] = str(path)
+    vod = workflow.vod_id_of(args.vod)  # a Twitch URL or id -> its id; any other valid id as it is
+    url = f"https://www.twitch.tv/videos/{vod}" if vod.isdigit() else ""  # numeric ids are Twitch's
+    table = run_table(args)
+    row = {"vod_id": vod, "url": url, "title": args.title or "", **files}
+    if vods.add_row(table, row, workflow.snakefile().parent / "config" / "vods.schema.yaml"):
+        print(f"klipstream: added VOD {vod} to the VOD table {table}", file=sys.stderr)
 
 
 def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[str]:
@@ -52,6 +78,7 @@ def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    add_local_inputs(args)
     config, workdir, vod = run_config(args), run_workdir(args), run_vod(args)
     cmd = snakemake_command(args, vod)
     workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is a new folder for the outputs
@@ -95,6 +122,14 @@ def main(argv: list[str] | None = None) -> int:
 
     run = sub.add_parser("run", help="build a VOD's outputs with Snakemake (prints the command it runs)")
     run.add_argument("vod", help="Twitch VOD URL, numeric Twitch id, or a vod_id of the VOD table")
+    run.add_argument("--video", metavar="FILE", help="a local video: adds the VOD to the VOD table (see --chat)")
+    run.add_argument(
+        "--chat",
+        metavar="FILE",
+        help="a local chat log: adds the VOD to the VOD table under the id VOD (a new id, or a Twitch URL/id whose "
+        "video is then downloaded); a VOD already listed with other files is an error",
+    )
+    run.add_argument("--title", help="with --video/--chat: the VOD's title")
     only = run.add_mutually_exclusive_group()
     only.add_argument("--raw-only", action="store_true", help="video, audio, transcript, waveform and chat only")
     only.add_argument("--analysis-only", action="store_true", help="up to the integrated analysis and report")

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import KlipError
+from .io import atomic_open
 
 COLUMNS = ["vod_id", "url", "video", "chat", "title"]
 
@@ -73,3 +74,36 @@ def load(
             if row[column] and not Path(row[column]).is_file():
                 raise KlipError(f"VOD {row['vod_id']}: {column} file not found: {row[column]} (see {path})")
     return {row["vod_id"]: row for row in rows}
+
+
+def add_row(path: str | os.PathLike, row: dict[str, str], schema_path: str | os.PathLike | None = None) -> bool:
+    """Add `row` (the COLUMNS; missing ones empty) to the VOD table at `path`, written atomically and created with
+    its header when missing; the lines already there, comments included, are kept as they are. Returns False when
+    the table already has this very row. A vod_id the table lists with other inputs is a one-line error: the table
+    is the record of where a VOD's outputs come from, and changing it silently would rebuild them from other files."""
+    path = Path(path)
+    row = {column: str(row.get(column) or "") for column in COLUMNS}
+    vod = row["vod_id"]
+    for column, value in row.items():
+        if any(c in value for c in "\t\r\n#"):  # tab, line break and # would break the table's own syntax
+            raise KlipError(f"VOD {vod}: {column} {value!r} cannot go into the VOD table (tab, line break or #)")
+    if schema_path is not None:
+        error = next(iter(_validator(str(schema_path)).iter_errors(row)), None)
+        if error is not None:
+            where = ".".join(str(p) for p in error.absolute_path) or "row"
+            raise KlipError(f"VOD {vod}: {where}: {error.message}")
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    old = {r["vod_id"]: r for r in read_rows(path)}.get(vod) if text else None
+    if old is not None:
+        if all(old.get(column, "") == row[column] for column in COLUMNS):
+            return False
+        raise KlipError(f"VOD table {path} already lists {vod} with other inputs: pick another id or edit the table")
+    header = next((line for line in text.splitlines() if line.split("#", 1)[0].strip()), "")
+    fields = header.split("#", 1)[0].strip().split("\t") if header else COLUMNS
+    if not header:
+        text += "\t".join(COLUMNS) + "\n"
+    elif not text.endswith("\n"):
+        text += "\n"
+    with atomic_open(path) as fh:
+        fh.write(text + "\t".join(row.get(field, "") for field in fields) + "\n")
+    return True

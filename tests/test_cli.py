@@ -1,6 +1,7 @@
 """`klipstream run` maps the older tool's commands onto Snakemake targets and config."""
 
 import argparse
+import json
 
 import pytest
 
@@ -75,3 +76,44 @@ def test_train_models_hands_every_option_to_the_trainer(capsys):
         main(["train-models", "--help"])
     assert done.value.code == 0
     assert "--corpus" in capsys.readouterr().out
+
+
+def test_local_files_go_into_the_vod_table_with_one_line_errors(tmp_path, capsys):
+    chat = tmp_path / "my chat.json"
+    chat.write_text("{}")
+    work = tmp_path / "w"
+    assert main(["run", "clip1", "--chat", str(chat), "--title", "Mine", "--workdir", str(work), "-n"]) == 0
+    table = work / "config" / "vods.tsv"
+    assert table.read_text().splitlines()[1] == f"clip1\t\t\t{chat}\tMine"
+    assert "added VOD clip1 to the VOD table" in capsys.readouterr().err
+    # a Twitch URL with a local chat: the id, and the URL for what is downloaded
+    assert main(["run", "https://twitch.tv/videos/77?t=5", "--chat", str(chat), "--workdir", str(work), "-n"]) == 0
+    assert table.read_text().splitlines()[2] == f"77\thttps://www.twitch.tv/videos/77\t\t{chat}\t"
+    capsys.readouterr()
+    for argv, message in [
+        (["clip1", "--chat", str(tmp_path / "other.json")], "--chat: file not found: "),
+        (["clip1", "--video", str(chat)], "already lists clip1 with other inputs"),
+        (["clip1", "--title", "x"], "--title goes with --video or --chat"),
+    ]:
+        assert main(["run", *argv, "--workdir", str(work), "-n"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    assert len(table.read_text().splitlines()) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.workflow
+def test_run_with_a_local_chat_builds_it_end_to_end(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.helpers.workflow import ROOT
+
+    work = tmp_path / "w"
+    chat = ROOT / "data" / "demo" / "demo_chat.json"
+    cmd = [sys.executable, "-m", "klipstream.cli", "run", "mine", "--chat", str(chat), "--analysis-only"]
+    proc = subprocess.run([*cmd, "--workdir", str(work)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    doc = json.loads((work / "output" / "analysis" / "mine_integrated_analysis.json").read_text())
+    assert doc["vod_id"] == "mine" and doc["signals_used"] == ["chat", "chat_sentiment"] and len(doc["highlights"]) >= 4
+    assert "report     output/report/mine.html" in proc.stdout

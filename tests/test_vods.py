@@ -45,3 +45,30 @@ def test_missing_table_is_empty_and_bad_tables_are_one_line(tmp_path):
     table.write_text(HEADER + "a\t\t\tnope.json\t\n")
     with pytest.raises(KlipError, match="VOD a: chat file not found: nope.json"):
         vods.load(table, SCHEMA, check_files=True)
+
+
+def test_add_row_creates_the_table_then_appends_keeping_what_is_there(tmp_path):
+    table = tmp_path / "config" / "vods.tsv"
+    assert vods.add_row(table, {"vod_id": "a", "chat": "/x/c.json", "title": "A"}, SCHEMA) is True
+    assert table.read_text() == HEADER + "a\t\t\t/x/c.json\tA\n"
+    # an existing table: comments, a missing final newline and its own column order are kept
+    table.write_text("# mine\ntitle\tvod_id\tchat\turl\tvideo\nT\tb\tc.json\t\t")
+    assert vods.add_row(table, {"vod_id": "c", "video": "/v.mp4", "url": "https://www.twitch.tv/videos/9"}) is True
+    assert table.read_text() == (
+        "# mine\ntitle\tvod_id\tchat\turl\tvideo\nT\tb\tc.json\t\t\n\tc\t\thttps://www.twitch.tv/videos/9\t/v.mp4\n"
+    )
+    assert vods.load(table, SCHEMA)["c"]["video"] == "/v.mp4"
+
+
+def test_add_row_is_idempotent_and_refuses_to_change_a_listed_vod(tmp_path):
+    table = tmp_path / "vods.tsv"
+    vods.add_row(table, {"vod_id": "a", "chat": "/x/c.json"})
+    before = table.read_text()
+    assert vods.add_row(table, {"vod_id": "a", "chat": "/x/c.json"}) is False
+    with pytest.raises(KlipError, match="already lists a with other inputs"):
+        vods.add_row(table, {"vod_id": "a", "chat": "/x/other.json"})
+    with pytest.raises(KlipError, match=r"VOD b: chat '/x/#1.json' cannot go into the VOD table"):
+        vods.add_row(table, {"vod_id": "b", "chat": "/x/#1.json"})
+    with pytest.raises(KlipError, match="VOD x y: vod_id: 'x y' does not match"):
+        vods.add_row(table, {"vod_id": "x y", "chat": "/x/c.json"}, SCHEMA)
+    assert table.read_text() == before
