@@ -19,7 +19,7 @@ from klipstream.highlights import (
 from klipstream.highlights.audio import audio_score, speech_per_second
 from klipstream.highlights.chat import chat_score, weighted_counts
 from klipstream.highlights.cues import kind_weights, message_kinds
-from klipstream.highlights.explain import emotion_means, speech_windows, top_emotes, top_messages
+from klipstream.highlights.explain import emotion_means, reaction_phrase, speech_windows, top_emotes, top_messages
 from klipstream.highlights.readers import chat_table, read_chat, read_chat_sentiment, read_timeline
 
 EMO = dict(excitement=0.0, funny=0.0, happiness=0.0, anger=0.0, sadness=0.0, neutral=1.0)
@@ -343,3 +343,10 @@ def test_wide_timeline_bins_are_held_over_their_seconds(tmp_path):
     tl = read_timeline(tmp_path / "t.csv")
     assert tl["time"].tolist() == list(range(11))
     assert tl["messages_z"].tolist() == [0.0] * 5 + [3.0] * 5 + [0.5]
+
+
+def test_reaction_phrase_says_mostly_only_for_a_majority():
+    assert reaction_phrase({"laughter": 31, "hype": 5, "other": 12}) == "mostly laughter (31 of 48)"
+    assert reaction_phrase({"laughter": 24, "other": 24}) == "mostly laughter (24 of 48)"
+    assert reaction_phrase({"laughter": 73, "hype": 64, "other": 64}) == "laughter the top reaction (73 of 201)"
+    assert reaction_phrase({"other": 10}) == "" and reaction_phrase({}) == ""

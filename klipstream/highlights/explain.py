@@ -185,16 +185,18 @@ def speech_windows(speech: pd.DataFrame | None, t0: float, t1: float) -> pd.Data
 
 
 def reaction_phrase(counts: dict) -> str:
-    """'mostly laughter (31 of 48)' for the leading reaction kind, '' when no reaction leads."""
+    """'mostly laughter (31 of 48)' when one reaction kind is at least half the messages, 'laughter the top reaction
+    (73 of 201)' when it only leads the others, '' when there is no reaction."""
     total = sum(counts.values())
     named = {k: v for k, v in counts.items() if k in KIND_NAMES and v > 0}
     if not total or not named:
         return ""
     kind = max(named, key=named.get)
+    share = f"({named[kind]} of {total})"
     return (
-        f"mostly {KIND_NAMES[kind]} ({named[kind]} of {total})"
-        if named[kind] * 3 >= total
-        else f"{KIND_NAMES[kind]} ({named[kind]} of {total})"
+        f"mostly {KIND_NAMES[kind]} {share}"
+        if named[kind] * 2 >= total
+        else f"{KIND_NAMES[kind]} the top reaction {share}"
     )
 
 
