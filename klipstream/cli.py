@@ -2,7 +2,7 @@
 
 klipstream run URL_OR_ID [--video FILE] [--chat FILE] [--title TEXT] [--raw-only | --analysis-only] [--cores N]
                [--concurrency N] [--timeout S] [-n] [--workdir DIR] [--config KEY=VALUE ...]
-klipstream status [VOD]
+klipstream status [VOD] [--workdir DIR] [--status-dir DIR]
 klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
 klipstream train-models [--corpus FILE ...]
 """
@@ -31,7 +31,7 @@ def run_config(args: argparse.Namespace) -> list[str]:
 
 
 def run_workdir(args: argparse.Namespace) -> Path:
-    return Path(args.workdir or workflow.snakefile().parent).resolve()
+    return workflow.workdir_of(args.workdir)
 
 
 def run_table(args: argparse.Namespace) -> Path:
@@ -112,7 +112,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .status import format_status
 
-    print(format_status(args.status_dir, args.vod))
+    # the same folder `klipstream run` writes to: the config's status_dir under the same default workdir
+    folder = run_workdir(args) / (args.status_dir or workflow.config_value([], "status_dir"))
+    if args.vod is not None and read_status(args.vod, folder) is None:
+        print(f"klipstream: no status recorded for VOD {args.vod} in {folder}", file=sys.stderr)
+        return 1
+    print(format_status(folder, args.vod))
     return 0
 
 
@@ -149,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
 
     status = sub.add_parser("status", help="status and history of one or all VODs")
     status.add_argument("vod", nargs="?", help="VOD id (default: all)")
-    status.add_argument("--status-dir", default="output/status", help="status folder (default output/status)")
+    status.add_argument("--workdir", help="the folder `klipstream run --workdir` used (default: the workflow's folder)")
+    status.add_argument(
+        "--status-dir", help="status folder, relative to the workdir unless absolute (default: the config's status_dir)"
+    )
     status.set_defaults(func=cmd_status)
 
     serve = sub.add_parser("serve", help="HTTP service: POST a VOD, follow its job, fetch the results")

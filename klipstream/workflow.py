@@ -30,6 +30,12 @@ def snakefile() -> Path:
     raise KlipError(f"no Snakefile in {WORKFLOW_DIR} or {Path.cwd()}: run klipstream from the workflow's folder")
 
 
+def workdir_of(path: str | os.PathLike | None = None) -> Path:
+    """The folder a run works in (its output/, logs/, .snakemake/): `path` (a --workdir), else the workflow's folder.
+    `klipstream run`, `status` and `serve` share this default."""
+    return Path(path or snakefile().parent).resolve()
+
+
 def config_value(overrides: list[str] | tuple[str, ...], key: str) -> str:
     """A top-level workflow setting: the last `key=value` of --config overrides, else config/config.yaml's."""
     for item in reversed(overrides):

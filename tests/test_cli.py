@@ -101,6 +101,31 @@ def test_local_files_go_into_the_vod_table_with_one_line_errors(tmp_path, capsys
     assert len(table.read_text().splitlines()) == 3
 
 
+def test_status_reads_where_run_wrote_and_a_missing_vod_is_one_line(tmp_path, monkeypatch, capsys):
+    """`status --workdir DIR` reads DIR/output/status, as `run --workdir DIR` writes it, from any current folder;
+    without --workdir, the workflow's folder (run's default); a VOD with no status exits 1 naming the folder."""
+    from klipstream import status
+    from klipstream.workflow import snakefile
+
+    work = tmp_path / "w"
+    status.report(
+        "v1", "Failed", step="video_fetch", reason="no network", status_dir=work / "output/status", convex=None
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["status", "v1", "--workdir", str(work)]) == 0
+    assert capsys.readouterr().out.startswith("VOD v1: Failed (video_fetch) - no network")
+    assert main(["status", "--workdir", "w"]) == 0 and "v1" in capsys.readouterr().out
+    assert main(["status", "v1", "--workdir", str(work), "--status-dir", str(work / "output/status")]) == 0
+    capsys.readouterr()
+    for argv, folder in [
+        (["--workdir", str(work), "--status-dir", "elsewhere"], work / "elsewhere"),
+        ([], snakefile().parent / "output/status"),
+    ]:
+        assert main(["status", "no-such-vod", *argv]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err == f"klipstream: no status recorded for VOD no-such-vod in {folder}\n"
+
+
 @pytest.mark.slow
 @pytest.mark.workflow
 def test_run_with_a_local_chat_builds_it_end_to_end(tmp_path):
