@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import vods, workflow
-from .errors import KlipError
+from .errors import BadVodReference, KlipError
 from .service import add_arguments as add_service_arguments
 from .service import serve as serve_http
 from .status import read as read_status
@@ -39,7 +39,8 @@ def run_table(args: argparse.Namespace) -> Path:
 
 
 def run_vod(args: argparse.Namespace) -> str:
-    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(run_table(args)))
+    table = run_table(args)
+    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(table), table=table)
 
 
 def add_local_inputs(args: argparse.Namespace) -> None:
@@ -57,7 +58,15 @@ def add_local_inputs(args: argparse.Namespace) -> None:
             if not path.is_file():
                 raise KlipError(f"--{column}: file not found: {value}")
             files[column] = str(path)
-    vod = workflow.vod_id_of(args.vod)  # a Twitch URL or id -> its id; any other valid id as it is
+    try:
+        vod = workflow.vod_id_of(args.vod)  # a Twitch URL or id -> its id; any other valid id as it is
+    except BadVodReference as exc:
+        if args.vod.strip().isdigit():  # a numeric id Twitch cannot have: its own message says so
+            raise
+        raise KlipError(
+            f"--video/--chat: {args.vod!r} cannot be a VOD id: a new id must be letters, digits, _ and - "
+            "(or give a Twitch VOD URL or id)"
+        ) from exc
     url = f"https://www.twitch.tv/videos/{vod}" if vod.isdigit() else ""  # numeric ids are Twitch's
     table = run_table(args)
     row = {"vod_id": vod, "url": url, "title": args.title or "", **files}
