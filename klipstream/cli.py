@@ -2,7 +2,7 @@
 
 klipstream run URL_OR_ID [--video FILE] [--chat FILE] [--title TEXT] [--raw-only | --analysis-only] [--cores N]
                [--concurrency N] [--timeout S] [-n] [--workdir DIR] [--config KEY=VALUE ...]
-klipstream status [VOD]
+klipstream status [VOD] [--workdir DIR] [--status-dir DIR]
 klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
 klipstream train-models [--corpus FILE ...]
 """
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from . import vods, workflow
-from .errors import KlipError
+from .errors import BadVodReference, KlipError
 from .service import add_arguments as add_service_arguments
 from .service import serve as serve_http
 from .status import read as read_status
@@ -31,7 +31,7 @@ def run_config(args: argparse.Namespace) -> list[str]:
 
 
 def run_workdir(args: argparse.Namespace) -> Path:
-    return Path(args.workdir or workflow.snakefile().parent).resolve()
+    return workflow.workdir_of(args.workdir)
 
 
 def run_table(args: argparse.Namespace) -> Path:
@@ -39,7 +39,8 @@ def run_table(args: argparse.Namespace) -> Path:
 
 
 def run_vod(args: argparse.Namespace) -> str:
-    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(run_table(args)))
+    table = run_table(args)
+    return workflow.vod_id_of(args.vod, workflow.table_vod_ids(table), table=table)
 
 
 def add_local_inputs(args: argparse.Namespace) -> None:
@@ -57,7 +58,15 @@ def add_local_inputs(args: argparse.Namespace) -> None:
             if not path.is_file():
                 raise KlipError(f"--{column}: file not found: {value}")
             files[column] = str(path)
-    vod = workflow.vod_id_of(args.vod)  # a Twitch URL or id -> its id; any other valid id as it is
+    try:
+        vod = workflow.vod_id_of(args.vod)  # a Twitch URL or id -> its id; any other valid id as it is
+    except BadVodReference as exc:
+        if args.vod.strip().isdigit():  # a numeric id Twitch cannot have: its own message says so
+            raise
+        raise KlipError(
+            f"--video/--chat: {args.vod!r} cannot be a VOD id: a new id must be letters, digits, _ and - "
+            "(or give a Twitch VOD URL or id)"
+        ) from exc
     url = f"https://www.twitch.tv/videos/{vod}" if vod.isdigit() else ""  # numeric ids are Twitch's
     table = run_table(args)
     row = {"vod_id": vod, "url": url, "title": args.title or "", **files}
@@ -112,7 +121,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from .status import format_status
 
-    print(format_status(args.status_dir, args.vod))
+    # the same folder `klipstream run` writes to: the config's status_dir under the same default workdir
+    folder = run_workdir(args) / (args.status_dir or workflow.config_value([], "status_dir"))
+    if args.vod is not None and read_status(args.vod, folder) is None:
+        print(f"klipstream: no status recorded for VOD {args.vod} in {folder}", file=sys.stderr)
+        return 1
+    print(format_status(folder, args.vod))
     return 0
 
 
@@ -149,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
 
     status = sub.add_parser("status", help="status and history of one or all VODs")
     status.add_argument("vod", nargs="?", help="VOD id (default: all)")
-    status.add_argument("--status-dir", default="output/status", help="status folder (default output/status)")
+    status.add_argument("--workdir", help="the folder `klipstream run --workdir` used (default: the workflow's folder)")
+    status.add_argument(
+        "--status-dir", help="status folder, relative to the workdir unless absolute (default: the config's status_dir)"
+    )
     status.set_defaults(func=cmd_status)
 
     serve = sub.add_parser("serve", help="HTTP service: POST a VOD, follow its job, fetch the results")

@@ -22,6 +22,7 @@ from .settings import redact as _redact_text
 log = logging.getLogger(__name__)
 MAX_CONVEX_ERRORS = 50  # keep the status file small even through a long outage
 TERMINAL = ("Completed", "Failed")
+FRESH_AFTER_FAILED = ("Queued", "Failed")  # what may replace Failed: a new run, or a later failure of the same run
 DOWN_FILE = ".convex_down"  # epoch until which Convex counts as unreachable for this status folder
 
 STATUSES = (
@@ -65,6 +66,10 @@ def update(vod: str, status_dir: str | os.PathLike = DEFAULT_DIR, **changes: Any
     status_dir = Path(status_dir)
     with _locked(status_dir, vod):
         doc = read(vod, status_dir) or {"vod_id": vod, "status": None, "history": [], "urls": {}}
+        if doc.get("status") == "Failed" and changes.get("status") not in (None, *FRESH_AFTER_FAILED):
+            # A failed job's siblings go on (keep-going) and publishing may still end the run: their steps go
+            # into the history, but the VOD stays Failed with its cause until a new run queues it again.
+            changes = {k: v for k, v in changes.items() if k not in ("status", "step", "reason", "stage")}
         for key, value in changes.items():
             if key == "urls":
                 doc["urls"].update(value)
@@ -92,7 +97,8 @@ def report(
     stage: str | None = None,
 ) -> dict[str, Any]:
     """Record that `vod` entered `status` (during `step`); Failed carries a one-line `reason`. `stage` says how far
-    a Completed run went (raw, analysis; a published VOD is Completed by publishing, without a stage).
+    a Completed run went (raw, analysis; a published VOD is Completed by publishing, without a stage). Once the VOD
+    is Failed, only Queued (a new run) or another Failed replaces that; other statuses go into the history only.
 
     With CONVEX_URL set (or a client passed as `convex`), the status is then pushed to Convex. That push
     never raises: after its bounded retries the error is logged and kept in the document's `convex_errors`."""
@@ -107,7 +113,8 @@ def report(
     log.info("status %s: %s%s", vod, status, f" ({step})" if step else "")
     # The local file is a record, not the pipeline: if it cannot be written the push to Convex still happens.
     doc = _safe_update(vod, status_dir, status=status, step=step, reason=reason, stage=stage, event=event)
-    client = _client(convex)
+    # A step after a failure stays in the history only: Convex must not show it over the Failed either.
+    client = _client(convex) if doc.get("status") == status else None
     if client is not None:
         down = _down_until(status_dir)
         if status not in TERMINAL and time.time() < down:

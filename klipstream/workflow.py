@@ -30,6 +30,12 @@ def snakefile() -> Path:
     raise KlipError(f"no Snakefile in {WORKFLOW_DIR} or {Path.cwd()}: run klipstream from the workflow's folder")
 
 
+def workdir_of(path: str | os.PathLike | None = None) -> Path:
+    """The folder a run works in (its output/, logs/, .snakemake/): `path` (a --workdir), else the workflow's folder.
+    `klipstream run`, `status` and `serve` share this default."""
+    return Path(path or snakefile().parent).resolve()
+
+
 def config_value(overrides: list[str] | tuple[str, ...], key: str) -> str:
     """A top-level workflow setting: the last `key=value` of --config overrides, else config/config.yaml's."""
     for item in reversed(overrides):
@@ -58,10 +64,12 @@ def vod_sides(vod: str, table: dict[str, dict[str, str]]) -> set[str]:
     return {side for side, local in (("audio", "video"), ("chat", "chat")) if row.get(local) or row.get("url")}
 
 
-def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
+def vod_id_of(ref: str, table_ids: set[str] | None = None, table: str | Path | None = None) -> str:
     """A Twitch VOD URL, a numeric Twitch id, or an id of the VOD table -> the VOD id used in file names.
 
-    With `table_ids` given, a non-numeric id must be one of them (the workflow would not know where to find it)."""
+    With `table_ids` given, a non-numeric id must be one of them (the workflow would not know where to find it).
+    `table`, the file they came from, is then named in the error: only for the CLI (a server must not show its
+    paths), and never taken from the reference, which stays in `{ref}` for a server to replace."""
     ref = str(ref).strip()
     if table_ids and ref in table_ids:
         return ref
@@ -74,7 +82,9 @@ def vod_id_of(ref: str, table_ids: set[str] | None = None) -> str:
     if _TABLE_ID.fullmatch(ref):
         if table_ids is None:
             return ref
-        raise BadVodReference("VOD {ref} is not in the VOD table and is not a numeric Twitch VOD id", ref)
+        where = "" if table is None else f" {table}" + ("" if Path(table).is_file() else " (no such file)")
+        where = where.replace("{", "{{").replace("}", "}}")  # a literal in the template
+        raise BadVodReference(f"VOD {{ref}} is not in the VOD table{where} and is not a numeric Twitch VOD id", ref)
     raise BadVodReference(
         "not a Twitch VOD URL or VOD id: {ref} (expected https://www.twitch.tv/videos/ID or ID)", ref
     ) from bad_reference

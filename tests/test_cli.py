@@ -71,6 +71,32 @@ def test_bad_reference_exits_2_with_message(capsys):
     assert "not a Twitch VOD URL or VOD id" in capsys.readouterr().err
 
 
+def test_reference_errors_name_the_table_and_what_a_local_id_may_hold(tmp_path, capsys):
+    """The CLI names the VOD table it looked in (here one that does not exist); with --video/--chat a bad id is
+    told what an id may hold, not the Twitch URL form. Nothing is created on the way."""
+    chat = tmp_path / "c.json"
+    chat.write_text("{}")
+    work = tmp_path / "x"
+    assert main(["run", "demo", "--workdir", str(work)]) == 2
+    table = work / "config" / "vods.tsv"
+    assert capsys.readouterr().err == (
+        f"klipstream: error: VOD 'demo' is not in the VOD table {table} (no such file) "
+        "and is not a numeric Twitch VOD id\n"
+    )
+    table.parent.mkdir(parents=True)
+    table.write_text("vod_id\turl\tvideo\tchat\ttitle\n")
+    assert main(["run", "demo", "--workdir", str(work)]) == 2
+    assert f"is not in the VOD table {table} and" in capsys.readouterr().err
+    assert main(["run", "my stream", "--chat", str(chat), "--workdir", str(work)]) == 2
+    assert capsys.readouterr().err == (
+        "klipstream: error: --video/--chat: 'my stream' cannot be a VOD id: a new id must be letters, digits, _ and - "
+        "(or give a Twitch VOD URL or id)\n"
+    )
+    assert main(["run", "0", "--chat", str(chat), "--workdir", str(work)]) == 2
+    assert capsys.readouterr().err == "klipstream: error: not a valid Twitch VOD id: '0'\n"
+    assert table.read_text() == "vod_id\turl\tvideo\tchat\ttitle\n" and sorted(work.iterdir()) == [work / "config"]
+
+
 def test_train_models_hands_every_option_to_the_trainer(capsys):
     with pytest.raises(SystemExit) as done:
         main(["train-models", "--help"])
@@ -99,6 +125,31 @@ def test_local_files_go_into_the_vod_table_with_one_line_errors(tmp_path, capsys
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
     assert len(table.read_text().splitlines()) == 3
+
+
+def test_status_reads_where_run_wrote_and_a_missing_vod_is_one_line(tmp_path, monkeypatch, capsys):
+    """`status --workdir DIR` reads DIR/output/status, as `run --workdir DIR` writes it, from any current folder;
+    without --workdir, the workflow's folder (run's default); a VOD with no status exits 1 naming the folder."""
+    from klipstream import status
+    from klipstream.workflow import snakefile
+
+    work = tmp_path / "w"
+    status.report(
+        "v1", "Failed", step="video_fetch", reason="no network", status_dir=work / "output/status", convex=None
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["status", "v1", "--workdir", str(work)]) == 0
+    assert capsys.readouterr().out.startswith("VOD v1: Failed (video_fetch) - no network")
+    assert main(["status", "--workdir", "w"]) == 0 and "v1" in capsys.readouterr().out
+    assert main(["status", "v1", "--workdir", str(work), "--status-dir", str(work / "output/status")]) == 0
+    capsys.readouterr()
+    for argv, folder in [
+        (["--workdir", str(work), "--status-dir", "elsewhere"], work / "elsewhere"),
+        ([], snakefile().parent / "output/status"),
+    ]:
+        assert main(["status", "no-such-vod", *argv]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err == f"klipstream: no status recorded for VOD no-such-vod in {folder}\n"
 
 
 @pytest.mark.slow

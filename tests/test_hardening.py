@@ -4,6 +4,7 @@ Snakemake lock after kill -9, `klipstream status | head`, the status after build
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import wave
@@ -197,6 +198,25 @@ def test_a_run_that_stops_at_the_analysis_ends_completed_with_its_stage(tmp_path
     run_snakemake(tmp_path, "--config", "vods=vods.tsv")
     doc = json.loads((tmp_path / "output/status/chatonly.json").read_text())
     assert (doc["status"], doc["step"], doc["stage"]) == ("Completed", "publish", None)
+
+
+@pytest.mark.workflow
+def test_a_failed_video_fetch_ends_failed_though_the_chat_jobs_go_on(tmp_path):
+    """A Twitch VOD with a local chat whose video cannot be fetched (Twitch at a closed local port): keep-going runs
+    its chat jobs after the failure, yet the status ends Failed in video_fetch and `klipstream run` says so."""
+    from tests.helpers.publish_stubs import free_port
+
+    needs_demo()
+    vod, closed = "1087079172", f"http://127.0.0.1:{free_port()}"
+    env = {**os.environ, "KLIPSTREAM_TWITCH_GQL_URL": f"{closed}/gql", "KLIPSTREAM_TWITCH_USHER_URL": f"{closed}/usher"}
+    cmd = [sys.executable, "-m", "klipstream.cli", "run", vod, "--chat", str(DEMO / "demo_chat.json")]
+    done = subprocess.run([*cmd, "--workdir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1
+    reason = "cannot reach Twitch (127.0.0.1): connection refused; check the network or use a local video/chat file"
+    assert done.stderr.strip().splitlines()[-1] == f"klipstream: VOD {vod} failed in video_fetch: {reason}"
+    doc = json.loads((tmp_path / "output" / "status" / f"{vod}.json").read_text())
+    assert (doc["status"], doc["step"], doc["reason"]) == ("Failed", "video_fetch", reason)
+    assert "chat_plot" in [e["step"] for e in doc["history"]]  # the chat jobs did go on
 
 
 def test_run_into_a_new_relative_workdir(tmp_path):

@@ -497,3 +497,29 @@ def test_settings_come_from_overrides_else_the_workflow_config():
 
     assert config_value([], "vods") == "config/vods.tsv" and config_value([], "status_dir") == "output/status"
     assert config_value(["vods=a.tsv", "status_dir=s", "vods=b.tsv"], "vods") == "b.tsv"
+
+
+def test_serve_works_in_the_workflow_folder_by_default_as_run_does(tmp_path, monkeypatch):
+    """`klipstream serve` without --workdir builds where `klipstream run` does (the workflow's folder), not in the
+    current folder; a relative --workdir is taken from the current folder."""
+    from klipstream.cli import main
+    from klipstream.service import app as app_module
+    from klipstream.workflow import snakefile
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def fake_create_app(**kwargs):
+        seen.update(kwargs)
+        raise Stop  # no server: only where it would work
+
+    monkeypatch.setattr(app_module, "create_app", fake_create_app)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(Stop):
+        main(["serve"])
+    assert seen["workdir"] == snakefile().parent
+    with pytest.raises(Stop):
+        main(["serve", "--workdir", "w"])
+    assert seen["workdir"] == tmp_path / "w"

@@ -43,6 +43,32 @@ def test_statuses_pushed_in_order_with_auth_header(monkeypatch, tmp_path):
     assert doc["status"] == "Completed" and "convex_errors" not in doc
 
 
+def test_failed_stays_failed_for_the_rest_of_its_run(monkeypatch, tmp_path):
+    """Keep-going: the video failed, the chat jobs of the same VOD go on and publishing may end the run. Their steps
+    are history only (and not pushed); a new run's Queued starts afresh, and a second failure replaces the first."""
+    st = tmp_path / "st"
+    with ConvexStub() as stub:
+        _convex_env(monkeypatch, stub.url)
+        status.report("7", "Queued", step="workflow", status_dir=st)
+        status.report("7", "Failed", step="video_fetch", reason="no network", status_dir=st)
+        status.report("7", "Analyzing", step="chat_plot", status_dir=st)
+        doc = status.report("7", "Completed", step="publish", status_dir=st)
+        assert (doc["status"], doc["step"], doc["reason"]) == ("Failed", "video_fetch", "no network")
+        assert [(e["status"], e["step"]) for e in doc["history"]][-2:] == [
+            ("Analyzing", "chat_plot"),
+            ("Completed", "publish"),
+        ]
+        assert [b["args"]["status"] for b in stub.calls()] == ["Queued", "Failed"]
+        status.finish_run({"7": "analysis"}, status_dir=st, convex=None)
+        assert status.read("7", st)["status"] == "Failed"
+        doc = status.report("7", "Failed", step="chat_fetch", reason="bad chat", status_dir=st)
+        assert (doc["status"], doc["step"], doc["reason"]) == ("Failed", "chat_fetch", "bad chat")
+        status.report("7", "Queued", step="workflow", status_dir=st)
+        doc = status.report("7", "Downloading", step="video_fetch", status_dir=st)
+    assert (doc["status"], doc["step"], doc["reason"]) == ("Downloading", "video_fetch", None)
+    assert [b["args"]["status"] for b in stub.calls()][2:] == ["Failed", "Queued", "Downloading"]
+
+
 def test_no_convex_url_means_no_push_and_local_store_only(tmp_path):
     doc = status.report("9", "Queued", status_dir=tmp_path)
     assert doc["status"] == "Queued" and doc["history"][0]["step"] is None

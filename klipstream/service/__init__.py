@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-from pathlib import Path
 
 TOKEN_ENV = "KLIPSTREAM_API_TOKEN"
 
@@ -24,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=int(os.environ.get("PORT", 8080)), help="port (default $PORT, else 8080)"
     )
-    parser.add_argument("--workdir", default=".", help="folder whose output/ the jobs build (default: current folder)")
+    parser.add_argument(
+        "--workdir", help="folder whose output/ the jobs build (default: the workflow's folder, as for klipstream run)"
+    )
     parser.add_argument("--max-jobs", type=_positive, default=1, help="jobs (Snakemake runs) at a time (default 1)")
     parser.add_argument(
         "--max-queue",
@@ -60,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from ..settings import install_redaction, load_env_files
+    from ..workflow import workdir_of
     from .app import create_app
 
     load_env_files()
@@ -67,7 +69,7 @@ def serve(args: argparse.Namespace) -> int:
     install_redaction()
     token = os.environ.get(TOKEN_ENV) or None
     app = create_app(
-        workdir=Path(args.workdir),
+        workdir=workdir_of(args.workdir),
         cores=args.cores,
         max_jobs=args.max_jobs,
         options=["--profile", args.profile] if args.profile else [],
