@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="build a VOD's outputs with Snakemake (prints the command it runs)")
-    run.add_argument("vod", help="Twitch VOD URL, numeric Twitch id, or a vod_id of the VOD table")
+    run.add_argument("vod", nargs="?", help="Twitch VOD URL, numeric Twitch id, or a vod_id of the VOD table")
     run.add_argument("--video", metavar="FILE", help="a local video: adds the VOD to the VOD table (see --chat)")
     run.add_argument(
         "--chat",
@@ -181,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return train_main(argv[1:])
     args = parser.parse_args(argv)
+    if args.command == "run" and args.vod is None:
+        # `run --config 'clips={top_k: 3}' demo`: --config takes every word after it, the VOD id included
+        words = [w for w in args.config or [] if not re.match(r"[A-Za-z_][\w.]*=", w)]
+        if len(words) != 1:
+            run.error("give one VOD (a Twitch URL or id, or a vod_id of the VOD table), before --config")
+        args.vod = words[0]
+        args.config.remove(words[0])
     try:
         return args.func(args)
     except KlipError as exc:

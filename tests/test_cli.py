@@ -168,3 +168,14 @@ def test_run_with_a_local_chat_builds_it_end_to_end(tmp_path):
     doc = json.loads((work / "output" / "analysis" / "mine_integrated_analysis.json").read_text())
     assert doc["vod_id"] == "mine" and doc["signals_used"] == ["chat", "chat_sentiment"] and len(doc["highlights"]) >= 4
     assert "report     output/report/mine.html" in proc.stdout
+
+
+def test_the_vod_may_follow_config_words(tmp_path, capsys):
+    # `--config` takes every word after it: the one that is not KEY=VALUE is the VOD (a URL may hold `=`)
+    argv = ["run", "-n", "--workdir", str(tmp_path), "--config", "clips={top_k: 3}", "https://twitch.tv/videos/42?t=5"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "output/publish/42_manifest.json" in out and out.rstrip().endswith("--dry-run --config 'clips={top_k: 3}'")
+    with pytest.raises(SystemExit):
+        main(["run", "--config", "clips={top_k: 3}"])
+    assert "give one VOD" in capsys.readouterr().err
