@@ -26,6 +26,7 @@ from klipstream.publish import plan
 from klipstream.transcribe.tables import write_word_tables
 from tests.helpers.browser import report_inputs
 from tests.helpers.media import pattern_video
+from tests.helpers.workflow import run_snakemake, write_table
 
 VOD = "exp_vod"
 
@@ -250,6 +251,53 @@ def test_timelines_without_a_video(analysed, tmp_path):
     clip = next(iter(back.tracks[0].find_clips()))
     assert isinstance(clip.media_reference, otio.schema.MissingReference)
     assert "FROM CLIP NAME:  video_exp_vod.mp4" in (tmp_path / "s.edl").read_text()
+
+
+def test_timelines_of_a_vod_without_moments(analysed, tmp_path):
+    """No moment at all (an empty chat): the VOD on V1 without markers, empty selects, an EDL of only its title."""
+    import opentimelineio as otio
+
+    tmp, doc, _, _ = analysed
+    write_json(tmp_path / "none.json", {**doc, "highlights": []})
+    info = timeline.export_timelines(tmp_path / "none.json", tmp_path / "m", tmp_path / "s", top_k=3)
+    assert info == {"fps": 30.0, "editor_fps": 30.0, "markers": 0, "selects": 0}
+    assert (tmp_path / "s.edl").read_text() == "TITLE: Export <test> - selects\n\n"
+    assert not otio.adapters.read_from_file(str(tmp_path / "s.edl"), rate=30).find_clips()
+    for kind in ("otio", "xml"):
+        back = otio.adapters.read_from_file(str(tmp_path / f"s.{kind}"))
+        assert not back.find_clips()
+        (whole,) = otio.adapters.read_from_file(str(tmp_path / f"m.{kind}")).tracks[0].find_clips()
+        assert not whole.markers and whole.source_range.duration.value == 600 * 30
+    assert (tmp_path / "m.edl").read_text().count("FROM CLIP NAME:") == 1
+
+
+def test_an_adapter_error_without_a_message_still_says_what_failed(analysed, tmp_path, monkeypatch):
+    import opentimelineio as otio
+
+    tmp, _, _, _ = analysed
+
+    def refuse(*args, **kwargs):
+        raise IndexError()
+
+    monkeypatch.setattr(otio.adapters, "write_to_string", refuse)
+    with pytest.raises(timeline.KlipError, match=r"cannot write .*m\.edl with OpenTimelineIO's cmx_3600: IndexError$"):
+        timeline.export_timelines(tmp / "a.json", tmp_path / "m", tmp_path / "s", top_k=3)
+
+
+def test_empty_chat_log_runs_through_the_exports(tmp_path):
+    """A chat-only VOD whose chat log is empty: 0 messages, 0 moments, and every export is still written."""
+    (tmp_path / "empty.txt").write_text("")
+    table = write_table(tmp_path / "vods.tsv", [("quiet", "", "", str(tmp_path / "empty.txt"), "nobody typed")])
+    out = Path("output/exports/quiet")
+    names = [f"quiet_{k}.{e}" for k in ("moments", "selects") for e in ("otio", "edl", "xml")]
+    names += ["quiet_chapters.txt", "quiet_moments.csv"]
+    run_snakemake(tmp_path, "--config", f"vods={table}", "--", *(str(out / n) for n in names))
+    out = tmp_path / out
+    doc = json.loads((tmp_path / "output/analysis/quiet_integrated_analysis.json").read_text())
+    assert doc["highlights"] == [] and doc["summary"]["chat_messages"] == 0
+    assert (out / "quiet_selects.edl").read_text() == "TITLE: nobody typed - selects\n\n"
+    assert pd.read_csv(out / "quiet_moments.csv").empty
+    assert (out / "quiet_chapters.txt").read_text() == "0:00 Stream start\n"
 
 
 def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
