@@ -297,7 +297,7 @@ def test_empty_chat_log_runs_through_the_exports(tmp_path):
     assert doc["highlights"] == [] and doc["summary"]["chat_messages"] == 0
     assert (out / "quiet_selects.edl").read_text() == "TITLE: nobody typed - selects\n\n"
     assert pd.read_csv(out / "quiet_moments.csv").empty
-    assert (out / "quiet_chapters.txt").read_text() == "0:00 Stream start\n"
+    assert (out / "quiet_chapters.txt").read_text() == ""  # fewer than 3 chapters: YouTube would show none
 
 
 def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
@@ -318,10 +318,66 @@ def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
             {**doc["highlights"][0], "rank": 1, "start": 4.0},
             {**doc["highlights"][1], "rank": 2, "start": 300.0},
             {**doc["highlights"][2], "rank": 3, "start": 305.0},
+            {**doc["highlights"][3], "rank": 4, "start": 400.0},
         ],
     }
     got = chapters.youtube_chapters(fake)
-    assert [t for t, _ in got] == [0, 300] and got[0][1].startswith("#1 ")
+    assert [t for t, _ in got] == [0, 300, 400] and got[0][1].startswith("#1 ")
+    # two chapters are no chapters to YouTube: the file is empty
+    assert chapters.youtube_chapters({**fake, "highlights": fake["highlights"][:3]}) == []
+
+
+def long_vod(doc: dict, n: int, headline: int, zero_from: int) -> dict:
+    """A 4-hour VOD with `n` ranked moments 50 s apart (rank r at 60 + 50 r s), `headline` of them headline
+    moments, ranks from `zero_from` on score-0 filler."""
+    moments = [
+        {
+            **doc["highlights"][0],
+            "rank": r,
+            "start": 60.0 + 50 * r,
+            "end": 80.0 + 50 * r,
+            "score": 0.0 if r >= zero_from else 30.0 - r / 10,
+        }
+        for r in range(1, n + 1)
+    ]
+    return {
+        **doc,
+        "duration": 4 * 3600.0,
+        "highlights": moments,
+        "summary": {**doc["summary"], "headline_count": headline},
+    }
+
+
+def test_chapters_of_a_long_vod_are_its_headline_moments(analysed, tmp_path):
+    _, doc, _, _ = analysed
+    # 237 candidates, 10 headline: the 0:00 chapter and those 10 (rank r at 60 + 50 r s), not the other 227
+    got = chapters.youtube_chapters(long_vod(doc, 237, 10, 200))
+    assert [t for t, _ in got] == [0] + [60 + 50 * r for r in range(1, 11)]
+    assert got[0][1] == "Stream start" and [title.split(" ")[0] for _, title in got[1:]] == [
+        f"#{r}" for r in range(1, 11)
+    ]
+    # headline moments with score 0 (a quiet VOD's filler) get no chapter
+    got = chapters.youtube_chapters(long_vod(doc, 237, 10, 8))
+    assert [t for t, _ in got] == [0] + [60 + 50 * r for r in range(1, 8)]
+
+
+def test_chapters_stay_within_a_youtube_description(analysed, tmp_path):
+    _, doc, _, _ = analysed
+    fake = long_vod(doc, 237, 237, 238)  # every candidate a headline moment: far more than 5,000 characters
+    path = tmp_path / "a.json"
+    write_json(path, fake)
+    got = chapters.write_chapters(path, tmp_path / "c.txt")
+    text = (tmp_path / "c.txt").read_text()
+    assert len(text) <= 5000
+    ranks = sorted(int(title.split(" ")[0][1:]) for _, title in got[1:])
+    k = len(ranks)
+    assert ranks == list(range(1, k + 1)) and 50 < k < 237  # the best-ranked kept, the lowest-ranked dropped
+    # one more (rank k + 1) would not fit
+    next_line = chapters.chapter_text(
+        [(60 + 50 * (k + 1), f"#{k + 1} {chapters.chapter_title(fake['highlights'][k], 56)}")]
+    )
+    assert len(text) + len(next_line) > 5000
+    assert text.splitlines()[0] == "0:00 Stream start"
 
 
 def test_moments_csv(analysed, tmp_path):
