@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -159,14 +160,19 @@ def test_text_formats(tmp_path):
     assert read_chat_frame(out)["time"].tolist() == [60.0, 150.0]
 
 
-def test_empty_unknown_missing(tmp_path):
+def test_empty_unknown_missing(tmp_path, caplog):
     empty = tmp_path / "e.txt"
     empty.write_text("\n\n")
     out = tmp_path / "o.json"
+    caplog.set_level(logging.INFO, logger="klipstream")
     assert import_chat(empty, out, "4")["comments"] == 0
     assert json.loads(out.read_text())["comments"] == [] and read_chat_frame(out).empty
     (tmp_path / "e.json").write_text('{"comments": []}')
     assert import_chat(tmp_path / "e.json", out, "4")["comments"] == 0
+    # an empty log is no error (the VOD may have a video), but the user is told which file was empty
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and all("has no chat messages" in w for w in warned)
+    assert str(empty) in warned[0] and str(tmp_path / "e.json") in warned[1]
 
     weird = tmp_path / "w.csv"
     weird.write_text("a,b,c\n1,2,3\n")

@@ -5,15 +5,18 @@ workflow runs once into a temporary folder (Snakemake target output/analysis/dem
 offline backends: no key, no network); the integrated analysis must call them excitement, excitement, funny and
 anger. The same run's transcript then goes through the LLM path against the OpenAI-compatible stand-in
 (tests/helpers/emotions_stub.py) to check what the prompt carries and that the answers validate against the schema.
+The same run checks the demo's clip lengths that docs/exports.md states.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from tests.helpers.workflow import ROOT, run_snakemake
 
@@ -50,6 +53,19 @@ def test_planted_moments_get_their_emotions(demo_run):
     # chat emotes that only the lexicon knows (KEKW, OMEGALUL, monkaS) are counted in top_emotes
     laugh = next(h for h in doc["highlights"] if h["dominant_emotion"] == "funny")
     assert {"KEKW", "OMEGALUL"} <= {e["emote"] for e in laugh["chat"]["top_emotes"]}
+
+
+def test_docs_state_the_demo_clip_lengths(demo_run):
+    """docs/exports.md measures the vertical clips on the demo's clips: the top `clips.top_k` highlights, cut at
+    their start and end (clips_cut), so their lengths are those of the integrated analysis, best rank first."""
+    doc = json.loads((demo_run / TARGET).read_text(encoding="utf-8"))
+    top_k = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["clips"]["top_k"]
+    lengths = [round(h["end"] - h["start"]) for h in doc["highlights"][:top_k]]
+    text = " ".join((ROOT / "docs" / "exports.md").read_text(encoding="utf-8").split())
+    m = re.search(r"Measured on the demo VOD \(426x240, 5 fps; (\d+) clips of ([\d, and]+) s, (\d+) s in all", text)
+    assert m, "docs/exports.md no longer states the demo's clip lengths"
+    stated = [int(x) for x in re.findall(r"\d+", m.group(2))]
+    assert (int(m.group(1)), stated, int(m.group(3))) == (len(lengths), lengths, sum(lengths))
 
 
 def test_llm_prompt_and_schema_on_the_demo_transcript(demo_run, tmp_path, monkeypatch):

@@ -26,6 +26,7 @@ from klipstream.publish import plan
 from klipstream.transcribe.tables import write_word_tables
 from tests.helpers.browser import report_inputs
 from tests.helpers.media import pattern_video
+from tests.helpers.workflow import run_snakemake, write_table
 
 VOD = "exp_vod"
 
@@ -252,6 +253,53 @@ def test_timelines_without_a_video(analysed, tmp_path):
     assert "FROM CLIP NAME:  video_exp_vod.mp4" in (tmp_path / "s.edl").read_text()
 
 
+def test_timelines_of_a_vod_without_moments(analysed, tmp_path):
+    """No moment at all (an empty chat): the VOD on V1 without markers, empty selects, an EDL of only its title."""
+    import opentimelineio as otio
+
+    tmp, doc, _, _ = analysed
+    write_json(tmp_path / "none.json", {**doc, "highlights": []})
+    info = timeline.export_timelines(tmp_path / "none.json", tmp_path / "m", tmp_path / "s", top_k=3)
+    assert info == {"fps": 30.0, "editor_fps": 30.0, "markers": 0, "selects": 0}
+    assert (tmp_path / "s.edl").read_text() == "TITLE: Export <test> - selects\n\n"
+    assert not otio.adapters.read_from_file(str(tmp_path / "s.edl"), rate=30).find_clips()
+    for kind in ("otio", "xml"):
+        back = otio.adapters.read_from_file(str(tmp_path / f"s.{kind}"))
+        assert not back.find_clips()
+        (whole,) = otio.adapters.read_from_file(str(tmp_path / f"m.{kind}")).tracks[0].find_clips()
+        assert not whole.markers and whole.source_range.duration.value == 600 * 30
+    assert (tmp_path / "m.edl").read_text().count("FROM CLIP NAME:") == 1
+
+
+def test_an_adapter_error_without_a_message_still_says_what_failed(analysed, tmp_path, monkeypatch):
+    import opentimelineio as otio
+
+    tmp, _, _, _ = analysed
+
+    def refuse(*args, **kwargs):
+        raise IndexError()
+
+    monkeypatch.setattr(otio.adapters, "write_to_string", refuse)
+    with pytest.raises(timeline.KlipError, match=r"cannot write .*m\.edl with OpenTimelineIO's cmx_3600: IndexError$"):
+        timeline.export_timelines(tmp / "a.json", tmp_path / "m", tmp_path / "s", top_k=3)
+
+
+def test_empty_chat_log_runs_through_the_exports(tmp_path):
+    """A chat-only VOD whose chat log is empty: 0 messages, 0 moments, and every export is still written."""
+    (tmp_path / "empty.txt").write_text("")
+    table = write_table(tmp_path / "vods.tsv", [("quiet", "", "", str(tmp_path / "empty.txt"), "nobody typed")])
+    out = Path("output/exports/quiet")
+    names = [f"quiet_{k}.{e}" for k in ("moments", "selects") for e in ("otio", "edl", "xml")]
+    names += ["quiet_chapters.txt", "quiet_moments.csv"]
+    run_snakemake(tmp_path, "--config", f"vods={table}", "--", *(str(out / n) for n in names))
+    out = tmp_path / out
+    doc = json.loads((tmp_path / "output/analysis/quiet_integrated_analysis.json").read_text())
+    assert doc["highlights"] == [] and doc["summary"]["chat_messages"] == 0
+    assert (out / "quiet_selects.edl").read_text() == "TITLE: nobody typed - selects\n\n"
+    assert pd.read_csv(out / "quiet_moments.csv").empty
+    assert (out / "quiet_chapters.txt").read_text() == ""  # fewer than 3 chapters: YouTube would show none
+
+
 def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
     tmp, doc, _, _ = analysed
     got = chapters.write_chapters(tmp / "a.json", tmp_path / "c.txt")
@@ -270,10 +318,66 @@ def test_youtube_chapters_follow_youtubes_rules(analysed, tmp_path):
             {**doc["highlights"][0], "rank": 1, "start": 4.0},
             {**doc["highlights"][1], "rank": 2, "start": 300.0},
             {**doc["highlights"][2], "rank": 3, "start": 305.0},
+            {**doc["highlights"][3], "rank": 4, "start": 400.0},
         ],
     }
     got = chapters.youtube_chapters(fake)
-    assert [t for t, _ in got] == [0, 300] and got[0][1].startswith("#1 ")
+    assert [t for t, _ in got] == [0, 300, 400] and got[0][1].startswith("#1 ")
+    # two chapters are no chapters to YouTube: the file is empty
+    assert chapters.youtube_chapters({**fake, "highlights": fake["highlights"][:3]}) == []
+
+
+def long_vod(doc: dict, n: int, headline: int, zero_from: int) -> dict:
+    """A 4-hour VOD with `n` ranked moments 50 s apart (rank r at 60 + 50 r s), `headline` of them headline
+    moments, ranks from `zero_from` on score-0 filler."""
+    moments = [
+        {
+            **doc["highlights"][0],
+            "rank": r,
+            "start": 60.0 + 50 * r,
+            "end": 80.0 + 50 * r,
+            "score": 0.0 if r >= zero_from else 30.0 - r / 10,
+        }
+        for r in range(1, n + 1)
+    ]
+    return {
+        **doc,
+        "duration": 4 * 3600.0,
+        "highlights": moments,
+        "summary": {**doc["summary"], "headline_count": headline},
+    }
+
+
+def test_chapters_of_a_long_vod_are_its_headline_moments(analysed, tmp_path):
+    _, doc, _, _ = analysed
+    # 237 candidates, 10 headline: the 0:00 chapter and those 10 (rank r at 60 + 50 r s), not the other 227
+    got = chapters.youtube_chapters(long_vod(doc, 237, 10, 200))
+    assert [t for t, _ in got] == [0] + [60 + 50 * r for r in range(1, 11)]
+    assert got[0][1] == "Stream start" and [title.split(" ")[0] for _, title in got[1:]] == [
+        f"#{r}" for r in range(1, 11)
+    ]
+    # headline moments with score 0 (a quiet VOD's filler) get no chapter
+    got = chapters.youtube_chapters(long_vod(doc, 237, 10, 8))
+    assert [t for t, _ in got] == [0] + [60 + 50 * r for r in range(1, 8)]
+
+
+def test_chapters_stay_within_a_youtube_description(analysed, tmp_path):
+    _, doc, _, _ = analysed
+    fake = long_vod(doc, 237, 237, 238)  # every candidate a headline moment: far more than 5,000 characters
+    path = tmp_path / "a.json"
+    write_json(path, fake)
+    got = chapters.write_chapters(path, tmp_path / "c.txt")
+    text = (tmp_path / "c.txt").read_text()
+    assert len(text) <= 5000
+    ranks = sorted(int(title.split(" ")[0][1:]) for _, title in got[1:])
+    k = len(ranks)
+    assert ranks == list(range(1, k + 1)) and 50 < k < 237  # the best-ranked kept, the lowest-ranked dropped
+    # one more (rank k + 1) would not fit
+    next_line = chapters.chapter_text(
+        [(60 + 50 * (k + 1), f"#{k + 1} {chapters.chapter_title(fake['highlights'][k], 56)}")]
+    )
+    assert len(text) + len(next_line) > 5000
+    assert text.splitlines()[0] == "0:00 Stream start"
 
 
 def test_moments_csv(analysed, tmp_path):

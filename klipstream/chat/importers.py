@@ -86,7 +86,9 @@ def import_chat(
             last_second,
             "the VOD's length" if end else f"no length given: at most {MAX_CHAT_SECONDS / 3600:.0f} h",
         )
-    if not end and w.count:
+    if not w.count:  # not an error: a VOD with a video still has its audio side; a chat-only one gets no moments
+        log.warning("chat log %s (%s) has no chat messages: %s gets no chat signal", path, fmt, vod_id)
+    elif not end:
         log.info("chat length unknown; last message at %.1f s", w.last_offset)
     log.info("imported %d chat messages from %s (%s) into %s", w.count, path, fmt, dst_json)
     return {"format": fmt, "comments": w.count, "dropped_out_of_range": dropped}

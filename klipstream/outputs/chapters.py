@@ -1,9 +1,12 @@
 """YouTube chapter lines and a CSV of the ranked moments, both from the integrated analysis.
 
 YouTube shows chapters when the description lists at least three timestamps in ascending order, the first at
-0:00, each chapter at least 10 s long. Moments are taken best rank first; one starting within `min_seconds` of a
-chapter already taken (or of the VOD's end) is left out; a moment within `min_seconds` of the start becomes the
-0:00 chapter, otherwise the 0:00 chapter is `first_title`. Titles drop `<` and `>`, which YouTube refuses."""
+0:00, each chapter at least 10 s long, and a description holds at most 5,000 characters. Only the headline moments
+(the report's cards: the first `summary.headline_count`, i.e. fusion.top_n) that scored above 0 get a chapter,
+best rank first; one starting within `min_seconds` of a chapter already taken (or of the VOD's end) is left out; a
+moment within `min_seconds` of the start becomes the 0:00 chapter, otherwise the 0:00 chapter is `first_title`.
+While the lines run over 5,000 characters the lowest-ranked chapter is dropped; fewer than three chapters make an
+empty file (YouTube would show none). Titles drop `<` and `>`, which YouTube refuses."""
 
 from __future__ import annotations
 
@@ -31,6 +34,8 @@ MOOD = {
     "neutral": "Moment",
     "unknown": "Moment",
 }
+MIN_CHAPTERS = 3  # YouTube shows chapters from three timestamps on
+DESCRIPTION_CHARS = 5000  # longest YouTube video description
 CSV_COLUMNS = [
     "rank",
     "start",
@@ -65,18 +70,26 @@ def chapter_title(h: Mapping[str, Any], max_chars: int = 60) -> str:
 
 
 def youtube_chapters(doc: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> list[tuple[int, str]]:
-    """[(second, title)] in time order, the first at 0."""
+    """[(second, title)] in time order, the first at 0; [] when fewer than MIN_CHAPTERS fit YouTube's rules."""
     opts = section("chapters", settings)
     gap, max_chars = float(opts["min_seconds"]), int(opts["max_title_chars"])
     duration = float(doc["duration"])
-    taken: dict[int, str] = {}
-    for h in doc["highlights"]:  # best first
+    first = re.sub(r"[<>]", "", str(opts["first_title"]))[:max_chars]
+    headline = doc["highlights"][: int(doc["summary"]["headline_count"])]
+    taken: dict[int, tuple[int, str]] = {}  # second -> (rank, title)
+    for h in headline:  # best first
         t = int(h["start"]) if h["start"] >= gap else 0
-        if duration - t < gap or any(abs(t - other) < gap for other in taken):
-            continue
-        taken[t] = f"#{h['rank']} {chapter_title(h, max_chars - 4)}"
-    taken.setdefault(0, re.sub(r"[<>]", "", str(opts["first_title"]))[:max_chars])
-    return sorted(taken.items())
+        if h["score"] <= 0 or duration - t < gap or any(abs(t - other) < gap for other in taken):
+            continue  # a score-0 filler candidate is no moment; a chapter must last `gap`
+        taken[t] = (int(h["rank"]), f"#{h['rank']} {chapter_title(h, max_chars - 4)}")
+
+    def lines() -> list[tuple[int, str]]:
+        return sorted({0: first, **{t: title for t, (_, title) in taken.items()}}.items())
+
+    while taken and len(chapter_text(lines())) > DESCRIPTION_CHARS:
+        del taken[max(taken, key=lambda t: taken[t][0])]  # the lowest-ranked goes first
+    chapters = lines()
+    return chapters if len(chapters) >= MIN_CHAPTERS else []
 
 
 def chapter_text(chapters: list[tuple[int, str]]) -> str:
@@ -91,8 +104,14 @@ def write_chapters(
     chapters = youtube_chapters(doc, settings)
     with atomic_open(out_txt) as fh:
         fh.write(chapter_text(chapters))
-    if len(chapters) < 3:
-        log.warning("chapters of %s: only %d (YouTube shows chapters from 3 on)", doc["vod_id"], len(chapters))
+    if not chapters:
+        log.warning(
+            "chapters of %s: fewer than %d chapters (headline moments scoring above 0, %g s apart): %s is empty",
+            doc["vod_id"],
+            MIN_CHAPTERS,
+            section("chapters", settings)["min_seconds"],
+            out_txt,
+        )
     log.info("chapters of %s: %d -> %s", doc["vod_id"], len(chapters), out_txt)
     return chapters
 

@@ -226,9 +226,16 @@ def write_timeline(timeline, base: str | os.PathLike, file_name: str, fps: float
     for suffix, (adapter, _) in ADAPTERS.items():
         source = _edl_ready(for_editors, file_name) if suffix == "edl" else for_editors
         try:
-            text = otio.adapters.write_to_string(source, adapter_name=adapter)
+            if suffix == "edl" and not any(len(track) for track in source.video_tracks()):
+                # No events (a VOD without moments): the adapter fails on an empty track; an EDL of only its
+                # title is what it writes when a track has no clip events, and reads back as an empty timeline.
+                text = f"TITLE: {source.name}\n\n"
+            else:
+                text = otio.adapters.write_to_string(source, adapter_name=adapter)
         except Exception as exc:  # noqa: BLE001 - an adapter's refusal becomes one line naming the file
-            raise KlipError(f"cannot write {base}.{suffix} with OpenTimelineIO's {adapter}: {exc}") from exc
+            # some adapter errors have no message (an IndexError): the type at least says what went wrong
+            reason = f"{type(exc).__name__}: {exc}" if str(exc).strip() else type(exc).__name__
+            raise KlipError(f"cannot write {base}.{suffix} with OpenTimelineIO's {adapter}: {reason}") from exc
         with atomic_open(f"{base}.{suffix}") as fh:
             fh.write(text)
         paths.append(Path(f"{base}.{suffix}"))
