@@ -9,11 +9,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
 from klipstream.highlights import load_schema
-from tests.helpers.service import TOKEN, Server, alive
+from tests.helpers.service import AUTH, TOKEN, Server, alive, report_media
 from tests.helpers.workflow import ROOT, cut_demo, write_table
 
 pytestmark = pytest.mark.workflow
@@ -89,6 +90,18 @@ def test_demo_vod_from_request_to_result(server):
     assert [round(p) for p in peaks] == pytest.approx([m["peak"] for m in truth["moments"]], abs=5)
     report = server.get(final["results"]["report"])
     assert report.status_code == 200 and report.text.lstrip().lower().startswith("<!doctype html")
+    # What the report's cards play is served where its relative links lead: every clip, then the full video.
+    out = server.workdir / "output"
+    links = report_media(report.text, server.url + final["results"]["report"])
+    clips = sorted((out / "clips" / "demo").glob("demo_*.mp4"))
+    api = server.url + "/api/v1/analysis/"
+    assert links == [api + f"clips/demo/{c.name}" for c in clips] + [api + "raw/videos/video_demo.mp4"]
+    for link, path in zip(links, [*clips, out / "raw" / "videos" / "video_demo.mp4"], strict=True):
+        got = httpx.get(link, headers=AUTH, timeout=10)
+        assert (
+            got.status_code == 200 and got.content == path.read_bytes() and got.headers["content-type"] == "video/mp4"
+        )
+    assert httpx.get(api + "clips/demo/clips.json", headers=AUTH).status_code == 404  # not linked by the report
     assert "Finished jobid" in server.get(final["log"]).text
     assert f"job {job_id}: VOD demo 27/27 steps" in server.log.read_text()  # operators see progress lines
 

@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__, workflow
 from .. import status as status_store
-from ..artifacts import target
+from ..artifacts import content_type, target
 from ..errors import BadVodReference, KlipError
 from .guard import MAX_BODY_BYTES, Guard
+from .media import report_file, vod_of
 from .runner import JobRunner, status_dir
 from .store import TERMINAL, JobStore, QueueFull
 
@@ -307,5 +308,21 @@ def create_app(
             raise HTTPException(status.HTTP_409_CONFLICT, refused)
         app.state.runner.wake()
         return view(job_id)
+
+    # Last: the report's relative links (../clips/{vod}/{file}, ../raw/videos/...) land here, one level below the
+    # API prefix as the files are one level below output/; only what a completed job's report links is served.
+    @app.get(
+        API + "/{media:path}",
+        dependencies=auth,
+        summary="a file the VOD's report plays (its clips, the full video), at the path its relative link leads to",
+    )
+    async def report_media(media: str) -> FileResponse:
+        vod = vod_of(media)
+        path = report_file(workdir, vod, media) if vod is not None and store.has_report(vod) else None
+        if path is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file in a report")
+        return FileResponse(path, media_type=content_type(path.name))  # answers Range requests (206)
+
+    app.add_api_route(API + "/{media:path}", report_media, methods=["HEAD"], dependencies=auth, include_in_schema=False)
 
     return app
