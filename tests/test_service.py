@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -581,3 +582,49 @@ def test_the_served_report_plays_its_clips_and_video(client, tmp_path):
         response = client.get(base + path)
         assert response.status_code == 404, path
         assert b"not for the web" not in response.content
+
+
+def test_the_job_list_shows_each_job_as_its_status_route_does(client, tmp_path):
+    from klipstream import status as status_store
+
+    done = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
+    waiting = client.post("/api/v1/analysis", json={"vod_id": "2345678901"}).json()
+    status_store.report("demo", "Completed", step="publish", status_dir=tmp_path / "output" / "status")
+    listed = {job["job_id"]: job for job in client.get("/api/v1/analysis").json()}
+    for job in (done, waiting):
+        assert listed[job["job_id"]] == client.get(f"/api/v1/analysis/{job['job_id']}/status").json()
+    assert (listed[done["job_id"]]["step"], listed[done["job_id"]]["rule"]) == ("Completed", "publish")
+    assert (listed[waiting["job_id"]]["step"], listed[waiting["job_id"]]["rule"]) == ("Queued", "service")
+
+
+def test_resubmitting_a_finished_vod_says_there_was_nothing_to_do(tmp_path, monkeypatch):
+    """Snakemake finds every output up to date: the job completes with 0 of 0 steps, says why, and the VOD's
+    status is Completed again instead of the Queued the submission set."""
+    import sys
+
+    from klipstream.service.runner import JobRunner
+
+    nothing = "print('Building DAG of jobs...\\nNothing to be done (all requested files are present and up to date).')"
+    monkeypatch.setattr(JobRunner, "command", lambda self, job, *options: [sys.executable, "-c", nothing])
+    (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
+    app = create_app(workdir=tmp_path, cores=1, max_jobs=1, config=["vods=vods.tsv"], poll_seconds=0.05)
+    with TestClient(app) as c:
+        job = c.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
+        for _ in range(200):
+            final = c.get(f"/api/v1/analysis/{job['job_id']}/status").json()
+            if final["status"] == "completed":
+                break
+            time.sleep(0.05)
+        listed = c.get("/api/v1/analysis").json()
+    assert final["status"] == "completed" and (final["steps_done"], final["steps_total"], final["progress"]) == (
+        0,
+        0,
+        1.0,
+    )
+    assert final["note"] == "nothing to do: every output of this stage was already up to date"
+    assert (final["step"], final["rule"]) == ("Completed", "service") and listed == [final]
+    vod_status = json.loads((tmp_path / "output" / "status" / "demo.json").read_text())
+    assert [(h["status"], h.get("stage")) for h in vod_status["history"]] == [
+        ("Queued", None),
+        ("Completed", "analysis"),
+    ]

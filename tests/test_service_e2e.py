@@ -105,6 +105,16 @@ def test_demo_vod_from_request_to_result(server):
     assert "Finished jobid" in server.get(final["log"]).text
     assert f"job {job_id}: VOD demo 27/27 steps" in server.log.read_text()  # operators see progress lines
 
+    # The finished VOD again: Snakemake has nothing to build; the job says so, and the VOD is Completed again.
+    resubmitted = server.post("/api/v1/analysis", json={"vod_id": "demo"})
+    assert resubmitted.status_code == 202 and resubmitted.json()["job_id"] != job_id
+    redo = server.events(resubmitted.json()["job_id"])[-1]
+    assert (redo["status"], redo["steps_done"], redo["steps_total"], redo["progress"]) == ("completed", 0, 0, 1.0)
+    assert redo["note"] == "nothing to do: every output of this stage was already up to date"
+    assert (redo["step"], redo["rule"]) == ("Completed", "service")
+    listed = {job["job_id"]: job for job in server.get("/api/v1/analysis").json()}
+    assert listed[redo["job_id"]] == server.status(redo["job_id"])  # the list shows what /status shows
+
 
 def test_job_resumes_after_a_stop_and_after_a_crash(server):
     job_id = server.post("/api/v1/analysis", json={"vod_id": "tiny"}).json()["job_id"]

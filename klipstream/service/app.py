@@ -63,10 +63,17 @@ class AnalysisRequest(BaseModel):
         return self
 
 
+NOTHING_TO_DO = "nothing to do: every output of this stage was already up to date"
+
+
 def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, Any]:
-    """What a client sees of a job: its state and progress, the VOD's pipeline status, errors and result URLs."""
+    """What a client sees of a job: its state and progress, the VOD's pipeline status, errors and result URLs.
+    Every route that shows a job (status, list, stream, submit, cancel, resume) builds it here, from the job's row
+    and the VOD's status file."""
     vod_doc = vod_doc or {}
     done, total = job["steps_done"], job["steps_total"]
+    # Snakemake found nothing to build: 0 of 0 steps, and the job says so instead of leaving the counts to guess.
+    note = NOTHING_TO_DO if job["state"] == "completed" and total == 0 else None
     progress = 1.0 if job["state"] == "completed" else round(done / total, 3) if total else 0.0
     results = {}
     if job["state"] == "completed" and job["stage"] != "raw":
@@ -86,6 +93,7 @@ def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, A
         "attempts": job["attempts"],
         "resumed": job["attempts"] > 1,
         "error": job["error"],
+        "note": note,
         "created_at": job["created_at"],
         "started_at": job["started_at"],
         "finished_at": job["finished_at"],
@@ -161,11 +169,18 @@ def create_app(
     # on the routes in the OpenAPI document.
     auth = [Depends(bearer)]
 
+    def views(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        docs: dict[str, dict[str, Any] | None] = {}  # one read of each VOD's status file
+        for job in jobs:
+            if job["vod_id"] not in docs:
+                docs[job["vod_id"]] = status_store.read(job["vod_id"], statuses)
+        return [job_view(job, docs[job["vod_id"]]) for job in jobs]
+
     def view(job_id: str) -> dict[str, Any]:
         job = store.get(job_id)
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
-        return job_view(job, status_store.read(job["vod_id"], statuses))
+        return views([job])[0]
 
     def finished_file(job_id: str, key: str) -> Path:
         job = view(job_id)
@@ -218,7 +233,7 @@ def create_app(
 
     @app.get(API, dependencies=auth, summary="recent jobs, newest first (optionally of one VOD)")
     async def jobs(limit: int = 50, vod_id: str | None = None) -> list[dict[str, Any]]:
-        return [job_view(job, None) for job in store.list(min(max(limit, 1), 500), vod_id)]
+        return views(store.list(min(max(limit, 1), 500), vod_id))
 
     @app.get(
         API + "/{job_id}/status", dependencies=auth, summary="status, progress, current step, errors and result URLs"
