@@ -321,3 +321,29 @@ def test_missing_bucket_is_a_clear_error(env, files, tmp_path):
     env["publish"]["create_buckets"] = False
     with pytest.raises(KlipError, match=r"Cloud Storage bucket t[0-9a-f]+-\w+ does not exist"):
         publish_vod(VOD, files, tmp_path / "m.json", config=env, status_dir=tmp_path / "st")
+
+
+def test_a_published_clips_folder_mirrors_the_folder(env, files, tmp_path):
+    """Five clips, then two: the other three objects are deleted; another VOD's clips stay."""
+    folder = tmp_path / "clips_folder" / VOD
+    folder.mkdir(parents=True)
+    for i in range(1, 6):
+        (folder / f"{VOD}_{i:02d}.mp4").write_bytes(bytes([i]) * 100)
+    (folder / "clips.json").write_text("[]")
+    files = {**files, "clips": None, "clips_dir": str(folder)}
+    publish_vod(VOD, files, tmp_path / "m.json", config=env, status_dir=tmp_path / "st")
+    analysis = env["publish"]["buckets"]["analysis"]
+    _client().bucket(analysis).blob("999/clips/999_03.mp4").upload_from_string(b"other")
+
+    for i in range(3, 6):
+        (folder / f"{VOD}_{i:02d}.mp4").unlink()
+    manifest = publish_vod(VOD, files, tmp_path / "m.json", config=env, status_dir=tmp_path / "st")
+    clips = sorted(name for bucket, name in _stored(env) if bucket == analysis and "/clips/" in name)
+    assert clips == [
+        f"{VOD}/clips/{VOD}_01.mp4",
+        f"{VOD}/clips/{VOD}_02.mp4",
+        f"{VOD}/clips/clips.json",
+        "999/clips/999_03.mp4",
+    ]
+    assert manifest["run"]["removed"] == 3 and manifest["run"]["uploaded"] == 0
+    assert (analysis, f"{VOD}/{VOD}_integrated_analysis.json") in _stored(env)

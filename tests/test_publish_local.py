@@ -210,3 +210,52 @@ def test_called_like_the_rule_script_with_a_clips_folder(chat_only, tmp_path):
     ]
     assert (tmp_path / "pub" / "a" / VOD / "clips" / "clip_01.mp4").is_file()
     assert manifest["urls"]["clipsUrl"].endswith(f"/pub/a/{VOD}/clips/{VOD}_clips.json")
+
+
+def _folder(path: Path, names: list[str]) -> str:
+    path.mkdir(parents=True, exist_ok=True)
+    for old in path.iterdir():
+        old.unlink()
+    for name in names:
+        (path / name).write_bytes(name.encode())
+    return str(path)
+
+
+def test_a_published_folder_mirrors_the_folder_after_top_k_is_lowered(chat_only, tmp_path):
+    """clips.top_k 5 -> 2: the bucket's clips/ and vertical/ keep 01 and 02 only; other VODs, other folders and
+    single-file objects are left alone."""
+    work = tmp_path / "output"
+    five = [f"{VOD}_{i:02d}.mp4" for i in range(1, 6)]
+    files = {
+        **chat_only,
+        "clips_dir": _folder(work / "clips" / VOD, ["clips.json", *five]),
+        "vertical_dir": _folder(work / "exports" / VOD / "vertical", ["vertical.json", *five]),
+        "clip_captions_dir": _folder(work / "exports" / VOD / "captions", ["captions.json", f"{VOD}_01.srt"]),
+    }
+    first = publish_vod(VOD, files, "m.json")
+    assert first["run"]["removed"] == 0
+    root = tmp_path / "output" / "buckets" / "klipstream-analysis"
+    other = root / "999" / "clips" / "999_03.mp4"  # another VOD's clip, published before
+    other.parent.mkdir(parents=True)
+    other.write_bytes(b"other")
+
+    _folder(work / "clips" / VOD, ["clips.json", *five[:2]])
+    _folder(work / "exports" / VOD / "vertical", ["vertical.json", *five[:2]])
+    second = publish_vod(VOD, files, "m.json")
+
+    def stored(folder):
+        return sorted(p.name for p in (root / VOD / folder).iterdir())
+
+    assert stored("clips") == sorted([*five[:2], "clips.json"])
+    assert stored("vertical") == sorted([*five[:2], "vertical.json"])
+    assert stored("captions") == [f"{VOD}_01.srt", "captions.json"]
+    assert other.read_bytes() == b"other"
+    assert (root / VOD / f"{VOD}_chat_timeline.csv").is_file()
+    assert second["run"]["removed"] == 6 and second["run"]["uploaded"] == 0
+    listed = {o["name"] for o in second["objects"]}
+    assert {n for n in listed if "/clips/" in n} == {f"{VOD}/clips/{n}" for n in ["clips.json", *five[:2]]}
+
+    # A folder not given this run (its export turned off) is not touched.
+    del files["vertical_dir"]
+    assert publish_vod(VOD, files, "m.json")["run"]["removed"] == 0
+    assert stored("vertical") == sorted([*five[:2], "vertical.json"])

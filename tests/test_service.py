@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -523,3 +524,133 @@ def test_serve_works_in_the_workflow_folder_by_default_as_run_does(tmp_path, mon
     with pytest.raises(Stop):
         main(["serve", "--workdir", "w"])
     assert seen["workdir"] == tmp_path / "w"
+
+
+def served_report_workdir(tmp_path):
+    """output/ as a completed job leaves it: a real report whose cards link two clips and the full video."""
+    from klipstream.highlights import integrate
+    from klipstream.outputs.report import render_report
+    from tests.helpers.browser import report_inputs
+
+    out = tmp_path / "output"
+    analysis = out / "analysis" / "demo_integrated_analysis.json"
+    integrate("demo", analysis, title="Demo", twitch_url="", params={}, **report_inputs(tmp_path))
+    clips = out / "clips" / "demo"
+    clips.mkdir(parents=True)
+    files = {"demo_01_0h3m11s.mp4": b"clip one " * 50, "demo_02_0h2m24s.mp4": b"clip two " * 70}
+    for name, data in files.items():
+        (clips / name).write_bytes(data)
+    (tmp_path / "secret.txt").write_text("not for the web")
+    (clips / "evil.mp4").symlink_to(tmp_path / "secret.txt")  # listed, but leads out of the output folder
+    (clips / ".snakemake_timestamp").write_text("")
+    listing = [{"rank": r, "file": n, "start": 10.0 * r, "end": 10.0 * r + 5} for r, n in enumerate(files, 1)]
+    listing.append({"rank": 3, "file": "evil.mp4", "start": 40.0, "end": 45.0})
+    (clips / "clips.json").write_text(json.dumps({"clips": listing}))
+    video = out / "raw" / "videos" / "video_demo.mp4"
+    video.parent.mkdir(parents=True)
+    video.write_bytes(bytes(range(256)) * 20)
+    (out / "raw" / "audio").mkdir(parents=True)
+    (out / "raw" / "audio" / "audio_demo.wav").write_bytes(b"RIFF")
+    (out / "clips" / "other").mkdir()
+    (out / "clips" / "other" / "other_01.mp4").write_bytes(b"another VOD, no job")
+    (out / "clips" / "other" / "clips.json").write_text('{"clips": [{"rank": 1, "file": "other_01.mp4"}]}')
+    render_report(analysis, out / "report" / "demo.html", clips_dir=clips, video=video)
+    return files
+
+
+def test_the_served_report_plays_its_clips_and_video(client, tmp_path):
+    from tests.helpers.service import report_media
+
+    files = served_report_workdir(tmp_path)
+    job = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
+    report_url = f"/api/v1/analysis/{job['job_id']}/report"
+    assert client.get("/api/v1/analysis/clips/demo/demo_01_0h3m11s.mp4").status_code == 404  # no finished job yet
+    other = JobStore(tmp_path / "output" / "service" / "jobs.sqlite")
+    other.update(job["job_id"], state="completed")
+    other.close()
+
+    links = set(report_media(client.get(report_url).text, "http://testserver" + report_url))
+    base = "http://testserver/api/v1/analysis/"
+    assert links == {
+        base + "clips/demo/demo_01_0h3m11s.mp4",
+        base + "clips/demo/demo_02_0h2m24s.mp4",
+        base + "raw/videos/video_demo.mp4",
+        "http://testserver/api/v1/secret.txt",  # evil.mp4 resolved by the report: outside every route
+    }
+    assert client.get("http://testserver/api/v1/secret.txt").status_code == 404
+    for name, data in files.items():
+        got = client.get(base + f"clips/demo/{name}")
+        assert got.status_code == 200 and got.content == data and got.headers["content-type"] == "video/mp4"
+    video = (tmp_path / "output" / "raw" / "videos" / "video_demo.mp4").read_bytes()
+    whole = client.get(base + "raw/videos/video_demo.mp4")
+    assert whole.status_code == 200 and whole.content == video
+    part = client.get(base + "raw/videos/video_demo.mp4", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == video[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(video)}"
+    assert client.head(base + "raw/videos/video_demo.mp4").headers["content-length"] == str(len(video))
+    # the same token rule as every /api/ read
+    assert client.get(base + "raw/videos/video_demo.mp4", headers={"Authorization": "Bearer no"}).status_code == 401
+
+    for path in (
+        "clips/demo/evil.mp4",  # a symlink out of output/
+        "clips/demo/clips.json",  # exists, but the report does not link it
+        "clips/demo/.snakemake_timestamp",
+        "clips/demo/missing.mp4",
+        "clips/other/other_01.mp4",  # another VOD, which no job completed
+        "raw/audio/audio_demo.wav",
+        "report/demo.html",
+        "clips/demo/%2e%2e/%2e%2e/vods.tsv",
+        "clips/demo/..%2F..%2F..%2Fsecret.txt",
+        "clips/%2e%2e/clips/demo/demo_01_0h3m11s.mp4",
+        "raw/videos/video_..%2F..%2F..%2Fsecret.txt",
+        "raw/videos/video_demo.mp4/",
+    ):
+        response = client.get(base + path)
+        assert response.status_code == 404, path
+        assert b"not for the web" not in response.content
+
+
+def test_the_job_list_shows_each_job_as_its_status_route_does(client, tmp_path):
+    from klipstream import status as status_store
+
+    done = client.post("/api/v1/analysis", json={"vod_id": "demo"}).json()
+    waiting = client.post("/api/v1/analysis", json={"vod_id": "2345678901"}).json()
+    status_store.report("demo", "Completed", step="publish", status_dir=tmp_path / "output" / "status")
+    listed = {job["job_id"]: job for job in client.get("/api/v1/analysis").json()}
+    for job in (done, waiting):
+        assert listed[job["job_id"]] == client.get(f"/api/v1/analysis/{job['job_id']}/status").json()
+    assert (listed[done["job_id"]]["step"], listed[done["job_id"]]["rule"]) == ("Completed", "publish")
+    assert (listed[waiting["job_id"]]["step"], listed[waiting["job_id"]]["rule"]) == ("Queued", "service")
+
+
+def test_resubmitting_a_finished_vod_says_there_was_nothing_to_do(tmp_path, monkeypatch):
+    """Snakemake finds every output up to date: the job completes with 0 of 0 steps, says why, and the VOD's
+    status is Completed again instead of the Queued the submission set."""
+    import sys
+
+    from klipstream.service.runner import JobRunner
+
+    nothing = "print('Building DAG of jobs...\\nNothing to be done (all requested files are present and up to date).')"
+    monkeypatch.setattr(JobRunner, "command", lambda self, job, *options: [sys.executable, "-c", nothing])
+    (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
+    app = create_app(workdir=tmp_path, cores=1, max_jobs=1, config=["vods=vods.tsv"], poll_seconds=0.05)
+    with TestClient(app) as c:
+        job = c.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
+        for _ in range(200):
+            final = c.get(f"/api/v1/analysis/{job['job_id']}/status").json()
+            if final["status"] == "completed":
+                break
+            time.sleep(0.05)
+        listed = c.get("/api/v1/analysis").json()
+    assert final["status"] == "completed" and (final["steps_done"], final["steps_total"], final["progress"]) == (
+        0,
+        0,
+        1.0,
+    )
+    assert final["note"] == "nothing to do: every output of this stage was already up to date"
+    assert (final["step"], final["rule"]) == ("Completed", "service") and listed == [final]
+    vod_status = json.loads((tmp_path / "output" / "status" / "demo.json").read_text())
+    assert [(h["status"], h.get("stage")) for h in vod_status["history"]] == [
+        ("Queued", None),
+        ("Completed", "analysis"),
+    ]

@@ -9,11 +9,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 
 from klipstream.highlights import load_schema
-from tests.helpers.service import TOKEN, Server, alive
+from tests.helpers.service import AUTH, TOKEN, Server, alive, report_media
 from tests.helpers.workflow import ROOT, cut_demo, write_table
 
 pytestmark = pytest.mark.workflow
@@ -89,8 +90,30 @@ def test_demo_vod_from_request_to_result(server):
     assert [round(p) for p in peaks] == pytest.approx([m["peak"] for m in truth["moments"]], abs=5)
     report = server.get(final["results"]["report"])
     assert report.status_code == 200 and report.text.lstrip().lower().startswith("<!doctype html")
+    # What the report's cards play is served where its relative links lead: every clip, then the full video.
+    out = server.workdir / "output"
+    links = report_media(report.text, server.url + final["results"]["report"])
+    clips = sorted((out / "clips" / "demo").glob("demo_*.mp4"))
+    api = server.url + "/api/v1/analysis/"
+    assert links == [api + f"clips/demo/{c.name}" for c in clips] + [api + "raw/videos/video_demo.mp4"]
+    for link, path in zip(links, [*clips, out / "raw" / "videos" / "video_demo.mp4"], strict=True):
+        got = httpx.get(link, headers=AUTH, timeout=10)
+        assert (
+            got.status_code == 200 and got.content == path.read_bytes() and got.headers["content-type"] == "video/mp4"
+        )
+    assert httpx.get(api + "clips/demo/clips.json", headers=AUTH).status_code == 404  # not linked by the report
     assert "Finished jobid" in server.get(final["log"]).text
     assert f"job {job_id}: VOD demo 27/27 steps" in server.log.read_text()  # operators see progress lines
+
+    # The finished VOD again: Snakemake has nothing to build; the job says so, and the VOD is Completed again.
+    resubmitted = server.post("/api/v1/analysis", json={"vod_id": "demo"})
+    assert resubmitted.status_code == 202 and resubmitted.json()["job_id"] != job_id
+    redo = server.events(resubmitted.json()["job_id"])[-1]
+    assert (redo["status"], redo["steps_done"], redo["steps_total"], redo["progress"]) == ("completed", 0, 0, 1.0)
+    assert redo["note"] == "nothing to do: every output of this stage was already up to date"
+    assert (redo["step"], redo["rule"]) == ("Completed", "service")
+    listed = {job["job_id"]: job for job in server.get("/api/v1/analysis").json()}
+    assert listed[redo["job_id"]] == server.status(redo["job_id"])  # the list shows what /status shows
 
 
 def test_job_resumes_after_a_stop_and_after_a_crash(server):

@@ -98,6 +98,25 @@ def plan(vod: str, files: Mapping[str, Any], buckets: Mapping[str, str]) -> list
     return items
 
 
+def prune_folders(store, vod: str, files: Mapping[str, Any], items: list[Item], buckets: Mapping[str, str]) -> int:
+    """A published folder mirrors the folder as it is now: objects under `{vod}/{folder}/` that this run did not
+    publish (clips of an earlier, larger `clips.top_k`) are deleted. Only the prefixes of the folder kinds given
+    here: other VODs, other folders and single-file objects are never touched. Returns how many were removed."""
+    removed = 0
+    for kind in sorted(DIR_KINDS):
+        if files.get(kind) in (None, "", []):
+            continue  # not published this run (e.g. turned off): its objects are left as they are
+        role, folder = LIST_KINDS[kind]
+        bucket, prefix = buckets[role], f"{vod}/{folder}"
+        keep = {item.name for item in items if item.bucket == bucket}
+        for name in store.list_names(bucket, prefix):
+            if name.startswith(prefix) and name not in keep:
+                store.delete(bucket, name)
+                removed += 1
+                log.info("publish %s: removed %s, no longer in %s", vod, store.uri_for(bucket, name), kind)
+    return removed
+
+
 def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, (KlipError, FileNotFoundError, IsADirectoryError, PermissionError)):
         return False
@@ -277,6 +296,7 @@ def publish_vod(
             f"first: {item.kind} {item.path} -> {item.bucket}/{item.name}: {redact(reason)}"
         )
 
+    removed = prune_folders(store, vod, files, items, settings.buckets)
     objects.sort(key=lambda o: (o["bucket"], o["name"]))
     manifest = {
         "vod_id": vod,
@@ -290,15 +310,17 @@ def publish_vod(
             "uploaded": uploaded,
             "skipped": len(items) - uploaded,
             "bytes_uploaded": total_bytes,
+            "removed": removed,
             "seconds": round(seconds, 3),
         },
     }
     write_json(manifest_json, manifest)
     log.info(
-        "publish %s: done, %d uploaded, %d already there, %.1f MB in %.1f s; manifest %s",
+        "publish %s: done, %d uploaded, %d already there, %d removed, %.1f MB in %.1f s; manifest %s",
         vod,
         uploaded,
         len(items) - uploaded,
+        removed,
         total_bytes / 1e6,
         seconds,
         manifest_json,

@@ -103,6 +103,18 @@ class GcsStore:
             return f"{self.public_base_url}/{quote(bucket)}/{quote(name)}"
         return self._bucket(bucket).blob(name).public_url  # https://storage.googleapis.com/<bucket>/<name>
 
+    def list_names(self, bucket: str, prefix: str) -> list[str]:
+        """Names of the stored objects under `prefix`."""
+        return sorted(b.name for b in self.client.list_blobs(bucket, prefix=prefix, timeout=self.timeout_s))
+
+    def delete(self, bucket: str, name: str) -> None:
+        from google.api_core import exceptions as gexc
+
+        try:
+            self._bucket(bucket).blob(name).delete(timeout=self.timeout_s)
+        except gexc.NotFound:  # gone already: what we wanted
+            pass
+
     def publish(self, bucket: str, name: str, path: str | os.PathLike, content_type: str, local: Checksums) -> str:
         """Upload unless an identical object exists; verify the stored checksums; return "uploaded"/"skipped"."""
         bkt = self._bucket(bucket)

@@ -40,6 +40,19 @@ class LocalStore:
     def uri_for(self, bucket: str, name: str) -> str:
         return (self.root / bucket / name).as_uri()
 
+    def list_names(self, bucket: str, prefix: str) -> list[str]:
+        """Names of the stored objects under `prefix` (a folder, ending in "/"); hidden temp files are not objects."""
+        top = self.root / bucket / prefix
+        names = []
+        for folder, _, files in os.walk(top):  # does not follow symlinked folders out of the prefix
+            for file in files:
+                if not file.startswith("."):
+                    names.append((Path(folder) / file).relative_to(self.root / bucket).as_posix())
+        return sorted(names)
+
+    def delete(self, bucket: str, name: str) -> None:
+        (self.root / bucket / name).unlink(missing_ok=True)
+
     def publish(self, bucket: str, name: str, path: str | os.PathLike, content_type: str, local: Checksums) -> str:
         """Copy `path` to the bucket folder unless an identical copy is there; return "uploaded" or "skipped"."""
         dst = self.root / bucket / name

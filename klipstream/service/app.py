@@ -24,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import __version__, workflow
 from .. import status as status_store
-from ..artifacts import target
+from ..artifacts import content_type, target
 from ..errors import BadVodReference, KlipError
 from .guard import MAX_BODY_BYTES, Guard
+from .media import report_file, vod_of
 from .runner import JobRunner, status_dir
 from .store import TERMINAL, JobStore, QueueFull
 
@@ -62,10 +63,17 @@ class AnalysisRequest(BaseModel):
         return self
 
 
+NOTHING_TO_DO = "nothing to do: every output of this stage was already up to date"
+
+
 def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, Any]:
-    """What a client sees of a job: its state and progress, the VOD's pipeline status, errors and result URLs."""
+    """What a client sees of a job: its state and progress, the VOD's pipeline status, errors and result URLs.
+    Every route that shows a job (status, list, stream, submit, cancel, resume) builds it here, from the job's row
+    and the VOD's status file."""
     vod_doc = vod_doc or {}
     done, total = job["steps_done"], job["steps_total"]
+    # Snakemake found nothing to build: 0 of 0 steps, and the job says so instead of leaving the counts to guess.
+    note = NOTHING_TO_DO if job["state"] == "completed" and total == 0 else None
     progress = 1.0 if job["state"] == "completed" else round(done / total, 3) if total else 0.0
     results = {}
     if job["state"] == "completed" and job["stage"] != "raw":
@@ -85,6 +93,7 @@ def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, A
         "attempts": job["attempts"],
         "resumed": job["attempts"] > 1,
         "error": job["error"],
+        "note": note,
         "created_at": job["created_at"],
         "started_at": job["started_at"],
         "finished_at": job["finished_at"],
@@ -160,11 +169,18 @@ def create_app(
     # on the routes in the OpenAPI document.
     auth = [Depends(bearer)]
 
+    def views(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        docs: dict[str, dict[str, Any] | None] = {}  # one read of each VOD's status file
+        for job in jobs:
+            if job["vod_id"] not in docs:
+                docs[job["vod_id"]] = status_store.read(job["vod_id"], statuses)
+        return [job_view(job, docs[job["vod_id"]]) for job in jobs]
+
     def view(job_id: str) -> dict[str, Any]:
         job = store.get(job_id)
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job {job_id}")
-        return job_view(job, status_store.read(job["vod_id"], statuses))
+        return views([job])[0]
 
     def finished_file(job_id: str, key: str) -> Path:
         job = view(job_id)
@@ -217,7 +233,7 @@ def create_app(
 
     @app.get(API, dependencies=auth, summary="recent jobs, newest first (optionally of one VOD)")
     async def jobs(limit: int = 50, vod_id: str | None = None) -> list[dict[str, Any]]:
-        return [job_view(job, None) for job in store.list(min(max(limit, 1), 500), vod_id)]
+        return views(store.list(min(max(limit, 1), 500), vod_id))
 
     @app.get(
         API + "/{job_id}/status", dependencies=auth, summary="status, progress, current step, errors and result URLs"
@@ -307,5 +323,21 @@ def create_app(
             raise HTTPException(status.HTTP_409_CONFLICT, refused)
         app.state.runner.wake()
         return view(job_id)
+
+    # Last: the report's relative links (../clips/{vod}/{file}, ../raw/videos/...) land here, one level below the
+    # API prefix as the files are one level below output/; only what a completed job's report links is served.
+    @app.get(
+        API + "/{media:path}",
+        dependencies=auth,
+        summary="a file the VOD's report plays (its clips, the full video), at the path its relative link leads to",
+    )
+    async def report_media(media: str) -> FileResponse:
+        vod = vod_of(media)
+        path = report_file(workdir, vod, media) if vod is not None and store.has_report(vod) else None
+        if path is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file in a report")
+        return FileResponse(path, media_type=content_type(path.name))  # answers Range requests (206)
+
+    app.add_api_route(API + "/{media:path}", report_media, methods=["HEAD"], dependencies=auth, include_in_schema=False)
 
     return app

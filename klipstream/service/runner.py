@@ -220,7 +220,7 @@ class JobRunner:
             self._tasks.pop(job_id, None)
             self.wake()
 
-    async def report_vod(self, vod: str, status: str, reason: str | None = None) -> None:
+    async def report_vod(self, vod: str, status: str, reason: str | None = None, stage: str | None = None) -> None:
         """Record the VOD's status (step "service"), in a thread: with CONVEX_URL set it is a network call."""
         from .. import status as status_store
 
@@ -231,6 +231,7 @@ class JobRunner:
             step="service",
             reason=reason,
             status_dir=status_dir(self.workdir, self.config),
+            stage=stage,
         )
 
     async def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
@@ -250,11 +251,16 @@ class JobRunner:
             self.store.update(
                 job_id, state="completed", returncode=0, pid=None, running_rules="", steps_done=total, steps_total=total
             )
+            if (
+                progress.total == 0
+            ):  # "Nothing to be done": no rule reports, so the VOD would stay Queued from the submission
+                await self.report_vod(job["vod_id"], "Completed", stage=None if job["stage"] == "all" else job["stage"])
             results = workflow.results_of(job["vod_id"], self.workdir, workflow.config_value(self.config, "status_dir"))
             log.info(
-                "job %s: VOD %s completed; results in %s: %s",
+                "job %s: VOD %s completed%s; results in %s: %s",
                 job_id,
                 job["vod_id"],
+                " (nothing to do: already up to date)" if progress.total == 0 else "",
                 self.workdir,
                 ", ".join(map(str, results.values())),
             )

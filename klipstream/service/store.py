@@ -118,6 +118,14 @@ class JobStore:
             ).fetchall()
         return [dict(r) for r in rows]
 
+    def has_report(self, vod_id: str) -> bool:
+        """True when a job built the VOD's report: a completed job of a stage beyond raw."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM jobs WHERE vod_id = ? AND state = 'completed' AND stage != 'raw' LIMIT 1", (vod_id,)
+            ).fetchone()
+        return row is not None
+
     def count(self, state: str) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (state,)).fetchone()[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -111,3 +112,13 @@ def alive(pid: int) -> bool:
     except (FileNotFoundError, IndexError):
         return False
     return state not in ("Z", "X")  # a zombie has exited; only its parent's reaping is left
+
+
+def report_media(page: str, report_url: str) -> list[str]:
+    """The absolute URLs a served report's cards play (its clips, then the full video), as a browser resolves them."""
+    from urllib.parse import urljoin
+
+    data = re.search(r'<script type="application/json" id="klip-data">(.*?)</script>', page, re.S).group(1)
+    media = json.loads(data)["media"]
+    srcs = [clip["src"] for clip in media["clips"].values()] + ([media["video"]] if media["video"] else [])
+    return [urljoin(report_url, src) for src in srcs]
