@@ -83,7 +83,6 @@ def test_full_run_then_incremental_rebuilds(tiny):
         "exports/tiny/tiny_selects.otio",
         "exports/tiny/tiny_selects.edl",
         "exports/tiny/tiny_selects.xml",
-        "exports/tiny/tiny_chapters.txt",
         "exports/tiny/tiny_moments.csv",
         "exports/tiny/tiny.srt",
         "exports/tiny/tiny.vtt",
@@ -91,6 +90,9 @@ def test_full_run_then_incremental_rebuilds(tiny):
         "exports/tiny/vertical/vertical.json",
     ]:
         assert (out / path).is_file() and (out / path).stat().st_size > 0, path
+    # YouTube chapters: three or more from 0:00, or none (a short VOD may not have three headline moments)
+    chapters = (out / "exports/tiny/tiny_chapters.txt").read_text().splitlines()
+    assert chapters == [] or (len(chapters) >= 3 and chapters[0].startswith("0:00 ")), chapters
 
     doc = json.loads((out / "analysis/tiny_integrated_analysis.json").read_text())
     schema = json.loads((ROOT / "schemas/integrated_analysis.schema.json").read_text())
@@ -138,7 +140,6 @@ def check_exports(work, table):
     assert got == [(round(c["start"] * fps), round(c["end"] * fps)) for c in clips["clips"]]
     vertical = json.loads((out / "exports/tiny/vertical/vertical.json").read_text())
     assert (vertical["width"], vertical["height"], vertical["count"]) == (1080, 1920, clips["count"])
-    assert (out / "exports/tiny/tiny_chapters.txt").read_text().startswith("0:00 ")
     manifest = json.loads((out / "publish/tiny_manifest.json").read_text())
     assert {
         "momentsOtioUrl",
