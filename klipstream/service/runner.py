@@ -251,9 +251,8 @@ class JobRunner:
             self.store.update(
                 job_id, state="completed", returncode=0, pid=None, running_rules="", steps_done=total, steps_total=total
             )
-            if (
-                progress.total == 0
-            ):  # "Nothing to be done": no rule reports, so the VOD would stay Queued from the submission
+            # "Nothing to be done": no rule reports, so the VOD would stay Queued from the submission
+            if progress.total == 0:
                 await self.report_vod(job["vod_id"], "Completed", stage=None if job["stage"] == "all" else job["stage"])
             results = workflow.results_of(job["vod_id"], self.workdir, workflow.config_value(self.config, "status_dir"))
             log.info(
