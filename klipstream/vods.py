@@ -20,11 +20,16 @@ from .io import atomic_open
 COLUMNS = ["vod_id", "url", "video", "chat", "title"]
 
 
-def read_rows(path: str | os.PathLike) -> list[dict[str, str]]:
-    """The table's rows as dicts of strings (column -> value); a missing column is a one-line error."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        lines = (line.split("#", 1)[0].rstrip("\r\n") for line in fh)
-        text = "".join(line + "\n" for line in lines if line.strip())
+def read_rows(path: str | os.PathLike, content: str | None = None) -> list[dict[str, str]]:
+    """The table's rows as dicts of strings (column -> value); a missing column is a one-line error. `content` is
+    the file's text when the caller has already read it."""
+    if content is None:
+        with open(path, encoding="utf-8", newline="") as fh:
+            content = fh.read()
+    lines = (
+        line.split("#", 1)[0].rstrip("\r\n") for line in io.StringIO(content, newline="")
+    )  # lines as the file has them
+    text = "".join(line + "\n" for line in lines if line.strip())
     reader = csv.DictReader(io.StringIO(text), delimiter="\t")
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -93,7 +98,7 @@ def add_row(path: str | os.PathLike, row: dict[str, str], schema_path: str | os.
             where = ".".join(str(p) for p in error.absolute_path) or "row"
             raise KlipError(f"VOD {vod}: {where}: {error.message}")
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    old = {r["vod_id"]: r for r in read_rows(path)}.get(vod) if text else None
+    old = {r["vod_id"]: r for r in read_rows(path, text)}.get(vod) if text else None
     if old is not None:
         if all(old.get(column, "") == row[column] for column in COLUMNS):
             return False
