@@ -186,7 +186,10 @@ class RedactingFilter(logging.Filter):
             return True
         clean = redact(message)
         if clean != message:
-            record.msg, record.args = clean, None
+            if isinstance(record.args, tuple):  # masked in place: formatters that read the args (uvicorn's) still work
+                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            if record.getMessage() != clean:
+                record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None

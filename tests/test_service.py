@@ -173,7 +173,7 @@ def test_malformed_bodies_get_422(client, body):
     "content, detail",
     [
         (b'{"vod_id": "SECRET-INPUT-' + b"x" * 5000 + b'"', "JSON decode error"),
-        (b'{"vod_id": "42", "SECRET-INPUT": "' + b"y" * 5000 + b'"}', "SECRET-INPUT: Extra inputs are not permitted"),
+        (b'{"vod_id": "42", "SECRET-INPUT": "' + b"y" * 5000 + b'"}', "body: unexpected field"),  # key not named
         (
             b'{"url": "https://www.twitch.tv/videos/1' + b"2" * 5000 + b'"}',
             "url: String should have at most 300 characters",
@@ -187,7 +187,7 @@ def test_422s_are_one_line_and_never_echo_the_body(client, content, detail):
     response = client.post("/api/v1/analysis", content=content, headers={"Content-Type": "application/json"})
     assert response.status_code == (400 if content.startswith(b"[[") else 422)
     assert detail in response.json()["detail"] and "\n" not in response.json()["detail"]
-    assert b"SECRET-INPUT-" not in response.content and b"xxxx" not in response.content
+    assert b"SECRET-INPUT" not in response.content and b"xxxx" not in response.content
     assert b"yyyy" not in response.content and b"2222" not in response.content and len(response.content) < 400
 
 
@@ -244,7 +244,7 @@ def test_reads_need_the_token_too(client):
 
 def test_a_full_queue_answers_429_with_retry_after(tmp_path):
     app = create_app(workdir=tmp_path, max_jobs=0, max_queue=2)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as c:  # no token: a local Host
         assert [c.post("/api/v1/analysis", json={"vod_id": v}).status_code for v in ("11", "12")] == [202, 202]
         again = c.post("/api/v1/analysis", json={"vod_id": "11"})  # the VOD's own job: not a new one
         assert again.status_code == 200
@@ -634,7 +634,7 @@ def test_resubmitting_a_finished_vod_says_there_was_nothing_to_do(tmp_path, monk
     monkeypatch.setattr(JobRunner, "command", lambda self, job, *options: [sys.executable, "-c", nothing])
     (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
     app = create_app(workdir=tmp_path, cores=1, max_jobs=1, config=["vods=vods.tsv"], poll_seconds=0.05)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as c:  # no token: a local Host
         job = c.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
         for _ in range(200):
             final = c.get(f"/api/v1/analysis/{job['job_id']}/status").json()
@@ -654,3 +654,129 @@ def test_resubmitting_a_finished_vod_says_there_was_nothing_to_do(tmp_path, monk
         ("Queued", None),
         ("Completed", "analysis"),
     ]
+
+
+# Issue 27: what a careless user and a hostile client hit through the API.
+
+LONG_ID_URL = "https://www.twitch.tv/videos/" + "7" * 260
+
+
+def test_a_url_with_an_overlong_id_is_refused_before_it_is_stored(client, tmp_path):
+    """A bare id is capped at 12 digits; a URL's id is too, so no job with an unusable VOD id is ever stored."""
+    for url in (LONG_ID_URL, "https://www.twitch.tv/videos/1234567890123", "twitch.tv/videos/0"):
+        response = client.post("/api/v1/analysis", json={"url": url})
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["detail"].startswith("url: ") and url not in response.text
+    assert client.get("/api/v1/analysis").json() == []
+    assert not (tmp_path / "output" / "status").exists() or list((tmp_path / "output" / "status").iterdir()) == []
+    twelve = client.post("/api/v1/analysis", json={"url": "https://www.twitch.tv/videos/123456789012"})
+    assert twelve.status_code == 202 and twelve.json()["vod_id"] == "123456789012"
+
+
+def test_a_bad_stored_row_never_takes_the_service_down(tmp_path):
+    """A job stored by an older version with a 260-digit VOD id (its status file name is too long for the
+    filesystem): after a restart the list, its status, stream, log and resume answer, and it is failed, not run."""
+    from klipstream import status as status_store
+
+    (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
+    old = JobStore(tmp_path / "output" / "service" / "jobs.sqlite")
+    bad = old.submit("7" * 260, LONG_ID_URL, "all")[0]["id"]
+    good = old.submit("demo", "demo", "analysis")[0]["id"]
+    old.close()
+    status_store.report("demo", "Queued", step="service", status_dir=tmp_path / "output" / "status")
+    app = create_app(workdir=tmp_path, cores=1, max_jobs=0, config=["vods=vods.tsv"], token=TOKEN)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.headers["Authorization"] = f"Bearer {TOKEN}"
+        listed = c.get("/api/v1/analysis")
+        assert listed.status_code == 200, listed.text
+        assert {j["job_id"] for j in listed.json()} == {good, bad}
+        status = c.get(f"/api/v1/analysis/{bad}/status")
+        assert status.status_code == 200 and status.json()["status"] == "failed"
+        assert status.json()["error"] == "not a valid VOD id; submit the VOD again"
+        assert status.json()["step"] is None
+        assert c.get(f"/api/v1/analysis/{good}/status").json()["status"] == "queued"  # the good job is untouched
+        stream = c.get(f"/api/v1/analysis/{bad}/stream")
+        assert stream.status_code == 200 and '"status": "failed"' in stream.text
+        assert c.get(f"/api/v1/analysis/{bad}/log").status_code == 200
+        resumed = c.post(f"/api/v1/analysis/{bad}/resume")
+        assert resumed.status_code == 409 and resumed.json()["detail"] == f"job {bad} has no valid VOD id"
+        assert c.get("/health").json()["jobs"] == {"queued": 1, "running": 0, "interrupted": 0}
+
+
+def test_result_and_report_never_follow_a_symlink_out_of_output(client, tmp_path):
+    job = client.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
+    store = JobStore(tmp_path / "output" / "service" / "jobs.sqlite")
+    store.update(job["job_id"], state="completed")
+    store.close()
+    (tmp_path / "shadow").write_text('{"root": "not for the web"}')
+    analysis = tmp_path / "output" / "analysis" / "demo_integrated_analysis.json"
+    report = tmp_path / "output" / "report" / "demo.html"
+    analysis.parent.mkdir(parents=True)
+    report.parent.mkdir(parents=True)
+    analysis.symlink_to(tmp_path / "shadow")
+    report.symlink_to(tmp_path / "shadow")
+    base = f"/api/v1/analysis/{job['job_id']}"
+    for route, name in (("/result", analysis.name), ("/report", report.name)):
+        response = client.get(base + route)
+        assert response.status_code == 404 and b"not for the web" not in response.content, route
+        assert response.json() == {"detail": f"job {job['job_id']} built no {name}"}
+    # a link that stays inside output/ is still served
+    inside = tmp_path / "output" / "analysis" / "kept.json"
+    inside.write_text('{"highlights": []}')
+    analysis.unlink()
+    analysis.symlink_to(inside)
+    assert client.get(base + "/result").json() == {"highlights": []}
+
+
+def test_a_422_never_repeats_a_field_name_the_client_chose(client):
+    for name in ("<script>alert(1)</script>", "SECRET-INPUT", "x" * 30):
+        response = client.post("/api/v1/analysis", json={"vod_id": "42", name: 1})
+        assert response.status_code == 422
+        assert response.json() == {"detail": "body: unexpected field (the body takes only url, vod_id and stage)"}
+    both = client.post("/api/v1/analysis", json={"vod_id": "42", "stage": "nope", "<b>": 1})
+    assert both.status_code == 422 and "<b>" not in both.text and both.json()["detail"].endswith("(and 1 more)")
+    nested = client.post("/api/v1/analysis", json={"vod_id": {"<i>": 1}})
+    assert nested.status_code == 422 and "<i>" not in nested.text
+
+
+@pytest.fixture
+def open_client(tmp_path):
+    """The app as `klipstream serve` runs it without a token, reached as http://127.0.0.1:8080."""
+    (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
+    app = create_app(workdir=tmp_path, cores=1, max_jobs=0, config=["vods=vods.tsv"])
+    with TestClient(app, base_url="http://127.0.0.1:8080") as c:
+        yield c
+
+
+def failed_job(c, tmp_path) -> str:
+    job = c.post("/api/v1/analysis", json={"vod_id": "demo"}).json()["job_id"]
+    store = JobStore(tmp_path / "output" / "service" / "jobs.sqlite")
+    store.update(job, state="failed", error="chat_fetch: broken")
+    store.close()
+    return job
+
+
+def test_without_a_token_a_page_on_another_site_cannot_resume_a_job(open_client, tmp_path):
+    job = failed_job(open_client, tmp_path)
+    url = f"/api/v1/analysis/{job}/resume"
+    for origin in ("https://attacker.example", "null", "http://127.0.0.1:9999", "http://127.0.0.1.attacker.example"):
+        response = open_client.post(url, headers={"Origin": origin, "Content-Type": "text/plain"})  # no preflight
+        assert response.status_code == 403, origin
+        assert response.json()["detail"].startswith("Origin not allowed") and origin not in response.text
+    assert open_client.get(f"/api/v1/analysis/{job}/status").json()["status"] == "failed"
+    assert open_client.post(url, headers={"Origin": "http://127.0.0.1:8080"}).json()["status"] == "queued"
+
+
+def test_without_a_token_a_rebound_host_is_refused(open_client):
+    for host in ("attacker.example", "attacker.example:8080", "127.0.0.1.nip.io:8080", ""):
+        response = open_client.get("/api/v1/analysis", headers={"Host": host})
+        assert response.status_code == 403, host
+        assert response.json()["detail"].startswith("Host not allowed")
+    for host in ("127.0.0.1:8080", "localhost:8080", "LOCALHOST", "[::1]:8080", "127.0.0.1"):
+        assert open_client.get("/api/v1/analysis", headers={"Host": host}).status_code == 200, host
+    assert open_client.get("/health", headers={"Host": "attacker.example"}).status_code == 200  # says nothing
+
+
+def test_with_a_token_host_and_origin_are_left_to_the_token(client):
+    headers = {"Host": "klip.example.com", "Origin": "https://app.example.com"}
+    assert client.get("/api/v1/analysis", headers=headers).status_code == 200

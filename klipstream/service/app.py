@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,8 +27,8 @@ from .. import __version__, workflow
 from .. import status as status_store
 from ..artifacts import content_type, target
 from ..errors import BadVodReference, KlipError
-from .guard import MAX_BODY_BYTES, Guard
-from .media import report_file, vod_of
+from .guard import BODY_TIMEOUT_SECONDS, LOOPBACK_HOSTS, MAX_BODY_BYTES, Guard
+from .media import inside_output, report_file, vod_of
 from .runner import JobRunner, status_dir
 from .store import TERMINAL, JobStore, QueueFull
 
@@ -35,6 +36,14 @@ log = logging.getLogger("klipstream.service")
 API = "/api/v1/analysis"
 RETRY_AFTER_SECONDS = 60  # what a client is told to wait when the queue is full
 JOB_ID = PathParam(pattern=r"^[0-9a-f]{32}$", description="job id returned by POST /api/v1/analysis")
+# What a job's VOD id may be: a Twitch id (12 digits at most) or an id of the VOD table; it names files.
+_VOD_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
+INVALID_VOD = "not a valid VOD id; submit the VOD again"
+
+
+def usable_vod_id(vod: str) -> bool:
+    """True when `vod` can name the job's files (a job stored by an older version may have one that cannot)."""
+    return bool(_VOD_ID.fullmatch(vod))
 
 
 class AnalysisRequest(BaseModel):
@@ -104,13 +113,22 @@ def job_view(job: dict[str, Any], vod_doc: dict[str, Any] | None) -> dict[str, A
     }
 
 
+BODY_FIELDS = tuple(AnalysisRequest.model_fields)
+# The names a validation error's location may show: the body's fields and the routes' parameters. Any other name
+# came from the client (an unknown key of the body) and is never repeated.
+_KNOWN_NAMES = {*BODY_FIELDS, "query", "path", "header", "limit", "lines", "job_id", "media"}
+
+
 def validation_detail(exc: RequestValidationError) -> str:
-    """The first validation error on one line: where and what, never the value the client sent."""
-    err = (exc.errors() or [{}])[0]
-    where = ".".join(str(part)[:40] for part in err.get("loc", ()) if part != "body") or "body"
-    where = "".join(ch if ch.isprintable() else "?" for ch in where)
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{where}: {' '.join(str(err.get('msg', 'invalid')).split())[:200]}{more}"
+    """The first validation error on one line: where and what, never the value nor a key the client sent."""
+    errors = exc.errors()
+    err = (errors or [{}])[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    if err.get("type") == "extra_forbidden":
+        return f"body: unexpected field (the body takes only {', '.join(BODY_FIELDS[:-1])} and {BODY_FIELDS[-1]}){more}"
+    parts = [part for part in err.get("loc", ()) if part != "body"]
+    where = ".".join(str(part) if isinstance(part, int) or part in _KNOWN_NAMES else "?" for part in parts)
+    return f"{where or 'body'}: {' '.join(str(err.get('msg', 'invalid')).split())[:200]}{more}"
 
 
 def create_app(
@@ -128,7 +146,12 @@ def create_app(
     keepalive_seconds: float = 15.0,
     max_queue: int = 100,
     max_body: int = MAX_BODY_BYTES,
+    body_timeout: float = BODY_TIMEOUT_SECONDS,
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
+    """The service's app. Without a `token`, the /api/ routes answer only requests whose Host is a loopback name or
+    one of `allowed_hosts`, and that no other web page sent (an Origin other than the server's own or
+    `cors_origins`): see guard.py."""
     workdir = Path(workdir).resolve()
     config = list(config or [])
     table = workdir / workflow.config_value(config, "vods")
@@ -137,6 +160,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        for job in store.fail_unfinished(lambda job: not usable_vod_id(job["vod_id"]), INVALID_VOD):
+            log.warning(
+                "job %s failed: its VOD id (%d characters) is not a valid VOD id", job["id"], len(job["vod_id"])
+            )
         runner = JobRunner(store, workdir=workdir, cores=cores, max_jobs=max_jobs, options=options, config=config)
         app.state.runner = runner
         await runner.start(resume=resume)
@@ -151,7 +178,14 @@ def create_app(
         description="Start a klipstream analysis of a Twitch VOD and follow it to its results.",
     )
     app.state.stopping = False
-    app.add_middleware(Guard, token=token, max_body=max_body)  # inside CORS: its 401/413 carry CORS headers
+    app.add_middleware(  # inside CORS: its 401/403/413 carry CORS headers
+        Guard,
+        token=token,
+        max_body=max_body,
+        body_timeout=body_timeout,
+        allowed_hosts=[*LOOPBACK_HOSTS, *(allowed_hosts or [])],
+        allowed_origins=cors_origins or [],
+    )
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -169,11 +203,22 @@ def create_app(
     # on the routes in the OpenAPI document.
     auth = [Depends(bearer)]
 
+    def vod_doc(vod: str) -> dict[str, Any] | None:
+        """The VOD's status document; None when it has none or it cannot be read (one job's VOD never takes a
+        route down: an unusable id, a status file cut short)."""
+        if not usable_vod_id(vod):
+            return None
+        try:
+            return status_store.read(vod, statuses)
+        except (OSError, ValueError) as exc:
+            log.warning("status of VOD %s unreadable: %s", vod, type(exc).__name__)
+            return None
+
     def views(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         docs: dict[str, dict[str, Any] | None] = {}  # one read of each VOD's status file
         for job in jobs:
             if job["vod_id"] not in docs:
-                docs[job["vod_id"]] = status_store.read(job["vod_id"], statuses)
+                docs[job["vod_id"]] = vod_doc(job["vod_id"])
         return [job_view(job, docs[job["vod_id"]]) for job in jobs]
 
     def view(job_id: str) -> dict[str, Any]:
@@ -187,9 +232,10 @@ def create_app(
         if job["status"] != "completed":
             raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} is {job['status']}, not completed")
         path = workdir / target(key, job["vod_id"])
-        if job["stage"] == "raw" or not path.is_file():
+        real = inside_output(workdir, path) if job["stage"] != "raw" and usable_vod_id(job["vod_id"]) else None
+        if real is None:  # not built, or a link out of output/
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"job {job_id} built no {path.name}")
-        return path
+        return real
 
     @app.get("/health", summary="liveness and queue size")
     async def health() -> dict[str, Any]:
@@ -214,6 +260,8 @@ def create_app(
             raise HTTPException(422, f"{field}: {exc.naming(f'`{field}`')}") from None
         except KlipError as exc:  # the VOD table itself is unreadable: the server's problem, named without the request
             raise HTTPException(500, str(exc)) from None
+        if not usable_vod_id(vod):  # checked before anything is stored: the id names the job's files
+            raise HTTPException(422, f"{field}: {INVALID_VOD.split(';')[0]}")
         try:
             job, created = store.submit(vod, ref, request.stage, max_queued=max_queue)
         except QueueFull as full:
@@ -317,7 +365,8 @@ def create_app(
         summary="queue an interrupted or failed job again; Snakemake keeps what it finished",
     )
     async def resume_job(job_id: str = JOB_ID) -> dict[str, Any]:
-        view(job_id)  # 404 for an unknown job
+        if not usable_vod_id(view(job_id)["vod_id"]):  # 404 for an unknown job
+            raise HTTPException(status.HTTP_409_CONFLICT, f"job {job_id} has no valid VOD id")
         refused = store.requeue(job_id)
         if refused:
             raise HTTPException(status.HTTP_409_CONFLICT, refused)

@@ -57,6 +57,12 @@ def report_file(workdir: Path, vod: str, rel: str) -> Path | None:
     srcs = [clip["src"] for clip in links["clips"].values()] + ([links["video"]] if links["video"] else [])
     if f"../{rel}" not in {unquote(src) for src in srcs}:
         return None
+    return inside_output(workdir, workdir / OUTPUT / rel)
+
+
+def inside_output(workdir: Path, path: Path) -> Path | None:
+    """The real path of the file `path` when it is one inside the output folder (after following every symlink),
+    else None: what the service serves is never a link out of output/ (to /etc/shadow, say)."""
     root = (workdir / OUTPUT).resolve()
-    path = (workdir / OUTPUT / rel).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+    real = path.resolve()
+    return real if real.is_relative_to(root) and real.is_file() else None

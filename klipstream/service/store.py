@@ -11,7 +11,7 @@ import datetime as dt
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,19 @@ class JobStore:
                 requeued = [dict(r) for r in db.execute("SELECT * FROM jobs WHERE state = 'interrupted'").fetchall()]
                 db.execute("UPDATE jobs SET state = 'queued', updated_at = ? WHERE state = 'interrupted'", (now(),))
         return stale, requeued
+
+    def fail_unfinished(self, broken: Callable[[dict[str, Any]], bool], error: str) -> list[dict[str, Any]]:
+        """Mark failed, with `error`, every queued, running or interrupted job for which `broken(job)` is true (a
+        job an older version stored that this one cannot run); returns those jobs as they were."""
+        with self._tx() as db:
+            jobs = [dict(r) for r in db.execute(f"SELECT * FROM jobs WHERE state IN {_ACTIVE_SQL}").fetchall()]
+            failed = [job for job in jobs if broken(job)]
+            stamp = now()
+            db.executemany(
+                "UPDATE jobs SET state = 'failed', error = ?, pid = NULL, finished_at = ?, updated_at = ? WHERE id = ?",
+                [(error, stamp, stamp, job["id"]) for job in failed],
+            )
+        return failed
 
     def cancel_if_waiting(self, job_id: str) -> str | None:
         """Cancel a queued or interrupted job at once; returns its state before (running ones are the runner's)."""

@@ -38,7 +38,8 @@ def parse_vod_id(value: str | int) -> str:
 
 
 def _check(vod_id: str, original: str) -> str:
-    if not vod_id.isdigit() or int(vod_id) == 0:
+    """The id without leading zeros; at most 12 digits, whether it came bare or in a URL (the id is a file name)."""
+    if not (vod_id.isdecimal() and len(vod_id) <= 32 and is_vod_id(str(int(vod_id)))):
         raise KlipError(f"not a valid Twitch VOD id: {original!r}")
     return str(int(vod_id))
 

@@ -29,15 +29,23 @@ def free_port() -> int:
 class Server:
     """One `klipstream serve` process on 127.0.0.1; start() again after a stop or crash reuses its workdir."""
 
-    def __init__(self, workdir: Path, config: tuple[str, ...] = ("vods=vods.tsv",)):
+    def __init__(
+        self,
+        workdir: Path,
+        config: tuple[str, ...] = ("vods=vods.tsv",),
+        token: str | None = TOKEN,
+        args: tuple[str, ...] = (),
+    ):
         self.workdir, self.port, self.proc, self.starts = workdir, free_port(), None, 0
-        self.config = list(config)
+        self.config, self.token, self.args = list(config), token, list(args)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "server.log"
 
     def start(self) -> None:
         self.starts += 1
-        env = {**os.environ, "KLIPSTREAM_API_TOKEN": TOKEN}
+        env = {k: v for k, v in os.environ.items() if k != "KLIPSTREAM_API_TOKEN"}
+        if self.token:
+            env["KLIPSTREAM_API_TOKEN"] = self.token
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 [
@@ -51,6 +59,7 @@ class Server:
                     str(self.workdir),
                     "--cores",
                     "2",
+                    *self.args,
                     *(["--config", *self.config] if self.config else []),
                 ],
                 stdout=log,
