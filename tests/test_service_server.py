@@ -172,3 +172,28 @@ def test_without_a_token_only_local_hosts_and_origins_are_answered(tmp_path):
         assert own.status_code == 422, own.text
     finally:
         server.stop()
+
+
+def test_a_long_event_stream_outlives_the_header_timeout(tmp_path):
+    """The header timeout ends with the request's headers: an event stream stays open however long its job waits."""
+    from klipstream.service.store import JobStore
+
+    store = JobStore(tmp_path / "output" / "service" / "jobs.sqlite")
+    waiting = store.submit("demo", "demo", "all")[0]["id"]
+    store.update(waiting, state="interrupted")  # with --no-resume it stays so: the stream never ends by itself
+    store.close()
+    server = start(tmp_path, args=("--no-resume", "--header-timeout", "1"))
+    try:
+        timeout = httpx.Timeout(10, read=6)  # no event for 6 s (5 header timeouts): the read times out, not ends
+        with httpx.stream("GET", f"{server.url}{API}/{waiting}/stream", headers=server_auth(), timeout=timeout) as r:
+            lines = r.iter_lines()
+            assert next(lines) == "event: status" and '"status": "interrupted"' in next(lines)
+            with pytest.raises(httpx.ReadTimeout):
+                for line in lines:
+                    assert line in ("", ": keep-alive"), line
+    finally:
+        server.stop()
+
+
+def server_auth() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TOKEN}"}
