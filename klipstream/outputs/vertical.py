@@ -63,8 +63,12 @@ def filter_graph(mode: str, width: int, height: int, subtitles: str | None = Non
 
 
 def _cues(srt: Path) -> list[Cue]:
+    """The cues of a clip's SRT; none for an empty file (a clip without recognised speech: silence, no audio
+    track), which pysubs2 cannot load (it finds no format in it)."""
     import pysubs2
 
+    if not srt.read_text(encoding="utf-8").strip():
+        return []
     subs = pysubs2.load(str(srt), encoding="utf-8")
     return [Cue(e.start / 1000, e.end / 1000, tuple(e.plaintext.split("\n"))) for e in subs]
 

@@ -1,0 +1,137 @@
+"""What a careless user meets through `klipstream run` and Snakemake targets (issue 27): a VOD without speech, a
+broken row beside good ones, a failing rerun, a deleted result, a truncated video, bad options and settings, killed
+runs' temp files, and the one last line that says why a run failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from klipstream.media import ffmpeg_exe
+from tests.helpers.workflow import ROOT, cut_chat, run_snakemake, write_table
+
+DEMO = ROOT / "data" / "demo"
+CLI = [sys.executable, "-m", "klipstream.cli"]
+
+
+def needs_demo():
+    if not (DEMO / "demo.mp4").is_file():
+        pytest.skip("demo VOD not generated")
+
+
+def klipstream_run(*argv: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, "run", *argv], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def speechless_video(path, seconds: float, audio: bool):
+    """`seconds` of a test pattern with digital silence (audio) or no audio stream at all."""
+    sources = ["-f", "lavfi", "-i", "testsrc=size=160x90:rate=10"]
+    sources += ["-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono"] if audio else []
+    codecs = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    codecs += ["-c:a", "aac"] if audio else ["-an"]
+    cmd = [ffmpeg_exe(), "-v", "error", "-y", *sources, "-t", str(seconds), *codecs, "-shortest", str(path)]
+    subprocess.run(cmd, check=True)
+    return path
+
+
+@pytest.mark.workflow
+def test_vods_without_speech_get_vertical_clips_without_captions(tmp_path):
+    """Silent audio and no audio track: the clips' caption files are empty, the vertical clips are made without
+    captions, and the VODs complete (vertical_render failed on pysubs2.load of an empty SRT)."""
+    needs_demo()
+    cut_chat(DEMO / "demo_chat.json", tmp_path / "chat.json", 40)
+    rows = [
+        ("silent", "", str(speechless_video(tmp_path / "silent.mp4", 40, audio=True)), str(tmp_path / "chat.json"), ""),
+        ("mute", "", str(speechless_video(tmp_path / "mute.mp4", 40, audio=False)), str(tmp_path / "chat.json"), ""),
+    ]
+    table = write_table(tmp_path / "vods.tsv", rows)
+    run_snakemake(
+        tmp_path, "--config", f"vods={table}", "--", *(f"output/exports/{v}/vertical" for v in ("silent", "mute"))
+    )
+    for vod in ("silent", "mute"):
+        captions = json.loads((tmp_path / f"output/exports/{vod}/captions/captions.json").read_text())
+        assert captions["clips"] and all(c["cues"] == 0 for c in captions["clips"]), captions
+        listing = json.loads((tmp_path / f"output/exports/{vod}/vertical/vertical.json").read_text())
+        assert len(listing["clips"]) == len(captions["clips"])
+        assert not any(c["captions_burned"] for c in listing["clips"])
+        for clip in listing["clips"]:
+            assert (tmp_path / f"output/exports/{vod}/vertical" / clip["file"]).stat().st_size > 0
+
+
+@pytest.mark.workflow
+def test_a_row_whose_file_is_missing_fails_alone(tmp_path):
+    """A VOD table with a good VOD and a row whose chat file is gone: the good VOD plans and builds (also beside
+    the broken one, in one run), the broken one fails alone in one line naming its file."""
+    needs_demo()
+    cut_chat(DEMO / "demo_chat.json", tmp_path / "chat.json", 60)
+    gone = tmp_path / "gone_chat.json"
+    table = write_table(
+        tmp_path / "vods.tsv", [("good", "", "", str(tmp_path / "chat.json"), ""), ("badrow", "", "", str(gone), "")]
+    )
+    where = ["--workdir", str(tmp_path), "--config", f"vods={table}"]
+    dry = klipstream_run("good", "-n", *where)
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert "chat_fetch" in dry.stdout and "vod_input_missing" not in dry.stdout
+    reason = f"VOD badrow: chat file not found: {gone} (see {table})"
+    both = ["output/analysis/good_integrated_analysis.json", "output/analysis/badrow_integrated_analysis.json"]
+    proc = run_snakemake(tmp_path, "--config", f"vods={table}", "--", *both, check=False)
+    assert proc.returncode != 0
+    assert reason in proc.stdout + proc.stderr
+    doc = json.loads((tmp_path / both[0]).read_text())
+    assert doc["vod_id"] == "good" and len(doc["highlights"]) >= 1
+    assert not (tmp_path / both[1]).exists()
+    status = json.loads((tmp_path / "output/status/badrow.json").read_text())
+    assert (status["status"], status["step"], status["reason"]) == ("Failed", "vod_input_missing", reason)
+    run = klipstream_run("badrow", *where)
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1] == f"klipstream: VOD badrow failed in vod_input_missing: {reason}"
+
+
+@pytest.mark.workflow
+def test_a_failing_rerun_keeps_the_previous_good_output(tmp_path):
+    """The chat file is broken after a good run: the rerun fails in chat_fetch, and the chat JSON of the good run
+    is still there, byte for byte (Snakemake had deleted it before running the job)."""
+    needs_demo()
+    chat = tmp_path / "chat.json"
+    cut_chat(DEMO / "demo_chat.json", chat, 60)
+    table = write_table(tmp_path / "vods.tsv", [("kept", "", "", str(chat), "")])
+    where = ["--workdir", str(tmp_path), "--config", f"vods={table}"]
+    first = klipstream_run("kept", "--raw-only", *where)
+    assert first.returncode == 0, first.stderr[-2000:]
+    out = tmp_path / "output/raw/chat/kept_chat.json"
+    good = out.read_bytes()
+    chat.write_text("this is not a chat log\n")
+    second = klipstream_run("kept", "--raw-only", *where)
+    assert second.returncode == 1
+    assert "klipstream: VOD kept failed in chat_fetch: " in second.stderr.splitlines()[-1]
+    assert out.read_bytes() == good
+    assert not list((tmp_path / ".snakemake/klipstream-kept").iterdir())  # nothing left behind
+
+
+def test_kept_outputs_come_back_after_a_killed_run(tmp_path):
+    """What a run killed with kill -9 kept (files and folders) is put back by the next run where it is missing, and
+    an output that was rebuilt is not overwritten."""
+    from klipstream import keep
+
+    (tmp_path / "output/clips/v").mkdir(parents=True)
+    (tmp_path / "output/clips/v/clips.json").write_text("old listing")
+    (tmp_path / "output/a.json").write_text("old a")
+    (tmp_path / "output/b.json").write_text("old b")
+    folder = keep.keep(["output/clips/v", "output/a.json", "output/b.json", "output/none.json"], tmp_path)
+    dead = subprocess.Popen(["true"])  # a pid whose process is gone: the killed run's
+    dead.wait()
+    stale = folder.with_name(folder.name.replace(f"-{os.getpid()}-", f"-{dead.pid}-"))
+    folder.rename(stale)
+    shutil.rmtree(tmp_path / "output/clips/v")  # Snakemake removed them before running their jobs
+    (tmp_path / "output/a.json").unlink()
+    (tmp_path / "output/b.json").write_text("new b")  # this one's job finished
+    assert sorted(keep.recover_stale(tmp_path)) == ["output/a.json", "output/clips/v"]
+    assert (tmp_path / "output/clips/v/clips.json").read_text() == "old listing"
+    assert (tmp_path / "output/a.json").read_text() == "old a"
+    assert (tmp_path / "output/b.json").read_text() == "new b"
+    assert not stale.exists()
