@@ -12,8 +12,9 @@ import sys
 
 import pytest
 
+from klipstream.cli import main
 from klipstream.media import ffmpeg_exe
-from tests.helpers.workflow import ROOT, cut_chat, run_snakemake, write_table
+from tests.helpers.workflow import ROOT, cut_chat, planned_jobs, run_snakemake, write_table
 
 DEMO = ROOT / "data" / "demo"
 CLI = [sys.executable, "-m", "klipstream.cli"]
@@ -135,3 +136,71 @@ def test_kept_outputs_come_back_after_a_killed_run(tmp_path):
     assert (tmp_path / "output/a.json").read_text() == "old a"
     assert (tmp_path / "output/b.json").read_text() == "new b"
     assert not stale.exists()
+
+
+@pytest.mark.workflow
+def test_a_deleted_result_is_rebuilt_and_force_rebuilds_one_vod(tmp_path):
+    """`rm` the integrated analysis after a full run: `klipstream run` rebuilds it and lists it (it said 'Nothing
+    to be done': only the manifest was a target); --force and --forcerun plan this VOD's jobs and no other's."""
+    needs_demo()
+    cut_chat(DEMO / "demo_chat.json", tmp_path / "chat.json", 60)
+    rows = [("one", "", "", str(tmp_path / "chat.json"), ""), ("two", "", "", str(tmp_path / "chat.json"), "")]
+    table = write_table(tmp_path / "vods.tsv", rows)
+    where = ["--workdir", str(tmp_path), "--config", f"vods={table}"]
+    assert klipstream_run("one", *where).returncode == 0
+    analysis = tmp_path / "output/analysis/one_integrated_analysis.json"
+    analysis.unlink()
+    again = klipstream_run("one", *where)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert analysis.is_file() and "  analysis   output/analysis/one_integrated_analysis.json" in again.stdout
+    assert "analysis_integrate" in again.stdout + again.stderr
+    assert planned_jobs(klipstream_run("one", "-n", *where)) == set()
+    forced = planned_jobs(klipstream_run("one", "-n", "--force", *where))
+    assert {"chat_fetch", "analysis_integrate", "publish_upload"} <= forced
+    dry = klipstream_run("one", "-n", "--forcerun", "chat_plot", *where)
+    assert planned_jobs(dry) == {"chat_plot", "publish_upload"}, dry.stdout[-3000:]
+    assert "two" not in dry.stdout.split("Job stats:")[0].replace(str(tmp_path), "")
+
+
+@pytest.mark.parametrize("cores", ["0", "-3", "two"])
+def test_cores_below_one_is_refused_in_one_line(cores, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["run", "demo", "-n", "--cores", cores])
+    assert done.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --cores: " in err.splitlines()[-1] and cores in err.splitlines()[-1]
+
+
+LAG = "fusion={lag_min_seconds: 30, lag_max_seconds: 0}"
+LAG_ERROR = (
+    "config fusion.lag_min_seconds (30) is above fusion.lag_max_seconds (0): the smallest must not exceed the largest"
+)
+
+
+def test_a_reversed_range_is_refused_naming_both_keys(tmp_path):
+    """lag_min above lag_max passed validation and fusion silently used its default lag."""
+    from klipstream.config import section
+    from klipstream.errors import KlipError
+
+    with pytest.raises(KlipError) as err:
+        section("fusion", {"lag_min_seconds": 30, "lag_max_seconds": 0})
+    assert str(err.value) == LAG_ERROR
+    with pytest.raises(KlipError, match=r"fusion.lag_min_seconds \(40\) is above fusion.lag_max_seconds \(30\)"):
+        section("fusion", {"lag_min_seconds": 40})  # against the default
+    assert section("fusion", {"lag_min_seconds": 10, "lag_max_seconds": 10})["lag_max_seconds"] == 10
+    proc = run_snakemake(tmp_path, "--dry-run", "--config", LAG, check=False)
+    assert proc.returncode != 0 and LAG_ERROR in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("what", ["config", "table"])
+def test_config_and_table_errors_end_the_run_with_their_own_line(what, tmp_path, capsys):
+    """`klipstream run` checks the config and the VOD table before Snakemake starts: the error is the one line
+    (it was a traceback under `failed (snakemake exit code 1; see its output above)`)."""
+    if what == "config":
+        argv, message = ["--config", LAG], LAG_ERROR
+    else:
+        table = write_table(tmp_path / "vods.tsv", [("demo", "", "", "", ""), ("bad id!", "", "", "x.json", "")])
+        argv, message = ["--config", f"vods={table}"], f"VOD table {table}, line 3: vod_id: 'bad id!' does not match"
+    assert main(["run", "demo", "-n", "--workdir", str(tmp_path), *argv]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(f"klipstream: error: {message}"), err
