@@ -204,3 +204,40 @@ def test_config_and_table_errors_end_the_run_with_their_own_line(what, tmp_path,
     assert main(["run", "demo", "-n", "--workdir", str(tmp_path), *argv]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith(f"klipstream: error: {message}"), err
+
+
+def v5_doc(*offsets):
+    comments = [
+        {"_id": f"c{i}", "content_offset_seconds": o, "commenter": {"display_name": "u"}, "message": {"body": "hi"}}
+        for i, o in enumerate(offsets)
+    ]
+    return {"comments": comments}
+
+
+def test_a_chat_offset_that_is_not_a_number_is_one_line_naming_file_and_field(tmp_path):
+    """`"abc"` was a bare ValueError naming neither the file nor the field."""
+    from klipstream.chat.importers import import_chat
+    from klipstream.errors import KlipError
+
+    src = tmp_path / "chat.json"
+    src.write_text(json.dumps(v5_doc(1.0, 2.0, "abc")))
+    with pytest.raises(KlipError) as err:
+        import_chat(src, tmp_path / "out.json", "v")
+    assert str(err.value) == f"chat file {src}, comment 3: content_offset_seconds is not a number of seconds: 'abc'"
+    src.write_text(json.dumps([{"time_in_seconds": [1], "message": "x"}]))  # chat-downloader JSON
+    with pytest.raises(KlipError, match=r"comment 1: time_in_seconds is not a number of seconds: \[1\]$"):
+        import_chat(src, tmp_path / "out.json", "v")
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_null_chat_offset_is_dropped_and_counted_not_put_at_zero(tmp_path, caplog):
+    """`null` became 0.0 (a message at 0:00 that never was there); now it is left out and counted in the log."""
+    from klipstream.chat.importers import import_chat
+    from klipstream.chat.io import iter_comments
+
+    src = tmp_path / "chat.json"
+    src.write_text(json.dumps(v5_doc(1.0, None, 2.5, "3.5", None)))
+    with caplog.at_level("WARNING"):
+        assert import_chat(src, tmp_path / "out.json", "v")["comments"] == 3
+    assert [c["content_offset_seconds"] for c in iter_comments(tmp_path / "out.json")] == [1.0, 2.5, 3.5]
+    assert f"{src}: skipped 2 entries without a time offset (or null) or message" in caplog.text
