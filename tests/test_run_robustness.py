@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -241,3 +242,39 @@ def test_a_null_chat_offset_is_dropped_and_counted_not_put_at_zero(tmp_path, cap
         assert import_chat(src, tmp_path / "out.json", "v")["comments"] == 3
     assert [c["content_offset_seconds"] for c in iter_comments(tmp_path / "out.json")] == [1.0, 2.5, 3.5]
     assert f"{src}: skipped 2 entries without a time offset (or null) or message" in caplog.text
+
+
+@pytest.mark.workflow
+def test_the_next_write_of_a_target_removes_what_killed_jobs_left_beside_it(tmp_path):
+    """kill -9 leaves `.name.*` temp files and folders that no later run removed (a killed audio_extract: a
+    multi-GB WAV). The next write of that target removes those whose writer is gone, and only those."""
+    import socket
+
+    needs_demo()
+    host = socket.gethostname().split(".")[0]
+    cut_chat(DEMO / "demo_chat.json", tmp_path / "chat.json", 30)
+    table = write_table(tmp_path / "vods.tsv", [("t", "", "", str(tmp_path / "chat.json"), "")])
+    folder = tmp_path / "output/raw/chat"
+    folder.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    old = time.time() - 2 * 3600  # untouched for two hours
+    stale = [folder / ".t_chat.json.k3j2_x.json", folder / f".t_chat.json.{dead.pid}@{host}.q1.json"]
+    stale_dir = folder / f".t_chat.json.{dead.pid}@{host}.d9"
+    kept = [
+        folder / f".t_chat.json.{os.getpid()}@{host}.live.json",  # a writer still at work
+        folder / ".t_chat.json.fresh.json",  # an older version's, but touched a moment ago
+        folder / f".t_chat.json.{dead.pid}@otherhost.z.json",  # another host's: its pid means nothing here
+        folder / ".t_chat2.json.k3j2_x.json",  # another target's
+    ]
+    for path in stale + kept:
+        path.write_bytes(b"x" * 1000)
+    (stale_dir / "sub").mkdir(parents=True)
+    (stale_dir / "sub" / "part.wav").write_bytes(b"x")
+    for path in [stale[0], kept[3]]:
+        os.utime(path, (old, old))
+    proc = klipstream_run("t", "--raw-only", "--workdir", str(tmp_path), "--config", f"vods={table}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (folder / "t_chat.json").is_file()
+    assert [p.name for p in stale + [stale_dir] if p.exists()] == []
+    assert [p.name for p in kept if not p.exists()] == []
