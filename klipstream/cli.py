@@ -86,6 +86,10 @@ def run_options(args: argparse.Namespace) -> list[str]:
         options.append("--forceall")
     if rules := getattr(args, "forcerun", None):
         options += ["--forcerun", *rules]
+    if not args.dry_run:
+        # the terminal shows progress, the jobs' own lines and the errors; each job's details stay in its log file
+        # (logs/RULE/VOD.log, named above the last line when it fails), and the last line says why
+        options += ["--quiet", "host", "rules", "reason"]
     return options
 
 
@@ -143,6 +147,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             if fresh and doc.get("reason")
             else f" (snakemake exit code {code}; see its output above)"
         )
+        job_log = Path("logs") / str(doc.get("step")) / f"{vod}.log"
+        if fresh and (workdir / job_log).is_file():
+            print(f"klipstream: the log of {doc.get('step')}: {job_log}", file=sys.stderr)
         print(f"klipstream: VOD {vod} failed{cause}", file=sys.stderr)
         if not fresh and (hint := workflow.lock_holders_hint(workdir, config)):
             print(f"klipstream: {hint}", file=sys.stderr)

@@ -278,3 +278,41 @@ def test_the_next_write_of_a_target_removes_what_killed_jobs_left_beside_it(tmp_
     assert (folder / "t_chat.json").is_file()
     assert [p.name for p in stale + [stale_dir] if p.exists()] == []
     assert [p.name for p in kept if not p.exists()] == []
+
+
+@pytest.mark.workflow
+def test_a_truncated_video_fails_in_audio_extract_naming_the_file(tmp_path):
+    """The first 100 kB of the demo mp4 (its moov atom first: ffmpeg reads it without an error) decoded to 5.8 s
+    of audio for a 240 s video, and the VOD completed as if whole."""
+    needs_demo()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes((DEMO / "demo.mp4").read_bytes()[:100_000])
+    table = write_table(tmp_path / "vods.tsv", [("cut", "", str(cut), "", "")])
+    proc = klipstream_run("cut", "--raw-only", "--workdir", str(tmp_path), "--config", f"vods={table}")
+    assert proc.returncode == 1
+    reason = (
+        "video output/raw/videos/video_cut.mp4 is truncated or damaged: its audio decodes to 5.8 s but the file "
+        "says 240.0 s (fetch or copy it again)"
+    )
+    assert proc.stderr.splitlines()[-1] == f"klipstream: VOD cut failed in audio_extract: {reason}"
+    assert not (tmp_path / "output/raw/audio/audio_cut.wav").exists()
+    assert not (tmp_path / "output/raw/transcripts/audio_cut_transcript.json").exists()
+
+
+@pytest.mark.workflow
+def test_a_twitch_failure_is_a_short_output_ending_with_its_reason(tmp_path):
+    """A Twitch VOD that cannot be reached (a closed port on 127.0.0.1): 105 lines came before the good last line
+    (Snakemake's header, every job's block, each failed log printed again); now the progress, the jobs' own lines,
+    the errors, the failed step's log file and the reason, which is the last line. The log file has it all."""
+    dead = "http://127.0.0.1:9"
+    twitch = f'twitch={{gql_url: "{dead}/gql", usher_url: "{dead}/usher", timeout: 2}}'
+    proc = klipstream_run("12345", "--raw-only", "--workdir", str(tmp_path), "--config", twitch)
+    assert proc.returncode == 1
+    lines = (proc.stdout + proc.stderr).splitlines()
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith("klipstream: VOD 12345 failed in ") and "cannot reach Twitch (127.0.0.1)" in last, last
+    assert len(lines) <= 45, "\n".join(lines)
+    assert not any(line.startswith(("localrule ", "Logfile ", "Error in rule ")) for line in lines)
+    step = last.split(" failed in ", 1)[1].split(":", 1)[0]
+    assert proc.stderr.splitlines()[-2] == f"klipstream: the log of {step}: logs/{step}/12345.log"
+    assert "cannot reach Twitch (127.0.0.1)" in (tmp_path / f"logs/{step}/12345.log").read_text()
