@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +75,24 @@ def add_local_inputs(args: argparse.Namespace) -> None:
     url = f"https://www.twitch.tv/videos/{vod}" if vod.isdigit() else ""  # numeric ids are Twitch's
     table = run_table(args)
     row = {"vod_id": vod, "url": url, "title": args.title or "", **files}
-    if vods.add_row(table, row, workflow.snakefile().parent / "config" / "vods.schema.yaml"):
+    schema = workflow.snakefile().parent / "config" / "vods.schema.yaml"
+    if args.dry_run:  # a dry run writes nothing: it plans with a copy of the table that has the row
+        draft = run_workdir(args) / ".snakemake" / "klipstream" / "dry-run-vods.tsv"
+        draft.parent.mkdir(parents=True, exist_ok=True)
+        draft.unlink(missing_ok=True)
+        if table.is_file():
+            shutil.copyfile(table, draft)
+        try:
+            added = vods.add_row(draft, row, schema)
+        except KlipError as exc:
+            raise KlipError(str(exc).replace(str(draft), str(table))) from None
+        if added:
+            print(
+                f"klipstream: dry run: VOD {vod} would be added to the VOD table {table} (not written)", file=sys.stderr
+            )
+            args.config = [*(args.config or []), f"vods={draft}"]
+        return
+    if vods.add_row(table, row, schema):
         print(f"klipstream: added VOD {vod} to the VOD table {table}", file=sys.stderr)
 
 
