@@ -31,7 +31,7 @@ FILE_MODE = 0o666 & ~_umask()
 # its temp file or folder (a 10-hour WAV is gigabytes), so the next write of the same target removes the siblings
 # whose writer is gone: this host's with a dead pid; another host's (a cluster on a shared disk), and untagged ones
 # left by older versions, once untouched for a while.
-_HOST = (socket.gethostname().split(".")[0] or "localhost").replace("@", "_")
+HOST = (socket.gethostname().split(".")[0] or "localhost").replace("@", "_")
 _TAG = re.compile(r"(\d+)@([^.]+)\.")
 STALE_OTHER_HOST_SECONDS = 7 * 24 * 3600
 STALE_UNTAGGED_SECONDS = 3600
@@ -39,10 +39,11 @@ STALE_UNTAGGED_SECONDS = 3600
 
 def temp_prefix(dst: str | os.PathLike) -> str:
     """The name prefix of this process's temp siblings of `dst`."""
-    return f".{Path(dst).name}.{os.getpid()}@{_HOST}."
+    return f".{Path(dst).name}.{os.getpid()}@{HOST}."
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -67,7 +68,7 @@ def remove_stale_temps(dst: str | os.PathLike) -> list[Path]:
         except FileNotFoundError:
             continue
         if tag:
-            stale = not _pid_alive(int(tag.group(1))) if tag.group(2) == _HOST else age > STALE_OTHER_HOST_SECONDS
+            stale = not pid_alive(int(tag.group(1))) if tag.group(2) == HOST else age > STALE_OTHER_HOST_SECONDS
         else:  # an older version's, or another target's whose name starts like this one's (`x` and `x.y`)
             stale = not _TAG.search(entry.name) and age > STALE_UNTAGGED_SECONDS
         if stale:

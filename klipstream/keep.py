@@ -12,19 +12,16 @@ import json
 import logging
 import os
 import shutil
-import socket
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+from .io import HOST, pid_alive
 
 log = logging.getLogger(__name__)
 
 KEEP_DIR = ".snakemake/klipstream-kept"
 MANIFEST = "kept.json"
-
-
-def _host() -> str:
-    return socket.gethostname().split(".")[0] or "localhost"
 
 
 def _link_tree(src: Path, dst: Path) -> None:
@@ -42,7 +39,7 @@ def keep(paths: Iterable[str], workdir: str | os.PathLike = ".") -> Path | None:
     return it (None when none exists). Absolute paths and paths leaving `workdir` are not kept."""
     workdir = Path(workdir)
     kept: list[str] = []
-    folder = workdir / KEEP_DIR / f"{_host()}-{os.getpid()}-{time.time_ns()}"
+    folder = workdir / KEEP_DIR / f"{HOST}-{os.getpid()}-{time.time_ns()}"
     for rel in dict.fromkeys(str(p) for p in paths):
         if os.path.isabs(rel) or ".." in Path(rel).parts or not (workdir / rel).exists():
             continue
@@ -87,16 +84,6 @@ def discard(folder: str | os.PathLike | None) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_stale(workdir: str | os.PathLike = ".") -> list[str]:
     """Put back what runs on this host that are gone (kill -9, a crash) kept and never restored."""
     root, back = Path(workdir) / KEEP_DIR, []
@@ -105,6 +92,6 @@ def recover_stale(workdir: str | os.PathLike = ".") -> list[str]:
     for folder in sorted(root.iterdir()):
         host, _, rest = folder.name.rpartition("-")[0].rpartition("-")
         pid = rest if rest.isdigit() else ""
-        if host == _host() and pid and int(pid) != os.getpid() and not _alive(int(pid)):
+        if host == HOST and pid and int(pid) != os.getpid() and not pid_alive(int(pid)):
             back += restore(folder, workdir)
     return back

@@ -7,9 +7,9 @@ Premiere, Resolve and Kdenlive import):
 - `{vod}_selects.*`: the clips (the top K moments, with the clips' exact in/out) back to back, a marker at each peak.
 
 Times are whole frames at the source video's frame rate (in = round(start x fps), out = round(end x fps)), so an
-editor lands on the frame the clip starts on. The EDL and the XML need a timecode rate: a source at another rate
-(say 5 or 15 fps) is written at the lowest SMPTE rate that is a whole multiple of it, which keeps every in/out on
-a source frame. Newer OpenTimelineIO releases ship the EDL and FCP XML adapters as
+editor lands on the frame the clip starts on. Timecode needs an SMPTE rate: a source at another rate (say 5 or 15
+fps) is written (all three files) at the lowest SMPTE rate that is a whole multiple of it, which keeps every in/out
+on a source frame. Newer OpenTimelineIO releases ship the EDL and FCP XML adapters as
 the separate packages otio-cmx3600-adapter and otio-fcp-adapter; a missing one is named in a one-line error."""
 
 from __future__ import annotations
@@ -215,14 +215,15 @@ def _edl_ready(timeline, file_name: str):
 
 
 def write_timeline(timeline, base: str | os.PathLike, file_name: str, fps: float) -> list[Path]:
-    """`base`.otio at the source rate `fps`, .edl and .xml at `editor_rate(fps)` (each file atomically)."""
+    """`base`.otio, .edl and .xml at `editor_rate(fps)` (each file atomically): the .otio too, since OpenTimelineIO's
+    own timecode (`to_timecode`) refuses a rate SMPTE does not know, such as the demo's 5 fps."""
     otio = otio_module()
     paths = []
-    with atomic_path(f"{base}.otio") as tmp:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name="otio_json")
-    paths.append(Path(f"{base}.otio"))
     rate = editor_rate(fps)
     for_editors = timeline if rate == fps else rescaled(timeline, rate)
+    with atomic_path(f"{base}.otio") as tmp:
+        otio.adapters.write_to_file(for_editors, str(tmp), adapter_name="otio_json")
+    paths.append(Path(f"{base}.otio"))
     for suffix, (adapter, _) in ADAPTERS.items():
         source = _edl_ready(for_editors, file_name) if suffix == "edl" else for_editors
         try:
