@@ -316,3 +316,15 @@ def test_a_twitch_failure_is_a_short_output_ending_with_its_reason(tmp_path):
     step = last.split(" failed in ", 1)[1].split(":", 1)[0]
     assert proc.stderr.splitlines()[-2] == f"klipstream: the log of {step}: logs/{step}/12345.log"
     assert "cannot reach Twitch (127.0.0.1)" in (tmp_path / f"logs/{step}/12345.log").read_text()
+
+
+@pytest.mark.workflow
+def test_a_chat_only_vods_timelines_name_no_video_file(tmp_path):
+    """A chat-only VOD's EDL named video_{vod}.mp4, a file that never exists (no video, no Twitch URL)."""
+    needs_demo()
+    cut_chat(DEMO / "demo_chat.json", tmp_path / "chat.json", 60)
+    table = write_table(tmp_path / "vods.tsv", [("talk", "", "", str(tmp_path / "chat.json"), "")])
+    edl = "output/exports/talk/talk_selects.edl"
+    run_snakemake(tmp_path, "--config", f"vods={table}", "--", edl)
+    text = (tmp_path / edl).read_text()
+    assert "FROM CLIP NAME:  talk (no video)" in text and "video_talk.mp4" not in text
