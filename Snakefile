@@ -32,7 +32,13 @@ rule all:
 
 onstart:
     mark_queued()
+    keep_outputs()
 
 
 onsuccess:
+    discard_kept()
     mark_finished()
+
+
+onerror:
+    restore_outputs()

@@ -276,16 +276,19 @@ def available(sides: set[str], video: bool, switches: set[str] | None = None) ->
     }
 
 
-def stage_targets(vod: str, stage: str, sides: set[str]) -> list[str]:
+def stage_targets(vod: str, stage: str, sides: set[str], video: bool = False) -> list[str]:
     """The files that stand for a stage of one VOD: `raw` (the raw files its sides allow, without the video), `analysis`
-    (integrated analysis + report) or `all` (up to publishing). `klipstream run` and the service ask for these."""
+    (integrated analysis + report) or `all` (up to publishing: the manifest first, then every result `klipstream run`
+    lists, so that a deleted one is rebuilt: Snakemake does not rebuild a missing file that only an up-to-date one
+    needs; the clips when `video`, the VOD's video being fetched). `klipstream run` and the service ask for these."""
     if stage == "raw":
         keys = [k for k in ("segments_csv", "words_csv", "waveform_json") if AUDIO in sides]
         keys += ["chat_json"] if CHAT in sides else []
     elif stage == "analysis":
         keys = ["integrated_json", "report_html"]
     elif stage == "all":
-        keys = ["manifest"]
+        keys = ["manifest", "integrated_json", "report_html"] + (["clips_dir"] if video and AUDIO in sides else [])
+        keys += (["transcript_json"] if AUDIO in sides else []) + (["chat_json"] if CHAT in sides else [])
     else:
         raise ValueError(f"unknown stage {stage!r}")
     return [target(k, vod) for k in keys]

@@ -1,7 +1,8 @@
 """`klipstream` command: a thin front door onto the Snakemake workflow and the local status store.
 
 klipstream run URL_OR_ID [--video FILE] [--chat FILE] [--title TEXT] [--raw-only | --analysis-only] [--cores N]
-               [--concurrency N] [--timeout S] [-n] [--workdir DIR] [--config KEY=VALUE ...]
+               [--concurrency N] [--timeout S] [-n] [--force | --forcerun RULE ..] [--workdir DIR]
+               [--config KEY=VALUE ...]
 klipstream status [VOD] [--workdir DIR] [--status-dir DIR]
 klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
 klipstream train-models [--corpus FILE ...]
@@ -13,9 +14,12 @@ import argparse
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from . import vods, workflow
 from .errors import BadVodReference, KlipError
@@ -71,8 +75,40 @@ def add_local_inputs(args: argparse.Namespace) -> None:
     url = f"https://www.twitch.tv/videos/{vod}" if vod.isdigit() else ""  # numeric ids are Twitch's
     table = run_table(args)
     row = {"vod_id": vod, "url": url, "title": args.title or "", **files}
-    if vods.add_row(table, row, workflow.snakefile().parent / "config" / "vods.schema.yaml"):
+    schema = workflow.snakefile().parent / "config" / "vods.schema.yaml"
+    if args.dry_run:  # a dry run writes nothing: it plans with a copy of the table that has the row
+        draft = run_workdir(args) / ".snakemake" / "klipstream" / "dry-run-vods.tsv"
+        draft.parent.mkdir(parents=True, exist_ok=True)
+        draft.unlink(missing_ok=True)
+        if table.is_file():
+            shutil.copyfile(table, draft)
+        try:
+            added = vods.add_row(draft, row, schema)
+        except KlipError as exc:
+            raise KlipError(str(exc).replace(str(draft), str(table))) from None
+        if added:
+            print(
+                f"klipstream: dry run: VOD {vod} would be added to the VOD table {table} (not written)", file=sys.stderr
+            )
+            args.config = [*(args.config or []), f"vods={draft}"]
+        return
+    if vods.add_row(table, row, schema):
         print(f"klipstream: added VOD {vod} to the VOD table {table}", file=sys.stderr)
+
+
+def run_options(args: argparse.Namespace) -> list[str]:
+    """Snakemake options of `klipstream run`: -n, and --force / --forcerun RULE.. (only the jobs of this VOD's
+    targets: Snakemake forces jobs of the targets' DAG only)."""
+    options = ["--dry-run"] if args.dry_run else []
+    if getattr(args, "force", False):
+        options.append("--forceall")
+    if rules := getattr(args, "forcerun", None):
+        options += ["--forcerun", *rules]
+    if not args.dry_run:
+        # the terminal shows progress, the jobs' own lines and the errors; each job's details stay in its log file
+        # (logs/RULE/VOD.log, named above the last line when it fails), and the last line says why
+        options += ["--quiet", "host", "rules", "reason"]
+    return options
 
 
 def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[str]:
@@ -82,12 +118,32 @@ def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[
         stage,
         args.cores,
         workdir=run_workdir(args) if args.workdir else None,  # absolute: Snakemake runs from inside it
-        options=["--dry-run"] if args.dry_run else [],
+        options=run_options(args),
         config=run_config(args),
     )
 
 
+def check_settings(args: argparse.Namespace) -> None:
+    """Before Snakemake starts: the config (config/config.yaml with the --config words, read as Snakemake reads
+    them) and the VOD table, checked as the workflow checks them at its start, so that a bad key or row ends the run
+    with its own one line (not a traceback under a generic failure)."""
+    from snakemake.cli import parse_config
+    from snakemake.utils import update_config
+
+    from .config import validate_workflow_config
+
+    with open(workflow.snakefile().parent / "config" / "config.yaml", encoding="utf-8") as fh:
+        settings = yaml.safe_load(fh) or {}
+    try:
+        update_config(settings, parse_config(run_config(args)))
+    except ValueError as exc:
+        raise KlipError(f"--config: {exc}") from None
+    validate_workflow_config(settings)
+    vods.load(run_workdir(args) / str(settings["vods"]), workflow.snakefile().parent / "config" / "vods.schema.yaml")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    check_settings(args)
     add_local_inputs(args)
     config, workdir, vod = run_config(args), run_workdir(args), run_vod(args)
     cmd = snakemake_command(args, vod)
@@ -109,6 +165,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             if fresh and doc.get("reason")
             else f" (snakemake exit code {code}; see its output above)"
         )
+        job_log = Path("logs") / str(doc.get("step")) / f"{vod}.log"
+        if fresh and (workdir / job_log).is_file():
+            print(f"klipstream: the log of {doc.get('step')}: {job_log}", file=sys.stderr)
         print(f"klipstream: VOD {vod} failed{cause}", file=sys.stderr)
         if not fresh and (hint := workflow.lock_holders_hint(workdir, config)):
             print(f"klipstream: {hint}", file=sys.stderr)
@@ -131,6 +190,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive_int(text: str) -> int:
+    """An option's whole number of at least 1 (`--cores 0` made Snakemake wait forever for a free core)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="klipstream", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,10 +218,18 @@ def main(argv: list[str] | None = None) -> int:
     only = run.add_mutually_exclusive_group()
     only.add_argument("--raw-only", action="store_true", help="video, audio, transcript, waveform and chat only")
     only.add_argument("--analysis-only", action="store_true", help="up to the integrated analysis and report")
-    run.add_argument("--cores", type=int, default=2, help="CPU cores Snakemake may use (default 2)")
+    run.add_argument("--cores", type=positive_int, default=2, help="CPU cores Snakemake may use (default 2)")
     run.add_argument("--concurrency", type=int, help="most LLM calls in flight (speech_sentiment.concurrency)")
     run.add_argument("--timeout", type=float, help="seconds per LLM call (speech_sentiment.timeout)")
     run.add_argument("-n", "--dry-run", action="store_true", help="show what would run")
+    force = run.add_mutually_exclusive_group()
+    force.add_argument("--force", action="store_true", help="rebuild every output of this VOD (no other VOD's)")
+    force.add_argument(
+        "--forcerun",
+        nargs="+",
+        metavar="RULE",
+        help="rebuild this VOD's outputs of these rules (e.g. clips_cut) and what depends on them",
+    )
     run.add_argument("--workdir", help="folder for output/, logs/ and .snakemake/ (default: the workflow's folder)")
     run.add_argument(
         "--config",
@@ -186,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         # `run --config 'clips={top_k: 3}' demo`: --config takes every word after it, the VOD id included
         words = [w for w in args.config or [] if not re.match(r"[A-Za-z_][\w.]*=", w)]
         if len(words) != 1:
-            run.error("give one VOD (a Twitch URL or id, or a vod_id of the VOD table), before --config")
+            run.error("give one VOD (a Twitch URL or id, or a vod_id of the VOD table), before --config or --forcerun")
         args.vod = words[0]
         args.config.remove(words[0])
     try:

@@ -91,6 +91,30 @@ def first_error(value: Any, sub: dict, root: dict, prefix: str) -> str | None:
     return f"config {where}: {message}"
 
 
+def unordered_bounds(node: Any, path: tuple[str, ...] = ()) -> list[str]:
+    """One line per pair of keys of one section that bound a range (`lag_min_seconds` / `lag_max_seconds`,
+    `min_seconds` / `max_seconds`: the same name with `min` for `max`) whose smallest is above its largest: the
+    schema checks each number alone, and the code would otherwise fall back on a default without a word."""
+    if not isinstance(node, dict):
+        return []
+    problems = []
+    for key, low in node.items():
+        parts = str(key).split("_")
+        if isinstance(low, dict):
+            problems += unordered_bounds(low, (*path, str(key)))
+        if "min" not in parts:
+            continue
+        twin = "_".join("max" if p == "min" else p for p in parts)
+        high = node.get(twin)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high))
+        if numbers and low > high:
+            name, other = ".".join((*path, str(key))), ".".join((*path, twin))
+            problems.append(
+                f"config {name} ({low:g}) is above {other} ({high:g}): the smallest must not exceed the largest"
+            )
+    return problems
+
+
 def validate_workflow_config(config: dict[str, Any]) -> None:
     """Check the workflow's whole config in place: CLI strings typed, unknown keys and schema errors raised as one
     line (KlipError) naming the key path. Defaults are filled by Snakemake's `validate(..., set_default=True)` after."""
@@ -102,6 +126,7 @@ def validate_workflow_config(config: dict[str, Any]) -> None:
     if problems:
         raise KlipError("; ".join(problems))
     problem = first_error(config, root, root, "")
+    problem = problem or next(iter(unordered_bounds(_with_defaults(config, root, root))), None)  # with defaults
     if problem:
         raise KlipError(problem)
 
@@ -122,6 +147,7 @@ def section(name: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]
     value = _with_defaults(dict(given or {}), sub, root)
     problems = unknown_keys(value, sub, root, (name,))
     problem = "; ".join(problems) if problems else first_error(value, sub, root, name)
+    problem = problem or next(iter(unordered_bounds(value, (name,))), None)
     if problem:
         raise KlipError(problem)
     return value

@@ -7,8 +7,11 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,61 @@ def _umask() -> int:
 FILE_MODE = 0o666 & ~_umask()
 
 
+# A temp sibling's name says who writes it: `.{name}.{pid}@{host}.{random}`. A job killed with kill -9 cannot delete
+# its temp file or folder (a 10-hour WAV is gigabytes), so the next write of the same target removes the siblings
+# whose writer is gone: this host's with a dead pid; another host's (a cluster on a shared disk), and untagged ones
+# left by older versions, once untouched for a while.
+HOST = (socket.gethostname().split(".")[0] or "localhost").replace("@", "_")
+_TAG = re.compile(r"(\d+)@([^.]+)\.")
+STALE_OTHER_HOST_SECONDS = 7 * 24 * 3600
+STALE_UNTAGGED_SECONDS = 3600
+
+
+def temp_prefix(dst: str | os.PathLike) -> str:
+    """The name prefix of this process's temp siblings of `dst`."""
+    return f".{Path(dst).name}.{os.getpid()}@{HOST}."
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this host still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def remove_stale_temps(dst: str | os.PathLike) -> list[Path]:
+    """Remove the temp siblings of `dst` (`.{name}.*` in its folder) whose writer is gone; returns them."""
+    dst = Path(dst)
+    prefix, removed, now = f".{dst.name}.", [], time.time()
+    try:
+        entries = [e for e in os.scandir(dst.parent) if e.name.startswith(prefix)]
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        tag = _TAG.match(entry.name, len(prefix))
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue
+        if tag:
+            stale = not pid_alive(int(tag.group(1))) if tag.group(2) == HOST else age > STALE_OTHER_HOST_SECONDS
+        else:  # an older version's, or another target's whose name starts like this one's (`x` and `x.y`)
+            stale = not _TAG.search(entry.name) and age > STALE_UNTAGGED_SECONDS
+        if stale:
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+            removed.append(path)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(dst: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temp path in dst's folder; on success rename it over dst, on error delete it.
@@ -31,7 +89,8 @@ def atomic_path(dst: str | os.PathLike, suffix: str | None = None) -> Iterator[P
     The temp name keeps dst's extension (tools like ffmpeg pick the format from it)."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=suffix or dst.suffix or ".tmp", dir=dst.parent)
+    remove_stale_temps(dst)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(dst), suffix=suffix or dst.suffix or ".tmp", dir=dst.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -51,7 +110,8 @@ def atomic_dir(dst: str | os.PathLike) -> Iterator[Path]:
     on error it is deleted: a folder target (clips) is either the previous one or complete."""
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    remove_stale_temps(dst)
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(dst), dir=dst.parent))
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; output folders are meant to be shared

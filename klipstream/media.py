@@ -58,12 +58,13 @@ def extract_audio(video: str | os.PathLike, wav: str | os.PathLike) -> bool:
 
     A video without an audio stream gets a valid WAV with no samples (and a one-line warning): the steps after it
     then find no audio, and the VOD goes on with its chat. Returns whether the video had audio."""
-    from .video import probe_codecs
+    from .video import probe
 
     video = Path(video)
     if not video.is_file():
         raise KlipError(f"video file not found: {video}")
-    if probe_codecs(video)["audio"] is None:
+    probed = probe(video)
+    if probed["audio"] is None:
         log.warning("video %s has no audio stream: its audio is empty and the VOD goes on with its chat only", video)
         write_empty_wav(wav)
         return False
@@ -88,7 +89,25 @@ def extract_audio(video: str | os.PathLike, wav: str | os.PathLike) -> bool:
         )
     info = wav_info(wav)
     log.info("extracted %.1f s of audio from %s", info.duration, video)
+    check_complete(video, info.duration, probed["duration"])
     return True
+
+
+# How much shorter than its container the decoded audio of a whole video may be: an audio track ends within a
+# frame or two of the video (Twitch, OBS, ffmpeg); a cut-off download or copy decodes to a fraction of it.
+TRUNCATION_SECONDS = 5.0
+TRUNCATION_SHARE = 0.001
+
+
+def check_complete(video: str | os.PathLike, decoded: float, container: float) -> None:
+    """A one-line error when the audio decoded from `video` is much shorter than its container says: the file was
+    cut off (an interrupted download or copy), and analysing the part that decodes would publish a VOD that looks
+    finished but is not. A container that states no duration is not checked."""
+    if container > 0 and decoded < container - max(TRUNCATION_SECONDS, TRUNCATION_SHARE * container):
+        raise KlipError(
+            f"video {video} is truncated or damaged: its audio decodes to {decoded:.1f} s but the file says "
+            f"{container:.1f} s (fetch or copy it again)"
+        )
 
 
 def write_empty_wav(path: str | os.PathLike) -> None:

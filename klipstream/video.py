@@ -51,6 +51,12 @@ def probe_codecs(path: str | os.PathLike) -> dict[str, Any]:
     return _codecs(_stream_listing(path), path)
 
 
+def probe(path: str | os.PathLike) -> dict[str, Any]:
+    """probe_codecs' answer plus the container's `duration` in seconds (0.0 when ffmpeg does not say): one probe."""
+    listing = _stream_listing(path)
+    return {**_codecs(listing, path), "duration": _duration(listing)}
+
+
 def probe_duration(path: str | os.PathLike) -> float:
     """Container duration in seconds (0.0 when ffmpeg does not say)."""
     return _duration(_stream_listing(path))

@@ -64,21 +64,26 @@ def check_rows(rows: list[dict[str, str]], path: str | os.PathLike, schema_path:
         seen.add(row["vod_id"])
 
 
-def load(
-    path: str | os.PathLike, schema_path: str | os.PathLike | None = None, check_files: bool = False
-) -> dict[str, dict[str, str]]:
+def load(path: str | os.PathLike, schema_path: str | os.PathLike | None = None) -> dict[str, dict[str, str]]:
     """vod_id -> row of the table at `path` ({} when it does not exist); rows checked against `schema_path` when
-    given, and the local video/chat files named in it must exist when `check_files`."""
+    given."""
     if not Path(path).is_file():
         return {}
     rows = read_rows(path)
     if schema_path is not None:
         check_rows(rows, path, schema_path)
-    for row in rows if check_files else ():
-        for column in ("video", "chat"):
-            if row[column] and not Path(row[column]).is_file():
-                raise KlipError(f"VOD {row['vod_id']}: {column} file not found: {row[column]} (see {path})")
     return {row["vod_id"]: row for row in rows}
+
+
+def missing_files(rows: dict[str, dict[str, str]], path: str | os.PathLike) -> dict[tuple[str, str], str]:
+    """(vod_id, video|chat) -> the one-line reason, for every local file the table at `path` names that does not
+    exist: that VOD fails alone (in its fetch step), the others build."""
+    return {
+        (vod, column): f"VOD {vod}: {column} file not found: {row[column]} (see {path})"
+        for vod, row in rows.items()
+        for column in ("video", "chat")
+        if row[column] and not Path(row[column]).is_file()
+    }
 
 
 def add_row(path: str | os.PathLike, row: dict[str, str], schema_path: str | os.PathLike | None = None) -> bool:

@@ -117,9 +117,10 @@ def snakemake_command(
 ) -> list[str]:
     """`python -m snakemake TARGETS --cores N [--snakefile .. --directory WORKDIR] OPTIONS [--config K=V ..]`."""
     base = Path(workdir) if workdir is not None else snakefile().parent
-    sides = vod_sides(vod, read_table(base / config_value(config, "vods")))
+    table = read_table(base / config_value(config, "vods"))
+    sides, video = vod_sides(vod, table), bool(table.get(vod, {}).get("video"))  # a local video is always fetched
     # Targets go first and --config last: `--config` takes every following word as a key=value pair.
-    cmd = [sys.executable, "-m", "snakemake", *stage_targets(vod, stage, sides), "--cores", str(cores)]
+    cmd = [sys.executable, "-m", "snakemake", *stage_targets(vod, stage, sides, video), "--cores", str(cores)]
     return cmd + _where(workdir) + list(options) + (["--config", *config] if config else [])
 
 

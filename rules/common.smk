@@ -42,22 +42,23 @@ def input_function(func):
     return func
 
 
-def load_vod_table(path, check_files=True):
+def load_vod_table(path):
     """vod_id -> row of the VOD table, each row checked against config/vods.schema.yaml."""
     if not Path(path).is_file() and path != DEFAULT_VOD_TABLE:
         raise ValueError(f"VOD table not found: {path} (set the config key `vods`)")
     # A workdir of its own without a table: only Twitch VODs (numeric ids) can be asked for.
-    return vod_table.load(
-        path, WORKFLOW_DIR / "config" / "vods.schema.yaml", check_files=check_files
-    )
+    return vod_table.load(path, WORKFLOW_DIR / "config" / "vods.schema.yaml")
 
 
-# Local input files are checked once, where the workflow starts: jobs on cloud workers see them
-# only through the storage plugin, not on their own disk.
-VOD_ROWS = load_vod_table(
-    config["vods"],
-    check_files=workflow.is_main_process
-    and not workflow.storage_settings.default_storage_provider,
+VOD_ROWS = load_vod_table(config["vods"])
+# Local input files are checked once, where the workflow starts (jobs on cloud workers see them only through the
+# storage plugin, not on their own disk). A VOD whose file is missing fails alone: its fetch job takes its input
+# from vod_input_missing, which fails naming the file, and the other VODs build.
+MISSING_INPUTS = (
+    vod_table.missing_files(VOD_ROWS, config["vods"])
+    if workflow.is_main_process
+    and not workflow.storage_settings.default_storage_provider
+    else {}
 )
 
 
@@ -98,6 +99,14 @@ def has_chat(vod):
     return bool(row["chat"] or row["url"])
 
 
+def local_source(vod, side):
+    """The VOD's local `side` (video, chat) file; a missing one is the placeholder vod_input_missing fails on."""
+    row = vod_row(vod)
+    if (vod, side) in MISSING_INPUTS:
+        return [f"output/raw/missing/{vod}.{side}"]
+    return [row[side]] if row[side] else []
+
+
 @input_function
 def get_video_source(wildcards):
     """The local video file to import, or nothing (the script downloads from the VOD's URL)."""
@@ -106,7 +115,7 @@ def get_video_source(wildcards):
         raise ValueError(
             f"VOD {wildcards.vod} has no video: give `video` or `url` in {config['vods']}"
         )
-    return [row["video"]] if row["video"] else []
+    return local_source(wildcards.vod, "video")
 
 
 @input_function
@@ -116,7 +125,12 @@ def get_chat_source(wildcards):
         raise ValueError(
             f"VOD {wildcards.vod} has no chat: give `chat` or `url` in {config['vods']}"
         )
-    return [row["chat"]] if row["chat"] else []
+    return local_source(wildcards.vod, "chat")
+
+
+@input_function
+def get_missing_reason(wildcards):
+    return MISSING_INPUTS.get((wildcards.vod, wildcards.side), "")
 
 
 @input_function
@@ -262,6 +276,42 @@ def mark_queued():
             status_dir=config["status_dir"],
             convex=config,
         )
+
+
+KEPT = []  # this run's copies of the outputs its jobs replace (klipstream.keep)
+
+
+def keep_outputs():
+    """Before any job starts: put back what a killed run kept, then keep the outputs this run's jobs replace, so
+    that a failed job leaves the previous good output in place (local files only: a storage plugin's outputs live
+    in the bucket)."""
+    if workflow.storage_settings.default_storage_provider:
+        return
+    from klipstream import keep
+
+    keep.recover_stale()
+    paths = [
+        str(path)
+        for job in workflow.dag.needrun_jobs()
+        for path in job.output
+        if not path.is_temp
+    ]
+    KEPT.append(keep.keep(paths))
+
+
+def restore_outputs():
+    """After a failed run: the outputs of the jobs that did not finish are the previous ones again."""
+    from klipstream import keep
+
+    for folder in KEPT:
+        keep.restore(folder)
+
+
+def discard_kept():
+    from klipstream import keep
+
+    for folder in KEPT:
+        keep.discard(folder)
 
 
 def mark_finished():

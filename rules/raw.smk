@@ -224,3 +224,20 @@ rule chat_fetch:
         twitch=get_twitch_settings,
     script:
         "../scripts/chat_fetch.py"
+
+
+# A local video or chat file the VOD table names but that does not exist: the VOD's fetch job takes this
+# placeholder as its input, and this job fails naming the file, so that VOD fails alone and the others build.
+rule vod_input_missing:
+    output:
+        "output/raw/missing/{vod}.{side}",
+    log:
+        "logs/vod_input_missing/{vod}_{side}.log",
+    wildcard_constraints:
+        side="video|chat",
+    conda:
+        "../envs/klipstream.yaml"
+    params:
+        reason=get_missing_reason,
+    script:
+        "../scripts/vod_input_missing.py"

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from klipstream.cli import main, snakemake_command
+from klipstream.cli import add_local_inputs, main, snakemake_command
 from klipstream.errors import KlipError
 from klipstream.workflow import vod_id_of
 
@@ -108,12 +108,18 @@ def test_local_files_go_into_the_vod_table_with_one_line_errors(tmp_path, capsys
     chat = tmp_path / "my chat.json"
     chat.write_text("{}")
     work = tmp_path / "w"
-    assert main(["run", "clip1", "--chat", str(chat), "--title", "Mine", "--workdir", str(work), "-n"]) == 0
     table = work / "config" / "vods.tsv"
+    # a dry run plans with the row and writes nothing (its rows showed as pending jobs of later runs)
+    assert main(["run", "clip1", "--chat", str(chat), "--title", "Mine", "--workdir", str(work), "-n"]) == 0
+    out, err = capsys.readouterr()
+    assert f"dry run: VOD clip1 would be added to the VOD table {table} (not written)" in err
+    assert "output/publish/clip1_manifest.json" in out and not table.exists()
+    add_local_inputs(args(vod="clip1", chat=str(chat), video=None, title="Mine", workdir=str(work)))
     assert table.read_text().splitlines()[1] == f"clip1\t\t\t{chat}\tMine"
     assert "added VOD clip1 to the VOD table" in capsys.readouterr().err
     # a Twitch URL with a local chat: the id, and the URL for what is downloaded
-    assert main(["run", "https://twitch.tv/videos/77?t=5", "--chat", str(chat), "--workdir", str(work), "-n"]) == 0
+    twitch = args(vod="https://twitch.tv/videos/77?t=5", chat=str(chat), video=None, title=None, workdir=str(work))
+    add_local_inputs(twitch)
     assert table.read_text().splitlines()[2] == f"77\thttps://www.twitch.tv/videos/77\t\t{chat}\t"
     capsys.readouterr()
     for argv, message in [

@@ -238,6 +238,21 @@ def test_non_smpte_rate_is_written_at_a_whole_multiple(analysed, tmp_path):
         assert got == [round(c["start"] * 5) for c in clips["clips"]]
 
 
+def test_a_5_fps_source_gives_timelines_with_smpte_timecode(analysed, tmp_path):
+    """The demo is 5 fps: its .otio was written at 5 fps, where OpenTimelineIO's to_timecode() raises."""
+    import opentimelineio as otio
+
+    tmp, doc, _, clips = analysed
+    _, cut = timeline.build_timelines(doc, 5.0, selects=clips["clips"])
+    timeline.write_timeline(cut, tmp_path / "s", "video.mp4", 5.0)
+    back = otio.adapters.read_from_file(str(tmp_path / "s.otio"))
+    starts = [c.source_range.start_time for c in back.tracks[0].find_clips()]
+    assert {t.rate for t in starts} == {25.0}
+    assert [otio.opentime.to_timecode(t) for t in starts] == [
+        otio.opentime.to_timecode(otio.opentime.RationalTime(round(c["start"] * 5) * 5, 25)) for c in clips["clips"]
+    ]
+
+
 def test_timelines_without_a_video(analysed, tmp_path):
     """Chat-only or audio-only VODs: markers at timeline.fallback_fps, the top K as selects, media to relink."""
     import opentimelineio as otio

@@ -109,7 +109,7 @@ def parsed_rules(workdir: Path, config: dict) -> list:
 
 def declared(rule, vod: str) -> dict[str, set[str]] | None:
     """The names a job of `rule` for `vod` is given, or None when the VOD cannot have that job (no such input)."""
-    values = {"vod": vod, "part": "0"}
+    values = {"vod": vod, "part": "0", "side": "chat"}
     wildcards = Wildcards(fromdict={name: values[name] for name in rule.wildcard_names})
     try:
         inputs = rule.expand_input(wildcards)[0]

@@ -43,8 +43,9 @@ def test_missing_table_is_empty_and_bad_tables_are_one_line(tmp_path):
     with pytest.raises(KlipError, match="lists vod_id a more than once"):
         vods.load(table, SCHEMA)
     table.write_text(HEADER + "a\t\t\tnope.json\t\n")
-    with pytest.raises(KlipError, match="VOD a: chat file not found: nope.json"):
-        vods.load(table, SCHEMA, check_files=True)
+    assert vods.missing_files(vods.load(table, SCHEMA), table) == {
+        ("a", "chat"): f"VOD a: chat file not found: nope.json (see {table})"
+    }
 
 
 def test_add_row_creates_the_table_then_appends_keeping_what_is_there(tmp_path):

@@ -240,8 +240,10 @@ def test_vod_without_source_gets_one_line_error(tmp_path):
 
 
 def test_missing_input_file_is_named(tmp_path):
+    """The VOD plans (its video_fetch waits on vod_input_missing) and fails in one line naming the file."""
     table = write_table(tmp_path / "vods.tsv", [("gone", "", str(tmp_path / "missing.mp4"), "", "x")])
-    proc = run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}", check=False)
+    assert "vod_input_missing" in planned_jobs(run_snakemake(tmp_path, "--dry-run", "--config", f"vods={table}"))
+    proc = run_snakemake(tmp_path, "--config", f"vods={table}", check=False)
     assert proc.returncode != 0
     assert f"VOD gone: video file not found: {tmp_path / 'missing.mp4'}" in proc.stdout + proc.stderr
 

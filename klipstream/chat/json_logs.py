@@ -39,9 +39,32 @@ def parse_duration(value: Any) -> float:
     return int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
 
 
+class BadOffset(ValueError):
+    """A comment's time offset that is there but is not a number (the file is not what its format says)."""
+
+    def __init__(self, field: str, value: Any):
+        super().__init__(f"{field} is not a number of seconds: {value!r}")
+
+
+def offset_seconds(value: Any, field: str) -> float | None:
+    """A comment's offset in seconds; None when it is null (no place on the timeline: the comment is dropped and
+    counted, not put at 0:00 where it would make a burst); a value that is not a number raises BadOffset."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise BadOffset(field, value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise BadOffset(field, value) from None
+
+
 def v5_comment(c: dict, vod_id: str) -> dict | None:
     """A TwitchDownloader / v5 comment normalised to the contract shape (extra fields dropped)."""
     if not isinstance(c, dict) or "content_offset_seconds" not in c:
+        return None
+    offset = offset_seconds(c["content_offset_seconds"], "content_offset_seconds")
+    if offset is None:
         return None
     msg = c.get("message") or {}
     user = c.get("commenter") or {}
@@ -71,7 +94,7 @@ def v5_comment(c: dict, vod_id: str) -> dict | None:
     name = user.get("display_name") or user.get("name") or ""
     return make_comment(
         c.get("_id", ""),
-        float(c["content_offset_seconds"] or 0),
+        offset,
         name,
         body,
         vod_id=vod_id,
@@ -89,6 +112,9 @@ def v5_comment(c: dict, vod_id: str) -> dict | None:
 
 def chatdownloader_comment(item: dict, index: int, vod_id: str) -> dict | None:
     if not isinstance(item, dict) or "time_in_seconds" not in item or item.get("message") is None:
+        return None
+    offset = offset_seconds(item["time_in_seconds"], "time_in_seconds")
+    if offset is None:
         return None
     author = item.get("author") or {}
     body = str(item["message"])
@@ -108,7 +134,7 @@ def chatdownloader_comment(item: dict, index: int, vod_id: str) -> dict | None:
     ]
     return make_comment(
         item.get("message_id") or f"{vod_id}-{index}",
-        float(item["time_in_seconds"] or 0),
+        offset,
         name,
         body,
         vod_id=vod_id,
@@ -218,6 +244,8 @@ def spool_json(entries: Iterator[Any], fmt: str, path: Path, vod_id: str) -> Spo
         raise KlipError(
             f"chat file {path} is not valid JSON after {len(spool)} comments: {json_error_text(exc)}"
         ) from exc
+    except BadOffset as exc:
+        raise KlipError(f"chat file {path}, comment {index + 1}: {exc}") from None
     if dropped:
-        log.warning("%s: skipped %d entries without a time offset or message", path, dropped)
+        log.warning("%s: skipped %d entries without a time offset (or null) or message", path, dropped)
     return spool

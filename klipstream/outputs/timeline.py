@@ -7,9 +7,9 @@ Premiere, Resolve and Kdenlive import):
 - `{vod}_selects.*`: the clips (the top K moments, with the clips' exact in/out) back to back, a marker at each peak.
 
 Times are whole frames at the source video's frame rate (in = round(start x fps), out = round(end x fps)), so an
-editor lands on the frame the clip starts on. The EDL and the XML need a timecode rate: a source at another rate
-(say 5 or 15 fps) is written at the lowest SMPTE rate that is a whole multiple of it, which keeps every in/out on
-a source frame. Newer OpenTimelineIO releases ship the EDL and FCP XML adapters as
+editor lands on the frame the clip starts on. Timecode needs an SMPTE rate: a source at another rate (say 5 or 15
+fps) is written (all three files) at the lowest SMPTE rate that is a whole multiple of it, which keeps every in/out
+on a source frame. Newer OpenTimelineIO releases ship the EDL and FCP XML adapters as
 the separate packages otio-cmx3600-adapter and otio-fcp-adapter; a missing one is named in a one-line error."""
 
 from __future__ import annotations
@@ -83,13 +83,20 @@ def moment_label(h: Mapping[str, Any]) -> str:
     return f"#{h['rank']} {h['dominant_emotion']} {h['score']:.1f}"
 
 
-def _media(otio, video: str | os.PathLike | None, vod: str, fps: float, total: int, twitch_url: str | None):
+def media_name(doc: Mapping[str, Any], video: str | os.PathLike | None = None) -> str:
+    """What the timelines call the VOD's video (EDL events are named after it, to relink by name): the file; for a
+    Twitch VOD whose video was not fetched, the `video_{vod}.mp4` the workflow would fetch; a VOD with no video at
+    all (only a chat) says so, rather than name a file that will never exist."""
+    if video:
+        return Path(video).name
+    return f"video_{doc['vod_id']}.mp4" if doc.get("twitch_url") else f"{doc['vod_id']} (no video)"
+
+
+def _media(otio, video: str | os.PathLike | None, name: str, fps: float, total: int, twitch_url: str | None):
     available = otio.opentime.TimeRange(otio.opentime.RationalTime(0, fps), otio.opentime.RationalTime(total, fps))
     if video:
         return otio.schema.ExternalReference(target_url=Path(video).resolve().as_uri(), available_range=available)
-    return otio.schema.MissingReference(
-        name=f"video_{vod}.mp4", available_range=available, metadata={"twitch_url": twitch_url}
-    )
+    return otio.schema.MissingReference(name=name, available_range=available, metadata={"twitch_url": twitch_url})
 
 
 def _clip(otio, name: str, media, first: int, count: int, fps: float, reel: str):
@@ -147,8 +154,8 @@ def build_timelines(
     length = float(duration if duration else doc["duration"])
     total = max(1, frames(length, fps))
     reel = (re.sub(r"[^A-Z0-9]", "", vod.upper()) or "AX")[-8:]
-    media = _media(otio, video, vod, fps, total, doc.get("twitch_url"))
-    file_name = Path(video).name if video else f"video_{vod}.mp4"
+    file_name = media_name(doc, video)
+    media = _media(otio, video, file_name, fps, total, doc.get("twitch_url"))
     selected = selects if selects is not None else highlights[: max(0, int(top_k))]
     chosen = {int(s["rank"]) for s in selected}
     whole = _clip(otio, file_name, media, 0, total, fps, reel)
@@ -215,14 +222,15 @@ def _edl_ready(timeline, file_name: str):
 
 
 def write_timeline(timeline, base: str | os.PathLike, file_name: str, fps: float) -> list[Path]:
-    """`base`.otio at the source rate `fps`, .edl and .xml at `editor_rate(fps)` (each file atomically)."""
+    """`base`.otio, .edl and .xml at `editor_rate(fps)` (each file atomically): the .otio too, since OpenTimelineIO's
+    own timecode (`to_timecode`) refuses a rate SMPTE does not know, such as the demo's 5 fps."""
     otio = otio_module()
     paths = []
-    with atomic_path(f"{base}.otio") as tmp:
-        otio.adapters.write_to_file(timeline, str(tmp), adapter_name="otio_json")
-    paths.append(Path(f"{base}.otio"))
     rate = editor_rate(fps)
     for_editors = timeline if rate == fps else rescaled(timeline, rate)
+    with atomic_path(f"{base}.otio") as tmp:
+        otio.adapters.write_to_file(for_editors, str(tmp), adapter_name="otio_json")
+    paths.append(Path(f"{base}.otio"))
     for suffix, (adapter, _) in ADAPTERS.items():
         source = _edl_ready(for_editors, file_name) if suffix == "edl" else for_editors
         try:
@@ -262,7 +270,7 @@ def export_timelines(
     if clips_dir is not None:
         selects = read_listing(clips_dir)["clips"]
     moments, cut = build_timelines(doc, fps, duration=probe["duration"], video=video, selects=selects, top_k=top_k)
-    file_name = Path(video).name if video else f"video_{doc['vod_id']}.mp4"
+    file_name = media_name(doc, video)
     write_timeline(moments, moments_base, file_name, fps)
     write_timeline(cut, selects_base, file_name, fps)
     log.info(

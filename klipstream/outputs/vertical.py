@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import section
 from ..errors import KlipError
-from ..io import atomic_dir, write_json
+from ..io import atomic_dir, temp_prefix, write_json
 from ..media import ffmpeg_exe, run_ffmpeg
 from .captions import Cue, write_cues
 from .clips import media_duration, read_listing
@@ -63,8 +63,12 @@ def filter_graph(mode: str, width: int, height: int, subtitles: str | None = Non
 
 
 def _cues(srt: Path) -> list[Cue]:
+    """The cues of a clip's SRT; none for an empty file (a clip without recognised speech: silence, no audio
+    track), which pysubs2 cannot load (it finds no format in it)."""
     import pysubs2
 
+    if not srt.read_text(encoding="utf-8").strip():
+        return []
     subs = pysubs2.load(str(srt), encoding="utf-8")
     return [Cue(e.start / 1000, e.end / 1000, tuple(e.plaintext.split("\n"))) for e in subs]
 
@@ -96,7 +100,7 @@ def render_vertical(
     style = {"width": width, "height": height, "font_size": round(height * 0.034), "margin_bottom": round(height * 0.2)}
     with (
         atomic_dir(out_dir) as tmp,
-        tempfile.TemporaryDirectory(prefix=".vertical-work.", dir=out_dir.parent) as work_name,
+        tempfile.TemporaryDirectory(prefix=temp_prefix(out_dir) + "work.", dir=out_dir.parent) as work_name,
     ):
         work = Path(work_name)
         made = []
