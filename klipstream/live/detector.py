@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 _LIVE = _config.default("live")
 MESSAGE_COLUMNS = ["time", "user", "message", "emotes"]
+BUFFER_COLUMNS = [*MESSAGE_COLUMNS, "kind", "key"]  # what annotate adds
 
 
 @dataclass
@@ -78,8 +79,8 @@ class LiveDetector:
         self.stream_start = float(stream_start)
         self.first_time: float | None = None
         self._pending: list[tuple] = []  # (time, user, message, emotes) not yet annotated
-        self._batches: deque[tuple[float, pd.DataFrame, np.ndarray, np.ndarray]] = deque()  # (last time, msgs, cmd, all)
-        self._context = pd.DataFrame(columns=MESSAGE_COLUMNS)
+        self._batches: deque[tuple[float, dict, np.ndarray, np.ndarray]] = deque()  # (last time, columns, cmd, all)
+        self._context = {c: np.zeros(0, dtype=float if c == "time" else object) for c in MESSAGE_COLUMNS}
         self.last_tick: float | None = None
         self.announced: list[dict] = []
         self._recent: deque[dict] = deque()  # announced moments still within min_gap_seconds of a new peak
@@ -115,21 +116,26 @@ class LiveDetector:
     def _absorb(self) -> None:
         """Move the pending messages into the buffer: split by the engine's reader (chat_table: bots and !commands
         out, !clip cues in), kinds by the engine's annotate with the kept messages of the copypasta window before
-        them as context."""
+        them as context. The buffer holds plain column arrays (joined once per step, not frame by frame)."""
         if not self._pending:
             return
         new = pd.DataFrame(self._pending, columns=MESSAGE_COLUMNS)
         self._pending = []
         table = chat_table(pd.concat([new, filter_messages(new)], axis=1))
-        msgs = table.messages
+        msgs = table.messages[MESSAGE_COLUMNS]
+        cols: dict[str, np.ndarray] = {}
         if len(msgs):
             ctx = self._context
-            both = pd.concat([ctx, msgs], ignore_index=True) if len(ctx) else msgs
-            msgs = annotate(ChatTable(both)).messages.iloc[len(ctx) :].reset_index(drop=True)
-            last = float(msgs["time"].iloc[-1])
-            keep = both.loc[both["time"] >= last - COPYPASTA_WINDOW]
-            self._context = keep.reset_index(drop=True)
-        self._batches.append((float(new["time"].iloc[-1]), msgs, table.command_times, table.all_times))
+            n_ctx = len(ctx["time"])
+            both = pd.DataFrame(
+                {c: np.concatenate([ctx[c], msgs[c].to_numpy(dtype=object if c != "time" else float)]) for c in MESSAGE_COLUMNS}
+            )
+            done = annotate(ChatTable(both)).messages
+            cols = {c: done[c].to_numpy(dtype=float if c == "time" else object)[n_ctx:] for c in BUFFER_COLUMNS}
+            t = both["time"].to_numpy(dtype=float)
+            keep = t >= t[-1] - COPYPASTA_WINDOW
+            self._context = {c: both[c].to_numpy(dtype=float if c == "time" else object)[keep] for c in MESSAGE_COLUMNS}
+        self._batches.append((float(new["time"].iloc[-1]), cols, table.command_times, table.all_times))
         self.buffered += len(new)
 
     def _trim(self, start: float) -> None:
@@ -142,15 +148,17 @@ class LiveDetector:
         origin = float(np.floor(max(self.stream_start, now - self.p.buffer_seconds)))
         self._trim(origin)
         n = max(0, int(np.floor(now - origin)) + 1)
-        if self._batches:
-            msgs = pd.concat([b[1] for b in self._batches], ignore_index=True)
-            cmd = np.concatenate([b[2] for b in self._batches])
-            alive = np.concatenate([b[3] for b in self._batches])
-        else:
-            msgs, cmd, alive = pd.DataFrame(columns=[*MESSAGE_COLUMNS, "kind", "key"]), np.zeros(0), np.zeros(0)
-        inside = (msgs["time"].to_numpy(dtype=float) >= origin) & (msgs["time"].to_numpy(dtype=float) <= now)
-        msgs = msgs.loc[inside].reset_index(drop=True)
-        msgs["time"] = msgs["time"].astype(float) - origin
+        parts = [b[1] for b in self._batches if b[1]]
+        cols = {
+            c: np.concatenate([p[c] for p in parts]) if parts else np.zeros(0, dtype=float if c == "time" else object)
+            for c in BUFFER_COLUMNS
+        }
+        cmd = np.concatenate([b[2] for b in self._batches]) if self._batches else np.zeros(0)
+        alive = np.concatenate([b[3] for b in self._batches]) if self._batches else np.zeros(0)
+        t = cols["time"]
+        inside = (t >= origin) & (t <= now)
+        msgs = pd.DataFrame({c: v[inside] for c, v in cols.items()})
+        msgs["time"] = t[inside] - origin
         cmd = cmd[(cmd >= origin) & (cmd <= now)] - origin
         alive = alive[(alive >= origin) & (alive <= now)] - origin
         per = np.bincount(np.clip(msgs["time"].to_numpy(dtype=float), 0, max(n - 1, 0)).astype(np.int64), minlength=n)

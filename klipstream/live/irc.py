@@ -319,7 +319,7 @@ class IrcChat:
     # ---- the loop
     def events(self) -> Iterator[tuple[str, object]]:
         """Yield ("message", ChatLine), ("gap", Gap) (when the first message after a lost connection arrives) and
-        ("idle", None) at least every `poll` seconds, until `stop` is set."""
+        ("idle", None) after every `poll` seconds without a line, until `stop` is set."""
         attempt = 0
         while self.sock is None and not self.stop.is_set():
             try:
@@ -342,6 +342,8 @@ class IrcChat:
                 try:
                     lines = self._read_lines()
                     now = time.monotonic()
+                    if not lines:
+                        yield "idle", None
                     if lines:
                         last_heard, pinged = now, None
                     elif pinged is not None and now - pinged > idle_ping:
@@ -372,10 +374,7 @@ class IrcChat:
                     if not self._reconnect(f"{type(exc).__name__}: {exc}", wall_ms()):
                         return
                     open_gap, last_heard, pinged = self.gaps[-1], time.monotonic(), None
-                yield "idle", None
         finally:
-            if open_gap is not None:  # stopped before chat resumed: the gap stays open-ended, still recorded
-                pass
             self.close()
 
 
