@@ -221,6 +221,7 @@ class IrcChat:
         self.gaps: list[Gap] = []
         self.last_ms: int | None = None
         self._buf = b""
+        self._early: list[str] = []  # lines read while logging in, after the JOIN
 
     # ---- connection
     def _connect(self) -> None:
@@ -237,10 +238,12 @@ class IrcChat:
             self._send(f"NICK {self.nick}")
             deadline = time.monotonic() + timeout
             joined = False
+            self._early = []
             while not joined:
                 if time.monotonic() > deadline:
                     raise TimeoutError("no welcome from the server")
-                for line in self._read_lines():
+                lines = self._read_lines()
+                for k, line in enumerate(lines):
                     msg = parse_line(line)
                     if msg.command == "001":
                         self._send(f"JOIN #{self.channel}")
@@ -248,6 +251,8 @@ class IrcChat:
                         self._send("PONG :" + msg.text)
                     elif msg.command == "JOIN" and msg.nick == self.nick:
                         joined = True
+                        self._early = lines[k + 1 :]  # chat that came in the same read as the JOIN
+                        break
                     elif msg.command == "NOTICE" and "authentication failed" in msg.text.lower():
                         raise KlipError(f"live: {host} refused the login: {msg.text}")
             raw.settimeout(self.poll)
@@ -340,7 +345,7 @@ class IrcChat:
         try:
             while not self.stop.is_set():
                 try:
-                    lines = self._read_lines()
+                    lines, self._early = self._early + self._read_lines(), []
                     now = time.monotonic()
                     if not lines:
                         yield "idle", None
