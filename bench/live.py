@@ -9,8 +9,8 @@ laughter from many chatters every 5 minutes: 3x the rate for 12 s). Every messag
 into a chat-JSON comment and written to a journal file, and fed to the detector (klipstream.live.detector). CPU is
 the process's CPU time over the simulated stream time: the share of one core the live process needs in real time.
 RSS is read from /proc/self/status once per simulated hour. Latency is announced-at minus peak (stream seconds)
-of every announcement; a burst counts as found when a moment's (last revision's) peak lies within 10 s of it (a saturated burst's
-score is a plateau, whose peak the engine puts anywhere on it).
+of every announcement; a burst counts as found when a moment's (last revision's) peak lies within 10 s of it (a
+saturated burst's score is a plateau, whose peak the engine puts anywhere on it).
 """
 
 from __future__ import annotations
@@ -31,8 +31,22 @@ from klipstream.live.detector import LiveDetector  # noqa: E402
 from klipstream.live.irc import chat_line, parse_line  # noqa: E402
 from klipstream.live.session import comment_of  # noqa: E402
 
-TALK = ["anyone know the song", "what rank is he", "this game looks fun", "first time here", "he should go left",
-        "is this ranked", "nice", "ok", "lets see", "hmm", "true", "wait for it", "he is cooking", "no way he misses"]
+TALK = [
+    "anyone know the song",
+    "what rank is he",
+    "this game looks fun",
+    "first time here",
+    "he should go left",
+    "is this ranked",
+    "nice",
+    "ok",
+    "lets see",
+    "hmm",
+    "true",
+    "wait for it",
+    "he is cooking",
+    "no way he misses",
+]
 REACT = ["KEKW", "LUL", "OMEGALUL", "LMAO", "KEKW KEKW", "PogChamp", "Pog", "LOL"]
 GREET = ["hi chat", "hello", "gn chat", "hey everyone"]
 START_MS = 1_700_000_000_000

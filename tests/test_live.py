@@ -216,3 +216,48 @@ def test_stub_messages_escape_their_tags():
     line = stub.privmsg(Msg(1.5, "x;1", "a", "A b", "7", "hi there"))
     got = chat_line(parse_line(line), 0)
     assert (got.id, got.display_name, got.sent_ms - stub.start_ms, got.body) == ("x;1", "A b", 1500, "hi there")
+
+
+@pytest.mark.slow
+@pytest.mark.workflow
+@needs_real
+def test_klipstream_live_hands_the_stream_to_the_workflow(tmp_path, capsys):
+    """`klipstream live` against the stand-in until the stream ends, then --then-run analysis: the stream is a VOD
+    row, the workflow builds its integrated analysis, and the offline highlights are marked found_live."""
+    from klipstream.cli import main
+    from klipstream.vods import load
+
+    work = tmp_path / "w"
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text("vods: config/vods.tsv\nlive:\n  stream_poll_seconds: 0.5\n  backoff_s: 0.2\n")
+    msgs = load_v5(REAL_CHAT, until=900)
+    with IrcStub(msgs, speed=60) as stub:
+        argv = ["live", "NorthernLion", "--irc-host", "127.0.0.1", "--irc-port", str(stub.port), "--no-tls"]
+        code = main(
+            [
+                *argv,
+                "--gql-url",
+                stub.gql_url,
+                "--workdir",
+                str(work),
+                "--configfile",
+                str(cfg),
+                "--then-run",
+                "analysis",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    vod = "live-northernlion-42424242"
+    folder = work / "output" / "live" / "northernlion"
+    row = load(work / "config" / "vods.tsv")[vod]
+    assert row["chat"] == str((folder / "42424242_chat.json").resolve()) and row["url"] == row["video"] == ""
+    doc = json.loads((work / "output" / "analysis" / f"{vod}_integrated_analysis.json").read_text())
+    assert doc["vod_id"] == vod and "chat" in doc["signals_used"] and doc["highlights"]
+    assert doc["inputs"] and read_chat_frame(folder / "42424242_chat.json")["comment_id"].tolist() == stub.sent
+    hand = json.loads((folder / "42424242_handover.json").read_text())
+    assert [h["rank"] for h in hand["highlights"]] == [h["rank"] for h in doc["highlights"]]
+    live_ids = {m["id"] for m in hand["live"]}
+    for h in hand["highlights"]:
+        assert h["found_live"] == (h["live_id"] is not None) and (h["live_id"] is None or h["live_id"] in live_ids)
+    assert hand["top_found_live"] >= 1 and f"of the top {hand['top_n']} offline moments were found live" in out

@@ -47,11 +47,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--gql-url", help="Twitch GQL endpoint asked whether the stream is live (config twitch.gql_url)")
     p.add_argument("--until", help="stop after this long (90, 1:30:00, 2h) even if the stream goes on")
     p.add_argument("--workdir", help="folder for output/ (default: the workflow's folder)")
-    p.add_argument("--configfile", help="workflow config to read live/twitch/chat_highlights from "
-                   "(default: config/config.yaml)")
-    p.add_argument("--then-run", choices=["analysis", "all"],
-                   help="after the stream: run the workflow on it (klipstream run --analysis-only, or everything) "
-                   "and match the live moments to the offline ones")
+    p.add_argument(
+        "--configfile", help="workflow config to read live/twitch/chat_highlights from (default: config/config.yaml)"
+    )
+    p.add_argument(
+        "--then-run",
+        choices=["analysis", "all"],
+        help="after the stream: run the workflow on it (klipstream run --analysis-only, or everything) "
+        "and match the live moments to the offline ones",
+    )
     p.add_argument("--cores", type=int, default=2, help="with --then-run: CPU cores for Snakemake (default 2)")
 
 
@@ -87,8 +91,10 @@ def cmd_live(args: argparse.Namespace) -> int:
     if result.chat_json is None:
         print(f"klipstream: {args.channel}: no chat arrived, nothing recorded", file=sys.stderr)
         return 1
-    print(f"klipstream: {args.channel} stream {result.stream} ended ({result.reason}): {result.messages} messages, "
-          f"{len(result.gaps)} gap(s), {result.moments} announcement(s) in {result.moments_path}")
+    print(
+        f"klipstream: {args.channel} stream {result.stream} ended ({result.reason}): {result.messages} messages, "
+        f"{len(result.gaps)} gap(s), {result.moments} announcement(s) in {result.moments_path}"
+    )
     if not session.s["handover"]:
         return 0
     table = workdir / str(cfg.get("vods") or "config/vods.tsv")

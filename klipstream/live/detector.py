@@ -128,7 +128,10 @@ class LiveDetector:
             ctx = self._context
             n_ctx = len(ctx["time"])
             both = pd.DataFrame(
-                {c: np.concatenate([ctx[c], msgs[c].to_numpy(dtype=object if c != "time" else float)]) for c in MESSAGE_COLUMNS}
+                {
+                    c: np.concatenate([ctx[c], msgs[c].to_numpy(dtype=object if c != "time" else float)])
+                    for c in MESSAGE_COLUMNS
+                }
             )
             done = annotate(ChatTable(both)).messages
             cols = {c: done[c].to_numpy(dtype=float if c == "time" else object)[n_ctx:] for c in BUFFER_COLUMNS}

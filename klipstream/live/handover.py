@@ -57,7 +57,9 @@ def match(live: list[dict], highlights: list[dict], lag: float) -> dict[int, int
     return out
 
 
-def cross_reference(integrated_json: str | os.PathLike, moments_jsonl: str | os.PathLike, dst: str | os.PathLike) -> dict:
+def cross_reference(
+    integrated_json: str | os.PathLike, moments_jsonl: str | os.PathLike, dst: str | os.PathLike
+) -> dict:
     """Write `dst`: the offline highlights marked found_live, and the live moments with their offline rank."""
     if not Path(integrated_json).is_file():
         raise KlipError(f"live hand-over: no integrated analysis at {integrated_json} (has the workflow run?)")

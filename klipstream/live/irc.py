@@ -271,7 +271,7 @@ class IrcChat:
         assert self.sock is not None
         try:
             data = self.sock.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return []
         if not data:
             raise ConnectionResetError("server closed the connection")
@@ -337,7 +337,9 @@ class IrcChat:
                         f"{type(exc).__name__}: {exc}"
                     ) from exc
                 log.warning("live: connect failed (%s), retrying", exc)
-                if self.stop.wait(backoff_delay(attempt - 1, float(self.s["backoff_s"]), float(self.s["backoff_max_s"]))):
+                if self.stop.wait(
+                    backoff_delay(attempt - 1, float(self.s["backoff_s"]), float(self.s["backoff_max_s"]))
+                ):
                     return
         idle_ping = float(self.s["idle_ping_seconds"])
         last_heard, pinged = time.monotonic(), None

@@ -37,6 +37,8 @@ from .irc import ChatLine, Gap, IrcChat, iso_ms
 
 log = logging.getLogger(__name__)
 
+# At the end, chat already sent is read until the server is quiet or this many seconds have passed.
+DRAIN_SECONDS = 30.0
 STREAM_QUERY = "query LiveStream($login: String!) { user(login: $login) { id login stream { id createdAt } } }"
 
 
@@ -160,7 +162,9 @@ class LiveSession:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._journal = open(self.folder / f"{self.stream}_chat.jsonl", "a", encoding="utf-8")
         self._moments_fh = open(self.folder / f"{self.stream}_moments.jsonl", "a", encoding="utf-8")
-        log.info("live: %s stream %s, started %s; writing %s", self.channel, self.stream, iso_ms(self.start_ms), self.folder)
+        log.info(
+            "live: %s stream %s, started %s; writing %s", self.channel, self.stream, iso_ms(self.start_ms), self.folder
+        )
 
     def offset(self, ms: int) -> float:
         return (ms - (self.start_ms or ms)) / 1000.0
@@ -240,7 +244,9 @@ class LiveSession:
                 elif kind == "gap":
                     self._gap(item)
                 elif kind == "idle" and last_ms is not None:  # stream time goes on when chat is quiet
-                    self._announce(self.detector.advance(self.offset(last_ms) + (now_mono - last_mono) * self.clock_rate))
+                    self._announce(
+                        self.detector.advance(self.offset(last_ms) + (now_mono - last_mono) * self.clock_rate)
+                    )
                 if now_mono >= next_flush:
                     self._flush()
                     next_flush = now_mono + float(self.s["flush_seconds"])
@@ -262,7 +268,7 @@ class LiveSession:
                     elif state and self.stream and state["id"] and state["id"] != self.stream:
                         ending = "new stream"  # the channel went offline and live again between two polls
                 if ending is not None:
-                    drain_until = now_mono + 5.0
+                    drain_until = now_mono + DRAIN_SECONDS
             else:
                 reason = "stopped"
         except KeyboardInterrupt:  # Ctrl-C: end the stream as if it had ended, keeping everything seen
@@ -287,13 +293,25 @@ class LiveSession:
         self.messages_written = self.messages
         result.messages, result.moments, result.gaps = self.messages, self.moments, self.gaps
         write_json(self.folder / f"{self.stream}_live.json", {**self.record("ended"), "end_reason": reason})
-        log.info("live: %s ended (%s): %d messages, %d announcements, %d gaps", self.channel, reason, self.messages, self.moments, len(self.gaps))
+        log.info(
+            "live: %s ended (%s): %d messages, %d announcements, %d gaps",
+            self.channel,
+            reason,
+            self.messages,
+            self.moments,
+            len(self.gaps),
+        )
         return result
 
     def write_chat_json(self) -> Path:
         """The journal as the chat JSON of the VOD path (sorted by offset, repeated ids dropped)."""
-        return journal_to_chat(self.folder / f"{self.stream}_chat.jsonl", self.folder / f"{self.stream}_chat.json",
-                               stream=self.stream, channel=self.channel, start_ms=self.start_ms)
+        return journal_to_chat(
+            self.folder / f"{self.stream}_chat.jsonl",
+            self.folder / f"{self.stream}_chat.json",
+            stream=self.stream,
+            channel=self.channel,
+            start_ms=self.start_ms,
+        )
 
 
 def journal_to_chat(journal: Path, dst: Path, *, stream: str, channel: str, start_ms: int | None) -> Path:

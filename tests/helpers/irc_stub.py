@@ -59,8 +59,15 @@ def load_v5(path: str | Path, until: float | None = None) -> list[Msg]:
                 per.setdefault(str(e.get("_id")), []).append(f"{b}-{en}")
         name = who.get("display_name") or who.get("name") or ""
         out.append(
-            Msg(off, str(c["_id"]), (who.get("name") or name).lower(), name, str(who.get("_id", "")), body,
-                "/".join(f"{k}:{','.join(v)}" for k, v in per.items()))
+            Msg(
+                off,
+                str(c["_id"]),
+                (who.get("name") or name).lower(),
+                name,
+                str(who.get("_id", "")),
+                body,
+                "/".join(f"{k}:{','.join(v)}" for k, v in per.items()),
+            )
         )
     out.sort(key=lambda m: m.offset)
     return out
@@ -122,9 +129,13 @@ class IrcStub:
                         self._send(conn, f":tmi.twitch.tv CAP * ACK :{caps}")
                     elif word == "NICK":
                         nick = arg.strip()
-                        for code, text in (("001", "Welcome, GLHF!"), ("002", "Your host is tmi.twitch.tv"),
-                                           ("375", "-"), ("372", "You are in a maze of twisty passages."),
-                                           ("376", ">")):
+                        for code, text in (
+                            ("001", "Welcome, GLHF!"),
+                            ("002", "Your host is tmi.twitch.tv"),
+                            ("375", "-"),
+                            ("372", "You are in a maze of twisty passages."),
+                            ("376", ">"),
+                        ):
                             self._send(conn, f":tmi.twitch.tv {code} {nick} :{text}")
                     elif word == "JOIN":
                         chan = arg.strip().lstrip("#")
