@@ -261,3 +261,27 @@ def test_klipstream_live_hands_the_stream_to_the_workflow(tmp_path, capsys):
     for h in hand["highlights"]:
         assert h["found_live"] == (h["live_id"] is not None) and (h["live_id"] is None or h["live_id"] in live_ids)
     assert hand["top_found_live"] >= 1 and f"of the top {hand['top_n']} offline moments were found live" in out
+
+
+@needs_real
+def test_klipstream_live_stops_at_until_and_adds_the_vod_row(tmp_path, capsys):
+    from klipstream.cli import main
+    from klipstream.vods import load
+
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text("vods: config/vods.tsv\nlive:\n  stream_poll_seconds: 30\n")
+    assert main(["live", "northernlion", "--until", "soon", "--configfile", str(cfg)]) == 2
+    assert (
+        capsys.readouterr().err == "klipstream: error: --until: 'soon' is not a duration (e.g. 90, 1:30:00, 2h, 45m)\n"
+    )
+    with IrcStub(load_v5(REAL_CHAT), speed=20) as stub:
+        argv = ["live", "northernlion", "--irc-host", "127.0.0.1", "--irc-port", str(stub.port), "--no-tls"]
+        code = main(
+            [*argv, "--gql-url", stub.gql_url, "--workdir", str(tmp_path), "--configfile", str(cfg), "--until", "3"]
+        )
+        sent = list(stub.sent)
+    out = capsys.readouterr().out
+    assert code == 0 and "stream 42424242 ended (until)" in out and "klipstream run live-northernlion-42424242" in out
+    saved = read_chat_frame(tmp_path / "output/live/northernlion/42424242_chat.json")["comment_id"].tolist()
+    assert saved and saved == sent[: len(saved)]  # what came before the stop, all of it, in order
+    assert load(tmp_path / "config" / "vods.tsv")["live-northernlion-42424242"]["title"] == "northernlion live 42424242"

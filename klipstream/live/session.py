@@ -257,8 +257,9 @@ class LiveSession:
                         break
                     continue
                 if deadline is not None and now_mono >= deadline:
-                    ending = "until"
-                elif end_idle and last_ms is not None and (now_mono - last_mono) * self.clock_rate > end_idle:
+                    reason = "until"  # the user's stop: now, not when chat pauses
+                    break
+                if end_idle and last_ms is not None and (now_mono - last_mono) * self.clock_rate > end_idle:
                     ending = "idle"
                 elif next_poll is not None and now_mono >= next_poll:
                     next_poll = now_mono + poll
