@@ -2,6 +2,7 @@
 and the announce-latency distribution on planted bursts.
 
 Usage: .venv/bin/python bench/live.py [--rates 20 100 500] [--minutes 20] [--rss-hours 12 --rss-rate 20]
+       .venv/bin/python bench/live.py --labels ../shared/data/esports/labels.csv CHAT ...   (live vs VOD, labelled)
 
 A chat is generated second by second (users from a pool of 5,000, talk, emotes and greetings, a burst of
 laughter from many chatters every 5 minutes: 3x the rate for 12 s). Every message goes through what
@@ -143,14 +144,82 @@ def run(rate: float, duration: int, journal: Path, rss_every: int = 3600) -> dic
     }
 
 
+def labelled(paths: list[str], labels_csv: str) -> None:
+    """Live vs VOD on labelled chats: P@K and recall@K (bench/highlight_eval.py's metric, K = the game's labels) of
+    the VOD run's chat moments (klipstream.highlights.chat_highlights) and of the live moments (last revisions,
+    ranked by score), both moved back by the engine's default_lag_seconds (chat reacts after the event); and how
+    many of the VOD run's top 10 were announced live (a live peak inside the moment's span)."""
+    from bench.highlight_eval import read_labels, score
+    from klipstream.chat.importers import import_chat
+    from klipstream.chat.io import read_chat_frame
+    from klipstream.emotions.chat import score_chat
+    from klipstream.highlights import chat_highlights
+    from klipstream.highlights.params import FusionParams
+    from klipstream.signals.chat_timeline import build_chat_timeline
+
+    lag = FusionParams().default_lag_seconds
+    labels = read_labels(labels_csv)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in paths:
+            vod = Path(path).stem
+            lab = labels[labels["vod_id"] == vod]
+            d = Path(tmp)
+            import_chat(path, d / "c.json", vod)
+            score_chat(d / "c.json", d / "s.csv")
+            build_chat_timeline(d / "s.csv", d / "t.csv")
+            hl = chat_highlights(d / "t.csv", d / "s.csv", d / "h.csv")
+            frame = read_chat_frame(d / "c.json")
+            det, ann = LiveDetector(), []
+            cpu0 = time.process_time()
+            for t, u, m, e in zip(frame["time"].to_numpy(), frame["user"], frame["message"], frame["emotes"]):
+                ann += det.add(t, u, m, e)
+            ann += det.flush(float(frame["time"].max()))
+            cpu = time.process_time() - cpu0
+            final = sorted({a["id"]: a for a in ann}.values(), key=lambda a: -a["score"])
+            peaks = np.array([a["peak"] for a in final])
+            top = hl.head(10)
+            covered = sum(bool(((peaks >= r.start_time) & (peaks <= r.end_time)).any()) for r in top.itertuples())
+            vod_s = score((hl["peak_time"] - lag).tolist(), lab)
+            live_s = score([a["peak"] - lag for a in final], lab)
+            row = {
+                "vod": vod,
+                "messages": len(frame),
+                "labels": len(lab),
+                "vod_p_at_k": round(vod_s["precision_at_k"], 3),
+                "live_p_at_k": round(live_s["precision_at_k"], 3),
+                "vod_recall": round(vod_s["recall_at_k"], 3),
+                "live_recall": round(live_s["recall_at_k"], 3),
+                "live_moments": len(final),
+                "top10_announced_live": covered,
+                "top10": len(top),
+                "max_latency": max((a["latency"] for a in ann), default=None),
+                "detector_cpu_s": round(cpu, 1),
+            }
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    mean = {
+        k: round(float(np.mean([r[k] for r in rows])), 3)
+        for k in ("vod_p_at_k", "live_p_at_k", "vod_recall", "live_recall")
+    }
+    share = sum(r["top10_announced_live"] for r in rows) / max(1, sum(r["top10"] for r in rows))
+    print(json.dumps({"games": len(rows), **mean, "top10_announced_live_share": round(share, 3)}))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rates", type=float, nargs="+", default=[20, 100, 500])
     ap.add_argument("--minutes", type=float, default=20, help="simulated stream per rate for CPU and latency")
     ap.add_argument("--rss-hours", type=float, default=0, help="also simulate this many hours for RSS")
     ap.add_argument("--rss-rate", type=float, default=20)
+    ap.add_argument("--labels", help="labels CSV (vod_id,start,end): evaluate the chats given instead")
+    ap.add_argument("chats", nargs="*", help="with --labels: chat logs named by their vod_id")
     args = ap.parse_args(argv)
     print(f"load average: {os.getloadavg()}")
+    if args.labels:
+        labelled(args.chats, args.labels)
+        print(f"load average: {os.getloadavg()}")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         for rate in args.rates:
             r = run(rate, int(args.minutes * 60), Path(tmp) / "j.jsonl", rss_every=600)

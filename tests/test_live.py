@@ -285,3 +285,21 @@ def test_klipstream_live_stops_at_until_and_adds_the_vod_row(tmp_path, capsys):
     saved = read_chat_frame(tmp_path / "output/live/northernlion/42424242_chat.json")["comment_id"].tolist()
     assert saved and saved == sent[: len(saved)]  # what came before the stop, all of it, in order
     assert load(tmp_path / "config" / "vods.tsv")["live-northernlion-42424242"]["title"] == "northernlion live 42424242"
+
+
+def test_live_settings_are_checked_against_the_schema():
+    from klipstream.config import section
+    from klipstream.errors import KlipError
+
+    assert section("live")["irc_port"] == 6697 and section("live")["tls"] is True
+    with pytest.raises(KlipError, match=r"unknown config key live.irc_prot \(did you mean live.irc_port\?\)"):
+        LiveSession("northernlion", {"irc_prot": 6667})
+
+
+def test_a_channel_twitch_does_not_know_is_one_line(tmp_path):
+    from klipstream.errors import KlipError
+
+    with IrcStub([], channel="someoneelse") as stub:
+        session = LiveSession("northernlion", live_settings(stub), twitch={"gql_url": stub.gql_url}, workdir=tmp_path)
+        with pytest.raises(KlipError, match="^live: Twitch has no channel 'northernlion'$"):
+            session.run()

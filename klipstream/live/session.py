@@ -291,7 +291,6 @@ class LiveSession:
         self._journal.close()
         self._moments_fh.close()
         result.chat_json = self.write_chat_json()
-        self.messages_written = self.messages
         result.messages, result.moments, result.gaps = self.messages, self.moments, self.gaps
         write_json(self.folder / f"{self.stream}_live.json", {**self.record("ended"), "end_reason": reason})
         log.info(
