@@ -303,3 +303,26 @@ def test_a_channel_twitch_does_not_know_is_one_line(tmp_path):
         session = LiveSession("northernlion", live_settings(stub), twitch={"gql_url": stub.gql_url}, workdir=tmp_path)
         with pytest.raises(KlipError, match="^live: Twitch has no channel 'northernlion'$"):
             session.run()
+
+
+@needs_real
+def test_chat_over_tls_verifies_the_server(tmp_path):
+    import subprocess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    msgs = load_v5(REAL_CHAT, until=120)
+    with IrcStub(msgs, speed=60, tls=(str(cert), str(key))) as stub:
+        session, r = run_live(stub, tmp_path / "ok", tls=True, ca_file=str(cert))
+        assert read_chat_frame(r.chat_json)["comment_id"].tolist() == [m.id for m in msgs] == stub.sent
+    from klipstream.errors import KlipError
+
+    with IrcStub(msgs, speed=60, tls=(str(cert), str(key))) as stub:  # the system's CAs do not trust it
+        session = LiveSession("northernlion", live_settings(stub, tls=True, max_attempts=1), workdir=tmp_path / "no",
+                              twitch={"gql_url": stub.gql_url})  # fmt: skip
+        with pytest.raises(KlipError, match="cannot reach chat at 127.0.0.1:.*CERTIFICATE_VERIFY_FAILED"):
+            session.run()

@@ -229,7 +229,7 @@ class IrcChat:
         raw = socket.create_connection((host, port), timeout=timeout)
         try:
             if self.s.get("tls", True):
-                ctx = ssl.create_default_context()
+                ctx = ssl.create_default_context(cafile=self.s.get("ca_file") or None)
                 raw = ctx.wrap_socket(raw, server_hostname=host)
             raw.settimeout(timeout)
             self.sock, self._buf = raw, b""

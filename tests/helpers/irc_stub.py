@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -86,11 +87,13 @@ class IrcStub:
         reconnect_at: int | None = None,
         ping_every: float | None = None,
         offline_after: float = 0.5,
+        tls: tuple[str, str] | None = None,
     ):
         self.messages, self.channel, self.speed = messages, channel, speed
         self.start_ms, self.stream_id = start_ms, stream_id
         self.drop_at, self.reconnect_at, self.ping_every = drop_at, reconnect_at, ping_every
         self.offline_after = offline_after  # wall seconds after the last message until GQL says offline
+        self.tls = tls  # (certificate PEM, key PEM): IRC over TLS, as Twitch's port 6697
         self.sent: list[str] = []
         self.missed: list[str] = []
         self.pongs = 0
@@ -112,7 +115,7 @@ class IrcStub:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(4096)
-                except TimeoutError:
+                except (TimeoutError, ssl.SSLWantReadError):
                     continue
                 except OSError:
                     return
@@ -249,6 +252,15 @@ class IrcStub:
             except OSError:
                 return
             self.connections += 1
+            if self.tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                ctx.load_cert_chain(*self.tls)
+                try:
+                    conn.settimeout(5)
+                    conn = ctx.wrap_socket(conn, server_side=True)
+                except (OSError, ssl.SSLError):
+                    conn.close()
+                    continue
             t = threading.Thread(target=self._serve_client, args=(conn,), daemon=True)
             t.start()
 
