@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -37,24 +37,24 @@ from ..highlights.readers import ChatTable, chat_table
 
 log = logging.getLogger(__name__)
 
-_LIVE = _config.default("live")
 MESSAGE_COLUMNS = ["time", "user", "message", "emotes"]
 BUFFER_COLUMNS = [*MESSAGE_COLUMNS, "kind", "key"]  # what annotate adds
 
 
 @dataclass
 class DetectorParams:
-    """The live detector's own knobs (config section `live`; the engine's knobs come from `chat_highlights`)."""
+    """The live detector's own knobs: config section `live`, whose schema holds their defaults (the engine's knobs
+    come from `chat_highlights`). `DetectorParams.from_settings()` gives the defaults."""
 
-    buffer_seconds: float = _LIVE["buffer_seconds"]
-    step_seconds: float = _LIVE["step_seconds"]
-    delay_seconds: float = _LIVE["delay_seconds"]
-    min_score: float = _LIVE["min_score"]
+    buffer_seconds: float
+    step_seconds: float
+    delay_seconds: float
+    min_score: float
 
     @classmethod
-    def from_settings(cls, live: dict | None) -> DetectorParams:
+    def from_settings(cls, live: dict | None = None) -> DetectorParams:
         s = _config.section("live", live or {})
-        return cls(s["buffer_seconds"], s["step_seconds"], s["delay_seconds"], s["min_score"])
+        return cls(**{f.name: float(s[f.name]) for f in fields(cls)})
 
 
 class LiveDetector:
@@ -71,7 +71,7 @@ class LiveDetector:
         engine_params: dict | None = None,
         stream_start: float = 0.0,
     ):
-        self.p = params or DetectorParams()
+        self.p = params or DetectorParams.from_settings()
         sp, fp = split_params(engine_params)
         self.edge_seconds = sp.edge_seconds
         self.sp: ScoreParams = replace(sp, edge_seconds=0.0)  # the buffer's newest second is "now", not an edge
