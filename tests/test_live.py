@@ -162,7 +162,7 @@ def test_a_replayed_real_chat_is_saved_whole_and_in_order(tmp_path):
 @needs_real
 def test_a_dropped_connection_and_a_reconnect_request_are_gaps(tmp_path):
     msgs = load_v5(REAL_CHAT, until=600)
-    with IrcStub(msgs, speed=60, drop_at=100, reconnect_at=300) as stub:
+    with IrcStub(msgs, speed=30, drop_at=100, reconnect_at=300) as stub:
         session, r = run_live(stub, tmp_path)
     assert stub.connections == 3 and len(r.gaps) == 2
     assert "closed" in r.gaps[0]["reason"] and r.gaps[1]["reason"] == "RECONNECT"

@@ -7,8 +7,9 @@ PASS/NICK -> 001..376, JOIN -> the JOIN echo and 353/366, PING -> PONG, PRIVMSG 
 stream's clock (start_ms + offset), so a replay at 40x looks to the client like the real stream.
 
 The replay starts when the first client has joined and then follows the wall clock: what is due while no client is
-joined is not sent (`missed`), as on Twitch. `drop_at` closes the connection once before that message index;
-`reconnect_at` sends RECONNECT (and closes) once before that index. `sent` lists every id delivered, in order."""
+joined is not sent (`missed`), as on Twitch. `drop_at` closes the connection once, before the first message from
+that index on that finds a client joined; `reconnect_at` sends RECONNECT (and closes) once, the same way. `sent` lists
+every id delivered, in order."""
 
 from __future__ import annotations
 
@@ -204,11 +205,11 @@ class IrcStub:
                 return
             with self._lock:
                 conn = self._client
-            if conn is not None and i == self.drop_at:
+            if conn is not None and self.drop_at is not None and i >= self.drop_at:
                 self.drop_at = None
                 self._kick(conn)
                 conn = None
-            if conn is not None and i == self.reconnect_at:
+            if conn is not None and self.reconnect_at is not None and i >= self.reconnect_at:
                 self.reconnect_at = None
                 try:
                     self._send(conn, ":tmi.twitch.tv RECONNECT")
