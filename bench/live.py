@@ -208,7 +208,7 @@ def labelled(paths: list[str], labels_csv: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rates", type=float, nargs="+", default=[20, 100, 500])
+    ap.add_argument("--rates", type=float, nargs="*", default=[20, 100, 500])
     ap.add_argument("--minutes", type=float, default=20, help="simulated stream per rate for CPU and latency")
     ap.add_argument("--rss-hours", type=float, default=0, help="also simulate this many hours for RSS")
     ap.add_argument("--rss-rate", type=float, default=20)
