@@ -34,6 +34,7 @@ from ..twitch.errors import TwitchError
 from ..twitch.gql import GqlClient
 from .detector import DetectorParams, LiveDetector
 from .irc import ChatLine, Gap, IrcChat, iso_ms
+from .push import MomentPusher
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class LiveSession:
         self.moments = 0
         self._journal = None
         self._moments_fh = None
+        self.pusher: MomentPusher | None = None
+        self.pushed: dict | None = None
 
     # ---- stream status
     def _gql(self) -> GqlClient:
@@ -189,10 +192,13 @@ class LiveSession:
             "detector": vars(self.detector.p) if hasattr(self, "detector") else None,
             "chat_journal": f"{self.stream}_chat.jsonl",
             "moments_file": f"{self.stream}_moments.jsonl",
+            "convex": self.pushed,
         }
 
     def _announce(self, moments: list[dict]) -> None:
         for m in moments:
+            if self.pusher is not None:
+                self.pusher.push(self.channel, self.stream, m)
             m = {"channel": self.channel, "stream": self.stream, **m}
             self._moments_fh.write(json.dumps(m) + "\n")
             self._moments_fh.flush()
@@ -220,6 +226,7 @@ class LiveSession:
         if info is None:
             raise KlipError(f"live: {self.channel} is not live (Twitch GQL at {self.endpoints.gql_host})")
         self.detector = LiveDetector(DetectorParams.from_settings(self.s), self.engine_params)
+        self.pusher = MomentPusher.from_settings(self.s["convex_function"])
         chat = IrcChat(self.channel, self.s, self.stop)
         deadline = time.monotonic() + self.until if self.until else None
         poll = float(self.s["stream_poll_seconds"])
@@ -287,6 +294,8 @@ class LiveSession:
             log.warning("live: %s: no chat message arrived; nothing recorded", self.channel)
             return result
         self._announce(self.detector.flush(self.offset(last_ms)) if last_ms is not None else [])
+        if self.pusher is not None:
+            self.pushed = self.pusher.close()
         self._flush("ended")
         self._journal.close()
         self._moments_fh.close()
