@@ -189,8 +189,9 @@ class IrcStub:
         return f"@{tag} :{m.login}!{m.login}@{m.login}.tmi.twitch.tv PRIVMSG #{self.channel} :{m.body}"
 
     def _replay(self) -> None:
-        if not self._joined.wait(60):
-            return
+        while not self._joined.wait(0.2):  # until the first client has joined (or the stand-in stops)
+            if self._stop.is_set():
+                return
         t0 = time.monotonic()
         last_ping = t0
         base = self.messages[0].offset if self.messages else 0.0
