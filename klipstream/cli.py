@@ -5,6 +5,7 @@ klipstream run URL_OR_ID [--video FILE] [--chat FILE] [--title TEXT] [--raw-only
                [--config KEY=VALUE ...]
 klipstream status [VOD] [--workdir DIR] [--status-dir DIR]
 klipstream serve [--host H] [--port P] [--workdir DIR] [--max-jobs N] [--cores N] [--config K=V ...]
+klipstream live CHANNEL [--irc-host H] [--irc-port P] [--no-tls] [--until DURATION] [--then-run analysis|all]
 klipstream train-models [--corpus FILE ...]
 """
 
@@ -201,6 +202,15 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_live_command(sub) -> None:
+    """`klipstream live CHANNEL` (klipstream.live.cli)."""
+    from .live.cli import add_arguments, cmd_live
+
+    live = sub.add_parser("live", help="follow a live channel: chat, moments as they happen, hand-over at the end")
+    add_arguments(live)
+    live.set_defaults(func=cmd_live)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="klipstream", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="HTTP service: POST a VOD, follow its job, fetch the results")
     add_service_arguments(serve)
     serve.set_defaults(func=serve_http)
+
+    add_live_command(sub)
 
     sub.add_parser("train-models", help="rebuild models/*.skops from a chat corpus (see train-models --help)")
 
