@@ -25,8 +25,7 @@ rule report_render:
 
 rule clips_cut:
     input:
-        video=target("video"),
-        integrated=target("integrated_json"),
+        unpack(get_clips_inputs),
     output:
         clips=directory(target("clips_dir")),
     log:

@@ -20,7 +20,7 @@ from klipstream.highlights import integrate
 from klipstream.io import write_json
 from klipstream.media import ffmpeg_exe
 from klipstream.outputs import captions as cap
-from klipstream.outputs import chapters, timeline, vertical
+from klipstream.outputs import chapters, timeline, titles, vertical
 from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.publish import plan
 from klipstream.transcribe.tables import write_word_tables
@@ -218,7 +218,9 @@ def test_timelines_read_back_frame_accurate(analysed, tmp_path, kind):
         assert [round(m.marked_range.end_time_exclusive().rescaled_to(fps).value) for m in marks] == [
             frame(h["end"]) for h in doc["highlights"]
         ]
-        assert [m.name for m in marks] == [timeline.moment_label(h) for h in doc["highlights"]]
+        named = titles.titles_for(doc)  # the markers carry each moment's title
+        assert [m.name for m in marks] == [timeline.moment_label(h, named[h["rank"]]["title"]) for h in doc["highlights"]]
+        assert all(m.name.startswith(f"#{h['rank']} ") and len(m.name) > 4 for m, h in zip(marks, doc["highlights"]))
     if kind == "otio":
         assert len(selects.tracks) == 2 and selects.tracks[1].kind == "Audio"
         assert whole[0].media_reference.target_url == video.resolve().as_uri()
