@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from klipstream.errors import KlipError
 from klipstream.highlights import integrate
 from klipstream.io import write_json
 from klipstream.media import ffmpeg_exe
@@ -523,3 +524,84 @@ def test_publish_plans_the_exports(tmp_path):
     assert fields[f"{VOD}/v.vtt"] == ("t", "captionsVttUrl")
     assert fields[f"{VOD}/vertical/vertical.json"] == ("a", "verticalClipsUrl")
     assert fields[f"{VOD}/vertical/a_vertical.mp4"] == ("a", None)
+
+
+@pytest.fixture(scope="module")
+def facecam_clips(tmp_path_factory):
+    """Three generated 8 s streams listed as clips: a facecam bottom-left, one top-right, and none."""
+    from devtools.facecam import make_stream
+
+    tmp = tmp_path_factory.mktemp("facecam")
+    clips, placed = [], {}
+    for rank, corner in enumerate(("bottom-left", "top-right", None), 1):
+        name = f"fc_{rank:02d}.mp4"
+        placed[name] = make_stream(tmp / "clips" / name, seconds=8.0, corner=corner)["facecam"]
+        clips.append({"rank": rank, "file": name, "start": 0.0, "end": 8.0, "duration": 8.0})
+    write_json(tmp / "clips" / "clips.json", {"vod_id": "fc", "clips": clips})
+    return tmp, placed
+
+
+def gray_frames(path: Path, fps: float = 2.0) -> np.ndarray:
+    """Every frame at `fps` of a video, grey, at its own size."""
+    from klipstream.outputs.facecam import frame_size
+
+    w, h = frame_size(path)
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", f"fps={fps},format=gray", "-f", "rawvideo", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w)
+
+
+@pytest.mark.slow
+def test_vertical_auto_stacks_the_facecam_and_blurs_without_one(facecam_clips, tmp_path):
+    from klipstream.outputs.facecam import detect_faces
+
+    tmp, placed = facecam_clips
+    listing = vertical.render_vertical(
+        tmp / "clips", tmp_path / "v", settings={"height": 640, "preset": "ultrafast"}, vod="fc"
+    )
+    assert listing["mode"] == "auto" and (listing["width"], listing["height"]) == (360, 640)
+    got = {c["clip"]: c for c in listing["clips"]}
+    assert [got[n]["layout"] for n in sorted(got)] == ["stack", "stack", "blur"]
+    assert got["fc_03.mp4"]["reason"] == "no stable face" and got["fc_03.mp4"]["facecam"]["kind"] == "none"
+    assert json.loads((tmp_path / "v" / "vertical.json").read_text()) == listing
+    for name in ("fc_01.mp4", "fc_02.mp4"):
+        x, y, w, h = placed[name]
+        cam = got[name]["facecam"]
+        want = {"x": x / 640, "y": y / 360, "w": w / 640, "h": h / 360}
+        assert cam["kind"] == "facecam" and cam["frames_with_face"] >= 6, cam
+        assert all(abs(cam["region"][k] - want[k]) <= 0.10 for k in want), (cam["region"], want)
+        # frame by frame: the face is in the top part (the facecam's), and nowhere in the gameplay below
+        top = got[name]["regions"]["top_height"]
+        frames = gray_frames(tmp_path / "v" / got[name]["file"])
+        assert len(frames) >= 14
+        seen = 0
+        for f in frames:
+            faces = detect_faces(f)
+            seen += len(faces) > 0
+            assert all(fy + fh / 2 < top for _, fy, _, fh in faces), faces
+        assert seen >= 0.8 * len(frames)
+    # asked for: stack where there is no facecam makes blur and says why; crop is the centre crop
+    forced = vertical.render_vertical(
+        tmp / "clips", tmp_path / "s", settings={"mode": "stack", "height": 320, "preset": "ultrafast"}, vod="fc"
+    )
+    assert [c["layout"] for c in forced["clips"]] == ["stack", "stack", "blur"]
+    crop = vertical.render_vertical(
+        tmp / "clips", tmp_path / "c", settings={"mode": "crop", "height": 320, "preset": "ultrafast"}, vod="fc"
+    )
+    assert {c["layout"] for c in crop["clips"]} == {"crop"} and all(c["facecam"] is None for c in crop["clips"])
+
+
+def test_stack_regions_fill_both_parts():
+    # a facecam bottom-left, a quarter of a 1280x720 frame: gameplay taken beside it, top part from its shape
+    regions = vertical.stack_regions((0.02, 0.58, 0.25, 0.40), (1280, 720), 1080, 1920)
+    assert regions["top"] == [26, 418, 320, 288]
+    assert regions["top_height"] == 960  # 1080 * 288 / 320 = 972, at most half the frame
+    gx, gy, gw, gh = regions["bottom"]
+    assert (gy, gh) == (0, 720) and gw == 810 and gx >= 26 + 320 and gx + gw <= 1280
+    graph = vertical.filter_graph("stack", 1080, 1920, None, regions)
+    assert "crop=320:288:26:418" in graph and "vstack" in graph
+    with pytest.raises(KlipError, match="vertical.mode must be one of auto, stack, blur, crop"):
+        vertical.choose_layout(Path("x.mp4"), {"mode": "tiles"})
