@@ -26,12 +26,13 @@ MOTION = 8  # pixels (of the crop) the face drifts inside its box
 
 def face_png(path: Path) -> Path:
     """The astronaut's head and shoulders as a PNG, MOTION pixels larger on each side than what is shown."""
-    from imageio.v3 import imwrite
+    import cv2
     from skimage import data
 
     x0, y0, x1, y1 = FACE_CROP
     img = np.asarray(data.astronaut())[max(0, y0 - MOTION) : y1 + MOTION, max(0, x0 - MOTION) : x1 + MOTION]
-    imwrite(path, img)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(img[:, :, ::-1])):  # OpenCV writes BGR
+        raise OSError(f"cannot write {path}")
     return path
 
 

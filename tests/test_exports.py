@@ -220,7 +220,9 @@ def test_timelines_read_back_frame_accurate(analysed, tmp_path, kind):
             frame(h["end"]) for h in doc["highlights"]
         ]
         named = titles.titles_for(doc)  # the markers carry each moment's title
-        assert [m.name for m in marks] == [timeline.moment_label(h, named[h["rank"]]["title"]) for h in doc["highlights"]]
+        assert [m.name for m in marks] == [
+            timeline.moment_label(h, named[h["rank"]]["title"]) for h in doc["highlights"]
+        ]
         assert all(m.name.startswith(f"#{h['rank']} ") and len(m.name) > 4 for m, h in zip(marks, doc["highlights"]))
     if kind == "otio":
         assert len(selects.tracks) == 2 and selects.tracks[1].kind == "Audio"

@@ -119,7 +119,9 @@ def detect_faces(gray: np.ndarray) -> np.ndarray:
     """Face boxes (x, y, w, h) in pixels of one grey frame."""
     h = gray.shape[0]
     low, high = max(16, h // 16), max(24, int(h * 0.7))
-    found = detector().detectMultiScale(gray, scaleFactor=1.15, minNeighbors=5, minSize=(low, low), maxSize=(high, high))
+    found = detector().detectMultiScale(
+        gray, scaleFactor=1.15, minNeighbors=5, minSize=(low, low), maxSize=(high, high)
+    )
     return np.asarray(found, dtype=float).reshape(-1, 4)
 
 

@@ -268,8 +268,9 @@ def build_prompt(h: Mapping[str, Any], fallback: Mapping[str, str]) -> str:
         lines.append(f"Chat: {chat['messages']} messages{who}" + (f" ({reactions})" if reactions else "") + ".")
         for m in chat.get("top_messages") or []:
             users = f", {m['users']} chatters" if m.get("users") is not None else ""
-            lines.append(f"- {json.dumps(' '.join(str(m['message']).split())[:200], ensure_ascii=False)} "
-                         f"x{m['count']}{users}")
+            lines.append(
+                f"- {json.dumps(' '.join(str(m['message']).split())[:200], ensure_ascii=False)} x{m['count']}{users}"
+            )
         if chat.get("top_emotes"):
             lines.append("Top emotes: " + ", ".join(f"{e['emote']} x{e['count']}" for e in chat["top_emotes"]))
     excerpt = " ".join(str(h.get("transcript_excerpt") or "").split())

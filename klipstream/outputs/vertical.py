@@ -5,8 +5,10 @@ fills the frame with the centre of the picture (with a talking head, centred on 
 shows the whole picture, centred, over a blurred and zoomed copy of itself. `vertical.mode: auto` looks for the
 facecam in each clip (facecam.py: a face that stays in one region, found by OpenCV's packaged Haar cascade) and
 picks `stack` when there is one, `crop` on the face for a talking-head stream, `blur` otherwise; `stack` asked
-for where no facecam is found makes `blur`. The layout, the reason and the regions are recorded per clip. Captions are burned with ffmpeg's `subtitles` filter (libass); an ffmpeg without it
-makes the clips without captions and says so in one line. The audio is copied from the clip untouched. The folder
+for where no facecam is found makes `blur`. The layout, the reason and the regions are recorded per clip.
+
+Captions are burned with ffmpeg's `subtitles` filter (libass); an ffmpeg without it makes the clips without
+captions and says so in one line. The audio is copied from the clip untouched. The folder
 is built beside the target and renamed into place, with `vertical.json` listing the clips."""
 
 from __future__ import annotations
@@ -82,9 +84,7 @@ def face_crop(face, src: tuple[int, int]) -> list[int]:
     return [x, 0, cw, sh // 2 * 2]
 
 
-def filter_graph(
-    mode: str, width: int, height: int, subtitles: str | None = None, regions: dict | None = None
-) -> str:
+def filter_graph(mode: str, width: int, height: int, subtitles: str | None = None, regions: dict | None = None) -> str:
     """The -filter_complex from input 0's video to [v]; `subtitles` is a file name relative to ffmpeg's cwd;
     `regions` (stack_regions, or {"crop": [x, y, w, h]}) where the parts are taken from."""
     fill = f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
