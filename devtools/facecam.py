@@ -69,10 +69,12 @@ def make_stream(
     size: tuple[int, int] = (640, 360),
     fps: float = 15.0,
     corner: str | None = "bottom-left",
+    share: float = 0.25,
 ) -> dict:
-    """Write a gameplay-like video with a tone, and a facecam in `corner` (None: no face); returns where it is."""
+    """Write a gameplay-like video with a tone, and a facecam `share` of the frame wide in `corner` (None: no
+    face); returns where it is."""
     width, height = size
-    box = facecam_box(width, height, corner) if corner else None
+    box = facecam_box(width, height, corner, share) if corner else None
     with tempfile.TemporaryDirectory() as tmp, atomic_path(out) as target:
         inputs = ["-f", "lavfi", "-i", f"mandelbrot=s={width}x{height}:rate={fps:g}:end_scale=0.05"]
         if box:

@@ -607,3 +607,26 @@ def test_stack_regions_fill_both_parts():
     assert "crop=320:288:26:418" in graph and "vstack" in graph
     with pytest.raises(KlipError, match="vertical.mode must be one of auto, stack, blur, crop"):
         vertical.choose_layout(Path("x.mp4"), {"mode": "tiles"})
+
+
+@pytest.mark.slow
+def test_vertical_auto_crops_on_a_talking_head(tmp_path):
+    """A face filling much of the picture (no overlay) is a talking head: a crop centred on it, held still."""
+    from devtools.facecam import make_stream
+
+    placed = make_stream(tmp_path / "clips" / "head.mp4", seconds=6.0, corner="bottom-right", share=0.6)["facecam"]
+    write_json(
+        tmp_path / "clips" / "clips.json",
+        {"vod_id": "th", "clips": [{"rank": 1, "file": "head.mp4", "start": 0.0, "end": 6.0, "duration": 6.0}]},
+    )
+    listing = vertical.render_vertical(
+        tmp_path / "clips", tmp_path / "v", settings={"height": 320, "preset": "ultrafast"}, vod="th"
+    )
+    (clip,) = listing["clips"]
+    assert clip["layout"] == "crop" and clip["facecam"]["kind"] == "talking_head", clip
+    x, y, w, h = clip["regions"]["crop"]
+    face = clip["facecam"]["face"]
+    centre = (face["x"] + face["w"] / 2) * 640
+    assert (y, h) == (0, 360) and w == 202 and x <= centre <= x + w  # 9:16 of the full height, over the face
+    assert abs(x + w / 2 - centre) <= 2  # centred on the face (it is not near the frame's edge)
+    assert placed[0] <= centre <= placed[0] + placed[2]

@@ -79,6 +79,7 @@ def test_clean_phrase_and_slug():
     assert titles.clean_phrase("no no no no no no") == "no no no"
     assert titles.clean_phrase("</script><b>x</b>") == ""
     assert titles.clean_phrase("W W") == "" and titles.clean_phrase("OI OI OI") == "OI OI OI"
+    assert titles.clean_phrase("ミ￣ー￣ミ") == "" and titles.clean_phrase("抓到了") == "抓到了"  # a kaomoji has no word
     assert titles.clean_phrase("fus7 fusHeart", prefixes=frozenset({"fus"})) == ""
     assert titles.slug('Chat: "NO WAY" (laughter)') == "chat-no-way-laughter"
     assert titles.slug("抓到了!") == "抓到了"

@@ -53,7 +53,6 @@ REACTION_WORDS = {
     "clip_cue": "clip it",
 }
 _WORD_CHAR = re.compile(r"[^\W_]")  # a letter or digit of any script
-_LETTER = re.compile(r"[^\W\d_]")  # a letter of any script
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # emote-shaped tokens the lexicon may not list: a capital inside a word (OkayChamp, ppPoof, widepeepoHappy), a
 # capital run then lower case (TTours, PRChase), a digit then a capital (5Head)
@@ -76,7 +75,8 @@ def word_chars(text: str) -> int:
 
 
 def letters(text: str) -> int:
-    return len(_LETTER.findall(text))
+    """Letters of any script, not counting modifier letters (the ー of a kaomoji such as ミ￣ー￣ミ)."""
+    return sum(1 for c in text if unicodedata.category(c) in ("Lu", "Ll", "Lt", "Lo"))
 
 
 def is_emote(token: str, window_emotes: frozenset[str] = frozenset(), prefixes: frozenset[str] = frozenset()) -> bool:
@@ -114,7 +114,7 @@ def clean_phrase(
     for tok in tokens:
         if tok.startswith("@") or not _WORD_CHAR.search(tok) or is_emote(tok, window_emotes, prefixes):
             continue
-        tok = re.sub(r"(.)\1{3,}", r"\1\1\1", "".join(c for c in tok if unicodedata.category(c) != "So"))
+        tok = re.sub(r"(.)\1{3,}", r"\1\1\1", "".join(c for c in tok if unicodedata.category(c) not in ("So", "Sk")))
         if not tok:
             continue
         if len(kept) >= 3 and all(k.lower() == tok.lower() for k in kept[-3:]):
