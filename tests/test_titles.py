@@ -79,7 +79,9 @@ def test_clean_phrase_and_slug():
     assert titles.clean_phrase("no no no no no no") == "no no no"
     assert titles.clean_phrase("</script><b>x</b>") == ""
     assert titles.clean_phrase("W W") == "" and titles.clean_phrase("OI OI OI") == "OI OI OI"
-    assert titles.clean_phrase("ミ￣ー￣ミ") == "" and titles.clean_phrase("抓到了") == "抓到了"  # a kaomoji has no word
+    assert (
+        titles.clean_phrase("ミ￣ー￣ミ") == "" and titles.clean_phrase("抓到了") == "抓到了"
+    )  # a kaomoji has no word
     assert titles.clean_phrase("fus7 fusHeart", prefixes=frozenset({"fus"})) == ""
     assert titles.slug('Chat: "NO WAY" (laughter)') == "chat-no-way-laughter"
     assert titles.slug("抓到了!") == "抓到了"
@@ -133,7 +135,8 @@ def test_offline_titles_of_real_chats_are_words(shared_data, tmp_path_factory):
                 sent = [m for m in h["chat"]["top_messages"] if (m["users"] or m["count"]) >= 3]
                 emotes = frozenset(e["emote"] for e in h["chat"]["top_emotes"])
                 phrases = [titles.clean_phrase(m["message"], emotes, prefixes).lower() for m in sent]
-                assert any(p and p in row["title"].lower() for p in phrases), (name, row)
+                title = row["title"].lower().removesuffix("…")
+                assert any(p and (p in title or title in p) for p in phrases), (name, row)
     assert sources.get("chat", 0) >= 100 and sources.get("reaction", 0) >= 100, sources
     # read by hand: the Worlds 2019 game whose chat chants "OI OI OI" (82 chatters) has that as a title
     oceania = titles.make_titles(docs["worlds2019_102844212429550795.txt"], {"backend": "offline"})

@@ -148,6 +148,11 @@ def check_exports(work, table):
     assert got == [(round(c["start"] * fps), round(c["end"] * fps)) for c in clips["clips"]]
     vertical = json.loads((out / "exports/tiny/vertical/vertical.json").read_text())
     assert (vertical["width"], vertical["height"], vertical["count"]) == (1080, 1920, clips["count"])
+    # the demo's facecam (data/demo/README.md: 106x94 px at 8, 142 of 426x240) is found in every clip: stacked
+    placed = {"x": 8 / 426, "y": 142 / 240, "w": 106 / 426, "h": 94 / 240}
+    for v in vertical["clips"]:
+        assert v["layout"] == "stack" and v["facecam"]["kind"] == "facecam", v
+        assert all(abs(v["facecam"]["region"][k] - placed[k]) <= 0.10 for k in placed), v["facecam"]
     manifest = json.loads((out / "publish/tiny_manifest.json").read_text())
     # the clips are titled and cut on the transcript's word boundaries (the moment's own span kept)
     from klipstream.outputs.captions import load_words

@@ -58,6 +58,7 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 # capital run then lower case (TTours, PRChase), a digit then a capital (5Head)
 _EMOTE_SHAPE = re.compile(r"[A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9_]*|[A-Z]{2,}[a-z][A-Za-z0-9_]*|\d[A-Z][A-Za-z0-9_]*")
 MAX_PHRASE_WORDS = 12  # a longer message repeated by many is a copypasta, not a phrase
+MAX_PHRASE_CHARS = 80  # (in languages written without spaces too)
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])\s+|(?<=[。！？])")
 _URL = re.compile(r"(https?://|www\.)\S+", re.I)
 _MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,60}>")  # HTML-like tags pasted into chat
@@ -108,7 +109,7 @@ def clean_phrase(
     (`!drop`), a copypasta, or when no word of three letters is left (`???`, `777`, `W W`)."""
     text = _MARKUP.sub(" ", _URL.sub(" ", str(message)))
     tokens = text.split()
-    if not tokens or tokens[0].startswith("!") or len(tokens) > MAX_PHRASE_WORDS:
+    if not tokens or tokens[0].startswith("!") or len(tokens) > MAX_PHRASE_WORDS or len(text) > MAX_PHRASE_CHARS:
         return ""
     kept: list[str] = []
     for tok in tokens:

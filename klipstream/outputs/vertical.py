@@ -69,6 +69,8 @@ def stack_regions(region, src: tuple[int, int], width: int, height: int) -> dict
         gx = max(gx, min(rx + rw + 0.01 * sw, sw - gw))  # (and its border)
     elif rx + rw / 2 >= sw / 2 and rx - gw >= 0:
         gx = min(gx, max(rx - gw - 0.01 * sw, 0))
+    inset_x, inset_y = 0.03 * rw, 0.03 * rh  # inside the overlay's border
+    rx, ry, rw, rh = rx + inset_x, ry + inset_y, rw - 2 * inset_x, rh - 2 * inset_y
     top = [_even(rx) if rx >= 1 else 0, _even(ry) if ry >= 1 else 0, _even(rw), _even(rh)]
     top[2], top[3] = min(top[2], sw - top[0]) // 2 * 2, min(top[3], sh - top[1]) // 2 * 2
     bottom = [int(gx) // 2 * 2, 0, _even(gw) if _even(gw) <= sw else sw // 2 * 2, sh // 2 * 2]
