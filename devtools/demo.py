@@ -435,7 +435,7 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> None:
     """Flat background, big title, running clock; a yellow flash and caption while each moment plays; the
     streamer's facecam in the bottom-left corner (devtools/facecam.py: scikit-image's astronaut photograph)."""
-    from devtools.facecam import face_png, facecam_box, overlay_args
+    from devtools.facecam import face_png, facecam_box, h264_args, overlay_args
 
     font = f"fontfile={FONT}:" if Path(FONT).is_file() else ""
     filters = [
@@ -470,20 +470,7 @@ def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> 
                 "2:a",
                 "-t",
                 f"{duration}",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryslow",
-                "-crf",
-                "30",
-                "-tune",
-                "stillimage",
-                "-g",
-                "50",
-                "-pix_fmt",
-                "yuv420p",
-                "-threads",
-                "1",
+                *h264_args("veryslow", 30, tune="stillimage"),
                 "-c:a",
                 "aac",
                 "-b:a",
@@ -492,12 +479,6 @@ def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> 
                 "24000",
                 "-ac",
                 "1",
-                "-map_metadata",
-                "-1",
-                "-fflags",
-                "+bitexact",
-                "-flags:v",
-                "+bitexact",
                 "-flags:a",
                 "+bitexact",
                 "-movflags",

@@ -24,6 +24,32 @@ FACE_CROP = (120, 10, 340, 250)  # x0, y0, x1, y1 of the astronaut image around 
 MOTION = 8  # pixels (of the crop) the face drifts inside its box
 
 
+def h264_args(preset: str, crf: int, tune: str | None = None) -> list[str]:
+    """The demo's video encoding: x264, a keyframe every 50 frames, yuv420p, one thread (the same bytes on any
+    machine)."""
+    return [
+        "-c:v",
+        "libx264",
+        "-preset",
+        preset,
+        "-crf",
+        str(crf),
+        *(["-tune", tune] if tune else []),
+        "-g",
+        "50",
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        "1",
+        "-map_metadata",
+        "-1",
+        "-fflags",
+        "+bitexact",
+        "-flags:v",
+        "+bitexact",
+    ]
+
+
 def face_png(path: Path) -> Path:
     """The astronaut's head and shoulders as a PNG, MOTION pixels larger on each side than what is shown."""
     import cv2
@@ -135,26 +161,9 @@ def add_facecam(video: str | Path, out: str | Path, corner: str = "bottom-left",
                 "[v]",
                 "-map",
                 "0:a?",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryslow",
-                "-crf",
-                "30",
-                "-g",
-                "50",
-                "-pix_fmt",
-                "yuv420p",
-                "-threads",
-                "1",
+                *h264_args("veryslow", 30),
                 "-c:a",
                 "copy",
-                "-map_metadata",
-                "-1",
-                "-fflags",
-                "+bitexact",
-                "-flags:v",
-                "+bitexact",
                 "-movflags",
                 "+faststart",
                 str(target),

@@ -600,9 +600,9 @@ def test_stack_regions_fill_both_parts():
     # a facecam bottom-left, a quarter of a 1280x720 frame: gameplay taken beside it, top part from its shape
     regions = vertical.stack_regions((0.02, 0.58, 0.25, 0.40), (1280, 720), 1080, 1920)
     assert regions["top"] == [36, 426, 300, 270]  # the region (26, 418, 320, 288) 3 % inside its border
-    assert regions["top_height"] == 960  # 1080 * 270.7 / 300.8 = 972, at most half the frame
+    assert regions["top_height"] == 768  # 1080 * 270.7 / 300.8 = 972, at most 40 % of the frame
     gx, gy, gw, gh = regions["bottom"]
-    assert (gy, gh) == (0, 720) and gw == 810 and gx >= 26 + 320 and gx + gw <= 1280
+    assert (gy, gh) == (0, 720) and gw == 676 and gx >= 26 + 320 and gx + gw <= 1280  # 720 * 1080 / 1152 = 675
     graph = vertical.filter_graph("stack", 1080, 1920, None, regions)
     assert "crop=300:270:36:426" in graph and "vstack" in graph
     with pytest.raises(KlipError, match="vertical.mode must be one of auto, stack, blur, crop"):

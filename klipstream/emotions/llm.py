@@ -99,17 +99,22 @@ def _validator():
     return jsonschema.Draft202012Validator(SCORE_SCHEMA)
 
 
-def parse_answer(content: str | None) -> dict:
-    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
+def answer_object(content: str | None):
+    """The JSON object in an answer (tolerating code fences and chatter around it); raise ValueError."""
     if not content:
         raise ValueError("empty answer")
     m = re.search(r"\{.*\}", content, re.S)
     if not m:
         raise ValueError("no JSON object in the answer")
     try:
-        obj = json.loads(m.group(0))
+        return json.loads(m.group(0))
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc}") from exc
+
+
+def parse_answer(content: str | None) -> dict:
+    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
+    obj = answer_object(content)
     error = next(iter(_validator().iter_errors(obj)), None)
     if error is not None:
         raise ValueError(f"schema: {error.message}")

@@ -136,7 +136,11 @@ def _not_a_title(phrase: str) -> bool:
         from ..highlights.cues import message_kinds
 
         kind = str(message_kinds(pd.Series([phrase]))[0])
-    except Exception:  # the cue lexicon is the highlight engine's; without it only the shape is checked
+    except (
+        ImportError,
+        AttributeError,
+        TypeError,
+    ):  # the cue lexicon is the highlight engine's; without it, shape only
         kind = "other"
     return kind == "non_event" or (len(phrase.split()) == 1 and kind != "other")
 
@@ -283,16 +287,10 @@ def build_prompt(h: Mapping[str, Any], fallback: Mapping[str, str]) -> str:
 def answer_parser(max_chars: int, max_description: int):
     """parse(content) -> {title, description}: the JSON object of an answer, validated; raises ValueError."""
 
+    from ..emotions.llm import answer_object
+
     def parse(content: str | None) -> dict:
-        if not content:
-            raise ValueError("empty answer")
-        m = re.search(r"\{.*\}", content, re.S)
-        if not m:
-            raise ValueError("no JSON object in the answer")
-        try:
-            obj = json.loads(m.group(0))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"invalid JSON: {exc}") from exc
+        obj = answer_object(content)
         if not isinstance(obj, dict):
             raise ValueError("the answer is not a JSON object")
         out = {}

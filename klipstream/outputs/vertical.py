@@ -49,6 +49,7 @@ def frame_size(height: int) -> tuple[int, int]:
 
 
 MODES = ("auto", "stack", "blur", "crop")
+TOP_MIN, TOP_MAX = 0.3, 0.4  # the facecam's share of a stacked frame's height (the gameplay keeps the rest)
 
 
 def _even(v: float) -> int:
@@ -58,10 +59,10 @@ def _even(v: float) -> int:
 def stack_regions(region, src: tuple[int, int], width: int, height: int) -> dict:
     """Where the stack layout takes its parts from, in source pixels [x, y, w, h]: `top` the facecam region,
     `bottom` the gameplay (full height, as wide as the bottom part's shape allows, beside the facecam when it fits);
-    `top_height` of the output, from the facecam's shape, between 30 % and 50 % of the frame."""
+    `top_height` of the output, from the facecam's shape, between TOP_MIN and TOP_MAX of the frame."""
     sw, sh = src
     rx, ry, rw, rh = region[0] * sw, region[1] * sh, region[2] * sw, region[3] * sh
-    top_h = _even(min(0.5 * height, max(0.3 * height, width * rh / max(rw, 1))))
+    top_h = _even(min(TOP_MAX * height, max(TOP_MIN * height, width * rh / max(rw, 1))))
     bottom_h = height - top_h
     gw = min(sw, sh * width / bottom_h)
     gx = (sw - gw) / 2
