@@ -231,9 +231,9 @@ def get_report_inputs(wildcards):
 
 @input_function
 def get_clips_inputs(wildcards):
-    """The video, the integrated analysis, the moments' titles and (to cut on sentence ends) the words."""
+    """Beside the video and the integrated analysis: the moments' titles and (to cut on sentence ends) the words."""
     files = artifacts_of(wildcards.vod)
-    keys = ["video", "integrated_json", "titles_json", "words_csv"]
+    keys = ["titles_json", "words_csv"]
     return {key: files[key] for key in keys if key in files}
 
 

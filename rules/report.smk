@@ -26,6 +26,8 @@ rule report_render:
 rule clips_cut:
     input:
         unpack(get_clips_inputs),
+        video=target("video"),
+        integrated=target("integrated_json"),
     output:
         clips=directory(target("clips_dir")),
     log:

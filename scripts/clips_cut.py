@@ -5,7 +5,7 @@ with job(snakemake, status="Finding highlights"):
 
     cut_clips(
         snakemake.input.video,
-        snakemake.input.integrated_json,
+        snakemake.input.integrated,
         snakemake.output.clips,
         words_csv=snakemake.input.get("words_csv"),
         titles_json=snakemake.input.get("titles_json"),
