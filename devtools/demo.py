@@ -433,7 +433,10 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> None:
-    """Flat background, big title, running clock; a yellow flash and caption while each moment plays."""
+    """Flat background, big title, running clock; a yellow flash and caption while each moment plays; the
+    streamer's facecam in the bottom-left corner (devtools/facecam.py: scikit-image's astronaut photograph)."""
+    from devtools.facecam import face_png, facecam_box, h264_args, overlay_args
+
     font = f"fontfile={FONT}:" if Path(FONT).is_file() else ""
     filters = [
         f"drawtext={font}text='klipstream demo':fontsize=34:fontcolor=white:x=(w-text_w)/2:y=50",
@@ -448,37 +451,26 @@ def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> 
             f"drawtext={font}text='{tm['moment'].caption}':fontsize=40:fontcolor=0xef476f:"
             f"x=(w-text_w)/2:y=155:enable='between(t,{a:.2f},{b:.2f})'"
         )
-    with atomic_path(out) as tmp:
+    with atomic_path(out) as tmp, tempfile.TemporaryDirectory() as work:
+        face, cam = overlay_args(facecam_box(426, 240), 5, face_png(Path(work) / "face.png"), base="[bg]")
         run_ffmpeg(
             [
                 "-f",
                 "lavfi",
                 "-i",
                 f"color=c=0x1d2b53:s=426x240:r=5:d={duration}",
+                *face,
                 "-i",
                 str(wav),
-                "-vf",
-                ",".join(filters),
+                "-filter_complex",
+                f"[0:v]{','.join(filters)}[bg];{cam}",
                 "-map",
-                "0:v",
+                "[v]",
                 "-map",
-                "1:a",
+                "2:a",
                 "-t",
                 f"{duration}",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryslow",
-                "-crf",
-                "30",
-                "-tune",
-                "stillimage",
-                "-g",
-                "50",
-                "-pix_fmt",
-                "yuv420p",
-                "-threads",
-                "1",
+                *h264_args("veryslow", 30, tune="stillimage"),
                 "-c:a",
                 "aac",
                 "-b:a",
@@ -487,12 +479,6 @@ def render_video(wav: Path, out: Path, moments: list[dict], duration: float) -> 
                 "24000",
                 "-ac",
                 "1",
-                "-map_metadata",
-                "-1",
-                "-fflags",
-                "+bitexact",
-                "-flags:v",
-                "+bitexact",
                 "-flags:a",
                 "+bitexact",
                 "-movflags",

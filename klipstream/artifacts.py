@@ -140,6 +140,8 @@ ARTIFACTS: dict[str, Artifact] = {
             "analysis",
             "analysisUrl",
         ),
+        # a title and a one-line description per moment (outputs/titles.py), read by the report, clips and exports
+        Artifact("titles_json", "output/analysis/{vod}_titles.json", ANY, "analysis", "titlesUrl"),
         Artifact("report_html", "output/report/{vod}.html", ANY, "analysis", "reportUrl"),
         # a folder: its clips.json gets clipsUrl; object names {vod}/clips/{file}
         Artifact("clips_dir", "output/clips/{vod}", VIDEO, "analysis", "clipsUrl", folder="clips"),

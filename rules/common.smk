@@ -239,8 +239,27 @@ def get_report_inputs(wildcards):
     """The integrated analysis (it carries the timeline the report draws), the waveform, and what the cards play:
     the clips and the full video, when the VOD has a video."""
     files = artifacts_of(wildcards.vod)
-    keys = ["integrated_json", "waveform_json", "clips_dir", "video"]
+    keys = ["integrated_json", "titles_json", "waveform_json", "clips_dir", "video"]
     return {key: files[key] for key in keys if key in files}
+
+
+@input_function
+def get_clips_inputs(wildcards):
+    """Beside the video and the integrated analysis: the moments' titles and (to cut on sentence ends) the words."""
+    files = artifacts_of(wildcards.vod)
+    keys = ["titles_json", "words_csv"]
+    return {key: files[key] for key in keys if key in files}
+
+
+# titles (rules/exports.smk): speech_sentiment's LLM endpoint, only when the titles may use it
+TITLES_LLM = (
+    {
+        key: config["speech_sentiment"][key]
+        for key in ("base_url", "model", "concurrency", "timeout", "max_retries", "cache_dir")
+    }
+    if config["titles"]["backend"] != "offline"
+    else {}
+)
 
 
 @input_function
@@ -326,7 +345,7 @@ def mark_finished():
 @input_function
 def get_timeline_inputs(wildcards):
     """The integrated analysis; with a video, the video (frame rate, length) and the clips (the selects)."""
-    keys = ["integrated_json", "video", "clips_dir"]
+    keys = ["integrated_json", "titles_json", "video", "clips_dir"]
     files = artifacts_of(wildcards.vod)
     return {key: files[key] for key in keys if key in files}
 

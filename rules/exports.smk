@@ -1,5 +1,6 @@
 # Editor hand-offs under output/exports/{vod}/ (docs/exports.md): timelines, chapters, a CSV of the moments,
-# captions and vertical clips. Each is made from the integrated analysis, the clips and/or the transcript only;
+# captions and vertical clips; and the moments' titles (output/analysis/) they, the clips and the report use.
+# Each is made from the integrated analysis, the clips and/or the transcript only;
 # `exports.*` in the config says which ones the publish step (and so `all`) asks for.
 
 
@@ -27,9 +28,29 @@ rule timeline_export:
         "../scripts/timeline_export.py"
 
 
+rule titles_write:
+    input:
+        integrated=target("integrated_json"),
+    output:
+        json=target("titles_json"),
+    log:
+        "logs/titles_write/{vod}.log",
+    conda:
+        "../envs/klipstream.yaml"
+    resources:
+        mem_mb=300,
+        runtime=30,
+    params:
+        settings=config["titles"],
+        llm=TITLES_LLM,
+    script:
+        "../scripts/titles_write.py"
+
+
 rule chapters_write:
     input:
         integrated=target("integrated_json"),
+        titles=target("titles_json"),
     output:
         txt=target("chapters_txt"),
     log:

@@ -25,6 +25,7 @@ rule report_render:
 
 rule clips_cut:
     input:
+        unpack(get_clips_inputs),
         video=target("video"),
         integrated=target("integrated_json"),
     output:

@@ -9,4 +9,5 @@ with job(snakemake, status="Finding highlights"):
         waveform_json=snakemake.input.get("waveform_json"),
         clips_dir=snakemake.input.get("clips_dir"),
         video=snakemake.input.get("video"),
+        titles_json=snakemake.input.get("titles_json"),
     )

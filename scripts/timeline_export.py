@@ -12,4 +12,5 @@ with job(snakemake):
         clips_dir=snakemake.input.get("clips_dir"),
         top_k=snakemake.params.top_k,
         settings=snakemake.params.settings,
+        titles_json=snakemake.input.get("titles_json"),
     )

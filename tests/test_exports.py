@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from klipstream.errors import KlipError
 from klipstream.highlights import integrate
 from klipstream.io import write_json
 from klipstream.media import ffmpeg_exe
 from klipstream.outputs import captions as cap
-from klipstream.outputs import chapters, timeline, vertical
+from klipstream.outputs import chapters, timeline, titles, vertical
 from klipstream.outputs.clips import cut_clips, media_duration
 from klipstream.publish import plan
 from klipstream.transcribe.tables import write_word_tables
@@ -218,7 +219,11 @@ def test_timelines_read_back_frame_accurate(analysed, tmp_path, kind):
         assert [round(m.marked_range.end_time_exclusive().rescaled_to(fps).value) for m in marks] == [
             frame(h["end"]) for h in doc["highlights"]
         ]
-        assert [m.name for m in marks] == [timeline.moment_label(h) for h in doc["highlights"]]
+        named = titles.titles_for(doc)  # the markers carry each moment's title
+        assert [m.name for m in marks] == [
+            timeline.moment_label(h, named[h["rank"]]["title"]) for h in doc["highlights"]
+        ]
+        assert all(m.name.startswith(f"#{h['rank']} ") and len(m.name) > 4 for m, h in zip(marks, doc["highlights"]))
     if kind == "otio":
         assert len(selects.tracks) == 2 and selects.tracks[1].kind == "Audio"
         assert whole[0].media_reference.target_url == video.resolve().as_uri()
@@ -536,3 +541,107 @@ def test_publish_plans_the_exports(tmp_path):
     assert fields[f"{VOD}/v.vtt"] == ("t", "captionsVttUrl")
     assert fields[f"{VOD}/vertical/vertical.json"] == ("a", "verticalClipsUrl")
     assert fields[f"{VOD}/vertical/a_vertical.mp4"] == ("a", None)
+
+
+@pytest.fixture(scope="module")
+def facecam_clips(tmp_path_factory):
+    """Three generated 8 s streams listed as clips: a facecam bottom-left, one top-right, and none."""
+    from devtools.facecam import make_stream
+
+    tmp = tmp_path_factory.mktemp("facecam")
+    clips, placed = [], {}
+    for rank, corner in enumerate(("bottom-left", "top-right", None), 1):
+        name = f"fc_{rank:02d}.mp4"
+        placed[name] = make_stream(tmp / "clips" / name, seconds=8.0, corner=corner)["facecam"]
+        clips.append({"rank": rank, "file": name, "start": 0.0, "end": 8.0, "duration": 8.0})
+    write_json(tmp / "clips" / "clips.json", {"vod_id": "fc", "clips": clips})
+    return tmp, placed
+
+
+def gray_frames(path: Path, fps: float = 2.0) -> np.ndarray:
+    """Every frame at `fps` of a video, grey, at its own size."""
+    from klipstream.outputs.facecam import frame_size
+
+    w, h = frame_size(path)
+    raw = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-vf", f"fps={fps},format=gray", "-f", "rawvideo", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, h, w)
+
+
+@pytest.mark.slow
+def test_vertical_auto_stacks_the_facecam_and_blurs_without_one(facecam_clips, tmp_path):
+    from klipstream.outputs.facecam import detect_faces
+
+    tmp, placed = facecam_clips
+    listing = vertical.render_vertical(
+        tmp / "clips", tmp_path / "v", settings={"height": 640, "preset": "ultrafast"}, vod="fc"
+    )
+    assert listing["mode"] == "auto" and (listing["width"], listing["height"]) == (360, 640)
+    got = {c["clip"]: c for c in listing["clips"]}
+    assert [got[n]["layout"] for n in sorted(got)] == ["stack", "stack", "blur"]
+    assert got["fc_03.mp4"]["reason"] == "no stable face" and got["fc_03.mp4"]["facecam"]["kind"] == "none"
+    assert json.loads((tmp_path / "v" / "vertical.json").read_text()) == listing
+    for name in ("fc_01.mp4", "fc_02.mp4"):
+        x, y, w, h = placed[name]
+        cam = got[name]["facecam"]
+        want = {"x": x / 640, "y": y / 360, "w": w / 640, "h": h / 360}
+        assert cam["kind"] == "facecam" and cam["frames_with_face"] >= 6, cam
+        assert all(abs(cam["region"][k] - want[k]) <= 0.10 for k in want), (cam["region"], want)
+        # frame by frame: the face is in the top part (the facecam's), and nowhere in the gameplay below
+        top = got[name]["regions"]["top_height"]
+        frames = gray_frames(tmp_path / "v" / got[name]["file"])
+        assert len(frames) >= 14
+        seen = 0
+        for f in frames:
+            faces = detect_faces(f)
+            seen += len(faces) > 0
+            assert all(fy + fh / 2 < top for _, fy, _, fh in faces), faces
+        assert seen >= 0.8 * len(frames)
+    # asked for: stack where there is no facecam makes blur and says why; crop is the centre crop
+    forced = vertical.render_vertical(
+        tmp / "clips", tmp_path / "s", settings={"mode": "stack", "height": 320, "preset": "ultrafast"}, vod="fc"
+    )
+    assert [c["layout"] for c in forced["clips"]] == ["stack", "stack", "blur"]
+    crop = vertical.render_vertical(
+        tmp / "clips", tmp_path / "c", settings={"mode": "crop", "height": 320, "preset": "ultrafast"}, vod="fc"
+    )
+    assert {c["layout"] for c in crop["clips"]} == {"crop"} and all(c["facecam"] is None for c in crop["clips"])
+
+
+def test_stack_regions_fill_both_parts():
+    # a facecam bottom-left, a quarter of a 1280x720 frame: gameplay taken beside it, top part from its shape
+    regions = vertical.stack_regions((0.02, 0.58, 0.25, 0.40), (1280, 720), 1080, 1920)
+    assert regions["top"] == [36, 426, 300, 270]  # the region (26, 418, 320, 288) 3 % inside its border
+    assert regions["top_height"] == 768  # 1080 * 270.7 / 300.8 = 972, at most 40 % of the frame
+    gx, gy, gw, gh = regions["bottom"]
+    assert (gy, gh) == (0, 720) and gw == 676 and gx >= 26 + 320 and gx + gw <= 1280  # 720 * 1080 / 1152 = 675
+    graph = vertical.filter_graph("stack", 1080, 1920, None, regions)
+    assert "crop=300:270:36:426" in graph and "vstack" in graph
+    with pytest.raises(KlipError, match="vertical.mode must be one of auto, stack, blur, crop"):
+        vertical.choose_layout(Path("x.mp4"), {"mode": "tiles"})
+
+
+@pytest.mark.slow
+def test_vertical_auto_crops_on_a_talking_head(tmp_path):
+    """A face filling much of the picture (no overlay) is a talking head: a crop centred on it, held still."""
+    from devtools.facecam import make_stream
+
+    placed = make_stream(tmp_path / "clips" / "head.mp4", seconds=6.0, corner="bottom-right", share=0.6)["facecam"]
+    write_json(
+        tmp_path / "clips" / "clips.json",
+        {"vod_id": "th", "clips": [{"rank": 1, "file": "head.mp4", "start": 0.0, "end": 6.0, "duration": 6.0}]},
+    )
+    listing = vertical.render_vertical(
+        tmp_path / "clips", tmp_path / "v", settings={"height": 320, "preset": "ultrafast"}, vod="th"
+    )
+    (clip,) = listing["clips"]
+    assert clip["layout"] == "crop" and clip["facecam"]["kind"] == "talking_head", clip
+    x, y, w, h = clip["regions"]["crop"]
+    face = clip["facecam"]["face"]
+    centre = (face["x"] + face["w"] / 2) * 640
+    assert (y, h) == (0, 360) and w == 202 and x <= centre <= x + w  # 9:16 of the full height, over the face
+    assert abs(x + w / 2 - centre) <= 2  # centred on the face (it is not near the frame's edge)
+    assert placed[0] <= centre <= placed[0] + placed[2]

@@ -14,6 +14,7 @@ import pytest
 
 from klipstream.highlights import integrate
 from klipstream.outputs.report import reduce_waveform, render_report
+from klipstream.outputs.titles import titles_for
 from tests.helpers.browser import CHROMIUM, FLAGS, DevTools, report_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,6 +94,11 @@ def test_report_renders_in_headless_chromium(tmp_path):
                 "Runtime.evaluate", expression="document.querySelectorAll('#timeline path').length", returnByValue=True
             )
             first = dt.call("Runtime.evaluate", expression="document.querySelector('.card a').href", returnByValue=True)
+            named = dt.call(
+                "Runtime.evaluate",
+                expression="[...document.querySelectorAll('.card h4.title')].map((e) => e.textContent)",
+                returnByValue=True,
+            )
             shot = dt.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
         finally:
             dt.close()
@@ -121,6 +127,9 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert n == 3
     assert rendered["result"]["value"] == str(n)
     assert cards["result"]["value"] == n and spans["result"]["value"] == n
+    # each card is titled (outputs/titles.py: here the extractive titles, no titles file given)
+    want = titles_for(doc)
+    assert named["result"]["value"] == [want[h["rank"]]["title"] for h in doc["highlights"][:n]]
     # the candidates beyond the headline ones are listed, collapsed
     assert rows["result"]["value"] == len(doc["highlights"]) - n and folded["result"]["value"] is False
     assert wave["result"]["value"] >= 4  # waveform + three score lines

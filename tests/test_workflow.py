@@ -4,6 +4,7 @@ dry-run output, chat-only and video-only VODs, and the errors a user meets first
 from __future__ import annotations
 
 import json
+import re
 
 import jsonschema
 import pytest
@@ -30,7 +31,14 @@ AUDIO_JOBS = {
     "audio_highlights_detect",
     "audio_plot",
 }
-EXPORT_JOBS = {"timeline_export", "chapters_write", "moments_tabulate", "captions_write", "vertical_render"}
+EXPORT_JOBS = {
+    "titles_write",
+    "timeline_export",
+    "chapters_write",
+    "moments_tabulate",
+    "captions_write",
+    "vertical_render",
+}
 FINAL_JOBS = {"analysis_integrate", "report_render", "clips_cut", "publish_upload"} | EXPORT_JOBS
 
 
@@ -140,8 +148,24 @@ def check_exports(work, table):
     assert got == [(round(c["start"] * fps), round(c["end"] * fps)) for c in clips["clips"]]
     vertical = json.loads((out / "exports/tiny/vertical/vertical.json").read_text())
     assert (vertical["width"], vertical["height"], vertical["count"]) == (1080, 1920, clips["count"])
+    # the demo's facecam (data/demo/README.md: 106x94 px at 8, 142 of 426x240) is found in every clip: stacked
+    placed = {"x": 8 / 426, "y": 142 / 240, "w": 106 / 426, "h": 94 / 240}
+    for v in vertical["clips"]:
+        assert v["layout"] == "stack" and v["facecam"]["kind"] == "facecam", v
+        assert all(abs(v["facecam"]["region"][k] - placed[k]) <= 0.10 for k in placed), v["facecam"]
     manifest = json.loads((out / "publish/tiny_manifest.json").read_text())
+    # the clips are titled and cut on the transcript's word boundaries (the moment's own span kept)
+    from klipstream.outputs.captions import load_words
+    from klipstream.outputs.cuts import inside_word
+
+    words = load_words(out / "raw/transcripts/audio_tiny_words.csv")
+    titles = {row["rank"]: row for row in json.loads((out / "analysis/tiny_titles.json").read_text())["titles"]}
+    for c in clips["clips"]:
+        assert not inside_word(c["start"], words) and not inside_word(c["end"], words), c
+        assert abs(c["start"] - c["span"]["start"]) <= 3.0 + 1e-6 and abs(c["end"] - c["span"]["end"]) <= 3.0 + 1e-6
+        assert c["title"] == titles[c["rank"]]["title"] and c["description"] == titles[c["rank"]]["description"]
     assert {
+        "titlesUrl",
         "momentsOtioUrl",
         "momentsEdlUrl",
         "momentsFcpXmlUrl",
@@ -205,12 +229,20 @@ def test_chat_only_vod_from_real_twitch_chat(tmp_path, shared_data):
         "analysis_integrate",
         "report_render",
         "publish_upload",
+        "titles_write",
         "timeline_export",
         "chapters_write",
         "moments_tabulate",
     }
     run_snakemake(tmp_path, "--config", f"vods={table}")
-    assert (tmp_path / "output/exports/v5chat/v5chat_chapters.txt").read_text().startswith("0:00 ")
+    chapters = (tmp_path / "output/exports/v5chat/v5chat_chapters.txt").read_text()
+    assert chapters.startswith("0:00 ")
+    # every chapter is titled with words (not `#8 Moment: "????????????"`), the titles file's
+    titles = json.loads((tmp_path / "output/analysis/v5chat_titles.json").read_text())
+    named = {row["rank"]: row["title"] for row in titles["titles"]}
+    for line in chapters.splitlines()[1:]:
+        rank, title = re.fullmatch(r"\d+:\d\d(?::\d\d)? #(\d+) (.+)", line).groups()
+        assert title == named[int(rank)] and re.search(r"[^\W\d_]{3}", title), line
     doc = json.loads((tmp_path / "output/analysis/v5chat_integrated_analysis.json").read_text())
     assert "chat" in doc["signals_used"]
     assert not {"audio", "transcript", "speech_sentiment"} & set(doc["signals_used"])

@@ -21,6 +21,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,17 +99,22 @@ def _validator():
     return jsonschema.Draft202012Validator(SCORE_SCHEMA)
 
 
-def parse_answer(content: str | None) -> dict:
-    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
+def answer_object(content: str | None):
+    """The JSON object in an answer (tolerating code fences and chatter around it); raise ValueError."""
     if not content:
         raise ValueError("empty answer")
     m = re.search(r"\{.*\}", content, re.S)
     if not m:
         raise ValueError("no JSON object in the answer")
     try:
-        obj = json.loads(m.group(0))
+        return json.loads(m.group(0))
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON: {exc}") from exc
+
+
+def parse_answer(content: str | None) -> dict:
+    """Pull the JSON object out of an answer (tolerating code fences) and validate it; raise ValueError."""
+    obj = answer_object(content)
     error = next(iter(_validator().iter_errors(obj)), None)
     if error is not None:
         raise ValueError(f"schema: {error.message}")
@@ -134,8 +140,8 @@ class Cache:
             self.db.commit()
 
     @staticmethod
-    def key(model: str, prompt: str) -> str:
-        return hashlib.sha256("\0".join((model, PROMPT_VERSION, SYSTEM_PROMPT, prompt)).encode()).hexdigest()
+    def key(model: str, prompt: str, version: str = PROMPT_VERSION, system: str = SYSTEM_PROMPT) -> str:
+        return hashlib.sha256("\0".join((model, version, system, prompt)).encode()).hexdigest()
 
     def get(self, key: str) -> dict | None:
         if self.db is None:
@@ -143,12 +149,12 @@ class Cache:
         row = self.db.execute("SELECT value FROM answers WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def put(self, key: str, model: str, value: dict) -> None:
+    def put(self, key: str, model: str, value: dict, version: str = PROMPT_VERSION) -> None:
         if self.db is None:
             return
         self.db.execute(
             "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)",
-            (key, model, PROMPT_VERSION, json.dumps(value), time.time()),
+            (key, model, version, json.dumps(value), time.time()),
         )
         self.db.commit()
 
@@ -184,6 +190,12 @@ class LLMScorer:
     max_tokens: int = 200
     progress_every: float = 10.0
     stats: Stats = field(default_factory=Stats)
+    # what is asked and how an answer is checked: speech scores by default; outputs/titles.py asks for titles
+    system_prompt: str = SYSTEM_PROMPT
+    prompt_version: str = PROMPT_VERSION
+    parse: Callable[[str | None], dict] = parse_answer
+    fields: tuple[str, ...] = SCORE_FIELDS
+    what: str = "windows"
 
     async def _request(self, client, messages: list[dict]) -> str | None:
         """One chat completion with retries; returns the answer text, or None when retries are exhausted."""
@@ -239,18 +251,18 @@ class LLMScorer:
         return None
 
     async def _score_one(self, client, sem: asyncio.Semaphore, cache: Cache, prompt: str) -> dict | None:
-        key = Cache.key(self.model, prompt)
+        key = Cache.key(self.model, prompt, self.prompt_version, self.system_prompt)
         cached = cache.get(key)
         if cached is not None:
             self.stats.cache_hits += 1
             return cached
-        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": prompt}]
+        messages = [{"role": "system", "content": self.system_prompt}, {"role": "user", "content": prompt}]
         async with sem:
             content = await self._request(client, messages)
             if content is None:
                 return None
             try:
-                result = parse_answer(content)
+                result = self.parse(content)
             except ValueError as first:
                 self.stats.repairs += 1
                 repair = messages + [
@@ -258,16 +270,16 @@ class LLMScorer:
                     {
                         "role": "user",
                         "content": f"That answer was not usable ({first}). Reply with only the JSON object "
-                        f"with number fields {', '.join(SCORE_FIELDS)}.",
+                        f"with the fields {', '.join(self.fields)}.",
                     },
                 ]
                 content = await self._request(client, repair)
                 try:
-                    result = parse_answer(content)
+                    result = self.parse(content)
                 except ValueError as second:
-                    log.warning("LLM answer still unusable after repair (%s); offline scorer for this window", second)
+                    log.warning("LLM answer still unusable after repair (%s); offline fallback for this one", second)
                     return None
-        cache.put(key, self.model, result)
+        cache.put(key, self.model, result, self.prompt_version)
         return result
 
     async def score_prompts(self, prompts: list[str]) -> list[dict | None]:
@@ -294,9 +306,10 @@ class LLMScorer:
             if now - last >= self.progress_every or self.stats.done == len(prompts):
                 last = now
                 log.info(
-                    "LLM progress: %d/%d windows (%d calls, %d cache hits, %d retries) %.0f s",
+                    "LLM progress: %d/%d %s (%d calls, %d cache hits, %d retries) %.0f s",
                     self.stats.done,
                     len(prompts),
+                    self.what,
                     self.stats.calls,
                     self.stats.cache_hits,
                     self.stats.retries,
@@ -304,8 +317,9 @@ class LLMScorer:
                 )
 
         log.info(
-            "LLM scoring %d windows with %s at %s (concurrency %d, timeout %.0f s, cache %s)",
+            "LLM scoring %d %s with %s at %s (concurrency %d, timeout %.0f s, cache %s)",
             len(prompts),
+            self.what,
             self.model,
             self.base_url,
             self.concurrency,
@@ -319,9 +333,10 @@ class LLMScorer:
             cache.close()
         s = self.stats
         log.info(
-            "LLM done: %d windows, %d API calls, %d cache hits, %d retries, %d repairs, %d fallbacks, "
+            "LLM done: %d %s, %d API calls, %d cache hits, %d retries, %d repairs, %d fallbacks, "
             "tokens %d prompt + %d completion, errors %s, %.1f s",
             len(prompts),
+            self.what,
             s.calls,
             s.cache_hits,
             s.retries,

@@ -6,7 +6,8 @@ YouTube shows chapters when the description lists at least three timestamps in a
 best rank first; one starting within `min_seconds` of a chapter already taken (or of the VOD's end) is left out; a
 moment within `min_seconds` of the start becomes the 0:00 chapter, otherwise the 0:00 chapter is `first_title`.
 While the lines run over 5,000 characters the lowest-ranked chapter is dropped; fewer than three chapters make an
-empty file (YouTube would show none). Titles drop `<` and `>`, which YouTube refuses."""
+empty file (YouTube would show none). A chapter is `#rank title` with the moment's title (titles.py); titles
+drop `<` and `>`, which YouTube refuses."""
 
 from __future__ import annotations
 
@@ -22,18 +23,10 @@ from ..config import section
 from ..highlights.contract import validate
 from ..io import atomic_open, read_json, write_csv
 from .timeline import hms
+from .titles import extractive, shorten, titles_for
 
 log = logging.getLogger(__name__)
 
-MOOD = {
-    "excitement": "Hype",
-    "funny": "Funny",
-    "happiness": "Wholesome",
-    "anger": "Rage",
-    "sadness": "Sad",
-    "neutral": "Moment",
-    "unknown": "Moment",
-}
 MIN_CHAPTERS = 3  # YouTube shows chapters from three timestamps on
 DESCRIPTION_CHARS = 5000  # longest YouTube video description
 CSV_COLUMNS = [
@@ -54,24 +47,19 @@ CSV_COLUMNS = [
 ]
 
 
-def chapter_title(h: Mapping[str, Any], max_chars: int = 60) -> str:
-    """'Funny: "no way dude"' from the mood and the first words spoken (or chat's top message)."""
-    quote = h.get("transcript_excerpt") or ""
-    if not quote and h.get("chat", {}).get("top_messages"):
-        quote = h["chat"]["top_messages"][0]["message"]
-    title = MOOD.get(h.get("dominant_emotion"), "Moment")
-    quote = re.sub(r"[<>]", "", " ".join(quote.split()))
-    if quote:
-        room = max_chars - len(title) - 4
-        if len(quote) > room:
-            quote = quote[:room].rsplit(" ", 1)[0].rstrip(",;:-") + "…"
-        title = f'{title}: "{quote}"'
-    return re.sub(r"[<>]", "", title)[:max_chars]
+def chapter_title(h: Mapping[str, Any], max_chars: int = 60, title: str | None = None) -> str:
+    """The moment's title (`title`, else its extractive title: titles.py) without < and >, at most `max_chars`."""
+    text = title if title is not None else extractive(h)["title"]
+    return shorten(re.sub(r"[<>]", "", text), max_chars)
 
 
-def youtube_chapters(doc: Mapping[str, Any], settings: Mapping[str, Any] | None = None) -> list[tuple[int, str]]:
-    """[(second, title)] in time order, the first at 0; [] when fewer than MIN_CHAPTERS fit YouTube's rules."""
+def youtube_chapters(
+    doc: Mapping[str, Any], settings: Mapping[str, Any] | None = None, titles: Mapping[int, Mapping] | None = None
+) -> list[tuple[int, str]]:
+    """[(second, title)] in time order, the first at 0; [] when fewer than MIN_CHAPTERS fit YouTube's rules.
+    `titles`: rank -> title row (titles.titles_for; by default the extractive titles)."""
     opts = section("chapters", settings)
+    titles = titles if titles is not None else titles_for(doc)
     gap, max_chars = float(opts["min_seconds"]), int(opts["max_title_chars"])
     duration = float(doc["duration"])
     first = re.sub(r"[<>]", "", str(opts["first_title"]))[:max_chars]
@@ -81,7 +69,8 @@ def youtube_chapters(doc: Mapping[str, Any], settings: Mapping[str, Any] | None 
         t = int(h["start"]) if h["start"] >= gap else 0
         if h["score"] <= 0 or duration - t < gap or any(abs(t - other) < gap for other in taken):
             continue  # a score-0 filler candidate is no moment; a chapter must last `gap`
-        taken[t] = (int(h["rank"]), f"#{h['rank']} {chapter_title(h, max_chars - 4)}")
+        named = titles.get(int(h["rank"]), {}).get("title")
+        taken[t] = (int(h["rank"]), f"#{h['rank']} {chapter_title(h, max_chars - 4, named)}")
 
     def lines() -> list[tuple[int, str]]:
         return sorted({0: first, **{t: title for t, (_, title) in taken.items()}}.items())
@@ -97,11 +86,14 @@ def chapter_text(chapters: list[tuple[int, str]]) -> str:
 
 
 def write_chapters(
-    integrated_json: str | os.PathLike, out_txt: str | os.PathLike, settings: Mapping[str, Any] | None = None
+    integrated_json: str | os.PathLike,
+    out_txt: str | os.PathLike,
+    settings: Mapping[str, Any] | None = None,
+    titles_json: str | os.PathLike | None = None,
 ) -> list[tuple[int, str]]:
     doc = read_json(integrated_json)
     validate(doc, f"integrated analysis {integrated_json}")
-    chapters = youtube_chapters(doc, settings)
+    chapters = youtube_chapters(doc, settings, titles_for(doc, titles_json))
     with atomic_open(out_txt) as fh:
         fh.write(chapter_text(chapters))
     if not chapters:

@@ -18,6 +18,7 @@ from ..errors import KlipError
 from ..highlights.contract import validate
 from ..io import atomic_open, read_json
 from .clips import read_listing
+from .titles import titles_for
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,15 @@ def media_links(out_html, clips_dir=None, video=None) -> dict:
     return {"clips": clips, "video": rel(video) if video else None}
 
 
-def render_report(integrated_json, out_html, *, waveform_json=None, clips_dir=None, video=None) -> Path:
+def render_report(
+    integrated_json, out_html, *, waveform_json=None, clips_dir=None, video=None, titles_json=None
+) -> Path:
     """Write the report for one VOD from its integrated analysis (and the waveform peaks when there is audio).
 
     The integrated JSON already carries the downsampled chat/audio/emotion timeline, so the report stays one
     small file; with `clips_dir` (clips.json) and `video`, each card plays its clip inline, or the full video from
-    the moment's start, through relative links."""
+    the moment's start, through relative links. Each card shows the moment's title and description (titles.py:
+    from `titles_json`, else the extractive ones)."""
     doc = read_json(integrated_json)
     validate(doc, f"integrated analysis {integrated_json}")
     wave = None
@@ -77,7 +81,13 @@ def render_report(integrated_json, out_html, *, waveform_json=None, clips_dir=No
         except (OSError, ValueError) as exc:
             raise KlipError(f"cannot read waveform peaks {waveform_json}: {exc}") from exc
     media = media_links(out_html, clips_dir, video)
-    data = json.dumps({"analysis": doc, "waveform": wave, "media": media}, ensure_ascii=False, separators=(",", ":"))
+    named = {
+        str(rank): {"title": t["title"], "description": t["description"], "source": t["source"]}
+        for rank, t in titles_for(doc, titles_json).items()
+    }
+    data = json.dumps(
+        {"analysis": doc, "waveform": wave, "media": media, "titles": named}, ensure_ascii=False, separators=(",", ":")
+    )
     # inside <script>, only "</" can end the element early; "<\/" is the same string to JSON.parse
     data = data.replace("</", "<\\/").replace("<!--", "<\\u0021--")
     fills = {"TITLE": html.escape(doc["title"]), "DATA": data}

@@ -79,8 +79,9 @@ def hms(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def moment_label(h: Mapping[str, Any]) -> str:
-    return f"#{h['rank']} {h['dominant_emotion']} {h['score']:.1f}"
+def moment_label(h: Mapping[str, Any], title: str | None = None) -> str:
+    """`#3 Chat erupts at 12:34 (laughter)` with the moment's title, else `#3 funny 4.2` (mood and score)."""
+    return f"#{h['rank']} {title}" if title else f"#{h['rank']} {h['dominant_emotion']} {h['score']:.1f}"
 
 
 def media_name(doc: Mapping[str, Any], video: str | os.PathLike | None = None) -> str:
@@ -109,16 +110,20 @@ def _clip(otio, name: str, media, first: int, count: int, fps: float, reel: str)
     )
 
 
-def _marker(otio, h: Mapping[str, Any], first: int, count: int, fps: float, color: str):
+def _marker(otio, h: Mapping[str, Any], first: int, count: int, fps: float, color: str, named: Mapping | None):
     rt = otio.opentime.RationalTime
+    named = named or {}
     return otio.schema.Marker(
-        name=moment_label(h),
+        name=moment_label(h, named.get("title")),
         color=color,
-        comment=h.get("explanation", ""),
+        comment=named.get("description") or h.get("explanation", ""),
         marked_range=otio.opentime.TimeRange(rt(first, fps), rt(count, fps)),
         metadata={
             "klipstream": {
-                k: h.get(k) for k in ("rank", "start", "end", "peak", "score", "dominant_emotion", "twitch_link")
+                **{k: h.get(k) for k in ("rank", "start", "end", "peak", "score", "dominant_emotion", "twitch_link")},
+                "title": named.get("title"),
+                "description": named.get("description"),
+                "explanation": h.get("explanation", ""),
             }
         },
     )
@@ -145,11 +150,16 @@ def build_timelines(
     video: str | os.PathLike | None = None,
     selects: list[Mapping[str, Any]] | None = None,
     top_k: int = 5,
+    titles: Mapping[int, Mapping] | None = None,
 ) -> tuple[Any, Any]:
     """(moments timeline, selects timeline) of one integrated analysis at `fps`.
 
-    `selects` are the clips (rank, start, end) from clips.json; without them the top `top_k` highlights."""
+    `selects` are the clips (rank, start, end) from clips.json; without them the top `top_k` highlights.
+    `titles` (rank -> title row, titles.titles_for) name the markers; by default the extractive titles."""
+    from .titles import titles_for  # titles.py reads hms from here
+
     otio = otio_module()
+    titles = titles if titles is not None else titles_for(doc)
     vod, highlights = doc["vod_id"], doc["highlights"]
     length = float(duration if duration else doc["duration"])
     total = max(1, frames(length, fps))
@@ -163,7 +173,7 @@ def build_timelines(
         first = min(frames(h["start"], fps), total - 1)
         count = max(1, min(frames(h["end"], fps), total) - first)
         color = otio.schema.MarkerColor.RED if h["rank"] in chosen else otio.schema.MarkerColor.YELLOW
-        whole.markers.append(_marker(otio, h, first, count, fps, color))
+        whole.markers.append(_marker(otio, h, first, count, fps, color, titles.get(int(h["rank"]))))
     moments = _timeline(otio, f"{doc['title']} - moments", fps, [whole])
     by_rank = {h["rank"]: h for h in highlights}
     cuts = []
@@ -173,7 +183,7 @@ def build_timelines(
         h = by_rank.get(int(s["rank"]), s)
         clip = _clip(otio, f"#{s['rank']} {hms(s['start'])}", media, first, count, fps, reel)
         peak = min(max(frames(h.get("peak", s["start"]), fps), first), first + count - 1)
-        clip.markers.append(_marker(otio, h, peak, 0, fps, otio.schema.MarkerColor.RED))
+        clip.markers.append(_marker(otio, h, peak, 0, fps, otio.schema.MarkerColor.RED, titles.get(int(s["rank"]))))
         cuts.append(clip)
     return moments, _timeline(otio, f"{doc['title']} - selects", fps, cuts)
 
@@ -259,6 +269,7 @@ def export_timelines(
     clips_dir: str | os.PathLike | None = None,
     top_k: int = 5,
     settings: Mapping[str, Any] | None = None,
+    titles_json: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Write both timelines of a VOD; `video` gives the frame rate and length, `clips_dir` the selects."""
     opts = section("timeline", settings)
@@ -269,7 +280,17 @@ def export_timelines(
     selects = None
     if clips_dir is not None:
         selects = read_listing(clips_dir)["clips"]
-    moments, cut = build_timelines(doc, fps, duration=probe["duration"], video=video, selects=selects, top_k=top_k)
+    from .titles import titles_for
+
+    moments, cut = build_timelines(
+        doc,
+        fps,
+        duration=probe["duration"],
+        video=video,
+        selects=selects,
+        top_k=top_k,
+        titles=titles_for(doc, titles_json),
+    )
     file_name = media_name(doc, video)
     write_timeline(moments, moments_base, file_name, fps)
     write_timeline(cut, selects_base, file_name, fps)

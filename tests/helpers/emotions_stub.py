@@ -39,8 +39,9 @@ def good_answer(prompt: str) -> dict:
 
 
 class StubServer(LoopbackServer):
-    def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0):
+    def __init__(self, latency: float = 0.0, slow_seconds: float = 2.0, answer=good_answer):
         self.latency = latency
+        self.answer = answer  # prompt -> the JSON object of a good answer (titles tests give their own)
         self.slow_seconds = slow_seconds
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -123,7 +124,7 @@ class StubServer(LoopbackServer):
         elif "bad" in markers and not is_repair:
             content = "Sure! The window seems exciting, excitement about 0.8."
         else:
-            content = json.dumps(good_answer(prompt))
+            content = json.dumps(self.answer(prompt))
         return (
             200,
             {
