@@ -1,7 +1,7 @@
 """Transcription stage: audio_{vod}.wav -> audio_{vod}_transcript.json (Deepgram response shape).
 
 `transcribe()` picks the backend: Deepgram (nova-3 via deepgram-sdk) when DEEPGRAM_API_KEY is set or
-asked for, else the offline Whisper recogniser (faster-whisper, `offline`). The workflow runs each backend as several jobs
+asked for, else the offline Whisper recogniser (faster-whisper). The workflow runs each backend as several jobs
 (`transcribe_job`): Deepgram gets the WAV encoded once into a compressed format (`upload`), the offline
 recogniser decodes the VOD in parts (`scatter`). The tables are derived from the JSON by
 `klipstream.transcribe.tables` (`write_word_tables`, `write_segments`)."""

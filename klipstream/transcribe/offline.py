@@ -196,9 +196,15 @@ def detect_language(
     """(language code, probability): the configured language, "en" for an English-only model, else Whisper's
     detection over the VOD's first `seconds` of planned speech (VAD on), averaged over its 30 s windows."""
     language = (decoder.language or "auto").lower()
+    english_only = decoder.model.endswith(".en")
+    if language not in ("auto", "en") and english_only:
+        raise KlipError(
+            f"transcription.offline.language is {language!r} but the model {decoder.model} is English only: "
+            "choose a multilingual one (tiny, base, small, large-v3, ...) or language auto"
+        )
     if language != "auto":
         return language, None
-    if decoder.model.endswith(".en"):
+    if english_only:
         return "en", None
     model = load_model(decoder, threads)
     if not model.model.is_multilingual:
