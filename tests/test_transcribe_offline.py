@@ -11,9 +11,8 @@ import pandas as pd
 import pytest
 
 from klipstream.errors import KlipError
-from klipstream.transcribe import transcribe, write_segments, write_word_tables
+from klipstream.transcribe import offline, transcribe, write_segments, write_word_tables
 from klipstream.transcribe.chunking import ChunkPlan, frame_energy_db, group_chunks, iter_chunk_audio, plan_chunks
-from klipstream.transcribe import offline
 from klipstream.transcribe.offline import Decoder, detect_language, resolve_model, split_word, transcribe_offline
 from klipstream.transcribe.scatter import decode_part, gather, part_count, write_plan
 from klipstream.transcribe.shape import build_response, punctuate

@@ -332,10 +332,10 @@ def offline_response(
     doc = build_response(
         words, duration, backend="offline", model=decoder.model, model_version=model_version(decoder), sha256=sha256
     )
-    channel = doc["results"]["channels"][0]
-    channel["detected_language"] = language
+    channel = {"detected_language": language}  # first, as Deepgram writes it: readers find it before the words
     if language_confidence is not None:
         channel["language_confidence"] = language_confidence
+    doc["results"]["channels"][0] = channel | doc["results"]["channels"][0]
     doc["klipstream"]["language"] = language
     return doc
 
