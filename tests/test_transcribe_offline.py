@@ -342,3 +342,18 @@ def test_language_settings():
     assert detect_language("unused.wav", chunks, Decoder(model="small", language="DE")) == ("de", None)
     with pytest.raises(KlipError, match="'fr' but the model base.en is English only"):
         detect_language("unused.wav", chunks, Decoder(model="base.en", language="fr"))
+
+
+def test_decoding_loops_are_cut_to_one_copy():
+    def words(text):
+        return [(x, float(i), i + 0.5, 0.9, x) for i, x in enumerate(text.split())]
+
+    said = "ha " * 8 + "no no no ok " + "t " * 50 + "end " + "you can't " * 12 + "yes"
+    got = offline.drop_loops(words(said))
+    assert [w[0] for w in got] == ["ha"] * 8 + ["no", "no", "no", "ok", "t", "end", "you", "can't", "yes"]
+    # the copy kept is the first, with its own time
+    assert [w[1] for w in got if w[0] in ("t", "you")] == [
+        12.0,
+        63.0,
+    ]  # ha x8 (0-7), no x3, ok (11), t x50 (12-61), end (62)
+    assert offline.drop_loops(words("ha " * 9)) == words("ha")

@@ -47,6 +47,11 @@ BUNDLED_FILES = {
     "vocabulary.txt": (422_309, "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
 }
 SEED = 20260  # the temperature fallback's sampling seed, set again before each chunk
+# greedy first; sampled retries when the text looks like a loop (compression ratio > 2.4) or is improbable. Up to 0.6,
+# not faster-whisper's 1.0: a loop on the demo cost 4.7x its chunk's greedy decode (the retries), and one retry
+# (0.0, 0.4) kept the loop there where 0.2 escaped it
+TEMPERATURES = (0.0, 0.2, 0.4, 0.6)
+MAX_REPEATS = 8  # a word or phrase said more times in a row than this is a decoding loop: one copy is kept
 
 _WORD = re.compile(r"[^\w']+", re.UNICODE)
 
@@ -248,7 +253,7 @@ def decode_audio(model, audio: np.ndarray, offset: float, decoder: Decoder, lang
         word_timestamps=True,
         vad_filter=bool(decoder.vad),
         condition_on_previous_text=False,
-        temperature=(0.0, 0.2, 0.4, 0.6),
+        temperature=TEMPERATURES,
     )
     length = len(audio) / SAMPLE_RATE
     words = []
@@ -260,7 +265,29 @@ def decode_audio(model, audio: np.ndarray, offset: float, decoder: Decoder, lang
             s = min(max(0.0, float(w.start)), length)
             e = min(max(s, float(w.end)), length)
             words.append((word, round(offset + s, 3), round(offset + e, 3), float(w.probability), punctuated))
-    return words
+    return drop_loops(words)
+
+
+def drop_loops(words: list[tuple], max_repeats: int = MAX_REPEATS, longest: int = 4) -> list[tuple]:
+    """`words` with each decoding loop cut to one copy: a run of more than `max_repeats` copies in a row of the same
+    1- to `longest`-word phrase (by `word`, so "-t -t -t ..." or "you can't do that" over and over). Shorter runs
+    ("no no no no", laughter) stay as said."""
+    out = list(words)
+    for n in range(1, longest + 1):
+        i, kept = 0, []
+        while i < len(out):
+            phrase = [w[0] for w in out[i : i + n]]
+            k = 1
+            while len(phrase) == n and [w[0] for w in out[i + k * n : i + (k + 1) * n]] == phrase:
+                k += 1
+            if k > max_repeats:
+                kept.extend(out[i : i + n])
+                i += k * n
+            else:
+                kept.append(out[i])
+                i += 1
+        out = kept
+    return out
 
 
 # the cost of the last decode_chunks call in this process (for bench/transcription.py)
