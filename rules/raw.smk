@@ -108,9 +108,9 @@ rule transcript_decode:
         "benchmarks/transcript_decode/{vod}_{part}.tsv"
     priority: 10
     retries: 1
-    threads: 2
     conda:
         "../envs/klipstream.yaml"
+    threads: 2
     resources:
         mem_mb=1000,
         runtime=30,
