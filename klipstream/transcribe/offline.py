@@ -66,7 +66,6 @@ class Decoder:
     beam_size: int = 1
     vad: bool = True
     language: str = "auto"
-    prompt: str = "auto"
 
 
 # ---------------------------------------------------------------- the model
@@ -241,19 +240,6 @@ def split_word(text: str) -> tuple[str, str]:
     return _WORD.sub("", punctuated.replace("-", "")).strip("'").lower(), punctuated
 
 
-# Whisper leaves out what its training transcripts left out - laughter above all, and repeated "no no no" -
-# unless the text before the audio shows that style: this prompt brings back the demo's planted laughter
-# ("ha" x 8 where nothing was written) and its "No, no, no." at the same WER (docs/performance.md)
-ENGLISH_PROMPT = "Ha ha ha, no way! Oh no, no, no."
-
-
-def initial_prompt(decoder: Decoder, language: str) -> str | None:
-    """The text Whisper decodes each chunk after: `prompt`, or with auto the English prompt for English speech."""
-    if (decoder.prompt or "") == "auto":
-        return ENGLISH_PROMPT if language == "en" else None
-    return decoder.prompt or None
-
-
 def decode_audio(model, audio: np.ndarray, offset: float, decoder: Decoder, language: str) -> list[tuple]:
     """Decode one chunk (float32 samples at 16 kHz) with fresh state; words as (word, start, end, confidence,
     punctuated), times offset by the chunk's start and kept inside the chunk."""
@@ -268,7 +254,6 @@ def decode_audio(model, audio: np.ndarray, offset: float, decoder: Decoder, lang
         vad_filter=bool(decoder.vad),
         condition_on_previous_text=False,
         temperature=TEMPERATURES,
-        initial_prompt=initial_prompt(decoder, language),
     )
     length = len(audio) / SAMPLE_RATE
     words = []
@@ -284,9 +269,9 @@ def decode_audio(model, audio: np.ndarray, offset: float, decoder: Decoder, lang
 
 
 def drop_loops(words: list[tuple], max_repeats: int = MAX_REPEATS, longest: int = 4) -> list[tuple]:
-    """`words` with each decoding loop cut short: a run of more than `max_repeats` copies in a row of the same 2- to
-    `longest`-word phrase ("you can't do that" over and over) keeps one copy, of the same word keeps `max_repeats`
-    (laughter decoded as "ha" x 200 stays laughter, 8 of them). Shorter runs ("no no no no") stay as said."""
+    """`words` with each decoding loop cut to one copy: a run of more than `max_repeats` copies in a row of the same
+    1- to `longest`-word phrase (by `word`, so "-t -t -t ..." or "you can't do that" over and over). Shorter runs
+    ("no no no no", laughter) stay as said."""
     out = list(words)
     for n in range(1, longest + 1):
         i, kept = 0, []
@@ -296,7 +281,7 @@ def drop_loops(words: list[tuple], max_repeats: int = MAX_REPEATS, longest: int 
             while len(phrase) == n and [w[0] for w in out[i + k * n : i + (k + 1) * n]] == phrase:
                 k += 1
             if k > max_repeats:
-                kept.extend(out[i : i + (max_repeats if n == 1 else n)])
+                kept.extend(out[i : i + n])
                 i += k * n
             else:
                 kept.append(out[i])
