@@ -2,7 +2,7 @@
 # Not built or run in this repository's CI (no container runtime there); see README "HTTP service".
 FROM python:3.11-slim
 
-# ffmpeg cuts audio, clips and transcodes; the Python wheels bring everything else (pocketsphinx included).
+# ffmpeg cuts audio, clips and transcodes; the Python wheels bring everything else (faster-whisper and its bundled tiny.en model included).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ffmpeg \
     && rm -rf /var/lib/apt/lists/*

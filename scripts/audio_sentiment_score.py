@@ -8,5 +8,6 @@ with job(snakemake, status="Analyzing"):
         snakemake.input.features,
         snakemake.output.csv,
         words_csv=snakemake.input.words,
+        transcript_json=snakemake.input.transcript,
         **snakemake.params.settings,
     )

@@ -219,8 +219,19 @@ def test_offline_speech_windows_by_hand(tmp_path, monkeypatch):
     # highlight_score keeps its formula over the new emotions (window arousal: loudness and speech rate)
     assert out.loc[0, "highlight_score"] == 0
     assert (out["model"] == "offline-lexicon-v2").all()
-    written = pd.read_csv(tmp_path / "s.csv")
+    written = pd.read_csv(tmp_path / "s.csv", keep_default_na=False)
     assert list(written.columns) == speech.COLUMNS
+    assert (written["language"] == "").all()  # no transcript given: the language is not known
+    # the language of the transcript the words came from (the offline recogniser writes it first in its channel)
+    transcript = tmp_path / "t.json"
+    transcript.write_text(
+        '{"metadata": {}, "results": {"channels": [{"detected_language": "de", "alternatives": []}]}}'
+    )
+    out = speech.score_windows(
+        tmp_path / "seg.csv", tmp_path / "f.csv", tmp_path / "s.csv", words_csv=tmp_path / "w.csv",
+        transcript_json=transcript, backend="offline",
+    )  # fmt: skip
+    assert (out["language"] == "de").all() and (pd.read_csv(tmp_path / "s.csv")["language"] == "de").all()
 
 
 def test_event_emotions_read_delivery_with_the_words():

@@ -15,6 +15,7 @@ from snakemake.api import SnakemakeApi
 from snakemake.iocontainers import Wildcards
 from snakemake.settings.types import ConfigSettings, OutputSettings, Quietness, ResourceSettings
 
+from klipstream.transcribe.scatter import PLAN_VERSION
 from tests.helpers.workflow import ROOT
 
 SECTIONS = ("input", "output", "params", "log", "wildcards")
@@ -156,7 +157,9 @@ def jobs(tmp_path_factory) -> dict[str, list[dict]]:
     for vod in ("both", "videoonly", "url", "2345678901"):  # a transcription plan of two parts each
         plan = work / "output/raw/transcripts/parts" / vod / "plan.json"
         plan.parent.mkdir(parents=True)
-        plan.write_text(json.dumps({"version": 1, "groups": [{"first": 0, "last": 1}, {"first": 1, "last": 2}]}))
+        plan.write_text(
+            json.dumps({"version": PLAN_VERSION, "groups": [{"first": 0, "last": 1}, {"first": 1, "last": 2}]})
+        )
     found: dict[str, list] = {}
     for download_video, backend in ((True, "offline"), (False, "offline"), (True, "deepgram")):
         rules = parsed_rules(

@@ -146,11 +146,11 @@ def test_offline_transcription_parts_are_slurm_jobs(speech_vod):
         reference.result()
     text = proc.stdout + proc.stderr
     parts = len(json.loads((slurm / f"output/raw/transcripts/parts/{SPEECH_VOD}/plan.json").read_text())["groups"])
-    assert parts >= 3
+    assert parts >= 2  # 45 s in chunks of up to 28 s (one Whisper window)
     decode_jobs = re.findall(r"submitted with SLURM jobid (\d+) \(log: \S*/rule_transcript_decode/", text)
     assert len(decode_jobs) == parts, text[-3000:]
     assert {"transcript_plan", "transcript_transcribe", "transcript_tables"} <= set(submitted_jobs(text))
     granted = scontrol(decode_jobs[0])
     if granted:
-        assert granted["JobState"] == "COMPLETED" and int(granted["NumCPUs"]) == 1
+        assert granted["JobState"] == "COMPLETED" and int(granted["NumCPUs"]) == 2  # the rule's threads
     assert (slurm / WORDS).read_bytes() == (local / WORDS).read_bytes()

@@ -45,7 +45,18 @@ EMOTIONS = list(LEXICON_EMOTIONS)
 _DEFAULTS = config.default("speech_sentiment")
 log = logging.getLogger(__name__)
 
-COLUMNS = ["window_id", "start_time", "end_time", "sentiment_score", *EMOTIONS, "neutral", "highlight_score", "model"]
+# language: the transcript's (detected_language), the language of the words that were scored; "" when unknown
+COLUMNS = [
+    "window_id",
+    "start_time",
+    "end_time",
+    "sentiment_score",
+    *EMOTIONS,
+    "neutral",
+    "highlight_score",
+    "model",
+    "language",
+]
 SEGMENT_COLUMNS = ["window_id", "start_time", "end_time", "word_count", "speech_rate", "text"]
 
 
@@ -137,6 +148,7 @@ def score_windows(
     features_csv: str | Path | None,
     out_csv: str | Path,
     words_csv: str | Path | None = None,
+    transcript_json: str | Path | None = None,
     backend: str = _DEFAULTS["backend"],
     base_url: str = _DEFAULTS["base_url"],
     model: str = _DEFAULTS["model"],
@@ -146,7 +158,8 @@ def score_windows(
     max_retries: int = _DEFAULTS["max_retries"],
     backoff_base: float = 0.5,
 ) -> pd.DataFrame:
-    """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written."""
+    """Score every window of `segments_csv` and write `out_csv` atomically; returns the frame written. The
+    `language` column is the language `transcript_json` says its words are in ("" without one)."""
     t0 = time.monotonic()
     if backend not in ("auto", "llm", "offline"):
         raise KlipError(f"emotions backend {backend!r} unknown; use auto, llm or offline")
@@ -210,6 +223,9 @@ def score_windows(
             len(seg) - len(got),
             OFFLINE_MODEL,
         )
+    from ..transcribe.tables import transcript_language
+
+    scores["language"] = transcript_language(transcript_json)
     out = pd.concat([seg[["window_id", "start_time", "end_time"]], scores], axis=1)[COLUMNS]
     write_csv(out_csv, out.round(6), float_format=None)  # rounded: repr is faster than %g and as short
     log.info("speech emotions: wrote %s in %.1f s", out_csv, time.monotonic() - t0)

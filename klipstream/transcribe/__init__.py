@@ -1,7 +1,7 @@
 """Transcription stage: audio_{vod}.wav -> audio_{vod}_transcript.json (Deepgram response shape).
 
 `transcribe()` picks the backend: Deepgram (nova-3 via deepgram-sdk) when DEEPGRAM_API_KEY is set or
-asked for, else the offline pocketsphinx recogniser. The workflow runs each backend as several jobs
+asked for, else the offline Whisper recogniser (faster-whisper). The workflow runs each backend as several jobs
 (`transcribe_job`): Deepgram gets the WAV encoded once into a compressed format (`upload`), the offline
 recogniser decodes the VOD in parts (`scatter`). The tables are derived from the JSON by
 `klipstream.transcribe.tables` (`write_word_tables`, `write_segments`)."""
@@ -76,11 +76,13 @@ def transcribe(
     deepgram_url: str = _TRANSCRIPTION["deepgram_url"],
     api_key: str | None = None,
     max_attempts: int = 5,
+    offline: dict | None = None,
 ) -> dict:
     """Transcribe `wav` into `out_json` (written atomically) in one call and return the `klipstream` provenance block.
 
     `wav` is a 16 kHz WAV, or for Deepgram any file it decodes (its FLAC/Opus upload file). api_key defaults to
-    $DEEPGRAM_API_KEY and deepgram_url to $DEEPGRAM_BASE_URL (else api.deepgram.com)."""
+    $DEEPGRAM_API_KEY and deepgram_url to $DEEPGRAM_BASE_URL (else api.deepgram.com). `offline`: the offline
+    recogniser's settings (the `transcription.offline` section; its language, not `language`, is what it decodes)."""
     from ..media import wav_info
 
     wav = Path(wav)
@@ -96,7 +98,7 @@ def transcribe(
         wav,
         duration,
         chosen,
-        f" (model {model})" if chosen == "deepgram" else f" ({threads} workers)",
+        f" (model {model})" if chosen == "deepgram" else f" ({threads} threads)",
     )
     if chosen == "deepgram":
         from .deepgram import transcribe_deepgram
@@ -115,7 +117,8 @@ def transcribe(
     else:
         from .offline import transcribe_offline
 
-        doc = transcribe_offline(wav, threads=threads, language=language)
+        settings = {k: v for k, v in (offline or {}).items() if k != "job_seconds"}
+        doc = transcribe_offline(wav, threads=threads, **settings)
     write_json(out_json, doc, indent=None)
     words = len(doc["results"]["channels"][0]["alternatives"][0]["words"])
     log.info(

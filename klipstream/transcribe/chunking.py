@@ -15,7 +15,7 @@ import numpy as np
 
 from ..media import SAMPLE_RATE, iter_blocks
 
-FRAME = 160  # 10 ms at 16 kHz: pocketsphinx's own frame rate
+FRAME = 160  # 10 ms at 16 kHz
 FRAME_SECONDS = FRAME / SAMPLE_RATE
 
 
@@ -24,10 +24,10 @@ class ChunkPlan:
     """How audio is cut into decoder utterances (all in seconds)."""
 
     min_pause: float = 0.3  # a quiet run at least this long is a pause we may cut in
-    target: float = 10.0  # cut at the first pause once a chunk is this long
-    max_chunk: float = 30.0  # never longer: cut at the quietest frame instead
+    target: float = 20.0  # cut at the first pause once a chunk is this long
+    max_chunk: float = 28.0  # never longer (one 30 s Whisper window with its padding): cut at the quietest frame
     pad: float = 0.15  # keep this much quiet audio around speech
-    long_pause: float = 1.5  # always cut at a pause this long, whatever the length
+    long_pause: float = 4.0  # always cut at a pause this long, whatever the length
     margin_db: float = 12.0  # speech: this much louder than the block's noise floor (10th percentile)...
     range_db: float = 20.0  # ...or than its loud level (90th percentile) minus this, whichever is lower
     floor_db: float = -55.0  # ...and at least this loud (dBFS); digital silence is never speech

@@ -1,11 +1,14 @@
 """Offline transcription as separate jobs (scatter-gather), so Snakemake can spread a long VOD over cores or nodes.
 
 1. `write_plan` (a checkpoint): pass 1 over the WAV - energy envelope, pause-cut chunks, and contiguous groups of
-   chunks holding about `job_seconds` of speech each - written as plan.json, with the audio's duration and hash.
-2. `decode_part` (one job per group): decodes its group's chunks, reading only its stretch of the WAV, and writes
-   the words as part_{i}.json.
+   chunks holding about `job_seconds` of speech each - written as plan.json, with the audio's duration and hash, the
+   decoder settings (model, device, beam...) and the VOD's language (set, or detected once here for a multilingual
+   model), so every part decodes alike.
+2. `decode_part` (one job per group): decodes its group's chunks with Whisper, reading only its stretch of the WAV,
+   and writes the words as part_{i}.json.
 3. `gather`: joins the parts in order and writes the same Deepgram-shaped transcript `transcribe_offline` makes in
-   one call: each chunk decodes with fresh state, so the words (and the tables made from them) are identical."""
+   one call: each chunk decodes with fresh state, so the words (and the tables made from them) are identical for a
+   given number of threads per job (CTranslate2's sums may round differently with another thread count)."""
 
 from __future__ import annotations
 
@@ -18,11 +21,11 @@ from pathlib import Path
 from ..errors import KlipError
 from ..io import file_sha256, read_json, write_json
 from .chunking import FRAME_SECONDS, ChunkPlan, frame_energy_db, group_chunks, plan_chunks
-from .offline import MODEL_NAME, check_wav, decode_chunks, offline_response
+from .offline import Decoder, check_wav, decode_chunks, decoder_from, detect_language, offline_response, resolve_model
 
 log = logging.getLogger(__name__)
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2
 
 
 def write_plan(
@@ -30,20 +33,29 @@ def write_plan(
     plan_json: str | os.PathLike,
     *,
     job_seconds: float = 120.0,
-    language: str = "en",
     plan: ChunkPlan = ChunkPlan(),
+    threads: int = 1,
+    **settings,
 ) -> dict:
-    """Plan the offline transcription of `wav`: its chunks and their groups (one decoding job each)."""
+    """Plan the offline transcription of `wav`: its chunks and their groups (one decoding job each). `settings`: the
+    rest of the `transcription.offline` section (the Decoder's fields). The model is found here once (downloaded
+    into the model cache on first use), so a missing model fails before any decoding job starts."""
     if job_seconds <= 0:
         raise KlipError(f"transcription.offline.job_seconds must be > 0, got {job_seconds}")
     t0 = time.monotonic()
-    info = check_wav(wav, language)
+    decoder = decoder_from(settings)
+    info = check_wav(wav)
     chunks = plan_chunks(frame_energy_db(wav, plan.block_seconds), plan)
     groups = group_chunks(chunks, job_seconds)
     speech = [sum(e - s for s, e in chunks[a:b]) * FRAME_SECONDS for a, b in groups]
+    resolve_model(decoder.model)
+    language, confidence = detect_language(wav, chunks, decoder, threads=threads)
     doc = {
         "version": PLAN_VERSION,
-        "model": MODEL_NAME,
+        "model": decoder.model,
+        "decoder": asdict(decoder),
+        "language": language,
+        "language_confidence": confidence,
         "duration": info.duration,
         "frames": info.frames,
         "sha256": file_sha256(wav),
@@ -96,13 +108,21 @@ def decode_part(
     group = doc["groups"][part]
     chunks = [tuple(c) for c in doc["chunks"][group["first"] : group["last"]]]
     t0, c0 = time.monotonic(), time.process_time()
-    per_chunk = decode_chunks(wav, chunks, threads=threads, block_seconds=doc["plan"]["block_seconds"])
+    per_chunk = decode_chunks(
+        wav,
+        chunks,
+        decoder=Decoder(**doc["decoder"]),
+        language=doc["language"],
+        threads=threads,
+        block_seconds=doc["plan"]["block_seconds"],
+    )
     words = [list(w) for chunk in per_chunk for w in chunk]
     out = {
         "part": part,
         "first": group["first"],
         "last": group["last"],
         "model": doc["model"],
+        "threads": int(threads),
         "speech_seconds": group["speech_seconds"],
         "cpu_seconds": round(time.process_time() - c0, 2),
         "wall_seconds": round(time.monotonic() - t0, 2),
@@ -140,7 +160,9 @@ def gather(plan_json: str | os.PathLike, parts: list[str | os.PathLike], out_jso
     if missing:
         raise KlipError(f"{plan_json}: part(s) {', '.join(map(str, missing))} missing from the gather")
     words = [tuple(w) for i in range(len(doc["groups"])) for w in found[i]["words"]]
-    response = offline_response(words, doc["duration"], doc["sha256"])
+    response = offline_response(
+        words, doc["duration"], doc["sha256"], Decoder(**doc["decoder"]), doc["language"], doc["language_confidence"]
+    )
     write_json(out_json, response, indent=None)
     cpu = sum(p["cpu_seconds"] for p in found.values())
     log.info(

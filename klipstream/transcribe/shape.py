@@ -1,9 +1,10 @@
 """Build a Deepgram pre-recorded response (the project's transcript format) from timed words.
 
 Used by the offline backend so every later stage reads one shape whichever backend ran.
-Punctuation and capitalisation come from pauses only: a sentence ends where the speaker pauses for at
-least `sentence_pause` seconds (full stop), its first word is capitalised, and so is the pronoun "I".
-That is crude but real, and it is all a pause-based recogniser can honestly claim."""
+Words given with their punctuated form (Whisper writes punctuation and capitals) keep it, and a sentence ends after
+a word ending in . ! ? (or at the last word). Words without one are punctuated from pauses only: a sentence ends
+where the speaker pauses for at least `sentence_pause` seconds (full stop), its first word is capitalised, and so
+is the pronoun "I"."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-Word = tuple[str, float, float, float]  # (word, start, end, confidence)
+Word = tuple  # (word, start, end, confidence[, punctuated_word])
+_SENTENCE_END = (".", "!", "?", "…", "。", "！", "？")
 
 SENTENCE_PAUSE = 0.6  # seconds of silence that end a sentence
 PARAGRAPH_PAUSE = 2.0  # ... that end a paragraph
@@ -58,7 +60,13 @@ def sentence_ends(words: Sequence[Word], sentence_pause: float = SENTENCE_PAUSE,
 
 
 def punctuate(words: Sequence[Word], sentence_pause: float = SENTENCE_PAUSE) -> tuple[list[str], np.ndarray]:
-    """Punctuated form of each word and the sentence-end mask: capitalise sentence starts and "I", full stop at ends."""
+    """Punctuated form of each word and the sentence-end mask: the recogniser's own when every word has one (5th
+    item), else from pauses: capitalise sentence starts and "I", full stop at ends."""
+    if words and all(len(w) > 4 and w[4] for w in words):
+        punct = [str(w[4]) for w in words]
+        ends = np.fromiter((p.rstrip("\"')”»").endswith(_SENTENCE_END) for p in punct), bool, len(punct))
+        ends[-1] = True
+        return punct, ends
     ends = sentence_ends(words, sentence_pause)
     starts = np.concatenate([[True], ends[:-1]]) if len(words) else ends
     out = []
@@ -95,8 +103,8 @@ def build_response(
     words = sorted(words, key=lambda w: w[1])
     punct, sent_end = punctuate(words, sentence_pause)
     word_objs = [
-        {"word": w, "start": s, "end": e, "confidence": round(c, 4), "punctuated_word": p}
-        for (w, s, e, c), p in zip(words, punct)
+        {"word": w[0], "start": w[1], "end": w[2], "confidence": round(w[3], 4), "punctuated_word": p}
+        for w, p in zip(words, punct)
     ]
 
     sentences = [

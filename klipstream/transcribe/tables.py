@@ -153,6 +153,22 @@ def segments_frame(
     return frame[SEGMENT_COLUMNS]
 
 
+def transcript_language(transcript_json: str | os.PathLike | None) -> str:
+    """The language the transcript was made in, as Deepgram records a detected one
+    (`results.channels[0].detected_language`); "" when absent. Streamed: a channel writes it before its words."""
+    if not transcript_json:
+        return ""
+    import ijson
+
+    try:
+        with open(transcript_json, "rb") as f:
+            for value in ijson.items(f, "results.channels.item.detected_language"):
+                return str(value or "")
+    except (OSError, ijson.JSONError) as exc:
+        raise KlipError(f"transcript unreadable: {transcript_json} ({exc})") from exc
+    return ""
+
+
 def transcript_duration(doc: dict, alt: dict) -> float:
     """metadata.duration (the audio's length); if absent, the end of the last word."""
     duration = (doc.get("metadata") or {}).get("duration")
