@@ -168,6 +168,7 @@ class RunProgress:
     total: int | None = None
     running: dict[int, str] = field(default_factory=dict)  # jobid -> rule
     rules: dict[int, str] = field(default_factory=dict)  # jobid -> rule, every job seen
+    started: set[int] = field(default_factory=set)  # jobids handed to the executor
     planned: dict[str, int] = field(default_factory=dict)  # rule -> jobs, from run_info
     failed_rule: str | None = None
     error: str | None = None
@@ -179,15 +180,20 @@ class RunProgress:
         if kind == "run_info":
             self.total = int(event["total"])
             self.planned = {rule: n for rule, n in event.get("jobs", {}).items() if rule not in TERMINAL_RULES}
-        elif kind == "job_info":
-            self.rules[event["jobid"]] = event["rule"]
-            return False
+        elif kind == "job_info":  # Snakemake sends it right after the job_started of that job (or alone: a dry run)
+            jobid = event["jobid"]
+            self.rules[jobid] = event["rule"]
+            if jobid not in self.started or event["rule"] in TERMINAL_RULES:
+                return False
+            self.running[jobid] = event["rule"]
         elif kind == "job_started":
             for jobid in event["jobids"]:
+                self.started.add(jobid)
                 if self.rules.get(jobid) not in (None, *TERMINAL_RULES):
                     self.running[jobid] = self.rules[jobid]
         elif kind == "job_finished":
             self.running.pop(event["jobid"], None)
+            self.started.discard(event["jobid"])
         elif kind == "job_error":
             self.running.pop(event["jobid"], None)
             self.failed_rule = self.failed_rule or event.get("rule")

@@ -28,7 +28,9 @@ def make_client(settings: Settings):
         if settings.gcp_service_account_path:
             path = settings.gcp_service_account_path
             if not os.path.isfile(path):
-                raise KlipError(f"publish.service_account_path (GCP_SERVICE_ACCOUNT_PATH) points to {path}, which is not a file")
+                raise KlipError(
+                    f"publish.service_account_path (GCP_SERVICE_ACCOUNT_PATH) points to {path}, which is not a file"
+                )
             return storage.Client.from_service_account_json(path, project=project)
         if settings.storage_emulator_host:
             from google.auth.credentials import AnonymousCredentials
