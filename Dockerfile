@@ -10,7 +10,9 @@ RUN apt-get update \
 RUN useradd --create-home --uid 10001 klip
 WORKDIR /app
 COPY --chown=klip:klip . /app
-RUN pip install --no-cache-dir /app
+# The locked versions (requirements.lock, hashes checked; `make lock` refreshes it), then the package alone.
+RUN pip install --no-cache-dir --require-hashes -r /app/requirements.lock \
+    && pip install --no-cache-dir --no-deps /app
 
 USER klip
 ENV PYTHONUNBUFFERED=1

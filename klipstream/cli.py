@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -112,7 +111,7 @@ def run_options(args: argparse.Namespace) -> list[str]:
     return options
 
 
-def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[str]:
+def snakemake_command(args: argparse.Namespace, vod: str | None = None, events: Path | None = None) -> list[str]:
     stage = "raw" if args.raw_only else "analysis" if args.analysis_only else "all"
     return workflow.snakemake_command(
         vod or run_vod(args),
@@ -121,6 +120,7 @@ def snakemake_command(args: argparse.Namespace, vod: str | None = None) -> list[
         workdir=run_workdir(args) if args.workdir else None,  # absolute: Snakemake runs from inside it
         options=run_options(args),
         config=run_config(args),
+        events=events,
     )
 
 
@@ -143,18 +143,37 @@ def check_settings(args: argparse.Namespace) -> None:
     vods.load(run_workdir(args) / str(settings["vods"]), workflow.snakefile().parent / "config" / "vods.schema.yaml")
 
 
+def print_progress(vod: str):
+    """A line per finished or failed step, from the run's job events."""
+
+    def show(event: dict, progress) -> None:
+        if event["event"] == "progress" and progress.total:
+            running = progress.fields()["running_rules"]
+            print(
+                f"klipstream: VOD {vod}: {progress.done} of {progress.total} steps done"
+                + (f"; running {running}" if running else ""),
+                file=sys.stderr,
+                flush=True,
+            )
+        elif event["event"] == "job_error":
+            print(f"klipstream: VOD {vod}: step {event['rule']} failed", file=sys.stderr, flush=True)
+
+    return show
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     check_settings(args)
     add_local_inputs(args)
     config, workdir, vod = run_config(args), run_workdir(args), run_vod(args)
-    cmd = snakemake_command(args, vod)
+    events = workflow.events_file(workdir, vod)
+    cmd = snakemake_command(args, vod, events)
     workdir.mkdir(parents=True, exist_ok=True)  # a new --workdir is a new folder for the outputs
     status_dir = workflow.config_value(config, "status_dir")
     before = (read_status(vod, workdir / status_dir) or {}).get("updated_at")
     if not args.dry_run and workflow.clear_stale_lock(workdir, config):
         print(f"klipstream: removed the Snakemake lock a stopped run left in {workdir}", file=sys.stderr)
     print("+ " + shlex.join(cmd), flush=True)
-    code = subprocess.call(cmd, cwd=workdir)
+    code, _ = workflow.run(cmd, workdir, events, on_event=print_progress(vod))
     if args.dry_run:
         return code
     if code != 0:

@@ -1,10 +1,11 @@
-"""Environment settings for publishing and status: `.env` reading, the older tool's variables, secret redaction.
+"""Settings of publishing and status: `.env` reading, the deployment overrides of the environment, secret redaction.
 
-Precedence for every value: process environment (after `.env`) > the workflow config passed as `config` > the
-default. The environment wins because deployments (Cloud Run,
-Batch jobs) set it per job while the config file is shared. Secrets (keys, tokens) are read only from
-the environment / `.env`, never from the config file, and `redact()` removes their values from any text
-before it is logged, written or raised."""
+Precedence for every setting (docs/reference.md, "Settings"): `--config` > environment > config/config.yaml > the
+schema's default. The workflow applies it once, where it starts (`apply_environment` in rules/common.smk): each
+deployment override of `ENV_OVERRIDES` that is set replaces its config key unless `--config` set that key. Everything
+after reads the config it is given; `get_settings` falls back to the environment only for keys that config lacks (a
+library caller without a workflow config). Secrets (keys, tokens) are read only from the environment / `.env`, never
+from the config file, and `redact()` removes their values from any text before it is logged, written or raised."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from . import config as config_schema
+from .errors import KlipError
 
 log = logging.getLogger(__name__)
 
 # Defaults come from the config schema (klipstream/schemas/config.schema.yaml), the one place they are written.
 _PUBLISH, _CONVEX = config_schema.default("publish"), config_schema.default("convex")
-DEFAULT_BUCKETS = dict(_PUBLISH["buckets"])  # raw: video, audio, waveforms; analysis: analysis, report, clips
+# raw: video, audio, waveforms; analysis: analysis, report, clips (`vods` is the older name of raw, not a role)
+DEFAULT_BUCKETS = {role: name for role, name in _PUBLISH["buckets"].items() if role != "vods"}
 # The older tool's environment variable for each bucket role.
 BUCKET_ENV = {
     "raw": "GCS_VOD_BUCKET",
@@ -31,6 +34,17 @@ BUCKET_ENV = {
     "chatlogs": "GCS_CHATLOG_BUCKET",
     "analysis": "GCS_ANALYSIS_BUCKET",
 }
+# The deployment overrides: the only non-secret environment variables that set a config key (the environment of a
+# Cloud Run service or a Batch job is set per deployment while the config file is shared). Variable -> config key.
+ENV_OVERRIDES = {
+    "USE_GCS": "publish.use_gcs",
+    "GCS_PROJECT": "publish.gcs_project",
+    "GCP_SERVICE_ACCOUNT_PATH": "publish.service_account_path",
+    **{var: f"publish.buckets.{role}" for role, var in BUCKET_ENV.items()},
+    "BASE_DIR": "base_dir",
+    "CONVEX_URL": "convex.url",
+}
+_BOOLEAN_KEYS = {"publish.use_gcs"}
 
 _SECRET_NAME = re.compile(r"(API_KEY|_KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL_JSON|PRIVATE)", re.I)
 # Values that look like credentials even when we do not know them by name.
@@ -87,6 +101,45 @@ def _get(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     return default if node is None else node
 
 
+_ABSENT = object()
+
+
+def _env_value(var: str, raw: str) -> Any:
+    value = raw.strip()
+    if ENV_OVERRIDES[var] in _BOOLEAN_KEYS:
+        if value.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            raise KlipError(f"environment variable {var} must be true or false, not {value[:40]!r}")
+        return _truthy(value)
+    return value
+
+
+def environment_overrides(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The deployment overrides set in `env` (default: os.environ after `.env`): config key -> typed value."""
+    if env is None:
+        load_env_files()
+        env = os.environ
+    return {key: _env_value(var, env[var]) for var, key in ENV_OVERRIDES.items() if env.get(var, "").strip()}
+
+
+def apply_environment(
+    config: dict[str, Any], given: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """In place, where a workflow starts: each deployment override set in `env` replaces its key in `config` unless
+    `given` (the `--config` values) sets that key. Returns `config`."""
+    given = given or {}
+    for dotted, value in environment_overrides(env).items():
+        if _get(given, dotted, _ABSENT) is not _ABSENT:
+            continue  # --config wins over the environment
+        *parents, leaf = dotted.split(".")
+        node = config
+        for part in parents:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[leaf] = value
+    return config
+
+
 @dataclass(frozen=True)
 class Settings:
     use_gcs: bool = False
@@ -113,43 +166,42 @@ class Settings:
 
 
 def get_settings(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Resolve settings from `env` (default: os.environ after `.env`), then the workflow `config` (default: none)."""
+    """Settings from the workflow `config` (where the workflow folded the environment in already), else, for a key
+    it lacks, the deployment override in `env` (default: os.environ after `.env`), else the schema's default.
+    Secrets come from `env` only."""
     if env is None:
         load_env_files()
         env = os.environ
+    overrides = environment_overrides(env)
     cfg = config or {}
 
-    def pick(env_name: str | None, dotted: str, default: Any) -> Any:
-        if env_name and env.get(env_name, "").strip():
-            return env[env_name].strip()
-        return _get(cfg, dotted, default)
+    def pick(dotted: str, default: Any) -> Any:
+        value = _get(cfg, dotted, _ABSENT)
+        if value is _ABSENT or value == "":
+            value = overrides.get(dotted, default)
+        return value
 
     in_cloud = bool(env.get("K_SERVICE"))  # Cloud Run / Functions: only /tmp is writable (older tool's rule)
     backend = str(_get(cfg, "publish.backend", _PUBLISH["backend"])).lower()
-    use_gcs_raw = pick("USE_GCS", "publish.use_gcs", False)
-    use_gcs = backend == "gcs" or (backend == "auto" and _truthy(use_gcs_raw))
-    buckets = {
-        role: str(pick(BUCKET_ENV[role], f"publish.buckets.{role}", name)) for role, name in DEFAULT_BUCKETS.items()
-    }
-    if not _get(cfg, "publish.buckets.raw") and _get(cfg, "publish.buckets.vods") and not env.get("GCS_VOD_BUCKET"):
-        buckets["raw"] = str(_get(cfg, "publish.buckets.vods"))  # alias of the raw bucket's role
+    use_gcs = backend == "gcs" or (backend == "auto" and _truthy(pick("publish.use_gcs", False)))
+    buckets = {role: str(pick(f"publish.buckets.{role}", name)) for role, name in DEFAULT_BUCKETS.items()}
+    if _get(cfg, "publish.buckets.vods"):
+        buckets["raw"] = str(_get(cfg, "publish.buckets.vods"))  # the older name of the raw bucket's role
     return Settings(
         use_gcs=use_gcs,
-        base_dir=Path(str(pick("BASE_DIR", "base_dir", "/tmp" if in_cloud else "."))),
-        gcs_project=str(pick("GCS_PROJECT", "publish.gcs_project", "klipstream")),
-        gcp_service_account_path=pick("GCP_SERVICE_ACCOUNT_PATH", "publish.service_account_path", None),
+        base_dir=Path(str(pick("base_dir", "") or ("/tmp" if in_cloud else "."))),
+        gcs_project=str(pick("publish.gcs_project", _PUBLISH["gcs_project"])),
+        gcp_service_account_path=pick("publish.service_account_path", None) or None,
         storage_emulator_host=env.get("STORAGE_EMULATOR_HOST") or None,
         buckets=buckets,
-        convex_url=(pick("CONVEX_URL", "convex.url", None) or None),
+        convex_url=(pick("convex.url", None) or None),
         convex_api_key=env.get("CONVEX_API_KEY") or None,
-        convex_status_function=str(
-            pick("CONVEX_STATUS_FUNCTION", "convex.status_function", _CONVEX["status_function"])
-        ),
-        convex_urls_function=str(pick("CONVEX_URLS_FUNCTION", "convex.urls_function", _CONVEX["urls_function"])),
-        convex_auth_scheme=str(pick("CONVEX_AUTH_SCHEME", "convex.auth_scheme", _CONVEX["auth_scheme"])),
-        convex_timeout_s=float(pick("CONVEX_TIMEOUT", "convex.timeout", _CONVEX["timeout"])),
-        convex_attempts=max(1, int(pick("CONVEX_ATTEMPTS", "convex.attempts", _CONVEX["attempts"]))),
-        convex_backoff_s=float(pick("CONVEX_BACKOFF", "convex.backoff_s", _CONVEX["backoff_s"])),
+        convex_status_function=str(pick("convex.status_function", _CONVEX["status_function"])),
+        convex_urls_function=str(pick("convex.urls_function", _CONVEX["urls_function"])),
+        convex_auth_scheme=str(pick("convex.auth_scheme", _CONVEX["auth_scheme"])),
+        convex_timeout_s=float(pick("convex.timeout", _CONVEX["timeout"])),
+        convex_attempts=max(1, int(pick("convex.attempts", _CONVEX["attempts"]))),
+        convex_backoff_s=float(pick("convex.backoff_s", _CONVEX["backoff_s"])),
         publish=dict(_get(cfg, "publish", {}) or {}),
     )
 

@@ -8,11 +8,12 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
-from . import vods
+from . import run_events, vods
 from .artifacts import EXPORTS_DIR, stage_targets, target
 from .errors import BadVodReference, KlipError
 from .twitch.ids import parse_vod_id
@@ -114,14 +115,58 @@ def snakemake_command(
     workdir: str | Path | None = None,
     options: list[str] | tuple[str, ...] = (),
     config: list[str] | tuple[str, ...] = (),
+    events: str | os.PathLike | None = None,
 ) -> list[str]:
-    """`python -m snakemake TARGETS --cores N [--snakefile .. --directory WORKDIR] OPTIONS [--config K=V ..]`."""
+    """`python -m klipstream.snakemake_cli TARGETS --cores N [--logger klipstream --logger-klipstream-path EVENTS]
+    [--snakefile .. --directory WORKDIR] OPTIONS [--config K=V ..]`: Snakemake's CLI with klipstream's
+    logger plugin, which writes the run's job events to `events` (klipstream.run_events)."""
     base = Path(workdir) if workdir is not None else snakefile().parent
     table = read_table(base / config_value(config, "vods"))
     sides, video = vod_sides(vod, table), bool(table.get(vod, {}).get("video"))  # a local video is always fetched
     # Targets go first and --config last: `--config` takes every following word as a key=value pair.
-    cmd = [sys.executable, "-m", "snakemake", *stage_targets(vod, stage, sides, video), "--cores", str(cores)]
-    return cmd + _where(workdir) + list(options) + (["--config", *config] if config else [])
+    cmd = [
+        sys.executable,
+        "-m",
+        "klipstream.snakemake_cli",
+        *stage_targets(vod, stage, sides, video),
+        "--cores",
+        str(cores),
+    ]
+    cmd += (run_events.logger_args(events) if events is not None else []) + _where(workdir) + list(options)
+    return cmd + (["--config", *config] if config else [])
+
+
+def events_file(workdir: str | os.PathLike, vod: str) -> Path:
+    """Where `klipstream run` has the logger plugin write a VOD's job events (the last run's)."""
+    return Path(workdir) / ".snakemake" / "klipstream" / f"{vod}.events.jsonl"
+
+
+def run(
+    cmd: list[str],
+    cwd: str | os.PathLike,
+    events: str | os.PathLike,
+    on_event: Callable[[dict, run_events.RunProgress], None] | None = None,
+    poll: float = 0.25,
+) -> tuple[int, run_events.RunProgress]:
+    """Run a command from `snakemake_command(..., events=events)` in `cwd` (its output goes where ours does) and
+    follow the job events its logger plugin writes: `on_event(event, progress)` for each that changes the progress.
+    Returns Snakemake's exit code and the run's progress (steps, the failed rule, the run's error)."""
+    Path(events).unlink(missing_ok=True)  # this run's events only
+    progress, offset = run_events.RunProgress(), 0
+    proc = subprocess.Popen(cmd, cwd=cwd)
+    try:
+        while True:
+            finished = proc.poll() is not None
+            batch, offset = run_events.read(events, offset)
+            for event in batch:
+                if progress.feed(event) and on_event is not None:
+                    on_event(event, progress)
+            if finished:
+                return proc.returncode, progress
+            time.sleep(poll)
+    except BaseException:  # Ctrl-C reaches Snakemake too (same process group): let it stop its jobs and exit
+        proc.wait()
+        raise
 
 
 def unlock_command(workdir: str | os.PathLike | None = None, config: list[str] | tuple[str, ...] = ()) -> list[str]:

@@ -16,11 +16,15 @@ from klipstream.artifacts import (
     upload_key,
 )
 from klipstream.config import complete_workflow_config, validate_workflow_config
+from klipstream.settings import apply_environment
 from klipstream.transcribe import workflow_backend
 
+# The deployment overrides of the environment (USE_GCS, ...) replace config.yaml's values, but not --config's
+# (precedence: --config > environment > config.yaml > schema default; docs/reference.md "Settings").
 # Unknown keys (at any depth, with the nearest valid one) and schema errors stop the run with one line naming the key;
 # then every default of the schema (config/schema.yaml) is filled in. (Not snakemake.utils.validate: it would check
 # the same schema a second time and import pandas, a third of a second at every start.)
+apply_environment(config, given=workflow.config_settings.config)
 validate_workflow_config(config)
 complete_workflow_config(config)
 

@@ -174,6 +174,17 @@ def test_run_with_a_local_chat_builds_it_end_to_end(tmp_path):
     doc = json.loads((work / "output" / "analysis" / "mine_integrated_analysis.json").read_text())
     assert doc["vod_id"] == "mine" and doc["signals_used"] == ["chat", "chat_sentiment"] and len(doc["highlights"]) >= 4
     assert "report     output/report/mine.html" in proc.stdout
+    # progress from the run's job events (klipstream's logger plugin), one line per finished step, up to the last
+    from klipstream.run_events import iter_events
+
+    events = list(iter_events(work / ".snakemake" / "klipstream" / "mine.events.jsonl"))
+    (plan,) = [e for e in events if e["event"] == "run_info"]
+    assert {"chat_fetch", "analysis_integrate", "report_render"} <= set(plan["jobs"])
+    started = [e["jobid"] for e in events if e["event"] == "job_info"]
+    assert sorted(started) == sorted(e["jobid"] for e in events if e["event"] == "job_finished")
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("klipstream: VOD mine: ")]
+    total = plan["total"]
+    assert lines[-1] == f"klipstream: VOD mine: {total} of {total} steps done" and len(lines) == total
 
 
 def test_the_vod_may_follow_config_words(tmp_path, capsys):

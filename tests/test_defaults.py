@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import pytest
 
@@ -76,4 +77,11 @@ def test_publish_and_convex_defaults_equal_the_schema():
         cvx["backoff_s"],
         cvx["auth_scheme"],
     )
-    assert resolved.buckets == pub["buckets"]
+    assert resolved.buckets == {role: name for role, name in pub["buckets"].items() if role != "vods"}  # vods: alias
+    assert (resolved.use_gcs, resolved.gcs_project, resolved.gcp_service_account_path, resolved.convex_url) == (
+        pub["use_gcs"],
+        pub["gcs_project"],
+        pub["service_account_path"] or None,
+        cvx["url"] or None,
+    )
+    assert resolved.base_dir == Path(config.schema()["properties"]["base_dir"]["default"] or ".")

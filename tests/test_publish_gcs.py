@@ -305,8 +305,7 @@ def test_corrupted_upload_is_caught_by_verification_and_retried(env, files, tmp_
 def test_convex_hanging_does_not_fail_publish(env, files, tmp_path, monkeypatch):
     with ConvexStub(mode="hang", hang_s=5) as stub:
         monkeypatch.setenv("CONVEX_URL", stub.url)
-        monkeypatch.setenv("CONVEX_TIMEOUT", "0.3")
-        monkeypatch.setenv("CONVEX_ATTEMPTS", "1")
+        env["convex"] = {"timeout": 0.3, "attempts": 1}  # config keys (no environment variables)
         t0 = time.monotonic()
         manifest = publish_vod(VOD, files, tmp_path / "m.json", config=env, status_dir=tmp_path / "st")
         elapsed = time.monotonic() - t0

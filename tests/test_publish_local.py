@@ -175,11 +175,16 @@ def test_file_urls_are_recorded_but_not_pushed(chat_only, tmp_path, monkeypatch)
     assert all(u.startswith("file://") for u in manifest["urls"].values())
 
 
-def test_env_bucket_names_override_config(chat_only, tmp_path, monkeypatch):
+def test_env_bucket_names_fill_what_the_config_lacks(chat_only, tmp_path, monkeypatch):
+    """The config a library caller gives is the resolved one (the workflow folds the environment in where it
+    starts); a deployment override fills only keys it lacks."""
     monkeypatch.setenv("GCS_CHATLOG_BUCKET", "my-chat")
-    cfg = {"publish": {"buckets": {"chatlogs": "cfg-chat", "analysis": "cfg-analysis"}}}
+    cfg = {"publish": {"buckets": {"analysis": "cfg-analysis"}}}
     manifest = publish_vod(VOD, chat_only, tmp_path / "m.json", config=cfg, status_dir=tmp_path / "st")
     assert sorted({o["bucket"] for o in manifest["objects"]}) == ["cfg-analysis", "my-chat"]
+    cfg["publish"]["buckets"]["chatlogs"] = "cfg-chat"
+    manifest = publish_vod(VOD, chat_only, tmp_path / "m2.json", config=cfg, status_dir=tmp_path / "st")
+    assert sorted({o["bucket"] for o in manifest["objects"]}) == ["cfg-analysis", "cfg-chat"]
 
 
 def test_called_like_the_rule_script_with_a_clips_folder(chat_only, tmp_path):

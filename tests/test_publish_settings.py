@@ -51,7 +51,7 @@ def test_env_yaml_like_the_older_tool(tmp_path, monkeypatch):
     [
         ({}, {}, False),  # the embedded default: local folder
         ({"USE_GCS": "true"}, {}, True),
-        ({"USE_GCS": "false"}, {"publish": {"use_gcs": True}}, False),  # the environment wins
+        ({"USE_GCS": "false"}, {"publish": {"use_gcs": True}}, True),  # the config given is resolved already
         ({}, {"publish": {"use_gcs": True}}, True),
         ({"USE_GCS": "true"}, {"publish": {"backend": "local"}}, False),  # an explicit backend beats USE_GCS
         ({}, {"publish": {"backend": "gcs"}}, True),
@@ -116,6 +116,8 @@ def test_redacting_filter_on_a_handler(monkeypatch):
 def test_bucket_roles_and_aliases():
     assert get_settings({"publish": {"buckets": {"vods": "old-name"}}}, env={}).buckets["raw"] == "old-name"
     s = get_settings({"publish": {"buckets": {"raw": "r", "analysis": "a"}}}, env={"GCS_VOD_BUCKET": "env-r"})
+    assert s.buckets["raw"] == "r"  # the config given wins (the workflow folded the environment into it)
+    s = get_settings({"publish": {"buckets": {"analysis": "a"}}}, env={"GCS_VOD_BUCKET": "env-r"})
     assert s.buckets == {
         "raw": "env-r",
         "transcripts": "klipstream-transcripts",
@@ -131,7 +133,7 @@ def test_missing_service_account_file_is_a_one_line_error(tmp_path):
 
     s = get_settings({}, env={"USE_GCS": "true", "GCP_SERVICE_ACCOUNT_PATH": str(tmp_path / "nope.json")})
     with pytest.raises(
-        KlipError, match=rf"GCP_SERVICE_ACCOUNT_PATH points to {tmp_path / 'nope.json'}, which is not a file"
+        KlipError, match=rf"GCP_SERVICE_ACCOUNT_PATH\) points to {tmp_path / 'nope.json'}, which is not a file"
     ):
         make_client(s)
     bad = tmp_path / "bad.json"
@@ -142,3 +144,60 @@ def test_missing_service_account_file_is_a_one_line_error(tmp_path):
     with pytest.raises(KlipError, match="cannot create a Cloud Storage client for project klipstream") as info:
         make_client(s)
     assert "\n" not in str(info.value) and "AAA" not in str(info.value)
+
+
+def test_apply_environment_folds_overrides_unless_config_set_them():
+    """Where a workflow starts: --config > environment > config.yaml (the schema's defaults come after)."""
+    from klipstream.errors import KlipError
+    from klipstream.settings import ENV_OVERRIDES, apply_environment
+
+    env = {"USE_GCS": "yes", "BASE_DIR": "/srv/env", "GCS_PROJECT": "env-proj", "GCS_VOD_BUCKET": "env-raw"}
+    config = {"publish": {"buckets": {"raw": "yaml-raw"}, "gcs_project": "cli-proj"}, "base_dir": "/yaml"}
+    given = {"publish": {"gcs_project": "cli-proj"}}  # what --config set
+    apply_environment(config, given=given, env=env)
+    assert config == {
+        "publish": {"buckets": {"raw": "env-raw"}, "gcs_project": "cli-proj", "use_gcs": True},
+        "base_dir": "/srv/env",
+    }
+    assert set(ENV_OVERRIDES) == {
+        "USE_GCS",
+        "GCS_PROJECT",
+        "GCP_SERVICE_ACCOUNT_PATH",
+        "GCS_VOD_BUCKET",
+        "GCS_TRANSCRIPT_BUCKET",
+        "GCS_CHATLOG_BUCKET",
+        "GCS_ANALYSIS_BUCKET",
+        "BASE_DIR",
+        "CONVEX_URL",
+    }
+    with pytest.raises(KlipError, match="^environment variable USE_GCS must be true or false, not 'maybe'$"):
+        apply_environment({}, env={"USE_GCS": "maybe"})
+
+
+def test_every_key_the_settings_read_is_in_the_schema():
+    """The five keys the schema used to reject, and convex.url, validate; a typo still fails in one line."""
+    from klipstream.config import validate_workflow_config
+    from klipstream.errors import KlipError
+
+    config = {
+        "vods": "config/vods.tsv",
+        "base_dir": "/srv/klip",
+        "publish": {
+            "use_gcs": True,
+            "gcs_project": "p",
+            "service_account_path": "/k.json",
+            "buckets": {"vods": "old-raw"},
+        },
+        "convex": {"url": "https://happy-otter-123.convex.cloud"},
+    }
+    validate_workflow_config(config)
+    s = get_settings(config, env={})
+    assert (s.use_gcs, s.base_dir, s.gcs_project, s.gcp_service_account_path) == (
+        True,
+        Path("/srv/klip"),
+        "p",
+        "/k.json",
+    )
+    assert s.buckets["raw"] == "old-raw" and s.convex_url == "https://happy-otter-123.convex.cloud"
+    with pytest.raises(KlipError, match=r"^unknown config key publish\.use_gcp \(did you mean publish\.use_gcs\?\)$"):
+        validate_workflow_config({"vods": "v.tsv", "publish": {"use_gcp": True}})

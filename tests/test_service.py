@@ -1,4 +1,4 @@
-"""The HTTP service's parts without running the workflow: job store, Snakemake progress parsing, request
+"""The HTTP service's parts without running the workflow: job store, progress from Snakemake's job events, request
 validation, the bearer token and the routes' errors (the app in-process with a paused queue: max_jobs=0)."""
 
 from __future__ import annotations
@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
 
+from klipstream.run_events import RunProgress
 from klipstream.service.app import create_app
-from klipstream.service.runner import SnakemakeProgress
 from klipstream.service.store import JobStore
+from tests.helpers.waits import wait_until
 
 TOKEN = "test-token-4f9a2c"
 
@@ -87,48 +87,52 @@ def test_recover_marks_running_jobs_and_requeues_them(tmp_path):
     resumed.close()
 
 
-# Lines as Snakemake 9 prints them (from a run of the demo workflow).
-LOG = """\
-Job stats:
-job                        count
------------------------  -------
-audio_extract                  1
-video_fetch                    1
-total                         19
-
-Select jobs to execute...
-
-[Wed Nov 25 18:19:30 2026]
-localrule video_fetch:
-    input: data/demo/demo.mp4
-    output: output/raw/video/tiny.mp4
-    jobid: 2
-    reason: Missing output files: output/raw/video/tiny.mp4
-    wildcards: vod=tiny
-
-[Wed Nov 25 18:19:30 2026]
-localrule chat_fetch:
-    jobid: 12
-Finished jobid: 2 (Rule: video_fetch)
-1 of 19 steps (5%) done
-
-rule audio_extract:
-    jobid: 3
-Error in rule audio_extract:
-"""
+# Job events as klipstream's logger plugin writes them, in Snakemake 9's order (a job's job_started comes just
+# before its job_info), from a run of the demo workflow.
+EVENTS = [
+    {"event": "run_info", "total": 19, "jobs": {"audio_extract": 1, "video_fetch": 1, "all": 1}},
+    {"event": "job_started", "jobids": [2, 12]},
+    {"event": "job_info", "jobid": 2, "rule": "video_fetch", "wildcards": {"vod": "tiny"}},
+    {"event": "job_info", "jobid": 12, "rule": "chat_fetch", "wildcards": {"vod": "tiny"}},
+    {"event": "job_finished", "jobid": 2},
+    {"event": "progress", "done": 1, "total": 19},
+    {"event": "job_started", "jobids": [3]},
+    {"event": "job_info", "jobid": 3, "rule": "audio_extract", "wildcards": {"vod": "tiny"}},
+    {"event": "job_error", "jobid": 3, "rule": "audio_extract", "wildcards": {"vod": "tiny"}, "log": []},
+]
 
 
-def test_progress_follows_snakemake_log_lines():
-    progress = SnakemakeProgress()
-    lines = LOG.splitlines()
-    changed = [progress.feed(line) for line in lines]
-    assert progress.total == 19 and progress.done == 1
+def test_progress_follows_job_events():
+    progress = RunProgress()
+    changed = [progress.feed(event) for event in EVENTS[:8]]
+    assert progress.total == 19 and progress.done == 1 and progress.planned == {"audio_extract": 1, "video_fetch": 1}
     assert progress.fields() == {"steps_done": 1, "steps_total": 19, "running_rules": "audio_extract,chat_fetch"}
-    assert progress.failed_rule == "audio_extract"
-    assert sum(changed) == 7  # total, 3 jobids started, 1 finished, steps line, error
-    nothing = SnakemakeProgress()
-    nothing.feed("Nothing to be done (all requested files are present and up to date).")
-    assert nothing.fields() == {"steps_done": 0, "steps_total": 0, "running_rules": ""}
+    assert changed == [True, True, True, True, True, True, True, True]
+    progress.feed(EVENTS[8])
+    assert progress.failed_rule == "audio_extract" and progress.fields()["running_rules"] == "chat_fetch"
+    assert not progress.nothing_to_do and RunProgress().nothing_to_do  # a run without events planned nothing
+    # the other order (job_info first) and a dry run's job_info alone
+    other = RunProgress()
+    assert [other.feed(e) for e in (EVENTS[2], EVENTS[1])] == [False, True] and other.running == {2: "video_fetch"}
+    dry = RunProgress()
+    dry.feed(EVENTS[0]), dry.feed(EVENTS[2])
+    assert dry.running == {} and dry.rules == {2: "video_fetch"}
+
+
+def test_events_are_read_whole_lines_only(tmp_path):
+    from klipstream import run_events
+
+    path = tmp_path / "events.jsonl"
+    path.write_text(json.dumps(EVENTS[0]) + "\n" + '{"event": "job_in')  # the plugin is mid-line
+    events, offset = run_events.read(path)
+    assert events == [EVENTS[0]] and offset == len(json.dumps(EVENTS[0])) + 1
+    with open(path, "a") as fh:
+        fh.write('fo", "jobid": 1, "rule": "r", "wildcards": {}}\n')
+    assert run_events.read(path, offset) == (
+        [{"event": "job_info", "jobid": 1, "rule": "r", "wildcards": {}}],
+        path.stat().st_size,
+    )
+    assert run_events.read(tmp_path / "missing.jsonl", 0) == ([], 0)
 
 
 @pytest.fixture
@@ -322,44 +326,54 @@ def test_workflow_is_found_in_the_current_folder_when_the_package_is_installed_e
     assert cmd[-2:] == ["--config", "vods=v.tsv"]
 
 
-def test_failed_run_without_a_failed_rule_reports_snakemake_last_line(tmp_path):
+def test_failed_run_without_a_failed_rule_reports_snakemakes_error(tmp_path):
     from klipstream.service.runner import failure_reason
 
-    progress = SnakemakeProgress()
-    for line in [
-        "Building DAG of jobs...",
-        "WorkflowError:",
-        "VOD table not found: nope.tsv (set the config key `vods`)",
-        "",
-    ]:
-        progress.feed(line)
+    progress = RunProgress()
+    progress.feed(
+        {
+            "event": "error",
+            "exception": "WorkflowError",
+            "message": "VOD table not found: nope.tsv (set the config key `vods`)",
+        }
+    )
     job = {"vod_id": "demo", "started_at": "2026-01-01T00:00:00.000+00:00"}
     assert (
         failure_reason(tmp_path, [], job, progress, 1)
         == "snakemake exited with code 1: VOD table not found: nope.tsv (set the config key `vods`)"
     )
-    progress.feed("Error in rule chat_fetch:")
+    assert failure_reason(tmp_path, [], job, RunProgress(), 2, "usage: snakemake") == (
+        "snakemake exited with code 2: usage: snakemake"  # died before any event: its last line
+    )
+    progress.feed({"event": "job_error", "jobid": 4, "rule": "chat_fetch", "wildcards": {}, "log": []})
     assert failure_reason(tmp_path, [], job, progress, 1) == "rule chat_fetch failed (see the job log)"
 
 
 FAKE_SNAKEMAKE = r"""
-import sys, time
-vod = sys.argv[1]
-print("total 3", flush=True)
+import json, sys, time
+vod, events = sys.argv[1], open(sys.argv[2], "a")
+
+def emit(**event):
+    events.write(json.dumps({"t": time.time(), **event}) + "\n")
+    events.flush()
+
+emit(event="run_info", total=3, jobs={"step1": 1, "step2": 1, "step3": 1})
 for step in (1, 2, 3):
-    print(f"rule step{step}:", flush=True)
-    print(f"    jobid: {step}", flush=True)
+    emit(event="job_info", jobid=step, rule=f"step{step}", wildcards={"vod": vod})
+    emit(event="job_started", jobids=[step])
+    print(f"running step{step}", flush=True)
     time.sleep(0.4)
     if vod == "bad" and step == 2:
-        print("Error in rule step2:", flush=True)
+        emit(event="job_error", jobid=step, rule="step2", wildcards={"vod": vod}, log=[])
         sys.exit(1)
-    print(f"Finished jobid: {step} (Rule: step{step})", flush=True)
-    print(f"{step} of 3 steps ({step * 33}%) done", flush=True)
+    emit(event="job_finished", jobid=step)
+    emit(event="progress", done=step, total=3)
 """
 
 
 class FakeRunner:
-    """JobRunner with a stand-in for Snakemake that prints its log lines: the queue, bound and bookkeeping."""
+    """JobRunner with a stand-in for Snakemake that writes job events as the logger plugin does: the queue, bound
+    and bookkeeping."""
 
     @staticmethod
     def make(store, tmp_path, max_jobs):
@@ -369,7 +383,7 @@ class FakeRunner:
 
         class Runner(JobRunner):
             def command(self, job, *options):
-                return [sys.executable, "-c", FAKE_SNAKEMAKE, job["vod_id"]]
+                return [sys.executable, "-c", FAKE_SNAKEMAKE, job["vod_id"], str(self.events_path(job["id"]))]
 
         return Runner(store, workdir=tmp_path, cores=1, max_jobs=max_jobs, stop_grace=5)
 
@@ -623,6 +637,17 @@ def test_the_job_list_shows_each_job_as_its_status_route_does(client, tmp_path):
     assert (listed[waiting["job_id"]]["step"], listed[waiting["job_id"]]["rule"]) == ("Queued", "service")
 
 
+def _completed(client, job_id: str) -> dict:
+    """The job's status once it is completed (a few seconds idle; the deadline scales with the machine's load)."""
+    url = f"/api/v1/analysis/{job_id}/status"
+    return wait_until(
+        lambda: (s := client.get(url).json())["status"] == "completed" and s,
+        30,
+        f"job {job_id} never completed",
+        poll=0.05,
+    )
+
+
 def test_resubmitting_a_finished_vod_says_there_was_nothing_to_do(tmp_path, monkeypatch):
     """Snakemake finds every output up to date: the job completes with 0 of 0 steps, says why, and the VOD's
     status is Completed again instead of the Queued the submission set."""
@@ -636,11 +661,7 @@ def test_resubmitting_a_finished_vod_says_there_was_nothing_to_do(tmp_path, monk
     app = create_app(workdir=tmp_path, cores=1, max_jobs=1, config=["vods=vods.tsv"], poll_seconds=0.05)
     with TestClient(app, base_url="http://127.0.0.1:8080") as c:  # no token: a local Host
         job = c.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
-        for _ in range(200):
-            final = c.get(f"/api/v1/analysis/{job['job_id']}/status").json()
-            if final["status"] == "completed":
-                break
-            time.sleep(0.05)
+        final = _completed(c, job["job_id"])
         listed = c.get("/api/v1/analysis").json()
     assert final["status"] == "completed" and (final["steps_done"], final["steps_total"], final["progress"]) == (
         0,
@@ -780,3 +801,29 @@ def test_without_a_token_a_rebound_host_is_refused(open_client):
 def test_with_a_token_host_and_origin_are_left_to_the_token(client):
     headers = {"Host": "klip.example.com", "Origin": "https://app.example.com"}
     assert client.get("/api/v1/analysis", headers=headers).status_code == 200
+
+
+def test_a_job_is_completed_only_once_the_vods_status_says_so(tmp_path, monkeypatch):
+    """Issue 27 item 10: the runner records the VOD's Completed first and only then marks the job completed, so a
+    poller that sees `completed` never finds the status still Queued (it did on a busy machine). Checked where the
+    order is decided: when the VOD's Completed is recorded, the job is still running."""
+    import sys
+
+    from klipstream.service.runner import JobRunner
+
+    monkeypatch.setattr(JobRunner, "command", lambda self, job, *options: [sys.executable, "-c", "pass"])
+    report_vod, states_then = JobRunner.report_vod, []
+
+    async def recording(self, vod, status, reason=None, stage=None):
+        if status == "Completed":
+            states_then.extend(job["state"] for job in self.store.list(vod_id=vod))
+        await report_vod(self, vod, status, reason, stage)
+
+    monkeypatch.setattr(JobRunner, "report_vod", recording)
+    (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
+    app = create_app(workdir=tmp_path, cores=1, max_jobs=1, config=["vods=vods.tsv"], poll_seconds=0.05)
+    with TestClient(app) as c:
+        job = c.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
+        final = _completed(c, job["job_id"])
+    assert states_then == ["running"]
+    assert (final["step"], final["rule"]) == ("Completed", "service")

@@ -23,11 +23,11 @@ def _isolated(monkeypatch, tmp_path):
     clean_env(monkeypatch, tmp_path)
 
 
-def _convex_env(monkeypatch, url, **extra):
+def _convex_env(monkeypatch, url, **convex_keys):
+    """CONVEX_URL and the key in the environment; other `convex.*` keys are config only: the workflow config."""
     monkeypatch.setenv("CONVEX_URL", url)
     monkeypatch.setenv("CONVEX_API_KEY", SECRET)
-    for key, value in extra.items():
-        monkeypatch.setenv(key, str(value))
+    return {"convex": convex_keys}
 
 
 def test_statuses_pushed_in_order_with_auth_header(monkeypatch, tmp_path):
@@ -107,8 +107,8 @@ def test_forced_job_failure_reports_failed_with_reason(monkeypatch, tmp_path):
 def test_convex_500_does_not_fail_and_is_recorded(monkeypatch, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     with ConvexStub(mode="500") as stub:
-        _convex_env(monkeypatch, stub.url, CONVEX_ATTEMPTS=2, CONVEX_BACKOFF=0.01)
-        doc = status.report("42", "Analyzing", step="audio_features", status_dir=tmp_path)
+        cfg = _convex_env(monkeypatch, stub.url, attempts=2, backoff_s=0.01)
+        doc = status.report("42", "Analyzing", step="audio_features", status_dir=tmp_path, convex=cfg)
     assert len(stub.requests) == 2  # bounded retries
     assert doc["status"] == "Analyzing"
     (err,) = doc["convex_errors"]
@@ -120,10 +120,10 @@ def test_convex_500_does_not_fail_and_is_recorded(monkeypatch, tmp_path, caplog)
 
 def test_convex_hang_is_bounded_for_a_whole_run(monkeypatch, tmp_path):
     with ConvexStub(mode="hang", hang_s=5.0) as stub:
-        _convex_env(monkeypatch, stub.url, CONVEX_TIMEOUT=0.3, CONVEX_ATTEMPTS=1)
+        cfg = _convex_env(monkeypatch, stub.url, timeout=0.3, attempts=1)
         t0 = time.monotonic()
         for st in PIPELINE:
-            status.report("7", st, status_dir=tmp_path)
+            status.report("7", st, status_dir=tmp_path, convex=cfg)
         elapsed = time.monotonic() - t0
     doc = status.read("7", tmp_path)
     assert [e["status"] for e in doc["history"]] == PIPELINE  # the run went on
@@ -133,8 +133,8 @@ def test_convex_hang_is_bounded_for_a_whole_run(monkeypatch, tmp_path):
 
 
 def test_convex_unreachable_is_recorded(monkeypatch, tmp_path):
-    _convex_env(monkeypatch, f"http://127.0.0.1:{free_port()}", CONVEX_ATTEMPTS=2, CONVEX_BACKOFF=0.01)
-    doc = status.report("3", "Downloading", status_dir=tmp_path)
+    cfg = _convex_env(monkeypatch, f"http://127.0.0.1:{free_port()}", attempts=2, backoff_s=0.01)
+    doc = status.report("3", "Downloading", status_dir=tmp_path, convex=cfg)
     assert doc["status"] == "Downloading"
     assert "ConnectError" in doc["convex_errors"][0]["error"]
 
@@ -193,11 +193,11 @@ def test_outage_seen_by_one_job_spares_the_others_but_not_terminal_statuses(monk
     from klipstream import convex
 
     with ConvexStub(mode=["500", "500"]) as stub:  # down for the first job's two attempts, then back
-        _convex_env(monkeypatch, stub.url, CONVEX_ATTEMPTS=2, CONVEX_BACKOFF=0.01)
-        status.report("11", "Downloading", status_dir=tmp_path)
+        cfg = _convex_env(monkeypatch, stub.url, attempts=2, backoff_s=0.01)
+        status.report("11", "Downloading", status_dir=tmp_path, convex=cfg)
         assert len(stub.requests) == 2
         monkeypatch.setattr(convex, "_clients", {})  # a new job = a new process = a fresh client
-        status.report("11", "Transcribing", status_dir=tmp_path)
+        status.report("11", "Transcribing", status_dir=tmp_path, convex=cfg)
         assert len(stub.requests) == 2  # skipped: another job saw the outage moments ago
         status.report("11", "Failed", step="transcribe", reason="x", status_dir=tmp_path)
         assert [b["args"]["status"] for b in stub.calls()][-1] == "Failed"  # terminal: always tried

@@ -14,7 +14,7 @@ from klipstream.media import ffmpeg_exe
 from klipstream.transcribe.offline import transcribe_offline
 from klipstream.transcribe.tables import write_word_tables
 from tests.helpers.deepgram_stub import DeepgramStub
-from tests.helpers.workflow import ROOT, planned_jobs, run_snakemake, write_table
+from tests.helpers.workflow import ROOT, planned_jobs, ran_rules, run_snakemake, write_table
 
 pytestmark = pytest.mark.workflow
 
@@ -60,7 +60,7 @@ def test_deepgram_gets_the_encoded_audio_once(cut, tmp_path):
         transcript = "output/raw/transcripts/audio_cut_transcript.json"
         (tmp_path / transcript).unlink()
         proc = run_snakemake(tmp_path, transcript, "--config", f"vods={table}", env=env)
-        assert "rule audio_encode" not in proc.stdout + proc.stderr
+        assert "audio_encode" not in ran_rules(proc)
         assert len(stub.requests) == 2 and stub.requests[1]["bytes"] == req["bytes"]
 
         # Deepgram's settings rerun the transcript job, the upload settings the encoding too; offline ones nothing.
@@ -106,10 +106,9 @@ def test_offline_transcription_runs_as_parts_and_equals_one_job(cut, tmp_path):
     dry = planned_jobs(run_snakemake(tmp_path, WORDS, "-n", *config, env=env))
     assert dry == {"video_fetch", "audio_extract", "transcript_plan", "transcript_transcribe", "transcript_tables"}
     proc = run_snakemake(tmp_path, WORDS, *config, env=env)
-    text = proc.stdout + proc.stderr
     plan = json.loads((tmp_path / "output/raw/transcripts/parts/cut/plan.json").read_text())
     assert len(plan["groups"]) == len(plan["chunks"]) >= 2  # 40 s in chunks of up to 28 s, each its own job
-    assert text.count("rule transcript_decode:") == len(plan["groups"])
+    assert ran_rules(proc)["transcript_decode"] == len(plan["groups"])
     assert not list((tmp_path / "output/raw/transcripts/parts/cut").glob("part_*")), "parts are temp()"
     assert not (tmp_path / "output/raw/audio/audio_cut.opus").exists()  # no Deepgram, nothing encoded
 

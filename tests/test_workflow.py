@@ -220,6 +220,54 @@ def check_exports(work, table):
     assert planned() == set()
 
 
+def test_publish_settings_through_config_then_environment(tiny):
+    """The five publish keys the schema used to reject, set through `--config`, take effect in the publish job and
+    win over the environment; an environment override wins over config.yaml (only publish reruns: --forcerun)."""
+    work, table = tiny
+    if not (work / "output/publish/tiny_manifest.json").is_file():
+        pytest.skip("needs the full run above")
+    env = {"USE_GCS": "true", "BASE_DIR": str(work / "from-env"), "GCS_ANALYSIS_BUCKET": "env-analysis"}
+    run_snakemake(
+        work,
+        "--forcerun",
+        "publish_upload",
+        "--config",
+        f"vods={table}",
+        f"base_dir={work / 'base'}",
+        "publish={use_gcs: false, buckets: {vods: old-raw}}",
+        env=env,
+    )
+    manifest = json.loads((work / "output/publish/tiny_manifest.json").read_text())
+    assert manifest["backend"] == "local" and manifest["root"] == str(work / "base" / "output" / "buckets")
+    assert manifest["buckets"]["raw"] == "old-raw" and manifest["buckets"]["analysis"] == "env-analysis"
+    buckets = {o["kind"]: o["bucket"] for o in manifest["objects"]}
+    assert buckets["video"] == "old-raw" and buckets["integrated_json"] == "env-analysis"
+    assert (work / "base/output/buckets/old-raw/tiny/video_tiny.mp4").is_file()
+
+    # use_gcs, gcs_project and service_account_path: Cloud Storage is asked for with that project and key file,
+    # whatever USE_GCS, GCS_PROJECT and GCP_SERVICE_ACCOUNT_PATH say
+    key = work / "bad_key.json"
+    key.write_text(
+        '{"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\nAAA\\n-----END PRIVATE KEY-----"}'
+    )
+    env = {"USE_GCS": "false", "GCS_PROJECT": "env-project", "GCP_SERVICE_ACCOUNT_PATH": str(work / "nope.json")}
+    proc = run_snakemake(
+        work,
+        "--forcerun",
+        "publish_upload",
+        "--config",
+        f"vods={table}",
+        f"publish={{use_gcs: true, gcs_project: cli-project, service_account_path: {key}}}",
+        env=env,
+        check=False,
+    )
+    assert proc.returncode != 0
+    status = json.loads((work / "output/status/tiny.json").read_text())
+    assert status["status"] == "Failed" and status["step"] == "publish_upload"
+    assert status["reason"].startswith("cannot create a Cloud Storage client for project cli-project:"), status
+    assert "AAA" not in status["reason"]
+
+
 def test_chat_only_vod_from_real_twitch_chat(tmp_path, shared_data):
     table = write_table(
         tmp_path / "vods.tsv", [("v5chat", "", "", str(shared_data / "chat/twitch_v5_1087079172.json"), "real chat")]

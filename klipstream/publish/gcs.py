@@ -28,7 +28,9 @@ def make_client(settings: Settings):
         if settings.gcp_service_account_path:
             path = settings.gcp_service_account_path
             if not os.path.isfile(path):
-                raise KlipError(f"GCP_SERVICE_ACCOUNT_PATH points to {path}, which is not a file")
+                raise KlipError(
+                    f"publish.service_account_path (GCP_SERVICE_ACCOUNT_PATH) points to {path}, which is not a file"
+                )
             return storage.Client.from_service_account_json(path, project=project)
         if settings.storage_emulator_host:
             from google.auth.credentials import AnonymousCredentials
@@ -40,7 +42,7 @@ def make_client(settings: Settings):
     except Exception as exc:  # noqa: BLE001 - turned into one redacted line naming the setting to fix
         raise KlipError(
             f"cannot create a Cloud Storage client for project {project}: {type(exc).__name__}: "
-            f"{redact(exc)} (set GCP_SERVICE_ACCOUNT_PATH or application default credentials)"
+            f"{redact(exc)} (set publish.service_account_path or application default credentials)"
         ) from None
 
 

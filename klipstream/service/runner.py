@@ -1,4 +1,5 @@
-"""Runs the service's jobs: one Snakemake process per job, at most `max_jobs` at a time, progress read from its log.
+"""Runs the service's jobs: one Snakemake process per job, at most `max_jobs` at a time, progress from its job
+events (klipstream's logger plugin writes them as JSON lines: klipstream.run_events), never from its log text.
 
 Snakemake does the real work and the resuming: a job that comes back after a restart runs the same targets with
 `--rerun-incomplete`, so finished files are kept and half-written ones are rebuilt."""
@@ -10,67 +11,17 @@ import contextlib
 import ctypes
 import logging
 import os
-import re
 import signal
 import sys
-from dataclasses import dataclass, field
+from collections import deque
 from pathlib import Path
 
-from .. import workflow
+from .. import run_events, workflow
 from ..errors import KlipError
+from ..run_events import RunProgress
 from .store import JobStore
 
 log = logging.getLogger("klipstream.service")
-
-_STEPS = re.compile(r"^(\d+) of (\d+) steps \(\d+%\) done")
-_TOTAL = re.compile(r"^total\s+(\d+)\s*$")
-_RULE = re.compile(r"^(?:local)?rule (\w+):")
-_JOBID = re.compile(r"^\s+jobid: (\d+)")
-_FINISHED = re.compile(r"^Finished jobid: (\d+)")
-_ERROR = re.compile(r"^Error in rule (\w+):")
-
-
-@dataclass
-class SnakemakeProgress:
-    """What Snakemake's log lines say so far: steps done of total, rules running, the rule that failed."""
-
-    done: int = 0
-    total: int | None = None
-    running: dict[str, str] = field(default_factory=dict)  # jobid -> rule
-    failed_rule: str | None = None
-    last_line: str = ""
-    _rule: str | None = None
-
-    def feed(self, line: str) -> bool:
-        """Take one log line; True when the progress a client sees changed."""
-        if line.strip():
-            self.last_line = line.strip()
-        if m := _STEPS.match(line):
-            self.done, self.total = int(m.group(1)), int(m.group(2))
-        elif (m := _TOTAL.match(line)) and self.total is None:
-            self.total = int(m.group(1))
-        elif m := _RULE.match(line):
-            self._rule = m.group(1)
-            return False
-        elif (m := _JOBID.match(line)) and self._rule:
-            self.running[m.group(1)] = self._rule
-            self._rule = None
-        elif m := _FINISHED.match(line):
-            self.running.pop(m.group(1), None)
-        elif m := _ERROR.match(line):
-            self.failed_rule = m.group(1)
-        elif line.startswith("Nothing to be done"):
-            self.total = 0
-        else:
-            return False
-        return True
-
-    def fields(self) -> dict:
-        return {
-            "steps_done": self.done,
-            "steps_total": self.total,
-            "running_rules": ",".join(sorted(set(self.running.values()))),
-        }
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -106,6 +57,10 @@ class JobRunner:
     def log_path(self, job_id: str) -> Path:
         return self.log_dir / f"{job_id}.log"
 
+    def events_path(self, job_id: str) -> Path:
+        """The job events of the job's current attempt (JSON lines from klipstream's Snakemake logger plugin)."""
+        return self.log_dir / f"{job_id}.events.jsonl"
+
     def command(self, job: dict, *options: str) -> list[str]:
         return workflow.snakemake_command(
             job["vod_id"],
@@ -114,6 +69,7 @@ class JobRunner:
             workdir=self.workdir,
             options=[*options, *self.options],
             config=self.config,
+            events=self.events_path(job["id"]),
         )
 
     async def start(self, resume: bool = True) -> None:
@@ -173,8 +129,10 @@ class JobRunner:
 
     async def _run(self, job: dict) -> None:
         job_id = job["id"]
+        events = self.events_path(job_id)
+        events.unlink(missing_ok=True)  # this attempt's events only
         cmd = self.command(job, "--rerun-incomplete", "--nocolor")
-        progress = SnakemakeProgress()
+        progress, tail = RunProgress(), deque(maxlen=1)
         try:
             with open(self.log_path(job_id), "a", encoding="utf-8") as out:
                 out.write(f"=== attempt {job['attempts']}: {' '.join(cmd[1:])}\n")
@@ -190,35 +148,45 @@ class JobRunner:
                 self._procs[job_id] = proc
                 self.store.update(job_id, pid=proc.pid)
                 log.info("job %s: VOD %s attempt %d started (pid %d)", job_id, job["vod_id"], job["attempts"], proc.pid)
-                logged = -1
-                async for line in _lines(proc.stdout):
-                    out.write(line + "\n")
-                    if progress.feed(line):
-                        out.flush()
-                        self.store.update(job_id, **progress.fields())
-                        if progress.done != logged and progress.total:  # one progress line per finished step
-                            logged = progress.done
-                            log.info(
-                                "job %s: VOD %s %d/%d steps, running %s",
-                                job_id,
-                                job["vod_id"],
-                                progress.done,
-                                progress.total,
-                                progress.fields()["running_rules"] or "-",
-                            )
-                code = await proc.wait()
-            await self._finish(job, code, progress)
+                copying = asyncio.create_task(_copy_output(proc.stdout, out, tail))
+                exited = asyncio.create_task(proc.wait())
+                await self._follow(job, events, progress, exited)
+                await copying
+                code = await exited
+            await self._finish(job, code, progress, tail[0] if tail else "")
         except Exception as exc:  # noqa: BLE001 - a job the server cannot follow is a failed job, not a dead server
             log.exception("job %s could not run", job_id)
             if job_id in self._procs:  # never leave a Snakemake running that nobody follows
                 _signal_group(self._procs[job_id].pid, signal.SIGTERM)
             error = f"{type(exc).__name__}: {exc}"
+            await self.report_vod(job["vod_id"], "Failed", error)  # the VOD's status first, then the job's state
             self.store.update(job_id, state="failed", error=error, pid=None)
-            await self.report_vod(job["vod_id"], "Failed", error)
         finally:
             self._procs.pop(job_id, None)
             self._tasks.pop(job_id, None)
             self.wake()
+
+    async def _follow(self, job: dict, events: Path, progress: RunProgress, exited: asyncio.Task) -> None:
+        """Read the run's job events as the plugin appends them, until Snakemake has exited and all are read."""
+        offset, logged = 0, -1
+        while True:
+            finished = exited.done()
+            batch, offset = run_events.read(events, offset)
+            if sum(progress.feed(event) for event in batch):
+                self.store.update(job["id"], **progress.fields())
+                if progress.done != logged and progress.total:  # one progress line per finished step
+                    logged = progress.done
+                    log.info(
+                        "job %s: VOD %s %d/%d steps, running %s",
+                        job["id"],
+                        job["vod_id"],
+                        progress.done,
+                        progress.total,
+                        progress.fields()["running_rules"] or "-",
+                    )
+            if finished:
+                return
+            await asyncio.wait({exited}, timeout=0.25)
 
     async def report_vod(self, vod: str, status: str, reason: str | None = None, stage: str | None = None) -> None:
         """Record the VOD's status (step "service"), in a thread: with CONVEX_URL set it is a network call."""
@@ -234,39 +202,52 @@ class JobRunner:
             stage=stage,
         )
 
-    async def _finish(self, job: dict, code: int, progress: SnakemakeProgress) -> None:
+    async def _finish(self, job: dict, code: int, progress: RunProgress, last_line: str = "") -> None:
+        """The job's final state, written after the VOD's status: a client that sees the job completed (or failed)
+        finds the status already saying so."""
         job_id = job["id"]
         if job_id in self._cancelled:
             self._cancelled.discard(job_id)
+            await self.report_vod(job["vod_id"], "Failed", "cancelled by request")
             self.store.update(
                 job_id, state="cancelled", returncode=code, pid=None, running_rules="", error="cancelled by request"
             )
-            await self.report_vod(job["vod_id"], "Failed", "cancelled by request")
             log.info("job %s: VOD %s cancelled", job_id, job["vod_id"])
         elif self._stopping:
             self.store.update(job_id, state="interrupted", returncode=code, pid=None, running_rules="")
             log.info("job %s interrupted by shutdown; it resumes on the next start", job_id)
         elif code == 0:
-            total = progress.total or progress.done
+            nothing = progress.nothing_to_do
+            total = 0 if nothing else (progress.total or progress.done)
+            # "Nothing to be done": no rule reports, so the VOD would stay Queued from the submission
+            if nothing:
+                await self.report_vod(job["vod_id"], "Completed", stage=None if job["stage"] == "all" else job["stage"])
             self.store.update(
                 job_id, state="completed", returncode=0, pid=None, running_rules="", steps_done=total, steps_total=total
             )
-            # "Nothing to be done": no rule reports, so the VOD would stay Queued from the submission
-            if progress.total == 0:
-                await self.report_vod(job["vod_id"], "Completed", stage=None if job["stage"] == "all" else job["stage"])
             results = workflow.results_of(job["vod_id"], self.workdir, workflow.config_value(self.config, "status_dir"))
             log.info(
                 "job %s: VOD %s completed%s; results in %s: %s",
                 job_id,
                 job["vod_id"],
-                " (nothing to do: already up to date)" if progress.total == 0 else "",
+                " (nothing to do: already up to date)" if nothing else "",
                 self.workdir,
                 ", ".join(map(str, results.values())),
             )
         else:
-            error = failure_reason(self.workdir, self.config, job, progress, code)
+            error = failure_reason(self.workdir, self.config, job, progress, code, last_line)
             self.store.update(job_id, state="failed", returncode=code, pid=None, running_rules="", error=error)
             log.warning("job %s: VOD %s failed: %s", job_id, job["vod_id"], error)
+
+
+async def _copy_output(stream: asyncio.StreamReader, out, last: deque) -> None:
+    """Snakemake's output into the job log, as it comes; `last` keeps its last non-empty line (quoted when a run
+    fails before any event said why)."""
+    async for line in _lines(stream):
+        out.write(line + "\n")
+        out.flush()
+        if line.strip():
+            last.append(line.strip())
 
 
 async def _lines(stream: asyncio.StreamReader, longest: int = 1 << 20):
@@ -287,9 +268,11 @@ def status_dir(workdir: Path, config: list[str]) -> Path:
     return workdir / workflow.config_value(config, "status_dir")
 
 
-def failure_reason(workdir: Path, config: list[str], job: dict, progress: SnakemakeProgress, code: int) -> str:
-    """The one-line reason the failing rule recorded for the VOD during this attempt, else the failed rule,
-    else the exit code."""
+def failure_reason(
+    workdir: Path, config: list[str], job: dict, progress: RunProgress, code: int, last_line: str = ""
+) -> str:
+    """The one-line reason the failing rule recorded for the VOD during this attempt, else the failed rule (its
+    job_error event), else the run's error event (a bad config, a workflow error), else Snakemake's last line."""
     from .. import status as status_store
 
     doc = status_store.read(job["vod_id"], status_dir(workdir, config)) or {}
@@ -297,7 +280,7 @@ def failure_reason(workdir: Path, config: list[str], job: dict, progress: Snakem
         return f"{doc.get('step') or progress.failed_rule}: {doc['reason']}"
     if progress.failed_rule:
         return f"rule {progress.failed_rule} failed (see the job log)"
-    return f"snakemake exited with code {code}: {progress.last_line[:300]}"
+    return f"snakemake exited with code {code}: {(progress.error or last_line)[:300]}"
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.helpers.waits import Progress, scaled
+
 TOKEN = "e2e-token-7c1d0b"
 
 
@@ -67,10 +69,10 @@ class Server:
                 env=env,
                 cwd=self.workdir,
             )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + scaled(30)
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                if httpx.get(self.url + "/health", timeout=scaled(1)).status_code == 200:
                     return
             except httpx.TransportError:
                 time.sleep(0.2)
@@ -79,32 +81,36 @@ class Server:
     def stop(self, sig=signal.SIGTERM, timeout: float = 60) -> float:
         started = time.monotonic()
         self.proc.send_signal(sig)
-        self.proc.wait(timeout=timeout)
+        self.proc.wait(timeout=scaled(timeout))
         return time.monotonic() - started
 
     def get(self, path: str, **kw) -> httpx.Response:
-        return httpx.get(self.url + path, timeout=10, **{"headers": AUTH, **kw})
+        return httpx.get(self.url + path, timeout=scaled(10), **{"headers": AUTH, **kw})
 
     def post(self, path: str, **kw) -> httpx.Response:
-        return httpx.post(self.url + path, timeout=10, headers=AUTH, **kw)
+        return httpx.post(self.url + path, timeout=scaled(10), headers=AUTH, **kw)
 
     def status(self, job_id: str) -> dict:
         return self.get(f"/api/v1/analysis/{job_id}/status").json()
 
-    def wait_for(self, job_id: str, predicate, timeout: float = 180) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_for(self, job_id: str, predicate, stall: float = 180) -> dict:
+        """Poll the job until `predicate(status)`; fail if it fails, or if its state (status, attempt, steps) stays
+        the same for `stall` seconds scaled to the machine's load (a slow job is fine, a stuck one is not)."""
+        progress = Progress(stall, f"job {job_id} never got there")
+        while True:
             current = self.status(job_id)
             if predicate(current):
                 return current
             assert current["status"] != "failed", current
+            state = (current["status"], current["attempts"], current["steps_done"], tuple(current["running_rules"]))
+            progress.check(state)
             time.sleep(0.3)
-        raise AssertionError(f"job {job_id} never got there: {current}")
 
     def events(self, job_id: str) -> list[dict]:
         """Read the job's event stream until the server ends it; the `data` of each `status` event."""
         seen, event = [], None
-        with httpx.stream("GET", f"{self.url}/api/v1/analysis/{job_id}/stream", timeout=300, headers=AUTH) as response:
+        url = f"{self.url}/api/v1/analysis/{job_id}/stream"  # it sends an event at least every few seconds
+        with httpx.stream("GET", url, timeout=scaled(300), headers=AUTH) as response:
             assert response.status_code == 200
             assert response.headers["content-type"].startswith("text/event-stream")
             for line in response.iter_lines():

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+
+from klipstream.run_events import iter_events, logger_args
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
+_RUNS = itertools.count()
 
 
-def snakemake_command(workdir: str | os.PathLike, *args: str, cores: int = 2) -> list[str]:
-    """`snakemake` on the repo's workflow and default config, working in `workdir`, with `args` after it."""
+def snakemake_command(
+    workdir: str | os.PathLike, *args: str, cores: int = 2, events: str | os.PathLike | None = None
+) -> list[str]:
+    """`snakemake` on the repo's workflow and default config, working in `workdir`, with `args` after it; with
+    `events`, klipstream's logger plugin writes the run's job events there (klipstream.run_events)."""
     return [
         sys.executable,
         "-m",
-        "snakemake",
+        "klipstream.snakemake_cli",
         "--snakefile",
         str(ROOT / "Snakefile"),
         "--directory",
@@ -27,6 +34,7 @@ def snakemake_command(workdir: str | os.PathLike, *args: str, cores: int = 2) ->
         str(ROOT / "config" / "config.yaml"),
         "--cores",
         str(cores),
+        *(logger_args(events) if events is not None else []),
         *args,
     ]
 
@@ -53,26 +61,31 @@ def slurm_args(jobs: int) -> list[str]:
 def run_snakemake(
     workdir: Path, *args: str, check: bool = True, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    """Run the repo's workflow in `workdir` (its own output/, logs/, .snakemake/) and return the finished process."""
+    """Run the repo's workflow in `workdir` (its own output/, logs/, .snakemake/) and return the finished process,
+    with the run's job events as `proc.events` (from klipstream's logger plugin)."""
+    events = Path(workdir) / ".snakemake" / f"klipstream-events-{next(_RUNS)}.jsonl"
     proc = subprocess.run(
-        snakemake_command(workdir, *args),
+        snakemake_command(workdir, *args, events=events),
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
         cwd=workdir,
     )
+    proc.events = list(iter_events(events))
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
 
 
 def planned_jobs(proc: subprocess.CompletedProcess) -> set[str]:
-    """Rule names from the 'Job stats' table of a dry run (empty when nothing is to be done)."""
-    text = proc.stdout + proc.stderr
-    if "Nothing to be done" in text:
-        return set()
-    table = text.split("Job stats:", 1)[1].split("total", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+\s*$", table, re.M)} - {"all"}
+    """Rule names a (dry) run planned, from its run_info job event (empty when nothing is to be done)."""
+    plans = [event["jobs"] for event in proc.events if event["event"] == "run_info"]
+    return set(plans[0]) - {"all"} if plans else set()
+
+
+def ran_rules(proc: subprocess.CompletedProcess) -> Counter:
+    """Rule -> how many of its jobs a run started (its job_info events; in a dry run: planned)."""
+    return Counter(event["rule"] for event in proc.events if event["event"] == "job_info")
 
 
 def write_table(path, rows):
