@@ -44,6 +44,8 @@ class ScoreParams:
     audio_weight_speech_rate: float = _D["audio_weight_speech_rate"]
     audio_weight_events: float = _D["audio_weight_events"]
     speech_boost: float = _D["speech_boost"]
+    chat_model: str = _D["chat_model"]
+    model_smooth_seconds: float = _D["model_smooth_seconds"]
 
 
 @dataclass
