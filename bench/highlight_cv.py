@@ -39,7 +39,7 @@ from klipstream.highlights.moments import pick_moments  # noqa: E402
 from klipstream.highlights.params import split_params  # noqa: E402
 
 FOLDS = 5
-C = 0.05  # L2 strength of the logistic regression (0.01 and 0.1 scored alike in a first look)
+C = 0.01  # L2 strength of the logistic regression (0.01 and 0.1 scored alike in a first look)
 
 
 def load_chat(path: Path, vod: str):
@@ -75,14 +75,15 @@ def game_data(args):
     live = np.zeros(n, dtype=bool)
     for s, e in live_segments(chat.all_times, n, sp.chat_gap_seconds):
         live[s:e] = True
-    feats = reactions.features(chat, n, live, sp)
+    burst = chat_score(tl, chat, split_params({"chat_model": "none"})[0])["burst_z"].to_numpy()
+    feats = reactions.features(chat, n, live, sp, burst)
     y = np.zeros(n, dtype=bool)
     for s, e in lab[["start", "end"]].to_numpy(dtype=float):
         y[int(s) + chat_model.MODEL_LAG : int(np.ceil(e)) + 1 + chat_model.MODEL_LAG] = True
     return vod, chat, tl, feats, live, y[:n]
 
 
-def train(games: list, out: Path) -> Path:
+def train(games: list, out: Path, weights: dict | None = None) -> Path:
     import skops.io as sio
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -90,8 +91,9 @@ def train(games: list, out: Path) -> Path:
 
     x = np.vstack([g[3].to_numpy()[g[4]] for g in games])
     y = np.concatenate([g[5][g[4]] for g in games])
+    w = np.concatenate([np.full(int(g[4].sum()), (weights or {}).get(g[0], 1.0)) for g in games])
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, class_weight="balanced", max_iter=1000))
-    model.fit(x, y)
+    model.fit(x, y, logisticregression__sample_weight=w)
     out.parent.mkdir(parents=True, exist_ok=True)
     sio.dump(model, out)
     out.with_suffix(".json").write_text(
@@ -106,11 +108,11 @@ _FEATURES: dict[int, pd.DataFrame] = {}
 _features = reactions.features
 
 
-def features_once(chat, n, live, sp):
+def features_once(chat, n, live, sp, burst_z=None):
     """reactions.features, computed once per chat (the knobs ranked here do not change it)."""
     key = id(chat)
     if key not in _FEATURES:
-        _FEATURES[key] = _features(chat, n, live, sp)
+        _FEATURES[key] = _features(chat, n, live, sp, burst_z)
     return _FEATURES[key]
 
 
@@ -181,6 +183,14 @@ def main(argv=None) -> int:
         metavar="YAML",
         help="extra knob sets (a YAML mapping each) ranked with the same fold models beside --config's (repeatable)",
     )
+    ap.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="ID=CHAT@LABELS",
+        help="a labelled VOD of another kind, trained on in every fold and scored leave-one-out (repeatable)",
+    )
+    ap.add_argument("--extra-weight", type=float, default=20.0, help="an --extra VOD weighs as this many games")
     ap.add_argument("--json")
     ap.add_argument("--final", help="train on every game and write the shipped model here")
     ap.add_argument("--jobs", type=int, default=2)
@@ -191,6 +201,15 @@ def main(argv=None) -> int:
     jobs = [(v, Path(args.chats) / f"{v}.txt", labels[labels["vod_id"] == v]) for v in vods]
     with ProcessPoolExecutor(args.jobs) as ex:
         games = {g[0]: g for g in ex.map(game_data, jobs)}
+    extra_labels = {}
+    for item in args.extra:
+        vid, _, rest = item.partition("=")
+        chat_path, _, lab_path = rest.partition("@")
+        lab = read_labels(lab_path)
+        extra_labels[vid] = lab[lab["vod_id"] == vid]
+        games[vid] = game_data((vid, Path(chat_path), extra_labels[vid]))
+    per_game = np.mean([games[v][4].sum() for v in vods])
+    weights = {v: args.extra_weight * per_game / max(1, games[v][4].sum()) for v in extra_labels}
     print(f"{len(games)} games loaded", file=sys.stderr)
     import yaml
 
@@ -199,7 +218,11 @@ def main(argv=None) -> int:
     rows: list[list[dict]] = [[] for _ in grid]
     with tempfile.TemporaryDirectory() as tmp:
         for f in range(FOLDS):
-            path = train([games[v] for v in vods if folds[v] != f], Path(tmp) / f"fold{f}.skops")
+            path = train(
+                [games[v] for v in vods if folds[v] != f] + [games[v] for v in extra_labels],
+                Path(tmp) / f"fold{f}.skops",
+                weights,
+            )
             for v in vods:
                 if folds[v] == f:
                     for i, g in enumerate(grid):
@@ -207,6 +230,16 @@ def main(argv=None) -> int:
                             evaluate(games[v], labels[labels["vod_id"] == v], {**g, "chat_model": str(path)})
                         )
             print(f"fold {f} done", file=sys.stderr)
+        for v in extra_labels:  # leave one out: every esports game and the other extra VODs
+            path = train([games[x] for x in games if x != v], Path(tmp) / f"without_{v}.skops", weights)
+            r = evaluate(games[v], extra_labels[v], {**params, "chat_model": str(path)})
+            e = r["engine"]
+            print(
+                f"extra {v} (left out): P@K {e['precision_at_k']:.3f} R@K {e['recall_at_k']:.3f} frame F "
+                f"{e['frame_f']:.3f}; baseline P@K {r['baseline']['precision_at_k']:.3f}"
+            )
+            burst = evaluate(games[v], extra_labels[v], {**params, "chat_model": "none"})["engine"]
+            print(f"extra {v} burst score (chat_model none): P@K {burst['precision_at_k']:.3f}")
     for g, r in zip(grid[1:], rows[1:]):
         e = summary(r, folds)["engine"]["pooled"]
         print(f"grid {g}: P@K {e['precision_at_k']:.3f} R@K {e['recall_at_k']:.3f} frame F {e['frame_f']:.3f}")
@@ -228,7 +261,7 @@ def main(argv=None) -> int:
         "per_vod": rows,
     }
     if args.final:
-        train([games[v] for v in vods], Path(args.final))
+        train(list(games.values()), Path(args.final), weights)
         meta = Path(args.final).with_suffix(".json")
         m = json.loads(meta.read_text(encoding="utf-8"))
         m.update({"date": doc["date"], "cv": res, "folds": doc["folds"], "C": C, "lag_seconds": chat_model.MODEL_LAG})

@@ -44,8 +44,8 @@ def test_vocab_lift_is_the_tokens_burst_share_shrunk_towards_one():
     folded = pd.Series(["77 77", "77", "77", "77", "hi", "hi", "hi", "hi", "hi", "hi"])
     in_burst = np.array([True, True, True, True, False, False, False, False, False, False])
     w = reactions.vocab_weights(folded, in_burst)
-    p0 = 0.4
-    lift_77 = (4 + reactions.VOCAB_PRIOR * p0) / (4 + reactions.VOCAB_PRIOR) / p0  # 12 / 24 / 0.4 = 1.25
+    p0 = 0.4  # 4 of 10 messages in bursts; tokens are counted where they occur ("77 77" twice)
+    lift_77 = (5 + reactions.VOCAB_PRIOR * p0) / (5 + reactions.VOCAB_PRIOR) / p0  # 13 / 25 / 0.4 = 1.3
     lift_hi = (0 + reactions.VOCAB_PRIOR * p0) / (6 + reactions.VOCAB_PRIOR) / p0  # 8 / 26 / 0.4
     assert w[:4] == pytest.approx([lift_77] * 4)
     assert w[4:] == pytest.approx([lift_hi] * 6)
@@ -88,7 +88,7 @@ def test_a_crowd_reaction_in_any_language_ranks_first():
 
 
 def test_the_shipped_model_loads_and_names_its_features():
-    model, cols = chat_model.load(str(chat_model.resolve("default")))
+    model, cols = chat_model.load(str(chat_model.resolve("esports")))
     assert cols and all("@" in c for c in cols)
     assert model.n_features_in_ == len(cols)
 

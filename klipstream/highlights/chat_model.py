@@ -39,10 +39,10 @@ TRUSTED_TYPES = [
 
 
 def resolve(path: str) -> Path | None:
-    """`default` -> the shipped model, `none` -> no model (the burst score), else a path to a .skops file."""
+    """`esports` -> the shipped model, `none` -> no model (the burst score), else a path to a .skops file."""
     if path in ("", "none"):
         return None
-    return DEFAULT_MODELS_DIR / MODEL_FILE if path == "default" else Path(path)
+    return DEFAULT_MODELS_DIR / MODEL_FILE if path == "esports" else Path(path)
 
 
 @functools.lru_cache(maxsize=4)

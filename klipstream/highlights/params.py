@@ -34,6 +34,7 @@ class ScoreParams:
     chat_weight_other: float = _D["chat_weight_other"]
     chat_weight_clip_cue: float = _D["chat_weight_clip_cue"]
     chat_weight_non_event: float = _D["chat_weight_non_event"]
+    chat_weight_learned: float = _D["chat_weight_learned"]
     command_window_seconds: float = _D["command_window_seconds"]
     edge_seconds: float = _D["edge_seconds"]
     edge_max_share: float = _D["edge_max_share"]

@@ -31,8 +31,11 @@ from .readers import ChatTable
 
 ECHO_SECONDS = 10.0
 WINDOW_SECONDS = 10  # the count window of every series
-OFFSETS = (-25, -20, -15, -10, -5, 0, 5, 10, 15, 20, 25, 35)  # s of chat time around the scored second (chat time
-# is VOD time + chat_model.MODEL_LAG, so these read the chat from 10 s before to 50 s after the event)
+# Chat-time windows around the scored second t (chat time = VOD time + chat_model.MODEL_LAG): before the reaction,
+# the reaction, after it; [start, end) s relative to t. Means over windows, not single offsets, keep the model's
+# weights few and of one sign per window (single offsets are so correlated that their weights alternate).
+WINDOWS = {"before": (-25, -10), "react": (-10, 10), "after": (10, 35)}
+Z_RANGE = (-4.0, 8.0)  # standard scores are clipped: a light chat's bursts reach z 20+, beyond what any model saw
 VOCAB_BURST_Z = 2.0  # a message is "in a burst" when the message rate there is this far above its local level
 VOCAB_PRIOR = 20.0  # pseudo-messages that pull a rare token's lift towards 1
 VOCAB_CAP = 4.0
@@ -135,9 +138,21 @@ def series(chat: ChatTable, n: int, live: np.ndarray, sp: ScoreParams) -> dict[s
     return out
 
 
-def features(chat: ChatTable, n: int, live: np.ndarray, sp: ScoreParams) -> pd.DataFrame:
-    """The chat model's inputs per second of chat time: for every series its local z and (but `all`) its local
-    share, plus the 30 s z of all messages and the rise over the previous 10 s, each read at every OFFSETS."""
+def window_mean(v: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """out[t] = mean of v[t + lo : t + hi] (zeros outside the chat)."""
+    n = len(v)
+    c = np.r_[0.0, np.cumsum(v)]
+    a = np.clip(np.arange(n) + lo, 0, n)
+    b = np.clip(np.arange(n) + hi, 0, n)
+    return (c[b] - c[a]) / max(1, hi - lo)
+
+
+def features(
+    chat: ChatTable, n: int, live: np.ndarray, sp: ScoreParams, burst_z: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The chat model's inputs per second of chat time: for every series its local z (clipped to Z_RANGE) and (but
+    `all`) its local share, plus the 30 s z of all messages, the rise over the previous 10 s and the burst score of
+    the cue-weighted count (`burst_z`, highlights.chat), each averaged over every window of WINDOWS."""
     window = max(3, int(round(sp.baseline_seconds)))
     s = series(chat, n, live, sp)
     x_all = window_sum(s["all"], WINDOW_SECONDS)
@@ -150,14 +165,11 @@ def features(chat: ChatTable, n: int, live: np.ndarray, sp: ScoreParams) -> pd.D
     cols["z_all30"] = local_z(window_sum(s["all"], 30), live, window)
     base, _ = rolling_median_mad(np.where(live, x_all, np.nan), window, step=max(1, window // 60))
     past = np.r_[np.zeros(WINDOW_SECONDS), x_all[:-WINDOW_SECONDS]] if n > WINDOW_SECONDS else np.zeros(n)
-    cols["rise"] = (x_all - past) / np.sqrt(np.maximum(np.nan_to_num(base), 0.0) + 1.0)
-    shifted = {}
+    cols["z_rise"] = (x_all - past) / np.sqrt(np.maximum(np.nan_to_num(base), 0.0) + 1.0)
+    cols["z_burst"] = np.zeros(n) if burst_z is None else np.asarray(burst_z, dtype=float)[:n]
+    out = {}
     for name, v in cols.items():
-        for o in OFFSETS:
-            sh = np.zeros(n)
-            if o >= 0:
-                sh[: max(0, n - o)] = v[o:]
-            else:
-                sh[-o:] = v[: n + o]
-            shifted[f"{name}@{o}"] = sh
-    return pd.DataFrame(shifted)
+        v = np.clip(v, *Z_RANGE) if name.startswith("z_") else v
+        for w, (lo, hi) in WINDOWS.items():
+            out[f"{name}@{w}"] = window_mean(v, lo, hi)
+    return pd.DataFrame(out)
