@@ -427,9 +427,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="seconds added to both ends of each label")
     ap.add_argument("--seeds", type=int, default=20, help="random rankings averaged for the random reference")
     ap.add_argument("--cores", type=int, default=2, help="Snakemake cores per VOD")
-    ap.add_argument(
-        "--jobs", type=int, default=1, help="VODs evaluated at once (e.g. --jobs 2 --cores 1)"
-    )
+    ap.add_argument("--jobs", type=int, default=1, help="VODs evaluated at once (e.g. --jobs 2 --cores 1)")
     ap.add_argument("--json", metavar="OUT", help="write the full results here")
     ap.add_argument("--keep", metavar="DIR", help="run in DIR/<vod_id> and keep the workflow outputs")
     ap.add_argument(
