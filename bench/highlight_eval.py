@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +100,23 @@ def score(times, labels: pd.DataFrame, k: int | None = None, tol: float = TOLERA
     }
 
 
+def frame_prf(spans, labels: pd.DataFrame) -> dict:
+    """Frame precision/recall/F over whole seconds (Fu et al., EMNLP 2017): prediction = the union of the `spans`
+    ([start, end) seconds), truth = the union of the labels' [start, end]."""
+    ends = [e for _, e in spans] + labels["end"].tolist() + [0.0]
+    n = int(np.ceil(max(ends))) + 2
+    pred = np.zeros(n, dtype=bool)
+    truth = np.zeros(n, dtype=bool)
+    for s, e in spans:
+        pred[max(0, int(np.floor(s))) : max(0, int(np.ceil(e)))] = True
+    for s, e in labels[["start", "end"]].to_numpy(dtype=float):
+        truth[max(0, int(np.floor(s))) : max(0, int(np.ceil(e)))] = True
+    tp = int((pred & truth).sum())
+    p = tp / pred.sum() if pred.any() else 0.0
+    r = tp / truth.sum() if truth.any() else 0.0
+    return {"frame_precision": p, "frame_recall": r, "frame_f": 2 * p * r / (p + r) if p + r else 0.0}
+
+
 # ----------------------------------------------------------------------------------------------- references
 
 
@@ -146,17 +164,23 @@ def random_moments(k: int, duration: float, seed: int, start: float = 0.0) -> li
     return np.random.default_rng(seed).uniform(start, max(duration, start), k).tolist()
 
 
+def point_spans(times) -> list[tuple[float, float]]:
+    return [(t - BASELINE_HALF_SPAN, t + BASELINE_HALF_SPAN) for t in times]
+
+
 def random_score(labels: pd.DataFrame, duration: float, seeds: int, tol: float = TOLERANCE, start: float = 0.0) -> dict:
-    """Mean P@K / recall@K of `seeds` random rankings of moments uniform over [start, duration]."""
+    """Mean P@K / recall@K / frame P/R/F of `seeds` random rankings of moments uniform over [start, duration]."""
     k = len(labels)
-    runs = [score(random_moments(k, duration, s, start), labels, k, tol) for s in range(seeds)]
+    runs = []
+    for s in range(seeds):
+        times = random_moments(k, duration, s, start)
+        runs.append({**score(times, labels, k, tol), **frame_prf(point_spans(times), labels)})
+    keys = ("hits", "precision_at_k", "recall_at_k", "frame_precision", "frame_recall", "frame_f")
     return {
         "k": k,
         "predicted": k,
         "seeds": seeds,
-        "hits": float(np.mean([r["hits"] for r in runs])) if runs else 0.0,
-        "precision_at_k": float(np.mean([r["precision_at_k"] for r in runs])) if runs else 0.0,
-        "recall_at_k": float(np.mean([r["recall_at_k"] for r in runs])) if runs else 0.0,
+        **{x: float(np.mean([r[x] for r in runs])) if runs else 0.0 for x in keys},
     }
 
 
@@ -222,8 +246,14 @@ class EngineRun:
 
 def engine_peaks(doc: dict) -> list[float]:
     """Peak times of the integrated analysis' highlights, ordered by rank (best first)."""
-    hs = sorted(doc.get("highlights", []), key=lambda h: h["rank"])
-    return [float(h["peak"]) for h in hs]
+    return [float(h["peak"]) for h in engine_ranked(doc)]
+
+
+def engine_ranked(doc: dict) -> list[dict]:
+    return sorted(doc.get("highlights", []), key=lambda h: h["rank"])
+
+
+BASELINE_HALF_SPAN = BASELINE_WINDOW / 2  # a baseline or random moment spans its 25 s window
 
 
 def run_engine(
@@ -337,7 +367,9 @@ def evaluate_vod(
     times = read_chat_frame(run.chat_json)["time"].to_numpy(dtype=float)
     duration = float(times.max()) if len(times) else 0.0
     k = len(labels)
-    eng = in_span(engine_peaks(doc), span)
+    ranked = [h for h in engine_ranked(doc) if span is None or span[0] <= h["peak"] < span[1]]
+    eng = [float(h["peak"]) for h in ranked]
+    eng_spans = [(float(h["start"]), float(h["end"])) for h in ranked[:k]]
     base = in_span(baseline_moments(times, len(times) if span else k, duration=duration), span)[:k]
     lo, hi = span if span else (0.0, duration)
     return {
@@ -347,14 +379,18 @@ def evaluate_vod(
         "engine_seconds": round(run.seconds, 1),
         "engine": {
             **score(eng, labels, k, tol),
+            **frame_prf(eng_spans, labels),
             "returned": len(eng),
             "peaks": eng[:k],
             "reaction_lag": {x: doc["reaction_lag"][x] for x in ("seconds", "method")},
         },
-        "baseline": {**score(base, labels, k, tol), "peaks": base},
+        "baseline": {**score(base, labels, k, tol), **frame_prf(point_spans(base), labels), "peaks": base},
         "random": random_score(labels, min(hi, duration), seeds, tol, start=lo),
         **({"span": [lo, hi]} if span else {}),
     }
+
+
+TABLE_METRICS = ("precision_at_k", "recall_at_k", "frame_precision", "frame_recall", "frame_f")
 
 
 def table(results: dict) -> str:
@@ -362,16 +398,16 @@ def table(results: dict) -> str:
     for vod, r in results.items():
         for m in ("engine", "baseline", "random"):
             x = r[m]
-            rows.append((vod, m, r["k"], x["predicted"], x["precision_at_k"], x["recall_at_k"]))
+            rows.append((vod, m, r["k"], x["predicted"], *(x[c] for c in TABLE_METRICS)))
     for m in ("engine", "baseline", "random"):
-        ps = [r[m]["precision_at_k"] for r in results.values()]
-        rs = [r[m]["recall_at_k"] for r in results.values()]
-        if ps:
-            rows.append(("MEAN", m, "", "", float(np.mean(ps)), float(np.mean(rs))))
-    head = f"{'vod':<24} {'method':<9} {'K':>4} {'pred':>5} {'P@K':>6} {'R@K':>6}"
+        if results:
+            rows.append(
+                ("MEAN", m, "", "", *(float(np.mean([r[m][c] for r in results.values()])) for c in TABLE_METRICS))
+            )
+    head = f"{'vod':<32} {'method':<9} {'K':>4} {'pred':>5} {'P@K':>6} {'R@K':>6} {'fP':>6} {'fR':>6} {'fF':>6}"
     lines = [head, "-" * len(head)]
-    for vod, m, k, n, p, rc in rows:
-        lines.append(f"{vod:<24} {m:<9} {k!s:>4} {n!s:>5} {p:6.3f} {rc:6.3f}")
+    for vod, m, k, n, *vals in rows:
+        lines.append(f"{vod:<32} {m:<9} {k!s:>4} {n!s:>5} " + " ".join(f"{v:6.3f}" for v in vals))
     return "\n".join(lines)
 
 
@@ -390,7 +426,8 @@ def main(argv=None) -> int:
     )
     ap.add_argument("--tolerance", type=float, default=TOLERANCE, help="seconds added to both ends of each label")
     ap.add_argument("--seeds", type=int, default=20, help="random rankings averaged for the random reference")
-    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--cores", type=int, default=2, help="Snakemake cores per VOD")
+    ap.add_argument("--jobs", type=int, default=1, help="VODs evaluated at once (e.g. --jobs 2 --cores 1)")
     ap.add_argument("--json", metavar="OUT", help="write the full results here")
     ap.add_argument("--keep", metavar="DIR", help="run in DIR/<vod_id> and keep the workflow outputs")
     ap.add_argument(
@@ -434,14 +471,9 @@ def main(argv=None) -> int:
     chats = [parse_chat_arg(a) for a in args.chats]
     spans = dict(parse_span(a) for a in args.span)
     results: dict = {}
-    for vod, path in chats:
-        lab = labels.loc[labels["vod_id"] == vod].reset_index(drop=True)
-        span = spans.get(vod)
-        if span:
-            lab = lab[(lab["start"] >= span[0]) & (lab["start"] < span[1])].reset_index(drop=True)
-        if lab.empty:
-            print(f"warning: no labels for {vod} in {args.labels}; skipped", file=sys.stderr)
-            continue
+
+    def one(item):
+        vod, path, lab, span = item
         tmp = None
         if args.keep:
             work = Path(args.keep) / vod
@@ -451,16 +483,30 @@ def main(argv=None) -> int:
             work = Path(tmp.name)
         try:
             run = run_engine(path, vod, work, args.config, cores=args.cores)
-            results[vod] = evaluate_vod(run, lab, args.seeds, args.tolerance, span)
+            r = evaluate_vod(run, lab, args.seeds, args.tolerance, span)
         finally:
             if tmp is not None:
                 tmp.cleanup()
-        r = results[vod]
         print(
             f"{vod}: {r['messages']} messages over {r['chat_span_s']:.0f} s, K={r['k']}, engine returned "
             f"{r['engine']['returned']} moments in {r['engine_seconds']:.1f} s",
             file=sys.stderr,
         )
+        return vod, r
+
+    todo = []
+    for vod, path in chats:
+        lab = labels.loc[labels["vod_id"] == vod].reset_index(drop=True)
+        span = spans.get(vod)
+        if span:
+            lab = lab[(lab["start"] >= span[0]) & (lab["start"] < span[1])].reset_index(drop=True)
+        if lab.empty:
+            print(f"warning: no labels for {vod} in {args.labels}; skipped", file=sys.stderr)
+            continue
+        todo.append((vod, path, lab, span))
+    # each VOD is its own Snakemake process: threads are enough to run --jobs of them at once
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        results.update(dict(pool.map(one, todo)))
     unlabelled = sorted(set(labels["vod_id"]) - {v for v, _ in chats})
     if unlabelled:
         print(f"note: labels without a chat file given: {', '.join(unlabelled)}", file=sys.stderr)
@@ -479,7 +525,7 @@ def main(argv=None) -> int:
             "baseline": {"window_s": BASELINE_WINDOW, "min_gap_s": BASELINE_MIN_GAP, "shift_s": BASELINE_SHIFT},
             "per_vod": results,
             "mean": {
-                m: {x: float(np.mean([r[m][x] for r in results.values()])) for x in ("precision_at_k", "recall_at_k")}
+                m: {x: float(np.mean([r[m][x] for r in results.values()])) for x in TABLE_METRICS}
                 for m in ("engine", "baseline", "random")
             },
         }

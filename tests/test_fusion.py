@@ -80,7 +80,7 @@ def triangle(n=400, at=100):
 
 
 def test_moment_span_pre_post_roll():
-    m = pick_moments(triangle(), FusionParams())
+    m = pick_moments(triangle(), FusionParams(pre_roll_seconds=5, post_roll_seconds=5))
     assert len(m) == 1 and m[0]["tier"] == "high"
     # score >= 5 (half the peak) on seconds 98..102 -> span [98, 103) ; minus 5 s pre-roll, plus 5 s post-roll
     assert (m[0]["start"], m[0]["end"], m[0]["peak"], m[0]["score"], m[0]["rank"]) == (93.0, 108.0, 100.0, 10.0, 1)
@@ -100,21 +100,23 @@ def test_moment_min_and_max_length():
 def test_moment_clamped_to_vod():
     s = np.zeros(50)
     s[1] = 5.0
-    m = pick_moments(s, FusionParams())
+    m = pick_moments(s, FusionParams(pre_roll_seconds=5, post_roll_seconds=5))
     assert m[0]["start"] == 0.0 and m[0]["end"] == 10.0  # min length 10 from the start of the VOD
 
 
 def test_merge_close_peaks_and_rank_by_score():
     s = triangle(400, 100) + 0.8 * triangle(400, 125)
     # cores (score >= half the peak): [98, 103) and [123, 128) -> 20 s apart; the 5 s rolls do not count
-    assert len(pick_moments(s, FusionParams())) == 1  # 25 s apart: within min_gap_seconds (45), one reaction
+    assert len(pick_moments(s, FusionParams(min_gap_seconds=45))) == 1  # 25 s apart: within min_gap_seconds
     sep = pick_moments(s, FusionParams(merge_gap_seconds=19, min_gap_seconds=20))
     assert [(x["rank"], x["peak"]) for x in sep] == [(1, 100.0), (2, 125.0)]
     assert sep[1]["score"] == pytest.approx(8.0)
-    merged = pick_moments(s, FusionParams(merge_gap_seconds=20, min_gap_seconds=20))
+    merged = pick_moments(
+        s, FusionParams(merge_gap_seconds=20, min_gap_seconds=20, pre_roll_seconds=5, post_roll_seconds=5)
+    )
     assert len(merged) == 1 and (merged[0]["start"], merged[0]["end"], merged[0]["peak"]) == (93.0, 133.0, 100.0)
     # a weak bump (below merge_min_ratio of the strong peak) within the merge gap is dropped, not merged
-    p = FusionParams(merge_gap_seconds=15, min_gap_seconds=5)
+    p = FusionParams(merge_gap_seconds=15, min_gap_seconds=5, pre_roll_seconds=5, post_roll_seconds=5)
     weak = pick_moments(triangle(400, 100) + 0.3 * triangle(400, 110), p)
     assert [(x["start"], x["end"]) for x in weak] == [(93.0, 108.0)]
     # ... while a weak one beyond the merge gap (core [119, 124): 16 s after 103) stays a moment of its own

@@ -114,6 +114,16 @@ def test_run_engine_refuses_bad_ids(tmp_path):
         he.run_engine(tmp_path / "c.txt", "no/slash", tmp_path)
 
 
+def test_frame_scores_are_seconds_of_the_union_of_spans_against_the_union_of_labels():
+    lab = labels((100, 120), (110, 130), (300, 310))  # truth: 100-130 and 300-310 = 40 s
+    got = he.frame_prf([(90, 110), (105, 115), (500, 510)], lab)  # prediction: 90-115 and 500-510 = 35 s
+    # overlap 100-115 = 15 s: precision 15/35, recall 15/40
+    assert got["frame_precision"] == pytest.approx(15 / 35) and got["frame_recall"] == pytest.approx(15 / 40)
+    p, r = 15 / 35, 15 / 40
+    assert got["frame_f"] == pytest.approx(2 * p * r / (p + r))
+    assert he.frame_prf([], lab)["frame_f"] == 0.0
+
+
 def test_table_has_a_mean_row():
     r = {
         "k": 2,
@@ -121,6 +131,8 @@ def test_table_has_a_mean_row():
         "baseline": {"predicted": 2, "precision_at_k": 1.0, "recall_at_k": 1.0},
         "random": {"predicted": 2, "precision_at_k": 0.0, "recall_at_k": 0.0},
     }
+    for m, f in (("engine", 0.25), ("baseline", 0.5), ("random", 0.0)):
+        r[m].update(frame_precision=f, frame_recall=f, frame_f=f)
     out = he.table({"a": r, "b": json.loads(json.dumps(r))})
     assert "MEAN" in out and "engine" in out and " 0.500" in out
 
@@ -215,7 +227,10 @@ def test_span_ranks_and_scores_only_inside_the_labelled_stretch(tmp_path):
     doc.write_text(
         json.dumps(
             {
-                "highlights": [{"rank": r, "peak": p} for r, p in ((1, 90.0), (2, 1120.0), (3, 2290.0))],
+                "highlights": [
+                    {"rank": r, "peak": p, "start": p - 10, "end": p + 10}
+                    for r, p in ((1, 90.0), (2, 1120.0), (3, 2290.0))
+                ],
                 "reaction_lag": {"seconds": 15, "method": "default"},
             }
         )

@@ -145,7 +145,7 @@ def read_back(sent):
 
 def test_burst_against_the_local_rate_spam_commands_and_edges():
     sent = _burst_and_spam()
-    cs = chat_score(timeline_from(sent, 900), read_back(sent), ScoreParams())
+    cs = chat_score(timeline_from(sent, 900), read_back(sent), ScoreParams(edge_seconds=60))
     z = cs["burst_z"].to_numpy()
     assert z[295:320].max() > 5  # 40 people laughing: a burst several sigma above the local rate
     assert z[495:520].max() < 0.25 * z[295:320].max()  # 48 KEKWs from 3 people count as 3
@@ -160,7 +160,7 @@ def test_gap_and_late_chat_start_are_edges_not_bursts():
     rows = [(400 + k * 2.0, f"u{k % 30}", "ok", "") for k in range(300)]  # chat starts at 400 s, ends at 998 s
     rows = [r for r in rows if not 600 <= r[0] < 800]  # a 200 s gap
     sent = sentiment_frame(rows)
-    cs = chat_score(timeline_from(sent, 1000), read_back(sent), ScoreParams())
+    cs = chat_score(timeline_from(sent, 1000), read_back(sent), ScoreParams(edge_seconds=60))
     assert not cs["live"].iloc[:400].any() and not cs["live"].iloc[602:800].any() and cs["live"].iloc[500]
     # edge = min(60 s, 5 % of the 598 s span) = 30 s after the start, around the gap, before the end
     z = cs["burst_z"]
@@ -306,7 +306,14 @@ def test_audio_highlights_csv_with_transcript(tmp_path):
             "confidence": 1.0,
         }
     ).to_csv(tmp_path / "w.csv", index=False)
-    audio_highlights(tmp_path / "f.csv", tmp_path / "s.csv", tmp_path / "w.csv", tmp_path / "h.csv")
+    audio_highlights(
+        tmp_path / "f.csv",
+        tmp_path / "s.csv",
+        tmp_path / "w.csv",
+        tmp_path / "h.csv",
+        pre_roll_seconds=5,
+        post_roll_seconds=5,
+    )
     back = pd.read_csv(tmp_path / "h.csv", keep_default_na=False)
     assert list(back.columns) == AUDIO_COLUMNS and len(back) == 1
     r = back.iloc[0]

@@ -70,7 +70,12 @@ def write_inputs(
 def test_full_integration(tmp_path):
     inp = write_inputs(tmp_path)
     doc = integrate(
-        "v1", tmp_path / "a.json", title="T", twitch_url="https://www.twitch.tv/videos/777", params={}, **inp
+        "v1",
+        tmp_path / "a.json",
+        title="T",
+        twitch_url="https://www.twitch.tv/videos/777",
+        params={"pre_roll_seconds": 5, "post_roll_seconds": 5},
+        **inp,
     )
     assert json.loads((tmp_path / "a.json").read_text()) == doc
     assert doc["signals_used"] == ["audio", "transcript", "chat", "chat_sentiment"]
@@ -152,7 +157,7 @@ def test_chat_only_fills_its_candidate_list_and_says_so(tmp_path):
         tmp_path / "a.json",
         chat_timeline_csv=inp["chat_timeline_csv"],
         chat_sentiment_csv=inp["chat_sentiment_csv"],
-        params={"candidates_per_minute": 2},
+        params={"candidates_per_minute": 2, "min_gap_seconds": 45, "edge_seconds": 60},
     )
     hs = doc["highlights"]
     assert 4 < len(hs) <= 30 and [h["rank"] for h in hs] == list(range(1, len(hs) + 1))

@@ -13,8 +13,12 @@
    a chat busy entering a giveaway is not reacting to the stream.
 5. No burst at the edges: within the edge (min(edge_seconds, edge_max_share x span)) after the chat starts or
    resumes after a gap, and before it stops or pauses, burst_z is 0.
-6. score = z_clip x tanh(burst_z / z_clip): the burst soft-capped on the audio's scale, monotone, so chat-only
-   rankings are by burst_z.
+6. score = z_clip x tanh(burst_z / z_clip): the burst soft-capped on the audio's scale, monotone.
+7. With the learned chat model (ScoreParams.chat_model, on by default; klipstream.highlights.chat_model), the score
+   is instead the model's logit over the reaction features of klipstream.highlights.reactions (what a reaction looks
+   like in this chat, learned from the chat itself), less the VOD's median logit, smoothed over
+   `model_smooth_seconds`, soft-capped the same way; 0 at the edges and in gaps. burst_z stays the explanation's
+   "sigma above its local rate".
 
 Without a per-message table (only the timeline), x counts messages (no content, no chatters).
 """
@@ -26,6 +30,7 @@ import pandas as pd
 from scipy.ndimage import uniform_filter1d
 
 from ..signals.robust import rolling_median_mad
+from . import chat_model, reactions
 from .cues import kind_weights, message_kinds
 from .explain import fold
 from .params import ScoreParams
@@ -73,12 +78,28 @@ def weighted_counts(chat: ChatTable, n: int, sp: ScoreParams) -> tuple[np.ndarra
         kinds, sp.chat_weight_reaction, sp.chat_weight_other, sp.chat_weight_clip_cue, sp.chat_weight_non_event
     )
     sec = np.floor(t).astype(np.int64)
+    if sp.chat_weight_learned > 0 and len(msgs):
+        w = np.where(kinds == "other", np.maximum(w, sp.chat_weight_learned * learned_reaction(msgs, sec, n, sp)), w)
     if chat.named:
         g = pd.DataFrame({"u": msgs["user"].to_numpy(), "b": sec // max(1, int(round(sp.chat_window))), "w": w})
         heaviest = g.groupby(["u", "b"], sort=False)["w"].transform("max").to_numpy()
         w = np.where(~g.duplicated(["u", "b"]).to_numpy(), heaviest, 0.0)
     ok = (sec >= 0) & (sec < n)
     return np.bincount(sec[ok], weights=w[ok], minlength=n)[:n], kinds
+
+
+def learned_reaction(msgs: pd.DataFrame, sec: np.ndarray, n: int, sp: ScoreParams) -> np.ndarray:
+    """Per message, 0-1: how much its most bursty token is this chat's own reaction (reactions.vocab_weights: a
+    lift of 2, said twice as often in message-rate bursts as elsewhere, or more, is 1)."""
+    m = max(n, int(sec.max()) + 1 if len(sec) else 0)
+    per = np.bincount(np.clip(sec, 0, None), minlength=m).astype(float)
+    x = window_sum(per, sp.chat_window)
+    window = max(3, int(round(sp.baseline_seconds)))
+    base, _ = rolling_median_mad(x, window, step=max(1, window // 60))
+    z = (x - base) / np.sqrt(np.maximum(base, 0.0) + 1.0)
+    in_burst = z[np.clip(sec, 0, m - 1)] > reactions.VOCAB_BURST_Z
+    lift = reactions.vocab_weights(reactions.fold_runs(msgs["message"]).reset_index(drop=True), in_burst)
+    return np.clip(lift - 1.0, 0.0, 1.0)
 
 
 def chat_score(timeline: pd.DataFrame, chat: ChatTable | None, sp: ScoreParams) -> pd.DataFrame:
@@ -125,4 +146,17 @@ def chat_score(timeline: pd.DataFrame, chat: ChatTable | None, sp: ScoreParams) 
     out["live"], out["valid"] = live, valid
     out["burst_z"] = z
     out["score"] = sp.z_clip * np.tanh(z / sp.z_clip)
+    model = chat_model.resolve(sp.chat_model)
+    if have_msgs and model is not None and live.any():
+        out["score"] = model_score(chat, n, live, valid, factor, z, model, sp)
     return out
+
+
+def model_score(chat: ChatTable, n: int, live, valid, factor, burst_z, model, sp: ScoreParams) -> np.ndarray:
+    """The learned chat score (see the module docstring, step 7); may be negative below the VOD's typical level."""
+    raw = chat_model.logit(model, reactions.features(chat, n, live, sp, burst_z))
+    raw = uniform_filter1d(raw, size=max(1, int(round(sp.model_smooth_seconds))), mode="nearest")
+    level = float(np.median(raw[live]))
+    s = (raw - level) * factor
+    s[~valid] = 0.0
+    return sp.z_clip * np.tanh(s / sp.z_clip)

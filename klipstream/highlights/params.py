@@ -34,6 +34,7 @@ class ScoreParams:
     chat_weight_other: float = _D["chat_weight_other"]
     chat_weight_clip_cue: float = _D["chat_weight_clip_cue"]
     chat_weight_non_event: float = _D["chat_weight_non_event"]
+    chat_weight_learned: float = _D["chat_weight_learned"]
     command_window_seconds: float = _D["command_window_seconds"]
     edge_seconds: float = _D["edge_seconds"]
     edge_max_share: float = _D["edge_max_share"]
@@ -44,6 +45,8 @@ class ScoreParams:
     audio_weight_speech_rate: float = _D["audio_weight_speech_rate"]
     audio_weight_events: float = _D["audio_weight_events"]
     speech_boost: float = _D["speech_boost"]
+    chat_model: str = _D["chat_model"]
+    model_smooth_seconds: float = _D["model_smooth_seconds"]
 
 
 @dataclass
