@@ -822,7 +822,7 @@ def test_a_job_is_completed_only_once_the_vods_status_says_so(tmp_path, monkeypa
     monkeypatch.setattr(JobRunner, "report_vod", recording)
     (tmp_path / "vods.tsv").write_text("vod_id\turl\tvideo\tchat\ttitle\ndemo\t\tdemo.mp4\t\tDemo\n")
     app = create_app(workdir=tmp_path, cores=1, max_jobs=1, config=["vods=vods.tsv"], poll_seconds=0.05)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as c:  # no token: only a local Host is answered
         job = c.post("/api/v1/analysis", json={"vod_id": "demo", "stage": "analysis"}).json()
         final = _completed(c, job["job_id"])
     assert states_then == ["running"]
