@@ -14,28 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..emotions.chat_model import TRUSTED_TYPES as EMOTION_TRUSTED_TYPES
 from ..errors import KlipError
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 MODEL_FILE = "chat_highlights.skops"
 MODEL_LAG = 15  # s: labels are moved this much later at training, so the model speaks chat time (fusion moves it back)
-TRUSTED_TYPES = [
-    "builtins.dict",
-    "builtins.list",
-    "builtins.str",
-    "builtins.tuple",
-    "builtins.int",
-    "builtins.float",
-    "builtins.bool",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._data.StandardScaler",
-    "sklearn.linear_model._logistic.LogisticRegression",
-    "numpy.dtype",
-    "numpy.float32",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.ndarray",
-]
+# the emotion models' trusted types, plus the scaler this pipeline has
+TRUSTED_TYPES = [*EMOTION_TRUSTED_TYPES, "sklearn.preprocessing._data.StandardScaler"]
 
 
 def resolve(path: str) -> Path | None:
