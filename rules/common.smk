@@ -259,7 +259,14 @@ def get_clips_inputs(wildcards):
 TITLES_LLM = (
     {
         key: config["speech_sentiment"][key]
-        for key in ("base_url", "model", "concurrency", "timeout", "max_retries", "cache_dir")
+        for key in (
+            "base_url",
+            "model",
+            "concurrency",
+            "timeout",
+            "max_retries",
+            "cache_dir",
+        )
     }
     if config["titles"]["backend"] != "offline"
     else {}
