@@ -77,7 +77,7 @@ def test_a_parameter_reruns_its_job_and_what_follows(workflow_copy):
         "chat_timeline_build",
         "chat_highlights_detect",
     }
-    assert planned(workflow_copy, "chat_highlights={min_gap_seconds: 30}") == {"chat_highlights_detect"}
+    assert planned(workflow_copy, "chat_highlights={min_gap_seconds: 45}") == {"chat_highlights_detect"}
     # settings of stages this target does not reach change nothing
     assert planned(workflow_copy, "transcription={model: nova-2}", "fusion={top_n: 3}") == set()
 

@@ -120,7 +120,7 @@ def test_full_run_then_incremental_rebuilds(tiny):
     check_exports(work, table)
 
     # A chat highlight parameter changed: only the job that uses it, and what depends on its output.
-    proc = run_snakemake(work, "--dry-run", "--config", f"vods={table}", "chat_highlights={min_gap_seconds: 30}")
+    proc = run_snakemake(work, "--dry-run", "--config", f"vods={table}", "chat_highlights={min_gap_seconds: 45}")
     assert planned_jobs(proc) == {"chat_highlights_detect"} | FINAL_JOBS
 
     # The chat file changed: the chat side and integration, never the audio side.
