@@ -49,6 +49,15 @@ def inside_word(t: float, words: pd.DataFrame, tol: float = 1e-6) -> bool:
     return bool(np.any((s + tol < t) & (t < e - tol)))
 
 
+def off_word(t: float, words: pd.DataFrame, side: str) -> tuple[float, str]:
+    """`t`, or the start (side "start") / end ("end") of the word `t` falls inside."""
+    s, e = words["start"].to_numpy(float), words["end"].to_numpy(float)
+    hit = np.flatnonzero((s + 1e-6 < t) & (t < e - 1e-6))
+    if not len(hit):
+        return t, "kept"
+    return (float(s[hit].min()), "word_edge") if side == "start" else (float(e[hit].max()), "word_edge")
+
+
 def _cut_points(b: pd.DataFrame, side: str) -> np.ndarray:
     after, before = b["after"].to_numpy(float), b["before"].to_numpy(float)
     if side == "start":
@@ -85,5 +94,12 @@ def snap_span(
     if duration:
         new_end = min(new_end, float(duration))
     if new_end - new_start < min(MIN_CLIP_SECONDS, end - start):  # snapping must not swallow the clip
-        return {"start": start, "end": end, "start_kind": "kept", "end_kind": "kept"}
+        # keep the span, but never inside a word: out to the edges of the words it would cut
+        (s0, k0), (e0, k1) = off_word(start, near, "start"), off_word(end, near, "end")
+        return {
+            "start": max(0.0, s0),
+            "end": min(e0, float(duration)) if duration else e0,
+            "start_kind": k0,
+            "end_kind": k1,
+        }
     return {"start": new_start, "end": new_end, "start_kind": start_kind, "end_kind": end_kind}
