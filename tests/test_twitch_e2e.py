@@ -168,7 +168,7 @@ def test_service_builds_a_posted_twitch_url(standin, tmp_path, monkeypatch):
     try:
         job = server.post("/api/v1/analysis", json={"url": URL}).json()
         assert job["vod_id"] == VOD
-        final = server.wait_for(job["job_id"], lambda s: s["status"] == "completed", timeout=600)
+        final = server.wait_for(job["job_id"], lambda s: s["status"] == "completed")
         assert final["error"] is None and final["steps_done"] == final["steps_total"]
         analysis = server.get(final["results"]["analysis"]).json()
         assert analysis["vod_id"] == VOD
