@@ -67,7 +67,7 @@ def test_demo_vod_from_request_to_result(server):
 
     assert events[-1]["status"] == "completed" and events[-1]["progress"] == 1.0
     # 19 rules' jobs, the transcription plan (a checkpoint), the two decoding jobs it plans for the demo, 5 exports
-    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 27
+    assert events[-1]["steps_done"] == events[-1]["steps_total"] == 28
     running = [e for e in events if e["status"] == "running"]
     progress = [e["progress"] for e in running]
     assert progress == sorted(progress) and any(0 < p < 1 for p in progress)
@@ -105,7 +105,7 @@ def test_demo_vod_from_request_to_result(server):
         )
     assert httpx.get(api + "clips/demo/clips.json", headers=AUTH).status_code == 404  # not linked by the report
     assert "Finished jobid" in server.get(final["log"]).text
-    assert f"job {job_id}: VOD demo 27/27 steps" in server.log.read_text()  # operators see progress lines
+    assert f"job {job_id}: VOD demo 28/28 steps" in server.log.read_text()  # operators see progress lines
 
     # The finished VOD again: Snakemake has nothing to build; the job says so, and the VOD is Completed again.
     resubmitted = server.post("/api/v1/analysis", json={"vod_id": "demo"})
