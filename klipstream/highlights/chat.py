@@ -14,7 +14,7 @@
 5. No burst at the edges: within the edge (min(edge_seconds, edge_max_share x span)) after the chat starts or
    resumes after a gap, and before it stops or pauses, burst_z is 0.
 6. score = z_clip x tanh(burst_z / z_clip): the burst soft-capped on the audio's scale, monotone.
-7. With the learned chat model (ScoreParams.chat_model, on by default; klipstream.highlights.chat_model), the score
+7. With the learned chat model (ScoreParams.chat_model: esports, opt-in; klipstream.highlights.chat_model), the score
    is instead the model's logit over the reaction features of klipstream.highlights.reactions (what a reaction looks
    like in this chat, learned from the chat itself), less the VOD's median logit, smoothed over
    `model_smooth_seconds`, soft-capped the same way; 0 at the edges and in gaps. burst_z stays the explanation's
@@ -93,10 +93,8 @@ def learned_reaction(msgs: pd.DataFrame, sec: np.ndarray, n: int, sp: ScoreParam
     lift of 2, said twice as often in message-rate bursts as elsewhere, or more, is 1)."""
     m = max(n, int(sec.max()) + 1 if len(sec) else 0)
     per = np.bincount(np.clip(sec, 0, None), minlength=m).astype(float)
-    x = window_sum(per, sp.chat_window)
     window = max(3, int(round(sp.baseline_seconds)))
-    base, _ = rolling_median_mad(x, window, step=max(1, window // 60))
-    z = (x - base) / np.sqrt(np.maximum(base, 0.0) + 1.0)
+    z = reactions.local_z(window_sum(per, sp.chat_window), np.ones(m, dtype=bool), window)
     in_burst = z[np.clip(sec, 0, m - 1)] > reactions.VOCAB_BURST_Z
     lift = reactions.vocab_weights(reactions.fold_runs(msgs["message"]).reset_index(drop=True), in_burst)
     return np.clip(lift - 1.0, 0.0, 1.0)
