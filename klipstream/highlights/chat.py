@@ -34,16 +34,10 @@ from . import chat_model, reactions
 from .cues import kind_weights, message_kinds
 from .explain import fold
 from .params import ScoreParams
+from .reactions import window_sum
 from .readers import ChatTable
 
 GAP_MEDIAN_FACTOR = 10.0  # a gap is also at least this many times the chat's median time between messages
-
-
-def window_sum(per_second: np.ndarray, window: float) -> np.ndarray:
-    """Sum over the centred `window` seconds around each second."""
-    w = max(1, int(round(window)))
-    x = np.asarray(per_second, dtype=float)
-    return uniform_filter1d(x, size=w, mode="constant") * w if len(x) else x
 
 
 def live_segments(times: np.ndarray, n: int, gap_seconds: float) -> list[tuple[int, int]]:

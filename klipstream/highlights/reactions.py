@@ -50,8 +50,11 @@ def fold_runs(text: pd.Series) -> pd.Series:
     return text.astype(str).str.lower().str.replace(_RUNS, r"\1\1", regex=True).str.strip()
 
 
-def window_sum(x: np.ndarray, width: int) -> np.ndarray:
-    return uniform_filter1d(np.asarray(x, dtype=float), size=width, mode="constant") * width if len(x) else x
+def window_sum(per_second: np.ndarray, window: float) -> np.ndarray:
+    """Sum over the centred `window` seconds around each second."""
+    w = max(1, int(round(window)))
+    x = np.asarray(per_second, dtype=float)
+    return uniform_filter1d(x, size=w, mode="constant") * w if len(x) else x
 
 
 def first_in_slot(users: np.ndarray, sec: np.ndarray, slot: float) -> np.ndarray:
